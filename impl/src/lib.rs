@@ -1,0 +1,1 @@
+//! The executable Sprite cluster (see issue 3).

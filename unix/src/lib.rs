@@ -1,0 +1,431 @@
+//! The one-machine Unix: the reference behind TR.
+//!
+//! Sprite's promise is that a cluster with migration behaves like one Unix machine without
+//! it. This crate is that machine, kept as simple as possible: every operation is executed
+//! atomically, there are no hosts, no caches and no messages. The model keeps one of these
+//! as a ghost beside its distributed state and compares every result with it; the
+//! conformance harness does the same for the implementation; and a test runs the file
+//! operations on the real Linux kernel to check this reference against a real Unix.
+//!
+//! Identifiers are allocated smallest-free, so that two runs that reach the same logical
+//! state also reach the same ghost state (the model checker merges them).
+//!
+//! Deliberate simplifications, stated in `specs/`: files hold at most
+//! [`vocab::MAX_FILE_LEN`] one-byte symbols; a signal is counted, not acted on; pids are
+//! (home, index) as in Sprite, the child's home being the parent's home.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use vocab::{Errno, Fd, FileName, Mode, Op, Outcome, PageNo, Pid, StreamId, Value};
+
+/// Most descriptors a process may hold.
+pub const MAX_FDS: u8 = 4;
+
+/// An inode number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Ino(pub u8);
+
+impl std::fmt::Display for Ino {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "i{}", self.0)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Inode {
+    pub data: Vec<u8>,
+    /// Whether a name still refers to the inode (the model has no hard links).
+    pub linked: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Stream {
+    pub ino: Ino,
+    pub mode: Mode,
+    pub pos: u8,
+    /// Descriptors (in all processes) that refer to this stream.
+    pub refs: u8,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum ProcState {
+    Running,
+    /// Blocked in wait: some child is alive, none has exited yet.
+    Waiting,
+    /// Exited, status not yet collected by the parent.
+    Zombie(u8),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Proc {
+    pub parent: Option<Pid>,
+    pub fds: BTreeMap<Fd, StreamId>,
+    pub mem: Vec<u8>,
+    pub state: ProcState,
+    /// Signals sent to this process.
+    pub signals: u8,
+}
+
+/// The result of one atomic step on the one-machine Unix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Step {
+    /// What the caller gets back, or `None` if it blocks (wait).
+    pub outcome: Option<Outcome>,
+    /// A blocked waiter this step woke, with the result its wait returns.
+    pub woke: Option<(Pid, Outcome)>,
+}
+
+impl Step {
+    fn done(outcome: Outcome) -> Step {
+        Step {
+            outcome: Some(outcome),
+            woke: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Unix {
+    pub dir: BTreeMap<FileName, Ino>,
+    pub inodes: BTreeMap<Ino, Inode>,
+    pub streams: BTreeMap<StreamId, Stream>,
+    pub procs: BTreeMap<Pid, Proc>,
+}
+
+fn smallest_free<K: Ord + Copy>(used: impl Iterator<Item = K>, make: impl Fn(u8) -> K) -> K {
+    let used: std::collections::BTreeSet<K> = used.collect();
+    (0..=u8::MAX)
+        .map(&make)
+        .find(|k| !used.contains(k))
+        .expect("fewer than 256 objects")
+}
+
+impl Unix {
+    pub fn new() -> Unix {
+        Unix::default()
+    }
+
+    /// Adds a file that exists before anything runs.
+    pub fn add_file(&mut self, name: FileName, data: Vec<u8>) -> Ino {
+        let ino = smallest_free(self.inodes.keys().copied(), Ino);
+        self.inodes.insert(ino, Inode { data, linked: true });
+        self.dir.insert(name, ino);
+        ino
+    }
+
+    /// Adds a process that exists before anything runs (no parent).
+    pub fn add_process(&mut self, pid: Pid, pages: u8) {
+        self.procs.insert(
+            pid,
+            Proc {
+                parent: None,
+                fds: BTreeMap::new(),
+                mem: vec![0; pages as usize],
+                state: ProcState::Running,
+                signals: 0,
+            },
+        );
+    }
+
+    /// The stream behind a descriptor.
+    pub fn stream_of(&self, pid: Pid, fd: Fd) -> Option<StreamId> {
+        self.procs.get(&pid)?.fds.get(&fd).copied()
+    }
+
+    /// Whether some stream refers to the inode.
+    pub fn is_open(&self, ino: Ino) -> bool {
+        self.streams.values().any(|s| s.ino == ino)
+    }
+
+    /// The pid the next child of `home`'s processes gets: the smallest index no process of
+    /// that home (alive or zombie) uses.
+    pub fn next_pid(&self, home: vocab::HostId) -> Pid {
+        let used = self.procs.keys().filter(|p| p.home == home).copied();
+        smallest_free(used, |i| Pid { home, index: i })
+    }
+
+    /// Executes one operation of `pid` atomically.
+    pub fn apply(&mut self, pid: Pid, op: &Op) -> Step {
+        match self.procs.get(&pid).map(|p| p.state) {
+            Some(ProcState::Running) => {}
+            _ => return Step::done(Err(Errno::ESRCH)),
+        }
+        let outcome = match *op {
+            Op::Open { name, mode, create } => self.open(pid, name, mode, create),
+            Op::Read { fd } => self.read(pid, fd),
+            Op::Write { fd, sym } => self.write(pid, fd, sym),
+            Op::Lseek { fd, pos } => self.lseek(pid, fd, pos),
+            Op::Close { fd } => self.close(pid, fd),
+            Op::Unlink { name } => self.unlink(name),
+            Op::Dup { fd } => self.dup(pid, fd),
+            Op::Fork => self.fork(pid),
+            Op::Exec { .. } => {
+                let p = self.procs.get_mut(&pid).expect("checked above");
+                p.mem.iter_mut().for_each(|b| *b = 0);
+                Ok(Value::Unit)
+            }
+            Op::Exit { status } => return self.exit(pid, status),
+            Op::Wait => return self.wait(pid),
+            Op::Getpid => Ok(Value::Pid(pid)),
+            // One machine has one clock; TR does not compare time values (TIME does).
+            Op::Gettimeofday => Ok(Value::Time(0)),
+            Op::Kill { pid: target } => self.kill(target),
+            Op::MemRead { page } => self.mem_read(pid, page),
+            Op::MemWrite { page, sym } => self.mem_write(pid, page, sym),
+            // Without migration, migrate has nothing to do.
+            Op::Migrate { .. } => Ok(Value::Unit),
+        };
+        Step::done(outcome)
+    }
+
+    fn proc_mut(&mut self, pid: Pid) -> &mut Proc {
+        self.procs.get_mut(&pid).expect("caller checked the pid")
+    }
+
+    fn open(&mut self, pid: Pid, name: FileName, mode: Mode, create: bool) -> Outcome {
+        if self.procs[&pid].fds.len() >= MAX_FDS as usize {
+            return Err(Errno::EMFILE);
+        }
+        let ino = match self.dir.get(&name) {
+            Some(ino) => *ino,
+            None if create => self.add_file(name, Vec::new()),
+            None => return Err(Errno::ENOENT),
+        };
+        let sid = smallest_free(self.streams.keys().copied(), StreamId);
+        self.streams.insert(
+            sid,
+            Stream {
+                ino,
+                mode,
+                pos: 0,
+                refs: 1,
+            },
+        );
+        let p = self.proc_mut(pid);
+        let fd = smallest_free(p.fds.keys().copied(), Fd);
+        p.fds.insert(fd, sid);
+        Ok(Value::Fd(fd))
+    }
+
+    fn stream(&self, pid: Pid, fd: Fd) -> Result<StreamId, Errno> {
+        self.stream_of(pid, fd).ok_or(Errno::EBADF)
+    }
+
+    fn read(&mut self, pid: Pid, fd: Fd) -> Outcome {
+        let sid = self.stream(pid, fd)?;
+        let s = &self.streams[&sid];
+        if !s.mode.reads() {
+            return Err(Errno::EBADF);
+        }
+        let data = &self.inodes[&s.ino].data;
+        let sym = data.get(s.pos as usize).copied();
+        if sym.is_some() {
+            self.streams.get_mut(&sid).expect("exists").pos += 1;
+        }
+        Ok(Value::Data(sym))
+    }
+
+    fn write(&mut self, pid: Pid, fd: Fd, sym: u8) -> Outcome {
+        let sid = self.stream(pid, fd)?;
+        let s = self.streams.get_mut(&sid).expect("exists");
+        if !s.mode.writes() {
+            return Err(Errno::EBADF);
+        }
+        if s.pos >= vocab::MAX_FILE_LEN {
+            return Err(Errno::EFBIG);
+        }
+        let data = &mut self.inodes.get_mut(&s.ino).expect("open inode exists").data;
+        write_at(data, s.pos, sym);
+        s.pos += 1;
+        Ok(Value::Unit)
+    }
+
+    fn lseek(&mut self, pid: Pid, fd: Fd, pos: u8) -> Outcome {
+        let sid = self.stream(pid, fd)?;
+        if pos > vocab::MAX_FILE_LEN {
+            return Err(Errno::EINVAL);
+        }
+        self.streams.get_mut(&sid).expect("exists").pos = pos;
+        Ok(Value::Pos(pos))
+    }
+
+    fn close(&mut self, pid: Pid, fd: Fd) -> Outcome {
+        let sid = self.stream(pid, fd)?;
+        self.proc_mut(pid).fds.remove(&fd);
+        self.release_stream(sid);
+        Ok(Value::Unit)
+    }
+
+    fn release_stream(&mut self, sid: StreamId) {
+        let s = self
+            .streams
+            .get_mut(&sid)
+            .expect("descriptor's stream exists");
+        s.refs -= 1;
+        if s.refs == 0 {
+            let ino = s.ino;
+            self.streams.remove(&sid);
+            self.reclaim_if_unused(ino);
+        }
+    }
+
+    fn reclaim_if_unused(&mut self, ino: Ino) {
+        if !self.inodes[&ino].linked && !self.is_open(ino) {
+            self.inodes.remove(&ino);
+        }
+    }
+
+    fn unlink(&mut self, name: FileName) -> Outcome {
+        let ino = self.dir.remove(&name).ok_or(Errno::ENOENT)?;
+        self.inodes
+            .get_mut(&ino)
+            .expect("named inode exists")
+            .linked = false;
+        self.reclaim_if_unused(ino);
+        Ok(Value::Unit)
+    }
+
+    fn dup(&mut self, pid: Pid, fd: Fd) -> Outcome {
+        let sid = self.stream(pid, fd)?;
+        let p = self.proc_mut(pid);
+        if p.fds.len() >= MAX_FDS as usize {
+            return Err(Errno::EMFILE);
+        }
+        let new = smallest_free(p.fds.keys().copied(), Fd);
+        p.fds.insert(new, sid);
+        self.streams.get_mut(&sid).expect("exists").refs += 1;
+        Ok(Value::Fd(new))
+    }
+
+    fn fork(&mut self, pid: Pid) -> Outcome {
+        let child = self.next_pid(pid.home);
+        if child.index == u8::MAX {
+            return Err(Errno::EAGAIN);
+        }
+        let parent = self.procs[&pid].clone();
+        for sid in parent.fds.values() {
+            self.streams.get_mut(sid).expect("exists").refs += 1;
+        }
+        self.procs.insert(
+            child,
+            Proc {
+                parent: Some(pid),
+                fds: parent.fds,
+                mem: parent.mem,
+                state: ProcState::Running,
+                signals: 0,
+            },
+        );
+        Ok(Value::Pid(child))
+    }
+
+    /// Ends a process: closes its descriptors, orphans its children, and leaves a zombie for
+    /// a live parent (waking it if it waits). Used for exit and for a crash's kill (FAIL).
+    pub fn exit(&mut self, pid: Pid, status: u8) -> Step {
+        let Some(p) = self.procs.get(&pid) else {
+            return Step::done(Err(Errno::ESRCH));
+        };
+        if matches!(p.state, ProcState::Zombie(_)) {
+            return Step::done(Err(Errno::ESRCH));
+        }
+        let fds: Vec<StreamId> = p.fds.values().copied().collect();
+        let parent = p.parent;
+        for sid in fds {
+            self.release_stream(sid);
+        }
+        // Orphans: zombies are reaped at once, live children lose their parent.
+        let children: Vec<Pid> = self.children(pid).collect();
+        for c in children {
+            if matches!(self.procs[&c].state, ProcState::Zombie(_)) {
+                self.procs.remove(&c);
+            } else {
+                self.proc_mut(c).parent = None;
+            }
+        }
+        let parent_state = parent.and_then(|pp| self.procs.get(&pp)).map(|pp| pp.state);
+        let mut woke = None;
+        match (parent, parent_state) {
+            (Some(pp), Some(ProcState::Waiting)) => {
+                self.procs.remove(&pid);
+                self.proc_mut(pp).state = ProcState::Running;
+                woke = Some((pp, Ok(Value::Child { pid, status })));
+            }
+            (Some(_), Some(ProcState::Running)) => {
+                let p = self.proc_mut(pid);
+                p.fds.clear();
+                p.state = ProcState::Zombie(status);
+            }
+            _ => {
+                self.procs.remove(&pid);
+            }
+        }
+        Step {
+            outcome: Some(Ok(Value::Unit)),
+            woke,
+        }
+    }
+
+    fn children(&self, pid: Pid) -> impl Iterator<Item = Pid> + '_ {
+        self.procs
+            .iter()
+            .filter(move |(_, p)| p.parent == Some(pid))
+            .map(|(c, _)| *c)
+    }
+
+    fn wait(&mut self, pid: Pid) -> Step {
+        let zombie = self.children(pid).find_map(|c| match self.procs[&c].state {
+            ProcState::Zombie(status) => Some((c, status)),
+            _ => None,
+        });
+        if let Some((c, status)) = zombie {
+            self.procs.remove(&c);
+            return Step::done(Ok(Value::Child { pid: c, status }));
+        }
+        if self.children(pid).next().is_some() {
+            self.proc_mut(pid).state = ProcState::Waiting;
+            return Step {
+                outcome: None,
+                woke: None,
+            };
+        }
+        Step::done(Err(Errno::ECHILD))
+    }
+
+    fn kill(&mut self, target: Pid) -> Outcome {
+        match self.procs.get_mut(&target) {
+            None => Err(Errno::ESRCH),
+            Some(p) => {
+                if !matches!(p.state, ProcState::Zombie(_)) {
+                    p.signals = p.signals.saturating_add(1);
+                }
+                Ok(Value::Unit)
+            }
+        }
+    }
+
+    fn mem_read(&mut self, pid: Pid, page: PageNo) -> Outcome {
+        let mem = &self.procs[&pid].mem;
+        mem.get(page.0 as usize)
+            .map(|b| Value::Mem(*b))
+            .ok_or(Errno::EINVAL)
+    }
+
+    fn mem_write(&mut self, pid: Pid, page: PageNo, sym: u8) -> Outcome {
+        let mem = &mut self.proc_mut(pid).mem;
+        let slot = mem.get_mut(page.0 as usize).ok_or(Errno::EINVAL)?;
+        *slot = sym;
+        Ok(Value::Unit)
+    }
+}
+
+/// Writes `sym` at `pos`, filling a hole with zeros. The caller checked the length bound.
+pub fn write_at(data: &mut Vec<u8>, pos: u8, sym: u8) {
+    let pos = pos as usize;
+    if data.len() <= pos {
+        data.resize(pos + 1, 0);
+    }
+    data[pos] = sym;
+}
+
+#[cfg(test)]
+mod tests;

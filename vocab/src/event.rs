@@ -1,0 +1,32 @@
+//! Cluster events: things that happen to hosts rather than operations of processes.
+
+use crate::ids::HostId;
+use arbitrary::Arbitrary;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Arbitrary,
+)]
+pub enum ClusterEvent {
+    /// The owner touches the keyboard: the host stops being idle and evicts every foreign
+    /// process (EVICT).
+    OwnerReturns(HostId),
+    /// The owner leaves: the host may become idle and accept foreign processes.
+    OwnerLeaves(HostId),
+    /// The host crashes: its kernel state, cache and processes are lost (FAIL).
+    Crash(HostId),
+    /// The host comes back with empty tables.
+    Reboot(HostId),
+}
+
+impl fmt::Display for ClusterEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClusterEvent::OwnerReturns(h) => write!(f, "owner returns to {h}"),
+            ClusterEvent::OwnerLeaves(h) => write!(f, "owner leaves {h}"),
+            ClusterEvent::Crash(h) => write!(f, "{h} crashes"),
+            ClusterEvent::Reboot(h) => write!(f, "{h} reboots"),
+        }
+    }
+}

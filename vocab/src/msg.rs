@@ -1,0 +1,125 @@
+//! The names of the messages hosts exchange. The model's actions, the implementation's
+//! typed messages, the traces and the spec's sequence diagrams use these names.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum MsgKind {
+    /// Source asks the target whether it will take the process (alive, idle, same version).
+    MigInit,
+    /// The target's answer: a new foreign PCB, or a refusal.
+    MigInitReply,
+    /// Source tells the home the process is moving between two named hosts.
+    MigStart,
+    /// Dirty pages written to the process's backing file on the file server.
+    PageFlush,
+    /// Dirty file blocks written back to their server.
+    BlockFlush,
+    /// The packed module state (process, VM, files, signals, exec arguments) in one RPC.
+    MigState,
+    /// Target tells a stream's I/O server the stream now lives on the target (3-party, 1/3).
+    StreamMove,
+    /// Inside that call, the server calls the source back to release its reference (2/3).
+    StreamRelease,
+    /// The source's answer: access position, and whether the source still uses the stream (3/3).
+    StreamReleaseReply,
+    /// The home learns the new location.
+    HomeUpdate,
+    /// The target resumes the process; the source drops what it held.
+    Resume,
+    /// A migration that could not finish is undone.
+    MigAbort,
+    /// The host's owner came back: send a foreign process home.
+    Evict,
+    /// A signal, from the sender's kernel to the home, and from the home to the current host.
+    Signal,
+    /// A call forwarded to the home (gettimeofday, getpgrp, ...).
+    Forward,
+    /// A remote fork asks the home for the child's pid.
+    ForkPid,
+    /// A process's exit reported to the home's rendezvous.
+    ExitNotice,
+    /// wait handled at the home's rendezvous.
+    WaitRequest,
+    /// Page read from the backing file (demand paging) or from the source (copy-on-reference).
+    PageIn,
+    /// Server recalls dirty blocks from the last writer (sequential write-sharing).
+    BlockRecall,
+    /// Server tells clients to stop caching a file (concurrent write-sharing).
+    CacheDisable,
+    /// File operation sent to the server: open, close, unlink, uncached read and write.
+    FileOp,
+    /// A dead process reported to its home after a crash.
+    DeathNotice,
+}
+
+impl MsgKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            MsgKind::MigInit => "MIG_INIT",
+            MsgKind::MigInitReply => "MIG_INIT_REPLY",
+            MsgKind::MigStart => "MIG_START",
+            MsgKind::PageFlush => "PAGE_FLUSH",
+            MsgKind::BlockFlush => "BLOCK_FLUSH",
+            MsgKind::MigState => "MIG_STATE",
+            MsgKind::StreamMove => "STREAM_MOVE",
+            MsgKind::StreamRelease => "STREAM_RELEASE",
+            MsgKind::StreamReleaseReply => "STREAM_RELEASE_REPLY",
+            MsgKind::HomeUpdate => "HOME_UPDATE",
+            MsgKind::Resume => "RESUME",
+            MsgKind::MigAbort => "MIG_ABORT",
+            MsgKind::Evict => "EVICT",
+            MsgKind::Signal => "SIGNAL",
+            MsgKind::Forward => "FORWARD",
+            MsgKind::ForkPid => "FORK_PID",
+            MsgKind::ExitNotice => "EXIT_NOTICE",
+            MsgKind::WaitRequest => "WAIT_REQUEST",
+            MsgKind::PageIn => "PAGE_IN",
+            MsgKind::BlockRecall => "BLOCK_RECALL",
+            MsgKind::CacheDisable => "CACHE_DISABLE",
+            MsgKind::FileOp => "FILE_OP",
+            MsgKind::DeathNotice => "DEATH_NOTICE",
+        }
+    }
+}
+
+impl fmt::Display for MsgKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Where a kernel call is handled for a process running away from home (TH §4.3,
+/// Appendix A). The spec lists this table; model and implementation both follow it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Disposition {
+    /// Handled on the current host (location-independent or transferred state).
+    Local,
+    /// Forwarded to the home and handled there.
+    Home,
+    /// Handled jointly by the current host and the home.
+    Joint,
+    /// Handled by the migration machinery itself.
+    Migration,
+}
+
+/// The disposition of each operation.
+pub fn disposition(op: &crate::Op) -> Disposition {
+    use crate::Op;
+    match op {
+        Op::Open { .. }
+        | Op::Read { .. }
+        | Op::Write { .. }
+        | Op::Lseek { .. }
+        | Op::Close { .. }
+        | Op::Unlink { .. }
+        | Op::Dup { .. }
+        | Op::Getpid
+        | Op::MemRead { .. }
+        | Op::MemWrite { .. } => Disposition::Local,
+        Op::Gettimeofday | Op::Kill { .. } => Disposition::Home,
+        Op::Fork | Op::Exec { .. } | Op::Exit { .. } | Op::Wait => Disposition::Joint,
+        Op::Migrate { .. } => Disposition::Migration,
+    }
+}
