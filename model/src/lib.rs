@@ -1,1 +1,285 @@
-//! The reference model (see issue 2).
+//! The reference model of Sprite's transparent process migration, for the stateright
+//! model checker.
+//!
+//! A state holds the hosts, the processes, the file server, the migrations in progress,
+//! the messages in flight and a ghost one-machine Unix (`unix::Unix`); an action is one
+//! scripted operation, one step of the migration message sequence, one message delivery
+//! or one cluster event. The properties are the invariant catalogue (`properties.rs`, one
+//! function per ID) and the reachability checks. `specs/` explains every part; the names
+//! here (actions, phases, message names, invariant IDs) are the spec's.
+
+pub mod action;
+pub mod config;
+pub mod configs;
+mod ctx;
+mod events;
+mod files;
+pub mod log;
+mod migrate;
+mod ops;
+pub mod properties;
+pub mod run;
+pub mod state;
+pub mod trace;
+
+pub use action::Action;
+pub use config::Config;
+pub use state::State;
+
+use crate::ctx::Ctx;
+use crate::log::Log;
+use crate::state::{Host, Loc, Page, Proc, Status};
+use stateright::{Model, Property};
+use std::collections::BTreeMap;
+use vocab::{InvariantId, Pid};
+
+/// The model of one configuration.
+#[derive(Clone, Debug)]
+pub struct SpriteModel {
+    pub cfg: Config,
+}
+
+impl SpriteModel {
+    pub fn new(cfg: Config) -> SpriteModel {
+        SpriteModel { cfg }
+    }
+
+    /// The state before anything runs.
+    pub fn initial(&self) -> State {
+        let cfg = &self.cfg;
+        let mut hosts: Vec<Host> = cfg.hosts.iter().map(|h| Host::new(true, h.owner)).collect();
+        let mut ghost = unix::Unix::new();
+        let mut server = state::Server::default();
+        for (name, data) in &cfg.files {
+            let ino = ghost.add_file(*name, data.clone());
+            server.dir.insert(*name, ino);
+            server.files.insert(
+                ino,
+                state::File {
+                    data: data.clone(),
+                    linked: true,
+                    cacheable: true,
+                    version: 0,
+                    last_writer: None,
+                },
+            );
+        }
+        let mut procs = BTreeMap::new();
+        for spec in &cfg.procs {
+            ghost.add_process(spec.pid, cfg.pages);
+            let home = spec.pid.home;
+            hosts[home.0 as usize]
+                .home_table
+                .insert(spec.pid, Loc::At(home));
+            procs.insert(
+                spec.pid,
+                Proc {
+                    host: home,
+                    parent: None,
+                    script: spec.script,
+                    pc: 0,
+                    status: Status::Ready,
+                    pages: vec![Page::ZERO; cfg.pages as usize],
+                    fds: BTreeMap::new(),
+                    signals: 0,
+                    last_time: None,
+                    born_remote: false,
+                    lazy_from: None,
+                },
+            );
+        }
+        State {
+            hosts,
+            procs,
+            server,
+            migrations: BTreeMap::new(),
+            signals: BTreeMap::new(),
+            flushes: BTreeMap::new(),
+            events_used: 0,
+            ghost,
+            violated: 0,
+        }
+    }
+
+    /// The next step of the migration of `pid` (which must be in progress).
+    pub fn migration_step(&self, s: &State, pid: Pid) -> Action {
+        migrate::next_migration_step(&self.cfg, s, pid, &s.migrations[&pid])
+    }
+
+    /// Applies an action, writing what happened into `log`. `None` if the action is not
+    /// enabled in `s`.
+    pub fn apply(&self, s: &State, action: Action, log: &mut Log) -> Option<State> {
+        let mut next = s.clone();
+        let mut ctx = Ctx {
+            cfg: &self.cfg,
+            s: &mut next,
+            log,
+        };
+        let rank_before = action.migration_of().map(|pid| (pid, ctx.rank(pid)));
+        let before = action
+            .migration_of()
+            .and_then(|pid| s.migrations.get(&pid))
+            .map(|m| (m.source, m.target, m.kind));
+        match action {
+            Action::Run(pid) => {
+                let p = s.procs.get(&pid)?;
+                let script = &self.cfg.scripts[p.script as usize];
+                if p.status != Status::Ready
+                    || p.pc as usize >= script.ops.len()
+                    || !s.host(p.host).up
+                {
+                    return None;
+                }
+                ctx.run(pid);
+            }
+            Action::DeliverSignal { pid, to, direct } => {
+                let m = state::SignalMsg { pid, to, direct };
+                s.signals.get(&m)?;
+                ctx.deliver_signal(m);
+            }
+            Action::FlushArrives(pid, page) => {
+                let v = ctx.s.flushes.remove(&(pid, page))?;
+                ctx.s.server.backing.insert((pid, page), v);
+            }
+            Action::Event(e) => {
+                let i = self.cfg.events.iter().position(|x| *x == e)?;
+                if s.events_used & (1 << i) != 0 || !events::event_enabled(s, e) {
+                    return None;
+                }
+                ctx.s.events_used |= 1 << i;
+                ctx.event(e);
+            }
+            step => {
+                let pid = step
+                    .migration_of()
+                    .expect("the other actions are migration steps");
+                let m = s.migrations.get(&pid)?;
+                if migrate::next_migration_step(&self.cfg, s, pid, m) != step {
+                    return None;
+                }
+                match step {
+                    Action::MigInit(p) => ctx.mig_init(p),
+                    Action::MigState(p) => ctx.mig_state(p),
+                    Action::StreamMove(p, fd) => ctx.stream_move(p, fd),
+                    Action::StreamRegister(p, fd) => ctx.stream_register(p, fd),
+                    Action::StreamRelease(p, fd) => ctx.stream_release(p, fd),
+                    Action::StreamClose(p, fd) => ctx.stream_close(p, fd),
+                    Action::StreamReopen(p, fd) => ctx.stream_reopen(p, fd),
+                    Action::HomeUpdate(p) => ctx.home_update(p),
+                    Action::Resume(p) => ctx.resume(p),
+                    _ => unreachable!("matched above"),
+                }
+            }
+        }
+        // LIVE: a step of a migration must bring it closer to its end.
+        if let (Some((pid, r0)), Some(b)) = (rank_before, before) {
+            let same = ctx
+                .s
+                .migrations
+                .get(&pid)
+                .is_some_and(|m| (m.source, m.target, m.kind) == b);
+            if same && ctx.rank(pid) >= r0 {
+                ctx.violate(InvariantId::LIVE, b.0, || {
+                    format!("a step of {pid}'s migration did not progress")
+                });
+            }
+        }
+        Some(next)
+    }
+
+    /// Every action enabled in `s`, in a fixed order.
+    pub fn enabled(&self, s: &State, out: &mut Vec<Action>) {
+        // A broken invariant ends the run: the counterexample stops there.
+        if s.violated != 0 {
+            return;
+        }
+        for (pid, p) in &s.procs {
+            let len = self.cfg.scripts[p.script as usize].ops.len();
+            if p.status == Status::Ready && (p.pc as usize) < len && s.host(p.host).up {
+                out.push(Action::Run(*pid));
+            }
+        }
+        for pid in s.migrations.keys() {
+            out.push(self.migration_step(s, *pid));
+        }
+        for m in s.signals.keys() {
+            out.push(Action::DeliverSignal {
+                pid: m.pid,
+                to: m.to,
+                direct: m.direct,
+            });
+        }
+        for (pid, page) in s.flushes.keys() {
+            out.push(Action::FlushArrives(*pid, *page));
+        }
+        for (i, e) in self.cfg.events.iter().enumerate() {
+            if s.events_used & (1 << i) == 0 && events::event_enabled(s, *e) {
+                out.push(Action::Event(*e));
+            }
+        }
+    }
+}
+
+impl Model for SpriteModel {
+    type State = State;
+    type Action = Action;
+
+    fn init_states(&self) -> Vec<State> {
+        vec![self.initial()]
+    }
+
+    fn actions(&self, state: &State, actions: &mut Vec<Action>) {
+        self.enabled(state, actions);
+    }
+
+    fn next_state(&self, state: &State, action: Action) -> Option<State> {
+        self.apply(state, action, &mut Log::off())
+    }
+
+    fn format_action(&self, action: &Action) -> String {
+        action.to_string()
+    }
+
+    fn properties(&self) -> Vec<Property<Self>> {
+        let mut props: Vec<Property<Self>> = properties::invariants()
+            .into_iter()
+            .map(|(id, f)| Property::always(property_name(id), f))
+            .collect();
+        props.extend(
+            properties::reachables()
+                .into_iter()
+                .map(|(name, f)| Property::sometimes(name, f)),
+        );
+        props
+    }
+}
+
+/// The property name of an invariant: its ID, a colon, the statement.
+pub fn property_name(id: InvariantId) -> &'static str {
+    use InvariantId::*;
+    match id {
+        TR => "TR: results equal one Unix machine's",
+        DEL => "DEL: unlinked file kept until last close, then reclaimed",
+        CONS => "CONS: reads return the latest write",
+        CACHE => "CACHE: write-shared files uncached; no needless disable",
+        OFF => "OFF: sharers see one access position",
+        MEM => "MEM: memory reads return the latest writes",
+        PID => "PID: pids unique, unchanged, from the home",
+        SIG => "SIG: each signal delivered exactly once",
+        WAIT => "WAIT: each exit status collected exactly once",
+        TIME => "TIME: time never goes backwards",
+        HOME => "HOME: the home knows where each process is",
+        RES => "RES: no state left on hosts a process left",
+        EVICT => "EVICT: foreign processes leave when the owner returns",
+        LIVE => "LIVE: migrations progress to their end",
+        REFUSE => "REFUSE: forbidden migrations refused, process untouched",
+        FAIL => "FAIL: a crash kills exactly its processes",
+    }
+}
+
+/// The invariant a property name speaks for, if it is an invariant.
+pub fn invariant_of(name: &str) -> Option<InvariantId> {
+    InvariantId::ALL
+        .into_iter()
+        .find(|id| property_name(*id) == name)
+}

@@ -1,0 +1,385 @@
+//! The named configurations. Each is small enough to exhaust and aims at some concerns;
+//! every invariant is checked in every one. `default` is the suite `check` runs;
+//! `full` adds larger worlds.
+
+use crate::config::{Config, HostSpec, ProcSpec, Script};
+use vocab::{ClusterEvent, Fd, FileName, HostId, Mode, Op, PageNo, Pid, Switch, Switches};
+
+const F0: FileName = FileName(0);
+const FD0: Fd = Fd(0);
+const H0: HostId = HostId(0);
+const H1: HostId = HostId(1);
+const H2: HostId = HostId(2);
+const H3: HostId = HostId(3);
+
+fn host(clock: u32) -> HostSpec {
+    HostSpec {
+        version: 1,
+        clock,
+        owner: false,
+    }
+}
+
+fn hosts(n: usize) -> Vec<HostSpec> {
+    (0..n).map(|i| host(10 + i as u32)).collect()
+}
+
+fn open(mode: Mode, create: bool) -> Op {
+    Op::Open {
+        name: F0,
+        mode,
+        create,
+    }
+}
+
+fn base(name: &'static str, about: &'static str, n_hosts: usize) -> Config {
+    Config {
+        name,
+        about,
+        hosts: hosts(n_hosts),
+        files: Vec::new(),
+        procs: Vec::new(),
+        scripts: Vec::new(),
+        pages: 1,
+        events: Vec::new(),
+        switches: Switches::SPRITE,
+    }
+}
+
+/// Files and deletion: the temporary-file idiom across a migration (create, write,
+/// unlink, migrate, read back), with a second process opening the same name.
+pub fn files() -> Config {
+    Config {
+        files: vec![],
+        procs: vec![
+            ProcSpec::new(Pid::new(0, 0), 0),
+            ProcSpec::new(Pid::new(0, 1), 1),
+        ],
+        scripts: vec![
+            Script::new(vec![
+                open(Mode::ReadWrite, true),
+                Op::Write { fd: FD0, sym: 1 },
+                Op::Unlink { name: F0 },
+                Op::Migrate { target: H1 },
+                Op::Lseek { fd: FD0, pos: 0 },
+                Op::Read { fd: FD0 },
+                Op::Close { fd: FD0 },
+            ]),
+            Script::new(vec![
+                open(Mode::Read, false),
+                Op::Read { fd: FD0 },
+                Op::Close { fd: FD0 },
+            ]),
+        ],
+        ..base(
+            "files",
+            "temporary file: create, write, unlink, migrate, read back; a second opener",
+            2,
+        )
+    }
+}
+
+/// Shared access position: a parent and a forked child read one stream from two hosts.
+pub fn shared_offset() -> Config {
+    Config {
+        files: vec![(F0, vec![1, 2, 3])],
+        procs: vec![ProcSpec::new(Pid::new(0, 0), 0)],
+        scripts: vec![
+            Script::forking(
+                vec![
+                    open(Mode::Read, false),
+                    Op::Fork,
+                    Op::Read { fd: FD0 },
+                    Op::Read { fd: FD0 },
+                    Op::Wait,
+                ],
+                vec![1],
+            ),
+            Script::new(vec![
+                Op::Migrate { target: H1 },
+                Op::Read { fd: FD0 },
+                Op::Exit { status: 0 },
+            ]),
+        ],
+        ..base(
+            "shared-offset",
+            "fork shares a stream; the child migrates; both read (shadow stream)",
+            2,
+        )
+    }
+}
+
+/// Caching: a writer migrates alone (caching must stay on), then a reader on the old
+/// host opens the file (concurrent, then sequential write-sharing).
+pub fn caching() -> Config {
+    Config {
+        files: vec![(F0, vec![1])],
+        procs: vec![
+            ProcSpec::new(Pid::new(0, 0), 0),
+            ProcSpec::new(Pid::new(0, 1), 1),
+        ],
+        scripts: vec![
+            Script::new(vec![
+                open(Mode::ReadWrite, false),
+                Op::Write { fd: FD0, sym: 2 },
+                Op::Migrate { target: H1 },
+                Op::Write { fd: FD0, sym: 3 },
+                Op::Close { fd: FD0 },
+            ]),
+            Script::new(vec![
+                open(Mode::Read, false),
+                Op::Read { fd: FD0 },
+                Op::Read { fd: FD0 },
+                Op::Close { fd: FD0 },
+            ]),
+        ],
+        ..base(
+            "caching",
+            "a lone writer migrates; a reader on the source host shares the file",
+            2,
+        )
+    }
+}
+
+/// Virtual memory and eviction: dirty pages across a migration, then the owner of the
+/// target returns and the process is evicted home with dirty pages.
+pub fn vm_evict() -> Config {
+    Config {
+        procs: vec![ProcSpec::new(Pid::new(0, 0), 0)],
+        scripts: vec![Script::new(vec![
+            Op::MemWrite {
+                page: PageNo(0),
+                sym: 1,
+            },
+            Op::Migrate { target: H1 },
+            Op::MemWrite {
+                page: PageNo(1),
+                sym: 2,
+            },
+            Op::MemRead { page: PageNo(0) },
+            Op::MemRead { page: PageNo(1) },
+        ])],
+        pages: 2,
+        events: vec![ClusterEvent::OwnerReturns(H1)],
+        ..base(
+            "vm-evict",
+            "dirty pages migrate; the target's owner returns and evicts the process",
+            2,
+        )
+    }
+}
+
+/// Signals and time: signals sent while the target migrates; time read before and after
+/// a move to a host whose clock is behind.
+pub fn signals_time() -> Config {
+    let mut hosts = hosts(2);
+    hosts[0].clock = 9;
+    hosts[1].clock = 4;
+    Config {
+        hosts,
+        procs: vec![
+            ProcSpec::new(Pid::new(0, 0), 0),
+            ProcSpec::new(Pid::new(0, 1), 1),
+        ],
+        scripts: vec![
+            Script::new(vec![
+                Op::Gettimeofday,
+                Op::Migrate { target: H1 },
+                Op::Gettimeofday,
+                Op::Getpid,
+            ]),
+            Script::new(vec![
+                Op::Kill {
+                    pid: Pid::new(0, 0),
+                },
+                Op::Kill {
+                    pid: Pid::new(0, 0),
+                },
+            ]),
+        ],
+        ..base(
+            "signals-time",
+            "signals to a migrating process; time across hosts with skewed clocks",
+            2,
+        )
+    }
+}
+
+/// Fork, exit and wait across hosts: a child exits on another host; a remote fork.
+pub fn fork_wait() -> Config {
+    Config {
+        procs: vec![ProcSpec::new(Pid::new(0, 0), 0)],
+        scripts: vec![
+            Script::forking(
+                vec![
+                    Op::Fork,
+                    Op::Wait,
+                    Op::Migrate { target: H1 },
+                    Op::Fork,
+                    Op::Wait,
+                    Op::Exit { status: 0 },
+                ],
+                vec![1, 2],
+            ),
+            Script::new(vec![Op::Migrate { target: H1 }, Op::Exit { status: 7 }]),
+            Script::new(vec![Op::Getpid, Op::Exit { status: 5 }]),
+        ],
+        ..base(
+            "fork-wait",
+            "a child exits on another host; a remote fork; waits across hosts",
+            2,
+        )
+    }
+}
+
+/// Refusals: another version, a busy host, a host that may crash, a foreign process
+/// asked to go to a third host, an unknown host, a process sharing memory.
+pub fn refuse() -> Config {
+    let mut hosts = hosts(4);
+    hosts[2].version = 2;
+    hosts[3].owner = true;
+    let mut pinned = ProcSpec::new(Pid::new(0, 1), 1);
+    pinned.shares_memory = true;
+    Config {
+        hosts,
+        procs: vec![ProcSpec::new(Pid::new(0, 0), 0), pinned],
+        scripts: vec![
+            Script::new(vec![
+                Op::Migrate { target: H2 },
+                Op::Migrate { target: H3 },
+                Op::Migrate { target: H1 },
+                Op::Migrate { target: H2 },
+                Op::Migrate { target: HostId(9) },
+                Op::Migrate { target: H0 },
+            ]),
+            Script::new(vec![Op::Migrate { target: H1 }, Op::Getpid]),
+        ],
+        events: vec![ClusterEvent::Crash(H3)],
+        ..base(
+            "refuse",
+            "migrations that must be refused: version, busy, down, not home, unknown, shared memory",
+            4,
+        )
+    }
+}
+
+/// Crashes: a child on another host dies with it; a process whose home crashes dies
+/// though it runs elsewhere; a process on a third host is untouched.
+pub fn crash() -> Config {
+    Config {
+        procs: vec![
+            ProcSpec::new(Pid::new(0, 0), 0),
+            ProcSpec::new(Pid::new(1, 0), 2),
+            ProcSpec::new(Pid::new(2, 0), 3),
+        ],
+        scripts: vec![
+            Script::forking(vec![Op::Fork, Op::Wait], vec![1]),
+            Script::new(vec![
+                Op::Migrate { target: H1 },
+                Op::MemWrite {
+                    page: PageNo(0),
+                    sym: 1,
+                },
+                Op::Exit { status: 3 },
+            ]),
+            Script::new(vec![Op::Migrate { target: H2 }, Op::Getpid]),
+            Script::new(vec![
+                open(Mode::ReadWrite, true),
+                Op::Write { fd: FD0, sym: 1 },
+                Op::Close { fd: FD0 },
+            ]),
+        ],
+        events: vec![ClusterEvent::Crash(H1), ClusterEvent::Reboot(H1)],
+        ..base(
+            "crash",
+            "a host crashes: its processes and those whose home it is die, no others",
+            3,
+        )
+    }
+}
+
+/// A larger world for the `full` suite: two migrating processes sharing a file and a
+/// stream, an eviction, and signals.
+pub fn mixed() -> Config {
+    Config {
+        files: vec![(F0, vec![1, 2])],
+        procs: vec![
+            ProcSpec::new(Pid::new(0, 0), 0),
+            ProcSpec::new(Pid::new(1, 0), 2),
+        ],
+        scripts: vec![
+            Script::forking(
+                vec![
+                    open(Mode::ReadWrite, false),
+                    Op::Fork,
+                    Op::Migrate { target: H2 },
+                    Op::Read { fd: FD0 },
+                    Op::Write { fd: FD0, sym: 3 },
+                    Op::Wait,
+                ],
+                vec![1],
+            ),
+            Script::new(vec![
+                Op::Read { fd: FD0 },
+                Op::Unlink { name: F0 },
+                Op::Exit { status: 4 },
+            ]),
+            Script::new(vec![
+                Op::Kill {
+                    pid: Pid::new(0, 0),
+                },
+                open(Mode::Read, true),
+                Op::Read { fd: FD0 },
+            ]),
+        ],
+        events: vec![ClusterEvent::OwnerReturns(H2)],
+        ..base(
+            "mixed",
+            "two homes, a forked sharer, unlink, a signal and an eviction together",
+            3,
+        )
+    }
+}
+
+/// The suites by name.
+pub fn suite(name: &str) -> Option<Vec<Config>> {
+    let default = vec![
+        files(),
+        shared_offset(),
+        caching(),
+        vm_evict(),
+        signals_time(),
+        fork_wait(),
+        refuse(),
+        crash(),
+    ];
+    match name {
+        "default" => Some(default),
+        "full" => Some(default.into_iter().chain([mixed()]).collect()),
+        _ => None,
+    }
+}
+
+pub const SUITES: [&str; 2] = ["default", "full"];
+
+/// Every configuration, by name.
+pub fn all() -> Vec<Config> {
+    suite("full").expect("exists")
+}
+
+pub fn by_name(name: &str) -> Option<Config> {
+    all().into_iter().find(|c| c.name == name)
+}
+
+/// The configuration in which each design alternative is tried.
+pub fn for_switch(sw: Switch) -> Config {
+    let cfg = match sw {
+        Switch::ReopenFiles | Switch::NoBlockFlush => files(),
+        Switch::NotifyTargetFirst => caching(),
+        Switch::ClientOffsets => shared_offset(),
+        Switch::NoVmFlush | Switch::LazyVm | Switch::PrecopyVm | Switch::FullCopyVm => vm_evict(),
+        Switch::LocalTime | Switch::DirectSignals => signals_time(),
+        Switch::LocalPids | Switch::WaitOnCurrent => fork_wait(),
+    };
+    cfg.with_switches(Switches::only(sw))
+}

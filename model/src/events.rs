@@ -1,0 +1,119 @@
+//! Cluster events: the owner comes and goes (eviction), hosts crash and reboot (FAIL).
+
+use crate::ctx::Ctx;
+use crate::log::Actor;
+use crate::state::{Kind, State, Status};
+use vocab::{ClusterEvent, HostId, KILLED_STATUS};
+
+impl Ctx<'_> {
+    pub fn event(&mut self, e: ClusterEvent) {
+        match e {
+            ClusterEvent::OwnerReturns(h) => self.owner_returns(h),
+            ClusterEvent::OwnerLeaves(h) => {
+                self.s.host_mut(h).owner = false;
+                self.log
+                    .note(Actor::Host(h), || "owner leaves: idle".into());
+            }
+            ClusterEvent::Crash(h) => self.crash(h),
+            ClusterEvent::Reboot(h) => {
+                self.s.host_mut(h).up = true;
+                self.log
+                    .note(Actor::Host(h), || "reboots with empty tables".into());
+            }
+        }
+    }
+
+    /// The owner is back: every foreign process on the host goes home (EVICT). One that
+    /// is moving in will be sent home when it arrives (see `resume`).
+    fn owner_returns(&mut self, h: HostId) {
+        self.s.host_mut(h).owner = true;
+        self.log.note(Actor::Host(h), || "owner returns".into());
+        let foreign: Vec<_> = self
+            .s
+            .procs
+            .iter()
+            .filter(|(pid, p)| p.host == h && pid.home != h && p.status != Status::Migrating)
+            .map(|(pid, _)| *pid)
+            .collect();
+        for pid in foreign {
+            self.log
+                .msg(Actor::Host(h), Actor::Host(h), || format!("EVICT {pid}"));
+            self.log
+                .note(Actor::Host(h), || format!("EVICT {pid}: sent home"));
+            self.start_migration(pid, pid.home, Kind::Evict);
+        }
+    }
+
+    /// The host crashes: every process whose current host or home it was dies (Sprite
+    /// keeps a dependency on the home only), and nothing else is affected; the blocks its
+    /// cache had not written back are lost, as with Sprite's delayed writes [TH §4.5].
+    fn crash(&mut self, h: HostId) {
+        self.log.note(Actor::Host(h), || "crashes".into());
+        let victims: Vec<_> = self
+            .s
+            .procs
+            .iter()
+            .filter(|(pid, p)| {
+                let m = self.s.migrations.get(pid);
+                p.host == h || pid.home == h || m.is_some_and(|m| m.source == h || m.target == h)
+            })
+            .map(|(pid, _)| *pid)
+            .collect();
+        // Writes cached on the crashed host are lost: the one-machine reference loses them
+        // too, so that later reads are still compared with what Sprite promises.
+        let lost: Vec<_> = self
+            .s
+            .host(h)
+            .cache
+            .iter()
+            .filter(|(_, e)| e.dirty)
+            .map(|(ino, _)| *ino)
+            .collect();
+        for ino in lost {
+            let data = self.s.server.files[&ino].data.clone();
+            if let Some(inode) = self.s.ghost.inodes.get_mut(&ino) {
+                inode.data = data;
+            }
+            self.log
+                .note(Actor::Host(h), || format!("unwritten blocks of {ino} lost"));
+        }
+        for pid in victims {
+            self.log
+                .alarm(Actor::Host(h), || format!("{pid} dies with {h}"));
+            let ghost = self.s.ghost.exit(pid, KILLED_STATUS).woke;
+            let woke = self.end_process(pid, KILLED_STATUS);
+            self.compare_wakeups(h, woke, ghost);
+        }
+        let host = self.s.host_mut(h);
+        host.up = false;
+        host.home_table.clear();
+        host.rendezvous = Default::default();
+        host.held_signals.clear();
+        host.cache.clear();
+        host.residue.clear();
+        let sids: Vec<_> = host.streams.keys().copied().collect();
+        host.streams.clear();
+        for sid in sids {
+            if let Some(st) = self.s.server.streams.get_mut(&sid) {
+                st.hosts.remove(&h);
+                if st.hosts.is_empty() {
+                    let ino = st.ino;
+                    self.s.server.streams.remove(&sid);
+                    self.file_maybe_unused(ino);
+                }
+            }
+        }
+        self.s.signals.retain(|m, _| m.to != h);
+    }
+}
+
+/// Whether the event can happen in this state.
+pub fn event_enabled(s: &State, e: ClusterEvent) -> bool {
+    let host = |h: HostId| s.hosts.get(h.0 as usize);
+    match e {
+        ClusterEvent::OwnerReturns(h) => host(h).is_some_and(|x| x.up && !x.owner),
+        ClusterEvent::OwnerLeaves(h) => host(h).is_some_and(|x| x.up && x.owner),
+        ClusterEvent::Crash(h) => host(h).is_some_and(|x| x.up),
+        ClusterEvent::Reboot(h) => host(h).is_some_and(|x| !x.up),
+    }
+}

@@ -1,0 +1,74 @@
+//! What a step did, in words: the lines of a readable counterexample and of a Mermaid
+//! sequence diagram. Built only when someone asks (the checker's hot path passes a
+//! disabled log, so no string is formatted there).
+
+use vocab::HostId;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Actor {
+    Host(HostId),
+    Server,
+}
+
+impl std::fmt::Display for Actor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Actor::Host(h) => write!(f, "{h}"),
+            Actor::Server => write!(f, "fs"),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Line {
+    /// A message from one actor to another.
+    Msg {
+        from: Actor,
+        to: Actor,
+        text: String,
+    },
+    /// Something that happened at one actor (an operation and its result).
+    Note { at: Actor, text: String },
+    /// Where the one-machine Unix disagrees, or an invariant was seen broken.
+    Alarm { at: Actor, text: String },
+}
+
+#[derive(Debug, Default)]
+pub struct Log {
+    lines: Option<Vec<Line>>,
+}
+
+impl Log {
+    pub fn off() -> Log {
+        Log { lines: None }
+    }
+    pub fn on() -> Log {
+        Log {
+            lines: Some(Vec::new()),
+        }
+    }
+    pub fn msg(&mut self, from: Actor, to: Actor, text: impl FnOnce() -> String) {
+        if let Some(l) = &mut self.lines {
+            if from != to {
+                l.push(Line::Msg {
+                    from,
+                    to,
+                    text: text(),
+                });
+            }
+        }
+    }
+    pub fn note(&mut self, at: Actor, text: impl FnOnce() -> String) {
+        if let Some(l) = &mut self.lines {
+            l.push(Line::Note { at, text: text() });
+        }
+    }
+    pub fn alarm(&mut self, at: Actor, text: impl FnOnce() -> String) {
+        if let Some(l) = &mut self.lines {
+            l.push(Line::Alarm { at, text: text() });
+        }
+    }
+    pub fn into_lines(self) -> Vec<Line> {
+        self.lines.unwrap_or_default()
+    }
+}

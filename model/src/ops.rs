@@ -1,0 +1,698 @@
+//! Process operations: each scripted operation is one step, executed with the disposition
+//! of `vocab::msg::disposition` (local, forwarded home, or joint), and compared with the
+//! same operation on the one-machine Unix (TR).
+
+use crate::ctx::Ctx;
+use crate::log::Actor;
+use crate::state::{Loc, Page, SignalMsg, Status};
+use vocab::{
+    Errno, Fd, HostId, InvariantId, Op, Outcome, PageNo, Pid, StreamId, Switch, Value, MAX_FILE_LEN,
+};
+
+impl Ctx<'_> {
+    /// The process runs the next operation of its script.
+    pub fn run(&mut self, pid: Pid) {
+        let p = &self.s.procs[&pid];
+        let op = self.cfg.scripts[p.script as usize].ops[p.pc as usize];
+        let h = p.host;
+        match op {
+            Op::Exit { status } => return self.exit(pid, status),
+            Op::Wait => return self.wait(pid),
+            Op::Migrate { target } => {
+                return self.migrate(pid, target, crate::state::Kind::Voluntary)
+            }
+            Op::Exec { target: Some(t) } => return self.migrate(pid, t, crate::state::Kind::Exec),
+            _ => {}
+        }
+        let outcome = match op {
+            Op::Open { name, mode, create } => self.open(pid, h, name, mode, create),
+            Op::Read { fd } => self.read(pid, h, fd),
+            Op::Write { fd, sym } => self.write(pid, h, fd, sym),
+            Op::Lseek { fd, pos } => self.lseek(pid, h, fd, pos),
+            Op::Close { fd } => self.close(pid, h, fd),
+            Op::Unlink { name } => self.server_unlink(h, name).map(|()| Value::Unit),
+            Op::Dup { fd } => self.dup(pid, h, fd),
+            Op::Fork => self.fork(pid, h),
+            Op::Exec { target: None } => {
+                self.clear_memory(pid);
+                Ok(Value::Unit)
+            }
+            Op::Getpid => Ok(Value::Pid(pid)),
+            Op::Gettimeofday => self.gettimeofday(pid, h),
+            Op::Kill { pid: target } => self.kill(h, target),
+            Op::MemRead { page } => self.mem_read(pid, h, page),
+            Op::MemWrite { page, sym } => self.mem_write(pid, page, sym),
+            Op::Exit { .. } | Op::Wait | Op::Migrate { .. } | Op::Exec { .. } => {
+                unreachable!("handled above")
+            }
+        };
+        let ghost = self.s.ghost.apply(pid, &op).outcome;
+        self.complete(pid, &op, outcome, ghost);
+    }
+
+    /// The operation returns: log it, compare with the one-machine Unix, move on.
+    pub fn complete(&mut self, pid: Pid, op: &Op, outcome: Outcome, ghost: Option<Outcome>) {
+        let h = self.s.procs[&pid].host;
+        self.log.note(Actor::Host(h), || {
+            format!("{pid}: {op} -> {}", vocab::outcome::show(&outcome))
+        });
+        if let Some(ghost) = ghost {
+            if !same_result(op, &outcome, &ghost) {
+                let id = specific_invariant(op);
+                self.s.flag(InvariantId::TR);
+                self.violate(id, h, || {
+                    format!(
+                        "{pid}: {op} returned {} but one Unix machine returns {}",
+                        vocab::outcome::show(&outcome),
+                        vocab::outcome::show(&ghost)
+                    )
+                });
+            }
+        }
+        if let Some(p) = self.s.procs.get_mut(&pid) {
+            p.pc += 1;
+        }
+    }
+
+    fn open(
+        &mut self,
+        pid: Pid,
+        h: HostId,
+        name: vocab::FileName,
+        mode: vocab::Mode,
+        create: bool,
+    ) -> Outcome {
+        let fds = &self.s.procs[&pid].fds;
+        if fds.len() >= unix::MAX_FDS as usize {
+            return Err(Errno::EMFILE);
+        }
+        let fd = smallest_free(fds.keys().map(|f| f.0))
+            .map(Fd)
+            .ok_or(Errno::EMFILE)?;
+        let sid = smallest_free(self.s.server.streams.keys().map(|s| s.0))
+            .map(StreamId)
+            .ok_or(Errno::EMFILE)?;
+        // The descriptor exists while the server decides cacheability, so that the server
+        // can tell this process from the others using the file.
+        self.s
+            .procs
+            .get_mut(&pid)
+            .expect("runs")
+            .fds
+            .insert(fd, sid);
+        match self.server_open(h, name, mode, create, sid) {
+            Ok(()) => Ok(Value::Fd(fd)),
+            Err(e) => {
+                self.s.procs.get_mut(&pid).expect("runs").fds.remove(&fd);
+                Err(e)
+            }
+        }
+    }
+
+    /// The stream behind a descriptor, if the server still knows it.
+    fn stream(&self, pid: Pid, fd: Fd) -> Result<(StreamId, unix::Ino, vocab::Mode), Errno> {
+        let sid = *self.s.procs[&pid].fds.get(&fd).ok_or(Errno::EBADF)?;
+        let st = self.s.server.streams.get(&sid).ok_or(Errno::EBADF)?;
+        Ok((sid, st.ino, st.mode))
+    }
+
+    fn read(&mut self, pid: Pid, h: HostId, fd: Fd) -> Outcome {
+        let (sid, ino, mode) = self.stream(pid, fd)?;
+        if !mode.reads() {
+            return Err(Errno::EBADF);
+        }
+        let pos = self.position(h, sid);
+        let sym = self.file_data(h, ino).get(pos as usize).copied();
+        if sym.is_some() {
+            self.set_position(h, sid, pos + 1);
+        }
+        Ok(Value::Data(sym))
+    }
+
+    fn write(&mut self, pid: Pid, h: HostId, fd: Fd, sym: u8) -> Outcome {
+        let (sid, ino, mode) = self.stream(pid, fd)?;
+        if !mode.writes() {
+            return Err(Errno::EBADF);
+        }
+        let pos = self.position(h, sid);
+        if pos >= MAX_FILE_LEN {
+            return Err(Errno::EFBIG);
+        }
+        self.write_data(h, ino, pos, sym);
+        self.set_position(h, sid, pos + 1);
+        Ok(Value::Unit)
+    }
+
+    fn lseek(&mut self, pid: Pid, h: HostId, fd: Fd, pos: u8) -> Outcome {
+        let (sid, _, _) = self.stream(pid, fd)?;
+        if pos > MAX_FILE_LEN {
+            return Err(Errno::EINVAL);
+        }
+        self.set_position(h, sid, pos);
+        Ok(Value::Pos(pos))
+    }
+
+    fn close(&mut self, pid: Pid, h: HostId, fd: Fd) -> Outcome {
+        let sid = self
+            .s
+            .procs
+            .get_mut(&pid)
+            .expect("runs")
+            .fds
+            .remove(&fd)
+            .ok_or(Errno::EBADF)?;
+        self.release(h, sid);
+        Ok(Value::Unit)
+    }
+
+    fn dup(&mut self, pid: Pid, h: HostId, fd: Fd) -> Outcome {
+        let (sid, _, _) = self.stream(pid, fd)?;
+        let fds = &self.s.procs[&pid].fds;
+        if fds.len() >= unix::MAX_FDS as usize {
+            return Err(Errno::EMFILE);
+        }
+        let new = Fd(smallest_free(fds.keys().map(|f| f.0)).ok_or(Errno::EMFILE)?);
+        self.s
+            .procs
+            .get_mut(&pid)
+            .expect("runs")
+            .fds
+            .insert(new, sid);
+        self.s
+            .host_mut(h)
+            .streams
+            .get_mut(&sid)
+            .expect("descriptor's stream is on the host")
+            .refs += 1;
+        Ok(Value::Fd(new))
+    }
+
+    /// fork is joint: the home allocates the pid (FORK_PID), the current host makes the
+    /// child, which shares every stream and copies the memory [TH §4.3].
+    fn fork(&mut self, pid: Pid, h: HostId) -> Outcome {
+        let parent = self.s.procs[&pid].clone();
+        let allocator = if self.on(Switch::LocalPids) {
+            h
+        } else {
+            pid.home
+        };
+        let used = self
+            .s
+            .host(allocator)
+            .home_table
+            .keys()
+            .chain(self.s.host(allocator).rendezvous.zombies.keys())
+            .filter(|p| p.home == allocator)
+            .map(|p| p.index);
+        let index = smallest_free(used).ok_or(Errno::EAGAIN)?;
+        let child = Pid {
+            home: allocator,
+            index,
+        };
+        if allocator != h {
+            self.log.msg(Actor::Host(h), Actor::Host(allocator), || {
+                format!("FORK_PID for {pid} -> {child}")
+            });
+        }
+        let expected = self.s.ghost.next_pid(pid.home);
+        if child != expected || self.s.procs.contains_key(&child) {
+            self.violate(InvariantId::PID, h, || {
+                format!("the child of {pid} got {child}; its home would have given {expected}")
+            });
+        }
+        let k = self.cfg.scripts[parent.script as usize].ops[..parent.pc as usize]
+            .iter()
+            .filter(|o| matches!(o, Op::Fork))
+            .count();
+        let script = self.cfg.scripts[parent.script as usize]
+            .children
+            .get(k)
+            .copied()
+            .unwrap_or(parent.script);
+        let pages = (0..parent.pages.len())
+            .map(|i| Page {
+                resident: Some(self.page_value(pid, PageNo(i as u8))),
+                dirty: true,
+            })
+            .collect();
+        for sid in parent.fds.values() {
+            if let Some(c) = self.s.host_mut(h).streams.get_mut(sid) {
+                c.refs += 1;
+            }
+        }
+        self.s.procs.insert(
+            child,
+            crate::state::Proc {
+                host: h,
+                parent: Some(pid),
+                script,
+                pc: 0,
+                status: Status::Ready,
+                pages,
+                fds: parent.fds.clone(),
+                signals: 0,
+                last_time: None,
+                born_remote: h != pid.home,
+                lazy_from: None,
+            },
+        );
+        self.s
+            .host_mut(child.home)
+            .home_table
+            .insert(child, Loc::At(h));
+        Ok(Value::Pid(child))
+    }
+
+    /// gettimeofday is forwarded home, whose clock is the process's clock wherever it
+    /// runs (clocks are not synchronised) [TH App. A].
+    fn gettimeofday(&mut self, pid: Pid, h: HostId) -> Outcome {
+        let clock_host = if self.on(Switch::LocalTime) {
+            h
+        } else {
+            pid.home
+        };
+        if clock_host != h {
+            self.log.msg(Actor::Host(h), Actor::Host(clock_host), || {
+                "FORWARD gettimeofday".into()
+            });
+        }
+        let t = self.cfg.hosts[clock_host.0 as usize].clock;
+        let p = self.s.procs.get_mut(&pid).expect("runs");
+        let last = p.last_time;
+        p.last_time = Some(t);
+        if let Some(last) = last {
+            if t < last {
+                self.violate(InvariantId::TIME, h, || {
+                    format!("{pid} read time {t} after reading {last}")
+                });
+            }
+        }
+        Ok(Value::Time(t))
+    }
+
+    /// kill goes to the target's home, which forwards the signal to wherever the process
+    /// is, or holds it while the process moves (SIG). Under direct-signals the sender
+    /// sends it to the host it last knew.
+    fn kill(&mut self, h: HostId, target: Pid) -> Outcome {
+        let home = target.home;
+        let live = self
+            .s
+            .hosts
+            .get(home.0 as usize)
+            .filter(|hh| hh.up)
+            .and_then(|hh| hh.home_table.get(&target))
+            .copied();
+        let zombie = self
+            .s
+            .hosts
+            .iter()
+            .any(|hh| hh.rendezvous.zombies.contains_key(&target));
+        let Some(loc) = live else {
+            return if zombie {
+                Ok(Value::Unit)
+            } else {
+                Err(Errno::ESRCH)
+            };
+        };
+        if self.on(Switch::DirectSignals) {
+            let to = self.s.procs[&target].host;
+            self.send_signal(
+                h,
+                SignalMsg {
+                    pid: target,
+                    to,
+                    direct: true,
+                },
+            );
+            return Ok(Value::Unit);
+        }
+        self.log.msg(Actor::Host(h), Actor::Host(home), || {
+            format!("SIGNAL {target}")
+        });
+        self.home_forwards_signal(target, loc);
+        Ok(Value::Unit)
+    }
+
+    /// The home sends a signal on to the process's host, or holds it while it moves.
+    pub fn home_forwards_signal(&mut self, target: Pid, loc: Loc) {
+        let home = target.home;
+        match loc {
+            Loc::At(to) => self.send_signal(
+                home,
+                SignalMsg {
+                    pid: target,
+                    to,
+                    direct: false,
+                },
+            ),
+            Loc::Moving(a, b) => {
+                *self
+                    .s
+                    .host_mut(home)
+                    .held_signals
+                    .entry(target)
+                    .or_default() += 1;
+                self.log.note(Actor::Host(home), || {
+                    format!("holds SIGNAL for {target}: it is moving {a} -> {b}")
+                });
+            }
+        }
+    }
+
+    fn send_signal(&mut self, from: HostId, m: SignalMsg) {
+        self.log.msg(Actor::Host(from), Actor::Host(m.to), || {
+            format!("SIGNAL {}", m.pid)
+        });
+        *self.s.signals.entry(m).or_default() += 1;
+    }
+
+    /// A SIGNAL arrives. If the process is not there (it moved), the home sends it on
+    /// again; a direct signal has no one to forward it and is lost.
+    pub fn deliver_signal(&mut self, m: SignalMsg) {
+        let n = self.s.signals.get_mut(&m).expect("enabled");
+        *n -= 1;
+        if *n == 0 {
+            self.s.signals.remove(&m);
+        }
+        match self.s.procs.get_mut(&m.pid) {
+            Some(p) if p.host == m.to && self.s.hosts[m.to.0 as usize].up => {
+                p.signals += 1;
+                self.log
+                    .note(Actor::Host(m.to), || format!("{} receives a signal", m.pid));
+            }
+            Some(_) if !m.direct => {
+                let home = m.pid.home;
+                self.log.msg(Actor::Host(m.to), Actor::Host(home), || {
+                    format!("SIGNAL {} bounced: not here", m.pid)
+                });
+                if let Some(loc) = self.s.host(home).home_table.get(&m.pid).copied() {
+                    self.home_forwards_signal(m.pid, loc);
+                }
+            }
+            Some(_) => self.log.alarm(Actor::Host(m.to), || {
+                format!("SIGNAL for {} dropped: the process is not here", m.pid)
+            }),
+            None => {}
+        }
+    }
+
+    /// The value a page holds for the process now, wherever it is.
+    pub fn page_value(&self, pid: Pid, page: PageNo) -> u8 {
+        let p = &self.s.procs[&pid];
+        if let Some(v) = p.pages[page.0 as usize].resident {
+            return v;
+        }
+        if let Some(v) = p
+            .lazy_from
+            .and_then(|src| self.s.host(src).residue.get(&pid))
+            .and_then(|r| r.get(&page))
+        {
+            return *v;
+        }
+        self.s
+            .server
+            .backing
+            .get(&(pid, page))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    fn mem_read(&mut self, pid: Pid, h: HostId, page: PageNo) -> Outcome {
+        let p = &self.s.procs[&pid];
+        let Some(pg) = p.pages.get(page.0 as usize).copied() else {
+            return Err(Errno::EINVAL);
+        };
+        if let Some(v) = pg.resident {
+            return Ok(Value::Mem(v));
+        }
+        // Page fault: from the source under copy-on-reference, else the backing file.
+        let lazy = p.lazy_from;
+        let from_source = lazy.and_then(|src| {
+            self.s
+                .host_mut(src)
+                .residue
+                .get_mut(&pid)
+                .and_then(|r| r.remove(&page))
+                .map(|v| (src, v))
+        });
+        let (v, dirty) = match from_source {
+            Some((src, v)) => {
+                self.log.msg(Actor::Host(src), Actor::Host(h), || {
+                    format!("PAGE_IN {pid} {page}")
+                });
+                (v, true)
+            }
+            None => {
+                self.log.msg(Actor::Server, Actor::Host(h), || {
+                    format!("PAGE_IN {pid} {page}")
+                });
+                let v = self
+                    .s
+                    .server
+                    .backing
+                    .get(&(pid, page))
+                    .copied()
+                    .unwrap_or(0);
+                (v, false)
+            }
+        };
+        self.s.procs.get_mut(&pid).expect("runs").pages[page.0 as usize] = Page {
+            resident: Some(v),
+            dirty,
+        };
+        Ok(Value::Mem(v))
+    }
+
+    fn mem_write(&mut self, pid: Pid, page: PageNo, sym: u8) -> Outcome {
+        let p = self.s.procs.get_mut(&pid).expect("runs");
+        let slot = p.pages.get_mut(page.0 as usize).ok_or(Errno::EINVAL)?;
+        *slot = Page {
+            resident: Some(sym),
+            dirty: true,
+        };
+        Ok(Value::Unit)
+    }
+
+    /// exec replaces the address space: every page reads zero, the backing file and any
+    /// pages left elsewhere are dropped.
+    pub fn clear_memory(&mut self, pid: Pid) {
+        let p = self.s.procs.get_mut(&pid).expect("exists");
+        p.pages.iter_mut().for_each(|pg| *pg = Page::ZERO);
+        p.lazy_from = None;
+        self.drop_memory_elsewhere(pid);
+    }
+
+    pub fn drop_memory_elsewhere(&mut self, pid: Pid) {
+        self.s.server.backing.retain(|(p, _), _| *p != pid);
+        self.s.flushes.retain(|(p, _), _| *p != pid);
+        for h in self.s.hosts.iter_mut() {
+            h.residue.remove(&pid);
+        }
+    }
+
+    /// The host holding the exit/wait rendezvous for a process: its home, or under
+    /// wait-on-current the host it runs on.
+    fn rendezvous_host(&self, pid: Pid) -> HostId {
+        if self.on(Switch::WaitOnCurrent) {
+            self.s.procs[&pid].host
+        } else {
+            pid.home
+        }
+    }
+
+    /// wait is joint: the rendezvous at the home answers it [TH §4.3].
+    fn wait(&mut self, pid: Pid) {
+        let h = self.s.procs[&pid].host;
+        let rz_host = self.rendezvous_host(pid);
+        self.log.msg(Actor::Host(h), Actor::Host(rz_host), || {
+            format!("WAIT_REQUEST {pid}")
+        });
+        let rz = &mut self.s.host_mut(rz_host).rendezvous;
+        let zombie = rz
+            .zombies
+            .iter()
+            .find(|(_, (parent, _))| *parent == pid)
+            .map(|(c, (_, st))| (*c, *st));
+        let has_children = self.s.procs.values().any(|p| p.parent == Some(pid));
+        let ghost = self.s.ghost.apply(pid, &Op::Wait).outcome;
+        if (zombie.is_some() || !has_children) && ghost.is_none() {
+            self.violate(InvariantId::WAIT, h, || {
+                format!("{pid}: wait() returns but on one Unix machine it blocks")
+            });
+        }
+        match zombie {
+            Some((child, status)) => {
+                self.s.host_mut(rz_host).rendezvous.zombies.remove(&child);
+                self.complete(
+                    pid,
+                    &Op::Wait,
+                    Ok(Value::Child { pid: child, status }),
+                    ghost,
+                );
+            }
+            None if has_children => {
+                self.s.host_mut(rz_host).rendezvous.waiters.insert(pid);
+                self.s.procs.get_mut(&pid).expect("runs").status = Status::Waiting;
+                self.log
+                    .note(Actor::Host(h), || format!("{pid}: wait() blocks"));
+                if let Some(g) = ghost {
+                    self.violate(InvariantId::WAIT, h, || {
+                        format!(
+                            "{pid}: wait() blocks but one Unix machine returns {}",
+                            vocab::outcome::show(&g)
+                        )
+                    });
+                }
+            }
+            None => self.complete(pid, &Op::Wait, Err(Errno::ECHILD), ghost),
+        }
+    }
+
+    fn exit(&mut self, pid: Pid, status: u8) {
+        let h = self.s.procs[&pid].host;
+        self.log
+            .note(Actor::Host(h), || format!("{pid}: exit({status})"));
+        let ghost_woke = self.s.ghost.exit(pid, status).woke;
+        let woke = self.end_process(pid, status);
+        self.compare_wakeups(h, woke, ghost_woke);
+    }
+
+    pub fn compare_wakeups(
+        &mut self,
+        h: HostId,
+        woke: Option<(Pid, Outcome)>,
+        ghost: Option<(Pid, Outcome)>,
+    ) {
+        if woke != ghost {
+            self.s.flag(InvariantId::TR);
+            self.violate(InvariantId::WAIT, h, || {
+                let show = |w: &Option<(Pid, Outcome)>| match w {
+                    Some((p, o)) => format!("wakes {p} with {}", vocab::outcome::show(o)),
+                    None => "wakes no waiter".to_string(),
+                };
+                format!(
+                    "the exit {} but on one Unix machine it {}",
+                    show(&woke),
+                    show(&ghost)
+                )
+            });
+        }
+    }
+
+    /// A process ends (exit, or killed by a crash): its streams are released, its memory
+    /// dropped, and its status goes to the rendezvous (EXIT_NOTICE), waking a waiting
+    /// parent. Returns the waiter woken and what its wait returns.
+    pub fn end_process(&mut self, pid: Pid, status: u8) -> Option<(Pid, Outcome)> {
+        let rz_host = self.rendezvous_host(pid);
+        let fds: Vec<(Fd, StreamId)> = self.s.procs[&pid]
+            .fds
+            .iter()
+            .map(|(f, s)| (*f, *s))
+            .collect();
+        let mig = self.s.migrations.remove(&pid);
+        for (fd, sid) in fds {
+            match &mig {
+                Some(m) if m.half == Some(fd) => {
+                    if m.reopen.is_none() {
+                        // notify-target-first: both hosts hold it.
+                        self.release(m.source, sid);
+                        self.release(m.target, sid);
+                    }
+                }
+                Some(m)
+                    if matches!(
+                        m.phase,
+                        crate::state::Phase::State | crate::state::Phase::Streams
+                    ) && !m.moved.contains(&fd) =>
+                {
+                    self.release(m.source, sid)
+                }
+                _ => {
+                    let h = self.s.procs[&pid].host;
+                    self.release(h, sid);
+                }
+            }
+        }
+        self.drop_memory_elsewhere(pid);
+        let host = self.s.procs[&pid].host;
+        let parent = self.s.procs[&pid].parent;
+        self.s.procs.remove(&pid);
+        for h in self.s.hosts.iter_mut() {
+            h.held_signals.remove(&pid);
+            h.rendezvous.waiters.remove(&pid);
+            h.home_table.remove(&pid);
+            // Its exited children are reaped; live ones lose their parent.
+            h.rendezvous.zombies.retain(|_, (p, _)| *p != pid);
+        }
+        for p in self.s.procs.values_mut() {
+            if p.parent == Some(pid) {
+                p.parent = None;
+            }
+        }
+        if rz_host != host {
+            self.log.msg(Actor::Host(host), Actor::Host(rz_host), || {
+                format!("EXIT_NOTICE {pid} status {status}")
+            });
+        }
+        let parent = parent.filter(|pp| self.s.procs.contains_key(pp))?;
+        if !self.s.host(rz_host).up {
+            return None;
+        }
+        let rz = &mut self.s.host_mut(rz_host).rendezvous;
+        if rz.waiters.remove(&parent) {
+            let result: Outcome = Ok(Value::Child { pid, status });
+            self.wake(parent, result);
+            Some((parent, result))
+        } else {
+            rz.zombies.insert(pid, (parent, status));
+            None
+        }
+    }
+
+    /// A parent blocked in wait gets its result.
+    fn wake(&mut self, parent: Pid, result: Outcome) {
+        let p = self.s.procs.get_mut(&parent).expect("live parent");
+        if p.status == Status::Migrating {
+            if let Some(m) = self.s.migrations.get_mut(&parent) {
+                m.resume_waiting = false;
+            }
+        } else {
+            p.status = Status::Ready;
+        }
+        p.pc += 1;
+        let h = p.host;
+        self.log.note(Actor::Host(h), || {
+            format!("{parent}: wait() -> {}", vocab::outcome::show(&result))
+        });
+    }
+}
+
+/// Equal results, except what TR leaves to other invariants: time values (TIME) and
+/// migration refusals (REFUSE).
+fn same_result(op: &Op, got: &Outcome, ghost: &Outcome) -> bool {
+    match (op, got) {
+        (Op::Gettimeofday, Ok(Value::Time(_))) => true,
+        (_, Err(Errno::Refused(_))) => true,
+        _ => got == ghost,
+    }
+}
+
+/// The invariant a wrong result of this operation speaks to, besides TR.
+fn specific_invariant(op: &Op) -> InvariantId {
+    match op {
+        Op::Read { .. } | Op::Write { .. } | Op::Open { .. } => InvariantId::CONS,
+        Op::Lseek { .. } => InvariantId::OFF,
+        Op::Close { .. } | Op::Unlink { .. } | Op::Dup { .. } => InvariantId::DEL,
+        Op::MemRead { .. } | Op::MemWrite { .. } | Op::Exec { .. } => InvariantId::MEM,
+        Op::Fork | Op::Getpid => InvariantId::PID,
+        Op::Wait | Op::Exit { .. } => InvariantId::WAIT,
+        Op::Kill { .. } => InvariantId::SIG,
+        Op::Gettimeofday => InvariantId::TIME,
+        Op::Migrate { .. } => InvariantId::REFUSE,
+    }
+}
+
+pub fn smallest_free(used: impl Iterator<Item = u8>) -> Option<u8> {
+    let used: std::collections::BTreeSet<u8> = used.collect();
+    (0..u8::MAX).find(|i| !used.contains(i))
+}

@@ -1,0 +1,366 @@
+//! The invariant catalogue as properties: one function per ID (`inv_del` for DEL, ...),
+//! each the conjunction of what the steps saw (result comparisons with the one-machine
+//! Unix, flagged in `State::violated`) and a predicate on the state itself. Plus the
+//! `sometimes` properties that show the interesting situations are reachable, so that a
+//! vacuous model cannot pass.
+
+use crate::state::{Kind, Loc, Phase, State, Status};
+use crate::SpriteModel;
+use std::collections::{BTreeMap, BTreeSet};
+use unix::ProcState;
+use vocab::{InvariantId, Pid};
+
+type Check = fn(&SpriteModel, &State) -> bool;
+
+/// Every invariant with its check, in catalogue order.
+pub fn invariants() -> Vec<(InvariantId, Check)> {
+    use InvariantId::*;
+    vec![
+        (TR, inv_tr as Check),
+        (DEL, inv_del),
+        (CONS, inv_cons),
+        (CACHE, inv_cache),
+        (OFF, inv_off),
+        (MEM, inv_mem),
+        (PID, inv_pid),
+        (SIG, inv_sig),
+        (WAIT, inv_wait),
+        (TIME, inv_time),
+        (HOME, inv_home),
+        (RES, inv_res),
+        (EVICT, inv_evict),
+        (LIVE, inv_live),
+        (REFUSE, inv_refuse),
+        (FAIL, inv_fail),
+    ]
+}
+
+/// The reachability properties: name and predicate.
+pub fn reachables() -> Vec<(&'static str, Check)> {
+    vec![
+        (
+            "reach: a migrated process holds an unlinked file open",
+            reach_unlinked_remote as Check,
+        ),
+        ("reach: a stream shared across hosts", reach_shared_stream),
+        ("reach: an eviction with dirty pages", reach_evict_dirty),
+        (
+            "reach: a signal arrives mid-migration",
+            reach_signal_mid_migration,
+        ),
+        ("reach: a remote fork", reach_remote_fork),
+        ("reach: a wait across hosts", reach_wait_across_hosts),
+    ]
+}
+
+fn ok(s: &State, id: InvariantId) -> bool {
+    !s.flagged(id)
+}
+
+fn live_ghost(s: &State) -> impl Iterator<Item = (&Pid, &unix::Proc)> {
+    s.ghost
+        .procs
+        .iter()
+        .filter(|(_, p)| !matches!(p.state, ProcState::Zombie(_)))
+}
+
+/// TR: every result so far equals the one-machine Unix's (checked at each step).
+pub fn inv_tr(_: &SpriteModel, s: &State) -> bool {
+    ok(s, InvariantId::TR)
+}
+
+/// DEL: the server has exactly the files the one-machine Unix has: none reclaimed while a
+/// process anywhere holds it open (also mid-migration), none left after the last close.
+pub fn inv_del(_: &SpriteModel, s: &State) -> bool {
+    ok(s, InvariantId::DEL)
+        && s.server.files.keys().eq(s.ghost.inodes.keys())
+        && s.server
+            .files
+            .iter()
+            .all(|(ino, f)| f.linked == s.ghost.inodes[ino].linked)
+}
+
+/// CONS: the latest data of every file (the one dirty cached copy, else the server's)
+/// is the one-machine Unix's, and no two hosts hold dirty copies.
+pub fn inv_cons(_: &SpriteModel, s: &State) -> bool {
+    ok(s, InvariantId::CONS)
+        && s.server.files.iter().all(|(ino, f)| {
+            let dirty: Vec<_> = s
+                .hosts
+                .iter()
+                .filter_map(|h| h.cache.get(ino).filter(|e| e.dirty))
+                .collect();
+            let latest = match dirty[..] {
+                [] => &f.data,
+                [one] => &one.data,
+                _ => return false,
+            };
+            s.ghost.inodes.get(ino).is_some_and(|i| &i.data == latest)
+        })
+}
+
+/// CACHE: a file used on two or more hosts with a writer is uncacheable and cached
+/// nowhere; caching was never turned off without two processes on different hosts
+/// sharing the file with a writer (flagged when the server turns it off).
+pub fn inv_cache(_: &SpriteModel, s: &State) -> bool {
+    ok(s, InvariantId::CACHE)
+        && s.server.files.iter().all(|(ino, f)| {
+            let streams = s.server.streams.values().filter(|st| st.ino == *ino);
+            let users: BTreeSet<_> = streams.clone().flat_map(|st| st.hosts.iter()).collect();
+            let writer = streams.clone().any(|st| st.mode.writes());
+            let write_shared = users.len() >= 2 && writer;
+            (!write_shared || !f.cacheable)
+                && (f.cacheable || s.hosts.iter().all(|h| !h.cache.contains_key(ino)))
+        })
+}
+
+/// OFF: every descriptor of every process sees the access position the one-machine Unix
+/// has for it.
+pub fn inv_off(_: &SpriteModel, s: &State) -> bool {
+    s.procs.iter().all(|(pid, p)| {
+        p.fds.iter().all(|(fd, sid)| {
+            let Some(gsid) = s.ghost.stream_of(*pid, *fd) else {
+                return false;
+            };
+            let want = s.ghost.streams[&gsid].pos;
+            match s.server.streams.get(sid).and_then(|st| st.shadow) {
+                Some(pos) => pos == want,
+                None => {
+                    let host = s.ref_host(*pid, *fd).unwrap_or(p.host);
+                    s.host(host)
+                        .streams
+                        .get(sid)
+                        .and_then(|c| c.pos)
+                        .is_none_or(|pos| pos == want)
+                }
+            }
+        })
+    })
+}
+
+/// MEM: every page of every process holds, wherever it is (resident, backing file, or
+/// left on a source), what the process last wrote there.
+pub fn inv_mem(_: &SpriteModel, s: &State) -> bool {
+    ok(s, InvariantId::MEM)
+        && s.procs.iter().all(|(pid, p)| {
+            let Some(g) = s.ghost.procs.get(pid) else {
+                return false;
+            };
+            p.pages.iter().enumerate().all(|(i, pg)| {
+                let page = vocab::PageNo(i as u8);
+                let v = pg.resident.or_else(|| {
+                    p.lazy_from
+                        .and_then(|h| s.host(h).residue.get(pid))
+                        .and_then(|r| r.get(&page))
+                        .copied()
+                });
+                let v =
+                    v.unwrap_or_else(|| s.server.backing.get(&(*pid, page)).copied().unwrap_or(0));
+                g.mem.get(i) == Some(&v)
+            })
+        })
+}
+
+/// PID: the live pids are the one-machine Unix's (unique, never changed, each child's
+/// from its home), and each is in its home's table and no other.
+pub fn inv_pid(_: &SpriteModel, s: &State) -> bool {
+    ok(s, InvariantId::PID)
+        && s.procs.keys().eq(live_ghost(s).map(|(p, _)| p))
+        && s.procs.keys().all(|pid| {
+            s.hosts
+                .iter()
+                .enumerate()
+                .all(|(i, h)| h.home_table.contains_key(pid) == (i == pid.home.0 as usize))
+        })
+}
+
+/// SIG: every signal sent to a live process is delivered, in flight, or held by its
+/// home: none lost, none twice.
+pub fn inv_sig(_: &SpriteModel, s: &State) -> bool {
+    s.procs.iter().all(|(pid, p)| {
+        let in_flight: u32 = s
+            .signals
+            .iter()
+            .filter(|(m, _)| m.pid == *pid)
+            .map(|(_, n)| *n as u32)
+            .sum();
+        let held: u32 = s
+            .hosts
+            .iter()
+            .filter_map(|h| h.held_signals.get(pid))
+            .map(|n| *n as u32)
+            .sum();
+        let sent = s.ghost.procs.get(pid).map_or(0, |g| g.signals as u32);
+        p.signals as u32 + in_flight + held == sent
+    })
+}
+
+/// WAIT: the processes blocked in wait are the one-machine Unix's, and the exit
+/// statuses waiting to be collected are exactly its zombies (each returned once).
+pub fn inv_wait(_: &SpriteModel, s: &State) -> bool {
+    let waiting = |pid: &Pid| {
+        let p = &s.procs[pid];
+        p.status == Status::Waiting
+            || (p.status == Status::Migrating
+                && s.migrations.get(pid).is_some_and(|m| m.resume_waiting))
+    };
+    let zombies: BTreeMap<Pid, u8> = s
+        .hosts
+        .iter()
+        .flat_map(|h| h.rendezvous.zombies.iter().map(|(c, (_, st))| (*c, *st)))
+        .collect();
+    let ghost_zombies: BTreeMap<Pid, u8> = s
+        .ghost
+        .procs
+        .iter()
+        .filter_map(|(pid, p)| match p.state {
+            ProcState::Zombie(st) => Some((*pid, st)),
+            _ => None,
+        })
+        .collect();
+    ok(s, InvariantId::WAIT)
+        && zombies == ghost_zombies
+        && s.procs.keys().all(|pid| {
+            waiting(pid)
+                == s.ghost
+                    .procs
+                    .get(pid)
+                    .is_some_and(|g| g.state == ProcState::Waiting)
+        })
+}
+
+/// TIME: no process ever read a time earlier than one it read before (checked at each
+/// gettimeofday).
+pub fn inv_time(_: &SpriteModel, s: &State) -> bool {
+    ok(s, InvariantId::TIME)
+}
+
+/// HOME: the home's table says where each process is, or that it moves between the two
+/// hosts it is in fact moving between.
+pub fn inv_home(_: &SpriteModel, s: &State) -> bool {
+    s.procs.iter().all(|(pid, p)| {
+        let Some(loc) = s.host(pid.home).home_table.get(pid) else {
+            return false;
+        };
+        match (s.migrations.get(pid), loc) {
+            (None, Loc::At(h)) => *h == p.host,
+            (None, Loc::Moving(..)) => false,
+            (Some(m), Loc::At(h)) => {
+                (*h == m.source && m.phase == Phase::Init)
+                    || (*h == m.target && m.phase == Phase::Resume)
+            }
+            (Some(m), Loc::Moving(a, b)) => *a == m.source && *b == m.target,
+        }
+    })
+}
+
+/// RES: state for a process (pages left behind) exists only on its home, its current
+/// host, or the two hosts of a migration in progress.
+pub fn inv_res(_: &SpriteModel, s: &State) -> bool {
+    s.hosts.iter().enumerate().all(|(i, h)| {
+        let here = vocab::HostId(i as u8);
+        h.residue.keys().all(|pid| {
+            pid.home == here
+                || s.procs.get(pid).is_some_and(|p| p.host == here)
+                || s.migrations
+                    .get(pid)
+                    .is_some_and(|m| m.source == here || m.target == here)
+        })
+    })
+}
+
+/// EVICT: on a host whose owner is present, every foreign process is on its way out
+/// (or in, to be sent home on arrival), and evictions always go home. Together with
+/// LIVE this bounds the steps until no foreign process runs there.
+pub fn inv_evict(_: &SpriteModel, s: &State) -> bool {
+    s.migrations
+        .iter()
+        .all(|(pid, m)| m.kind != Kind::Evict || m.target == pid.home)
+        && s.procs.iter().all(|(pid, p)| {
+            !s.host(p.host).owner || pid.home == p.host || p.status == Status::Migrating
+        })
+}
+
+/// LIVE: every migration in progress has an enabled next step, and every step of it
+/// lowered its rank (checked at each step), so it ends within `rank` of its own steps.
+pub fn inv_live(m: &SpriteModel, s: &State) -> bool {
+    ok(s, InvariantId::LIVE)
+        && s.migrations.keys().all(|pid| {
+            let step = m.migration_step(s, *pid);
+            stateright::Model::next_state(m, s, step).is_some()
+        })
+}
+
+/// REFUSE: processes that may not move never did; no migration in progress goes to a
+/// host of another version or takes a foreign process anywhere but home; a refused
+/// migration left its process untouched (checked when refused).
+pub fn inv_refuse(m: &SpriteModel, s: &State) -> bool {
+    let cfg = &m.cfg;
+    ok(s, InvariantId::REFUSE)
+        && s.procs.iter().all(|(pid, p)| {
+            let pinned = cfg
+                .spec_of(*pid)
+                .is_some_and(|sp| sp.shares_memory || sp.maps_device);
+            !pinned || (p.host == pid.home && !s.migrations.contains_key(pid))
+        })
+        && s.migrations.iter().all(|(pid, mg)| {
+            (mg.source == pid.home || mg.target == pid.home)
+                && (mg.phase == Phase::Init
+                    || mg.target == pid.home
+                    || cfg.hosts[mg.target.0 as usize].version
+                        == cfg.hosts[mg.source.0 as usize].version)
+        })
+}
+
+/// FAIL: no process survives on a crashed host or with a crashed home, and the processes
+/// alive are exactly those the one-machine Unix has (a crash killed no one else).
+pub fn inv_fail(_: &SpriteModel, s: &State) -> bool {
+    s.procs
+        .iter()
+        .all(|(pid, p)| s.host(p.host).up && s.host(pid.home).up)
+        && s.procs.keys().eq(live_ghost(s).map(|(p, _)| p))
+}
+
+fn reach_unlinked_remote(_: &SpriteModel, s: &State) -> bool {
+    s.procs.iter().any(|(pid, p)| {
+        p.host != pid.home
+            && p.status != Status::Migrating
+            && p.fds.values().any(|sid| {
+                s.server
+                    .streams
+                    .get(sid)
+                    .and_then(|st| s.server.files.get(&st.ino))
+                    .is_some_and(|f| !f.linked)
+            })
+    })
+}
+
+fn reach_shared_stream(_: &SpriteModel, s: &State) -> bool {
+    s.server.streams.values().any(|st| st.hosts.len() >= 2)
+}
+
+fn reach_evict_dirty(_: &SpriteModel, s: &State) -> bool {
+    s.migrations.iter().any(|(pid, m)| {
+        m.kind == Kind::Evict
+            && m.phase == Phase::State
+            && s.procs[pid].pages.iter().any(|pg| pg.dirty)
+    })
+}
+
+fn reach_signal_mid_migration(_: &SpriteModel, s: &State) -> bool {
+    s.hosts.iter().any(|h| !h.held_signals.is_empty())
+        || s.signals.keys().any(|m| s.migrations.contains_key(&m.pid))
+}
+
+fn reach_remote_fork(_: &SpriteModel, s: &State) -> bool {
+    s.procs.values().any(|p| p.born_remote)
+}
+
+fn reach_wait_across_hosts(_: &SpriteModel, s: &State) -> bool {
+    s.procs.iter().any(|(pid, p)| {
+        p.status == Status::Waiting
+            && s.procs
+                .values()
+                .any(|c| c.parent == Some(*pid) && c.host != p.host)
+    })
+}

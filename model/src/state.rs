@@ -1,0 +1,265 @@
+//! The model's state: hosts, processes, the file server, migrations in progress, messages
+//! in flight, and the ghost one-machine Unix that defines TR.
+//!
+//! Everything is in ordered maps so that equal situations hash equally and the checker
+//! merges them. Nothing here is derived from anything else, except the ghost, which is
+//! the specification the rest is compared with.
+
+use std::collections::{BTreeMap, BTreeSet};
+use unix::{Ino, Unix};
+use vocab::{Fd, FileName, HostId, InvariantId, Mode, PageNo, Pid, StreamId};
+
+/// Where a home believes one of its processes is (HOME).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Loc {
+    At(HostId),
+    /// Between MIG_START and HOME_UPDATE: moving from the first host to the second.
+    Moving(HostId, HostId),
+}
+
+/// A host's entry for a stream that some of its processes use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ClientStream {
+    /// Descriptors on this host that refer to the stream.
+    pub refs: u8,
+    /// The access position, when this host keeps it; `None` when the server keeps it
+    /// (a shadow stream, because the sharers are on different hosts).
+    pub pos: Option<u8>,
+}
+
+/// A file's blocks in a client cache. A file is a few symbols, so one entry is all of it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CacheEntry {
+    pub data: Vec<u8>,
+    pub dirty: bool,
+    /// The server's version of the file these blocks came from.
+    pub version: u8,
+}
+
+/// The exit/wait rendezvous (at the home in Sprite; at the current host under
+/// `wait-on-current`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Rendezvous {
+    /// Exited processes whose parent has not collected the status: child -> (parent, status).
+    pub zombies: BTreeMap<Pid, (Pid, u8)>,
+    /// Parents blocked in wait.
+    pub waiters: BTreeSet<Pid>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Host {
+    pub up: bool,
+    /// The owner is at the keyboard: the host is not idle and takes no foreign process.
+    pub owner: bool,
+    /// For each process whose home this is: where it is.
+    pub home_table: BTreeMap<Pid, Loc>,
+    pub rendezvous: Rendezvous,
+    /// Signals the home holds for a process that is moving, sent on at HOME_UPDATE.
+    pub held_signals: BTreeMap<Pid, u8>,
+    pub streams: BTreeMap<StreamId, ClientStream>,
+    pub cache: BTreeMap<Ino, CacheEntry>,
+    /// Pages left behind for a process that moved away (copy-on-reference only).
+    pub residue: BTreeMap<Pid, BTreeMap<PageNo, u8>>,
+}
+
+impl Host {
+    pub fn new(up: bool, owner: bool) -> Host {
+        Host {
+            up,
+            owner,
+            home_table: BTreeMap::new(),
+            rendezvous: Rendezvous::default(),
+            held_signals: BTreeMap::new(),
+            streams: BTreeMap::new(),
+            cache: BTreeMap::new(),
+            residue: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Status {
+    /// Can run its next operation.
+    Ready,
+    /// Blocked in wait.
+    Waiting,
+    /// Frozen by a migration in progress.
+    Migrating,
+}
+
+/// A virtual-memory page of a process on its current host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Page {
+    /// The contents, when the page is resident on the current host.
+    pub resident: Option<u8>,
+    /// Modified since it was last written to the backing file.
+    pub dirty: bool,
+}
+
+impl Page {
+    pub const ZERO: Page = Page {
+        resident: Some(0),
+        dirty: false,
+    };
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Proc {
+    /// The host whose kernel holds the process's PCB and runs it.
+    pub host: HostId,
+    pub parent: Option<Pid>,
+    /// Index of the script it runs, and the next operation in it.
+    pub script: u8,
+    pub pc: u8,
+    pub status: Status,
+    pub pages: Vec<Page>,
+    pub fds: BTreeMap<Fd, StreamId>,
+    /// Signals delivered to it.
+    pub signals: u8,
+    /// The last gettimeofday value it read (TIME).
+    pub last_time: Option<u32>,
+    /// Created by a fork on a host other than its home.
+    pub born_remote: bool,
+    /// Under copy-on-reference: the host its untouched pages are still on.
+    pub lazy_from: Option<HostId>,
+}
+
+/// The file server's record of a file.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct File {
+    pub data: Vec<u8>,
+    /// A name refers to it. When false and no stream uses it, it is reclaimed (DEL).
+    pub linked: bool,
+    /// Clients may cache it; off after concurrent write-sharing, until no stream uses it.
+    pub cacheable: bool,
+    /// Incremented at each open for writing, so a client can tell stale blocks.
+    pub version: u8,
+    /// The host that last wrote it through its cache (sequential write-sharing).
+    pub last_writer: Option<HostId>,
+}
+
+/// The server's record of an open stream.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ServerStream {
+    pub ino: Ino,
+    pub mode: Mode,
+    /// Hosts whose processes use the stream.
+    pub hosts: BTreeSet<HostId>,
+    /// The shared access position, when the server keeps it (shadow stream).
+    pub shadow: Option<u8>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Server {
+    pub dir: BTreeMap<FileName, Ino>,
+    pub files: BTreeMap<Ino, File>,
+    pub streams: BTreeMap<StreamId, ServerStream>,
+    /// Backing files of processes' virtual memory: absent pages read as zero.
+    pub backing: BTreeMap<(Pid, PageNo), u8>,
+}
+
+/// Why a process is moving.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    /// The process called migrate.
+    Voluntary,
+    /// exec with a target host: the new image starts there, no memory moves.
+    Exec,
+    /// The owner of the host came back: the process goes home.
+    Evict,
+}
+
+/// Where a migration is in the message sequence. Each phase is one model step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Phase {
+    /// Next: MIG_INIT to the target (skipped when the target is home).
+    Init,
+    /// Next: flushes and MIG_STATE.
+    State,
+    /// Next: one STREAM_MOVE exchange per descriptor.
+    Streams,
+    /// Next: HOME_UPDATE.
+    HomeUpdate,
+    /// Next: RESUME on the target.
+    Resume,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Migration {
+    pub source: HostId,
+    pub target: HostId,
+    pub kind: Kind,
+    pub phase: Phase,
+    /// Descriptors whose stream reference already lives on the target.
+    pub moved: BTreeSet<Fd>,
+    /// A descriptor whose two-step move (under notify-target-first or reopen-files) is
+    /// half done.
+    pub half: Option<Fd>,
+    /// For a half-done reopen-files move: the file, mode and position to reopen with.
+    pub reopen: Option<(Ino, Mode, u8)>,
+    /// What the process does when it resumes: run on, or keep waiting.
+    pub resume_waiting: bool,
+}
+
+/// A signal on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SignalMsg {
+    pub pid: Pid,
+    pub to: HostId,
+    /// Sent straight to a host (direct-signals), so not re-forwarded by the home.
+    pub direct: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct State {
+    pub hosts: Vec<Host>,
+    pub procs: BTreeMap<Pid, Proc>,
+    pub server: Server,
+    pub migrations: BTreeMap<Pid, Migration>,
+    /// Signals in flight, with how many of each.
+    pub signals: BTreeMap<SignalMsg, u8>,
+    /// Page flushes in flight to the backing file (only under no-vm-flush).
+    pub flushes: BTreeMap<(Pid, PageNo), u8>,
+    /// Which of the configuration's cluster events have happened (each happens once).
+    pub events_used: u8,
+    /// The one-machine Unix: the specification of every result (TR).
+    pub ghost: Unix,
+    /// Invariants a step has seen violated (result comparisons and transition checks);
+    /// the state-predicate parts of the invariants are evaluated on the state itself.
+    pub violated: u16,
+}
+
+impl State {
+    pub fn host(&self, h: HostId) -> &Host {
+        &self.hosts[h.0 as usize]
+    }
+    pub fn host_mut(&mut self, h: HostId) -> &mut Host {
+        &mut self.hosts[h.0 as usize]
+    }
+    pub fn flag(&mut self, id: InvariantId) {
+        self.violated |= id.bit();
+    }
+    pub fn flagged(&self, id: InvariantId) -> bool {
+        self.violated & id.bit() != 0
+    }
+    /// Where the stream reference behind `fd` of `pid` lives now: normally the process's
+    /// host; during the stream phase of a migration, the source until the descriptor has
+    /// moved. `None` while a reopen-files move has closed it and not yet reopened it.
+    pub fn ref_host(&self, pid: Pid, fd: Fd) -> Option<HostId> {
+        let p = &self.procs[&pid];
+        match self.migrations.get(&pid) {
+            Some(m) if m.phase == Phase::Streams || m.phase == Phase::State => {
+                if m.moved.contains(&fd) {
+                    Some(m.target)
+                } else if m.half == Some(fd) {
+                    // notify-target-first: the source still holds it (the target too);
+                    // reopen-files: nobody does.
+                    None
+                } else {
+                    Some(m.source)
+                }
+            }
+            _ => Some(p.host),
+        }
+    }
+}
