@@ -364,3 +364,87 @@ fn reach_wait_across_hosts(_: &SpriteModel, s: &State) -> bool {
                 .any(|c| c.parent == Some(*pid) && c.host != p.host)
     })
 }
+
+/// A one-line reason why invariant `id` fails in `s` (for counterexample reports).
+pub fn why(id: InvariantId, m: &SpriteModel, s: &State) -> String {
+    use InvariantId::*;
+    if s.flagged(id) {
+        return "seen at the step marked !! above".into();
+    }
+    let detail = match id {
+        DEL => Some(format!(
+            "the file server holds {:?}, one Unix machine holds {:?}",
+            s.server.files.keys().map(|i| i.to_string()).collect::<Vec<_>>(),
+            s.ghost.inodes.keys().map(|i| i.to_string()).collect::<Vec<_>>()
+        )),
+        CONS => s.server.files.iter().find_map(|(ino, f)| {
+            let dirty: Vec<_> = s
+                .hosts
+                .iter()
+                .enumerate()
+                .filter_map(|(i, h)| h.cache.get(ino).filter(|e| e.dirty).map(|e| (i, e.data.clone())))
+                .collect();
+            let want = s.ghost.inodes.get(ino).map(|i| i.data.clone());
+            let latest = dirty.first().map_or(f.data.clone(), |(_, d)| d.clone());
+            (dirty.len() > 1 || Some(&latest) != want.as_ref()).then(|| {
+                format!("{ino}: latest data {latest:?} (dirty copies on {:?}), one Unix machine has {want:?}",
+                    dirty.iter().map(|(h, _)| format!("h{h}")).collect::<Vec<_>>())
+            })
+        }),
+        OFF => s.procs.iter().find_map(|(pid, p)| {
+            p.fds.iter().find_map(|(fd, sid)| {
+                let want = s.ghost.stream_of(*pid, *fd).map(|g| s.ghost.streams[&g].pos);
+                let shadow = s.server.streams.get(sid).and_then(|st| st.shadow);
+                let host = s.ref_host(*pid, *fd).unwrap_or(p.host);
+                let got = shadow.or_else(|| s.host(host).streams.get(sid).and_then(|c| c.pos));
+                (got.is_some() && got != want).then(|| {
+                    format!("{pid} {fd} sees position {got:?} on {host}, one Unix machine has {want:?}")
+                })
+            })
+        }),
+        MEM => s.procs.iter().find_map(|(pid, p)| {
+            let g = s.ghost.procs.get(pid)?;
+            (0..p.pages.len()).find_map(|i| {
+                let page = vocab::PageNo(i as u8);
+                let backing = s.server.backing.get(&(*pid, page)).copied().unwrap_or(0);
+                let v = p.pages[i].resident.unwrap_or(backing);
+                (g.mem.get(i) != Some(&v)).then(|| {
+                    format!("{pid} {page} would read {v} (resident or backing file), but the process last wrote {:?}", g.mem.get(i))
+                })
+            })
+        }),
+        SIG => s.procs.iter().find_map(|(pid, p)| {
+            let sent = s.ghost.procs.get(pid).map_or(0, |g| g.signals);
+            let in_flight: u8 = s.signals.iter().filter(|(x, _)| x.pid == *pid).map(|(_, n)| *n).sum();
+            let held: u8 = s.hosts.iter().filter_map(|h| h.held_signals.get(pid)).sum();
+            (p.signals + in_flight + held != sent).then(|| {
+                format!("{sent} signals sent to {pid}; {} delivered, {in_flight} in flight, {held} held: {} lost", p.signals, sent.saturating_sub(p.signals + in_flight + held))
+            })
+        }),
+        HOME => s.procs.iter().find_map(|(pid, p)| {
+            let loc = s.host(pid.home).home_table.get(pid);
+            (!inv_home(m, &only(s, *pid))).then(|| format!("{pid} is on {} but its home says {loc:?}", p.host))
+        }),
+        RES => s.hosts.iter().enumerate().find_map(|(i, h)| {
+            h.residue.keys().next().map(|pid| format!("h{i} still holds pages of {pid}, which left it"))
+        }),
+        EVICT => s.procs.iter().find_map(|(pid, p)| {
+            (s.host(p.host).owner && pid.home != p.host && p.status != Status::Migrating)
+                .then(|| format!("{pid} still runs on {} after its owner returned", p.host))
+        }),
+        FAIL | PID => Some(format!(
+            "live processes {:?}, one Unix machine has {:?}",
+            s.procs.keys().map(|p| p.to_string()).collect::<Vec<_>>(),
+            live_ghost(s).map(|(p, _)| p.to_string()).collect::<Vec<_>>()
+        )),
+        _ => None,
+    };
+    detail.unwrap_or_else(|| id.statement().to_string())
+}
+
+/// The state with only one process, to explain HOME per process.
+fn only(s: &State, pid: Pid) -> State {
+    let mut t = s.clone();
+    t.procs.retain(|p, _| *p == pid);
+    t
+}

@@ -97,9 +97,9 @@ pub fn check(cfg: &Config, opts: &Options) -> Report {
         builder = builder.target_state_count(n);
     }
     let checker = builder.spawn_bfs();
-    while !checker.is_done() {
-        std::thread::sleep(Duration::from_millis(50));
-        if let Some(p) = opts.progress {
+    if let Some(p) = opts.progress {
+        while !checker.is_done() {
+            std::thread::sleep(Duration::from_millis(100));
             p(cfg.name, checker.unique_state_count());
         }
     }

@@ -137,3 +137,49 @@ pub fn mermaid(model: &SpriteModel, actions: &[Action]) -> String {
 pub fn actor(a: Actor) -> String {
     a.to_string()
 }
+
+/// The index of each action among the actions enabled where it occurs (what `replay
+/// --path` takes).
+pub fn indices(model: &SpriteModel, actions: &[Action]) -> Vec<usize> {
+    let mut s = model.initial();
+    let mut out = Vec::new();
+    for a in actions {
+        let mut enabled = Vec::new();
+        model.enabled(&s, &mut enabled);
+        let Some(i) = enabled.iter().position(|e| e == a) else {
+            break;
+        };
+        out.push(i);
+        s = model.apply(&s, *a, &mut Log::off()).expect("enabled");
+    }
+    out
+}
+
+/// The actions a list of indices picks, or why the list is not a path.
+pub fn from_indices(model: &SpriteModel, indices: &[usize]) -> Result<Vec<Action>, String> {
+    let mut s = model.initial();
+    let mut out = Vec::new();
+    for (step, i) in indices.iter().enumerate() {
+        let mut enabled = Vec::new();
+        model.enabled(&s, &mut enabled);
+        let a = *enabled.get(*i).ok_or_else(|| {
+            format!(
+                "step {}: index {i} but only {} actions are enabled there",
+                step + 1,
+                enabled.len()
+            )
+        })?;
+        s = model.apply(&s, a, &mut Log::off()).expect("enabled");
+        out.push(a);
+    }
+    Ok(out)
+}
+
+/// Why each broken invariant is broken in `s`, one line each.
+pub fn explain(model: &SpriteModel, s: &State) -> Vec<String> {
+    properties::invariants()
+        .into_iter()
+        .filter(|(_, check)| !check(model, s))
+        .map(|(id, _)| format!("{}: {}", crate::property_name(id), properties::why(id, model, s)))
+        .collect()
+}

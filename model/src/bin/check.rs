@@ -1,0 +1,473 @@
+//! `check`: the main job. Exhausts the standard configurations of the Sprite model, checks
+//! every invariant and reachability property, tries every design alternative, and prints
+//! tables and readable counterexamples. Exit status 0 only if every invariant holds in
+//! Sprite's design, every `reach:` property is reached, and every alternative is caught.
+
+use clap::{Parser, Subcommand};
+use model::config::Config;
+use model::run::{self, AlternativeResult, Options, Report, Verdict};
+use model::{configs, trace, Action, SpriteModel};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use stateright::Model;
+use vocab::{Switch, Switches};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "check",
+    about = "Model-check Sprite's transparent process migration",
+    long_about = "Exhausts bounded configurations of the Sprite model, checks the invariant \
+                  catalogue (TR, DEL, CONS, ...), shows that each interesting situation is \
+                  reachable, and shows that every rejected design alternative breaks the \
+                  invariant the papers say it breaks. With no subcommand, runs a suite."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+struct RunArgs {
+    /// Suite of configurations to check: default or full.
+    #[arg(long, default_value = "default")]
+    suite: String,
+    /// Check only these configurations (repeatable); overrides --suite.
+    #[arg(long = "config", value_name = "NAME")]
+    configs: Vec<String>,
+    /// Turn on design switches in the checked configurations (repeatable; `a+b` also works).
+    #[arg(long = "switch", value_name = "SWITCH")]
+    switches: Vec<String>,
+    /// Checker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Explore no deeper than this many steps (the check is then partial).
+    #[arg(long)]
+    max_depth: Option<usize>,
+    /// Stop after about this many unique states (the check is then partial).
+    #[arg(long)]
+    max_states: Option<usize>,
+    /// Skip the design-alternative table.
+    #[arg(long)]
+    no_alternatives: bool,
+    /// Print results as JSON on stdout instead of tables.
+    #[arg(long)]
+    json: bool,
+    /// Write each alternative's counterexample as Markdown with a Mermaid diagram.
+    #[arg(long)]
+    write_figures: bool,
+    /// Where --write-figures writes.
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../specs/counterexamples"))]
+    figures_dir: PathBuf,
+    /// Do not print counterexample traces (tables only).
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// List the configurations, suites and design switches.
+    List,
+    /// Try one design alternative and print its counterexample.
+    Alt {
+        /// The switch, as the catalogue spells it (reopen-files, ...).
+        switch: String,
+    },
+    /// Replay a path (printed with every counterexample) step by step.
+    Replay {
+        #[arg(long = "config")]
+        config: String,
+        #[arg(long = "switch")]
+        switches: Vec<String>,
+        /// Comma-separated indices into the enabled actions of each state.
+        #[arg(long)]
+        path: String,
+    },
+    /// Browse the state space in stateright's Explorer (a web page on localhost).
+    Explore {
+        #[arg(long = "config", default_value = "files")]
+        config: String,
+        #[arg(long = "switch")]
+        switches: Vec<String>,
+        #[arg(long, default_value = "127.0.0.1:3000")]
+        addr: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run_cli(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("check: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn parse_switches(list: &[String]) -> Result<Switches, String> {
+    list.iter()
+        .try_fold(Switches::SPRITE, |acc, s| {
+            let more: Switches = s.parse()?;
+            Ok(more.iter().fold(acc, |a, sw| a.with(sw)))
+        })
+}
+
+fn find_config(name: &str) -> Result<Config, String> {
+    configs::by_name(name).ok_or_else(|| {
+        let names: Vec<_> = configs::all().iter().map(|c| c.name).collect();
+        format!("unknown configuration `{name}`; known: {}", names.join(", "))
+    })
+}
+
+fn options(args: &RunArgs) -> Result<Options, String> {
+    if args.threads == Some(0) {
+        return Err("--threads must be at least 1".into());
+    }
+    let progress: Option<fn(&str, usize)> = if std::io::stderr().is_terminal() && !args.json {
+        Some(progress_line)
+    } else {
+        None
+    };
+    Ok(Options {
+        threads: args.threads.unwrap_or(Options::default().threads),
+        max_depth: args.max_depth,
+        max_states: args.max_states,
+        progress,
+    })
+}
+
+fn progress_line(config: &str, states: usize) {
+    use std::sync::OnceLock;
+    static BAR: OnceLock<indicatif::ProgressBar> = OnceLock::new();
+    let bar = BAR.get_or_init(|| {
+        let b = indicatif::ProgressBar::new_spinner();
+        b.set_style(indicatif::ProgressStyle::with_template("{spinner} {msg}").expect("valid template"));
+        b
+    });
+    bar.set_message(format!("{config}: {states} unique states"));
+    bar.tick();
+}
+
+fn run_cli(cli: Cli) -> Result<ExitCode, String> {
+    match cli.command {
+        None => run_suite(&cli.run),
+        Some(Command::List) => {
+            list();
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Alt { switch }) => {
+            let sw: Switch = switch.parse()?;
+            let opts = options(&cli.run)?;
+            let r = run::try_alternative(sw, &opts);
+            print_alternatives(&[r.clone()]);
+            print_alternative_trace(&r);
+            Ok(if r.as_expected { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Some(Command::Replay {
+            config,
+            switches,
+            path,
+        }) => replay(&config, &switches, &path),
+        Some(Command::Explore {
+            config,
+            switches,
+            addr,
+        }) => {
+            let cfg = find_config(&config)?.with_switches(parse_switches(&switches)?);
+            println!("Explorer for `{}` ({}) on http://{addr}", cfg.name, cfg.switches);
+            SpriteModel::new(cfg).checker().serve(addr.as_str());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn list() {
+    println!("configurations:");
+    for c in configs::all() {
+        println!("  {:<14} {}", c.name, c.about);
+    }
+    println!("suites: {}", configs::SUITES.join(", "));
+    println!("design switches:");
+    for sw in Switch::ALL {
+        let breaks = sw.breaks().map_or("nothing (compare costs)".to_string(), |i| i.to_string());
+        println!("  {:<20} breaks {breaks}; tried in `{}`", sw.name(), configs::for_switch(sw).name);
+    }
+}
+
+fn run_suite(args: &RunArgs) -> Result<ExitCode, String> {
+    let opts = options(args)?;
+    let switches = parse_switches(&args.switches)?;
+    let cfgs: Vec<Config> = if args.configs.is_empty() {
+        configs::suite(&args.suite).ok_or_else(|| {
+            format!("unknown suite `{}`; known: {}", args.suite, configs::SUITES.join(", "))
+        })?
+    } else {
+        args.configs
+            .iter()
+            .map(|n| find_config(n))
+            .collect::<Result<_, _>>()?
+    };
+    let cfgs: Vec<Config> = cfgs.into_iter().map(|c| c.with_switches(switches)).collect();
+    let reports: Vec<Report> = cfgs.iter().map(|c| run::check(c, &opts)).collect();
+    let alternatives: Vec<AlternativeResult> = if args.no_alternatives {
+        Vec::new()
+    } else {
+        Switch::ALL.iter().map(|sw| run::try_alternative(*sw, &opts)).collect()
+    };
+
+    let broken: Vec<(&Report, &run::PropertyResult)> = reports
+        .iter()
+        .flat_map(|r| r.violated().map(move |p| (r, p)))
+        .collect();
+    let unreached: Vec<&str> = run::reachable_names()
+        .into_iter()
+        .filter(|name| {
+            !reports.iter().any(|r| {
+                r.properties
+                    .iter()
+                    .any(|p| p.name == *name && matches!(p.verdict, Verdict::Reached { .. }))
+            })
+        })
+        .collect();
+    let missed: Vec<&AlternativeResult> = alternatives.iter().filter(|a| !a.as_expected).collect();
+    let partial = reports.iter().any(|r| !r.complete);
+
+    if args.json {
+        let out = serde_json::json!({
+            "configurations": reports,
+            "alternatives": alternatives,
+            "unreached": unreached,
+            "ok": broken.is_empty() && unreached.is_empty() && missed.is_empty(),
+        });
+        println!("{}", serde_json::to_string_pretty(&out).expect("serialisable"));
+    } else {
+        print_configs(&reports);
+        print_properties(&reports);
+        if !alternatives.is_empty() {
+            print_alternatives(&alternatives);
+        }
+        if !args.quiet {
+            for (r, p) in &broken {
+                let cfg = cfgs.iter().find(|c| c.name == r.config).expect("checked");
+                println!("\n=== {} broken in `{}` ({}) ===", p.name, r.config, r.switches);
+                print_trace(cfg, p.path.as_deref().unwrap_or(&[]));
+            }
+            for a in &alternatives {
+                print_alternative_trace(a);
+            }
+        }
+        println!();
+        if partial {
+            println!("note: some configurations were cut by --max-depth/--max-states: the check is partial");
+        }
+        for name in &unreached {
+            println!("NOT REACHED in any configuration: {name}");
+        }
+        for a in &missed {
+            println!("NOT CAUGHT: design alternative {} ({:?} expected)", a.switch, a.expected);
+        }
+        if broken.is_empty() && unreached.is_empty() && missed.is_empty() {
+            println!("OK: every invariant holds, every situation is reached, every alternative is caught.");
+        }
+    }
+    if args.write_figures {
+        write_figures(&args.figures_dir, &alternatives)?;
+    }
+    let expected_broken = !switches.is_sprite();
+    let ok = (broken.is_empty() || expected_broken) && unreached.is_empty() && missed.is_empty();
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn print_configs(reports: &[Report]) {
+    println!(
+        "{:<14} {:<10} {:>10} {:>10} {:>6} {:>8} {:>12}",
+        "configuration", "switches", "states", "unique", "depth", "time", "states/s"
+    );
+    for r in reports {
+        println!(
+            "{:<14} {:<10} {:>10} {:>10} {:>6} {:>7.2}s {:>12.0}{}",
+            r.config,
+            r.switches,
+            r.states,
+            r.unique_states,
+            r.max_depth,
+            r.seconds,
+            r.states_per_second(),
+            if r.complete { "" } else { "  (partial)" }
+        );
+    }
+    println!();
+}
+
+fn cell(v: &Verdict) -> String {
+    match v {
+        Verdict::Holds => "holds".into(),
+        Verdict::Violated { steps } => format!("BROKEN/{steps}"),
+        Verdict::Reached { steps } => format!("yes/{steps}"),
+        Verdict::NotReached => "-".into(),
+    }
+}
+
+fn print_properties(reports: &[Report]) {
+    let Some(first) = reports.first() else {
+        return;
+    };
+    let width = reports.iter().map(|r| r.config.len().max(9)).collect::<Vec<_>>();
+    print!("{:<58}", "property");
+    for (r, w) in reports.iter().zip(&width) {
+        print!(" {:>w$}", r.config, w = w);
+    }
+    println!();
+    for (i, p) in first.properties.iter().enumerate() {
+        print!("{:<58}", p.name);
+        for (r, w) in reports.iter().zip(&width) {
+            print!(" {:>w$}", cell(&r.properties[i].verdict), w = w);
+        }
+        println!();
+    }
+    println!("(holds: true in every state; BROKEN/n: counterexample of n steps; yes/n: reached in n steps)\n");
+}
+
+fn print_alternatives(alts: &[AlternativeResult]) {
+    println!(
+        "{:<20} {:<14} {:<8} {:>6} {:>8}  {}",
+        "design alternative", "configuration", "breaks", "steps", "caught", "all invariants broken"
+    );
+    for a in alts {
+        let expected = a.expected.map_or("-".to_string(), |i| i.to_string());
+        let steps = a.steps.map_or("-".to_string(), |s| s.to_string());
+        let broken: Vec<_> = a.broken.iter().map(|i| i.to_string()).collect();
+        let broken = if broken.is_empty() { "none".to_string() } else { broken.join(" ") };
+        let caught = match (a.expected, a.as_expected) {
+            (Some(_), true) => "yes",
+            (None, true) => "correct",
+            _ => "NO",
+        };
+        println!(
+            "{:<20} {:<14} {:<8} {:>6} {:>8}  {}",
+            a.switch.name(),
+            a.config,
+            expected,
+            steps,
+            caught,
+            broken
+        );
+    }
+}
+
+/// The path of the expected violation of an alternative, if found.
+fn alternative_path(a: &AlternativeResult) -> Option<&[Action]> {
+    let id = a.expected?;
+    a.report.invariant(id)?.path.as_deref()
+}
+
+fn print_alternative_trace(a: &AlternativeResult) {
+    let Some(path) = alternative_path(a) else {
+        return;
+    };
+    let cfg = configs::for_switch(a.switch);
+    println!(
+        "\n=== {}: {} broken in `{}` ===",
+        a.switch,
+        a.expected.expect("has a path"),
+        cfg.name
+    );
+    print_trace(&cfg, path);
+}
+
+fn print_trace(cfg: &Config, path: &[Action]) {
+    let model = SpriteModel::new(cfg.clone());
+    print!("{}", trace::render(&model, path));
+    if let Some(states) = trace::replay(&model, path) {
+        let last = states.last().expect("non-empty");
+        for line in trace::explain(&model, last) {
+            println!("     !! {line}");
+        }
+    }
+    println!("replay: {}", replay_command(cfg, path));
+}
+
+fn replay_command(cfg: &Config, path: &[Action]) -> String {
+    let model = SpriteModel::new(cfg.clone());
+    let indices = trace::indices(&model, path)
+        .iter()
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    let switches = if cfg.switches.is_sprite() {
+        String::new()
+    } else {
+        format!(" --switch {}", cfg.switches)
+    };
+    format!(
+        "cargo run --release --bin check -- replay --config {}{switches} --path {indices}",
+        cfg.name
+    )
+}
+
+fn replay(config: &str, switches: &[String], path: &str) -> Result<ExitCode, String> {
+    let cfg = find_config(config)?.with_switches(parse_switches(switches)?);
+    let indices: Vec<usize> = path
+        .split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| {
+            s.trim()
+                .parse()
+                .map_err(|_| format!("--path: `{s}` is not an action index"))
+        })
+        .collect::<Result<_, _>>()?;
+    let model = SpriteModel::new(cfg.clone());
+    let actions = trace::from_indices(&model, &indices)?;
+    print!("{}", trace::render(&model, &actions));
+    let states = trace::replay(&model, &actions).expect("built from enabled actions");
+    let problems = trace::explain(&model, states.last().expect("non-empty"));
+    for line in &problems {
+        println!("     !! {line}");
+    }
+    if problems.is_empty() {
+        println!("every invariant holds at the end of this path");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+fn write_figures(dir: &PathBuf, alts: &[AlternativeResult]) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    for a in alts {
+        let Some(path) = alternative_path(a) else {
+            continue;
+        };
+        let cfg = configs::for_switch(a.switch);
+        let model = SpriteModel::new(cfg.clone());
+        let id = a.expected.expect("has a path");
+        let last = trace::replay(&model, path).expect("valid path");
+        let explain = trace::explain(&model, last.last().expect("non-empty"));
+        let text = format!(
+            "# Counterexample: `{sw}` breaks {id}\n\n\
+             Generated by `cargo run --release --bin check -- --write-figures`; do not edit.\n\n\
+             Configuration `{cfg}`: {about}. With the switch `{sw}` on, the checker finds this \
+             path of {n} steps (cut at the first state that breaks {id} and minimised) to a \
+             state where {id} fails: {stmt}.\n\n\
+             Replay it with:\n\n```\n{replay}\n```\n\n\
+             ## Steps\n\n```\n{trace}{explain}```\n\n\
+             ## Sequence diagram\n\n```mermaid\n{mermaid}```\n",
+            sw = a.switch,
+            cfg = cfg.name,
+            about = cfg.about,
+            n = path.len(),
+            stmt = id.statement(),
+            replay = replay_command(&cfg, path),
+            trace = trace::render(&model, path),
+            explain = explain.iter().map(|l| format!("     !! {l}\n")).collect::<String>(),
+            mermaid = trace::mermaid(&model, path),
+        );
+        let file = dir.join(format!("{}.md", a.switch));
+        std::fs::write(&file, text).map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+        eprintln!("wrote {}", file.display());
+    }
+    Ok(())
+}
