@@ -1,1 +1,20 @@
-//! The executable Sprite cluster (see issue 3).
+//! The executable Sprite cluster (issue 3): per-host kernels and a file server as sans-IO
+//! state machines, Sprite's table-driven migration, and a deterministic simulator that
+//! drives them with a seed.
+//!
+//! Layout: [`msg`] (typed messages and their binary encoding), [`kernel`] (one host),
+//! [`fs`] (the file server), [`vm`] (pages), [`migrate`] (the module table and the
+//! driver), [`sim`] (network, scheduler, crashes), [`view`] (read-only state for the
+//! conformance harness), [`cost`] (accounting and the cost model), [`policy`] (load
+//! daemon, migd, pmake), [`scenario`] (the scenario file format).
+
+pub mod cost;
+pub mod fs;
+pub mod kernel;
+pub mod migrate;
+pub mod msg;
+pub mod sim;
+pub mod view;
+pub mod vm;
+
+pub use sim::{Cluster, ClusterConfig, HostConfig, OpId, OpState, ProcConfig, SimError};

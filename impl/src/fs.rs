@@ -1,0 +1,740 @@
+//! The file server: names, files, streams, per-host readers and writers, cacheability,
+//! version numbers, recall of dirty blocks, deferred deletion, shadow streams, and the
+//! server's half of the three-party stream exchange. Also the backing files of processes.
+//!
+//! A sans-IO state machine: [`FileServer::handle`] takes one arriving message and returns
+//! the messages to send. Sources: CACHE (Nelson, Welch, Ousterhout) for the consistency
+//! protocol; SPE "Migrating Open Files" and TH ch. 5 for streams and shadow streams.
+
+use crate::msg::{FileReq, FileResp, Grant, Msg, Node, PosGrant};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use vocab::{Errno, FileName, HostId, Mode, PageNo, Pid, StreamId, Switch, Switches, Value};
+
+/// A file's identity on the server (an inode number). Not in the vocabulary: no operation
+/// shows it, but the state view does.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
+pub struct FileId(pub u8);
+
+impl std::fmt::Display for FileId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "i{}", self.0)
+    }
+}
+
+/// Dirty blocks written back to the server, and the file length the writer saw. A block is
+/// one symbol (the cost model scales it to the paper's 4 KB block).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Blocks {
+    pub len: u8,
+    pub blocks: Vec<(u8, u8)>,
+}
+
+impl Blocks {
+    pub fn is_empty(&self) -> bool {
+        self.blocks.is_empty()
+    }
+    /// Applies the blocks to `data`, growing it (holes read as zero).
+    pub fn apply(&self, data: &mut Vec<u8>) {
+        if data.len() < self.len as usize {
+            data.resize(self.len as usize, 0);
+        }
+        for &(i, sym) in &self.blocks {
+            if (i as usize) < data.len() {
+                data[i as usize] = sym;
+            }
+        }
+    }
+}
+
+/// A file on the server.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerFile {
+    pub data: Vec<u8>,
+    /// Whether a name refers to it; an unlinked file lives until its last close (DEL).
+    pub linked: bool,
+    /// Changes whenever the server's copy changes; versions are unique across files, so a
+    /// client's copy of a reclaimed file can never look current for a new one.
+    pub version: u32,
+    /// Off once the file is write-shared by two hosts; back on when no stream remains.
+    pub cacheable: bool,
+    /// Hosts the server let cache the file (they may hold a copy).
+    pub cached_on: BTreeSet<HostId>,
+    /// The host that last opened the file for writing with caching on: it may hold dirty
+    /// blocks, recalled before another host opens the file (sequential write-sharing).
+    pub last_writer: Option<HostId>,
+}
+
+/// A stream as the server knows it: which hosts hold references, and the shadow position.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerStream {
+    pub file: FileId,
+    pub mode: Mode,
+    pub hosts: BTreeSet<HostId>,
+    /// The access position, kept here when sharers are on different hosts.
+    pub shadow: Option<u8>,
+}
+
+/// A request waiting for callbacks (recall, cache disable, stream release).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct Suspended {
+    from: Node,
+    msg: Msg,
+    awaiting: BTreeSet<HostId>,
+    /// For STREAM_MOVE: the source has released its reference.
+    released: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileServer {
+    pub dir: BTreeMap<FileName, FileId>,
+    pub files: BTreeMap<FileId, ServerFile>,
+    pub streams: BTreeMap<StreamId, ServerStream>,
+    /// Backing files of processes' address spaces (SPE "Virtual Memory Transfer").
+    pub backing: BTreeMap<Pid, BTreeMap<PageNo, u8>>,
+    pub switches: Switches,
+    next_version: u32,
+    suspended: Option<Suspended>,
+    queue: VecDeque<(Node, Msg)>,
+}
+
+fn smallest_free<K: Ord + Copy>(
+    used: impl Iterator<Item = K>,
+    make: impl Fn(u8) -> K,
+) -> Option<K> {
+    let used: BTreeSet<K> = used.collect();
+    (0..=u8::MAX).map(make).find(|k| !used.contains(k))
+}
+
+impl FileServer {
+    pub fn new(switches: Switches) -> FileServer {
+        FileServer {
+            dir: BTreeMap::new(),
+            files: BTreeMap::new(),
+            streams: BTreeMap::new(),
+            backing: BTreeMap::new(),
+            switches,
+            next_version: 1,
+            suspended: None,
+            queue: VecDeque::new(),
+        }
+    }
+
+    fn bump(&mut self) -> u32 {
+        self.next_version += 1;
+        self.next_version
+    }
+
+    /// Adds a file before anything runs.
+    pub fn add_file(&mut self, name: FileName, data: Vec<u8>) -> Option<FileId> {
+        let id = smallest_free(self.files.keys().copied(), FileId)?;
+        let version = self.bump();
+        self.files.insert(
+            id,
+            ServerFile {
+                data,
+                linked: true,
+                version,
+                cacheable: true,
+                cached_on: BTreeSet::new(),
+                last_writer: None,
+            },
+        );
+        self.dir.insert(name, id);
+        Some(id)
+    }
+
+    /// Per host: (readers, writers) of a file, counted over streams (CACHE §3).
+    pub fn users(&self, file: FileId) -> BTreeMap<HostId, (u8, u8)> {
+        let mut m: BTreeMap<HostId, (u8, u8)> = BTreeMap::new();
+        for s in self.streams.values().filter(|s| s.file == file) {
+            for h in &s.hosts {
+                let e = m.entry(*h).or_default();
+                if s.mode.reads() {
+                    e.0 += 1;
+                }
+                if s.mode.writes() {
+                    e.1 += 1;
+                }
+            }
+        }
+        m
+    }
+
+    /// Whether a request is waiting for callbacks.
+    pub fn is_busy(&self) -> bool {
+        self.suspended.is_some()
+    }
+
+    /// Handles one message; returns the messages to send.
+    pub fn handle(&mut self, from: Node, msg: Msg) -> Vec<(Node, Msg)> {
+        let mut out = Vec::new();
+        self.dispatch(from, msg, &mut out);
+        // Deferred requests run once nothing is suspended.
+        while self.suspended.is_none() {
+            let Some((f, m)) = self.queue.pop_front() else {
+                break;
+            };
+            self.request(f, m, &mut out);
+        }
+        out
+    }
+
+    fn dispatch(&mut self, from: Node, msg: Msg, out: &mut Vec<(Node, Msg)>) {
+        let Node::Host(h) = from else { return };
+        match msg {
+            Msg::BlockRecallReply { file, blocks } => {
+                self.absorb(file, h, &blocks, true);
+                self.callback_done(h, out);
+            }
+            Msg::CacheDisableReply { file, blocks } => {
+                self.absorb(file, h, &blocks, true);
+                if let Some(f) = self.files.get_mut(&file) {
+                    f.cached_on.remove(&h);
+                }
+                self.callback_done(h, out);
+            }
+            Msg::StreamReleaseReply {
+                stream,
+                pos,
+                still_used,
+                ..
+            } => {
+                self.released(h, stream, pos, still_used);
+                self.callback_done(h, out);
+            }
+            // Requests that never wait for anybody are answered at once, even while
+            // another request is suspended: backing-file traffic and flushes.
+            Msg::PageFlush { pid, pages, reply } => {
+                let b = self.backing.entry(pid).or_default();
+                for (p, s) in pages {
+                    b.insert(p, s);
+                }
+                if reply {
+                    out.push((from, Msg::PageFlushAck { pid }));
+                }
+            }
+            Msg::PageIn { pid, page, .. } => {
+                let sym = self.backing.get(&pid).and_then(|b| b.get(&page)).copied();
+                out.push((from, Msg::PageInReply { pid, page, sym }));
+            }
+            Msg::BlockFlush { pid, files } => {
+                let mut versions = Vec::new();
+                for (f, blocks) in files {
+                    if let Some(v) = self.absorb(f, h, &blocks, false) {
+                        versions.push((f, v));
+                    }
+                }
+                out.push((from, Msg::BlockFlushAck { pid, versions }));
+            }
+            other => {
+                if self.suspended.is_some() {
+                    self.queue.push_back((from, other));
+                } else {
+                    self.request(from, other, out);
+                }
+            }
+        }
+    }
+
+    /// Writes back blocks from a client. Returns the file's new version.
+    fn absorb(&mut self, file: FileId, h: HostId, blocks: &Blocks, callback: bool) -> Option<u32> {
+        let v = if blocks.is_empty() {
+            None
+        } else {
+            Some(self.bump())
+        };
+        let f = self.files.get_mut(&file)?;
+        if let Some(v) = v {
+            blocks.apply(&mut f.data);
+            f.version = v;
+        }
+        // A callback (recall or disable) empties the host's dirty blocks; a migration
+        // flush does not stop other writers on that host, so the last writer stays.
+        if callback && f.last_writer == Some(h) {
+            f.last_writer = None;
+        }
+        Some(f.version)
+    }
+
+    fn released(&mut self, src: HostId, stream: StreamId, pos: Option<u8>, still_used: bool) {
+        let Some(s) = self.streams.get_mut(&stream) else {
+            return;
+        };
+        if !still_used {
+            s.hosts.remove(&src);
+        }
+        if let Some(p) = pos {
+            if s.shadow.is_none() {
+                s.shadow = Some(p);
+            }
+        }
+        if let Some(susp) = &mut self.suspended {
+            susp.released = true;
+        }
+    }
+
+    fn callback_done(&mut self, h: HostId, out: &mut Vec<(Node, Msg)>) {
+        let Some(susp) = &mut self.suspended else {
+            return;
+        };
+        susp.awaiting.remove(&h);
+        if susp.awaiting.is_empty() {
+            let susp = self.suspended.take().expect("checked");
+            self.resume(susp, out);
+        }
+    }
+
+    fn resume(&mut self, susp: Suspended, out: &mut Vec<(Node, Msg)>) {
+        match susp.msg.clone() {
+            Msg::StreamMove { .. } => self.stream_move(susp.from, susp.msg, susp.released, out),
+            _ => self.request(susp.from, susp.msg, out),
+        }
+    }
+
+    fn suspend(&mut self, from: Node, msg: Msg, awaiting: BTreeSet<HostId>, released: bool) {
+        self.suspended = Some(Suspended {
+            from,
+            msg,
+            awaiting,
+            released,
+        });
+    }
+
+    /// Callbacks needed before host `h` may use `file` with `mode`: cache disables when the
+    /// file becomes write-shared, or a recall from the last writer (CACHE §3.2).
+    fn callbacks(
+        &self,
+        file: FileId,
+        h: HostId,
+        mode: Mode,
+        _extra: Option<HostId>,
+    ) -> Vec<(HostId, Msg)> {
+        let Some(f) = self.files.get(&file) else {
+            return Vec::new();
+        };
+        let mut users = self.users(file);
+        let e = users.entry(h).or_default();
+        if mode.writes() {
+            e.1 += 1;
+        } else {
+            e.0 += 1;
+        }
+        let shared = users.len() >= 2 && users.values().any(|(_, w)| *w > 0);
+        if shared || !f.cacheable {
+            let disable: Vec<_> = f
+                .cached_on
+                .iter()
+                .filter(|x| **x != h)
+                .map(|x| (*x, Msg::CacheDisable { file }))
+                .collect();
+            if !disable.is_empty() {
+                return disable;
+            }
+        }
+        match f.last_writer {
+            Some(w) if w != h && f.cached_on.contains(&w) => vec![(w, Msg::BlockRecall { file })],
+            _ => Vec::new(),
+        }
+    }
+
+    /// Makes the grant for host `h` after callbacks are done: disables caching if the file
+    /// is write-shared, records the caching host and the last writer.
+    fn grant(
+        &mut self,
+        stream: StreamId,
+        h: HostId,
+        cached_version: Option<u32>,
+        pos: PosGrant,
+    ) -> Option<Grant> {
+        let s = self.streams.get(&stream)?.clone();
+        let users = self.users(s.file);
+        let shared = users.len() >= 2 && users.values().any(|(_, w)| *w > 0);
+        let f = self.files.get_mut(&s.file)?;
+        if shared {
+            f.cacheable = false;
+            // Every other caching host was called back before this grant.
+            f.cached_on.clear();
+        }
+        if f.cacheable {
+            f.cached_on.insert(h);
+            if s.mode.writes() {
+                f.last_writer = Some(h);
+            }
+        }
+        let data = (f.cacheable && cached_version != Some(f.version)).then(|| f.data.clone());
+        Some(Grant {
+            stream,
+            file: s.file,
+            mode: s.mode,
+            pos,
+            cacheable: f.cacheable,
+            version: f.version,
+            data,
+        })
+    }
+
+    fn request(&mut self, from: Node, msg: Msg, out: &mut Vec<(Node, Msg)>) {
+        let Node::Host(h) = from else { return };
+        match msg {
+            Msg::FileOp { pid, req } => {
+                if let Some(resp) = self.file_op(from, h, pid, req, out) {
+                    out.push((from, Msg::FileOpReply { pid, resp }));
+                }
+            }
+            Msg::StreamMove { .. } => self.stream_move(from, msg, false, out),
+            _ => {}
+        }
+    }
+
+    /// The server's part of the three-party exchange (SPE "Migrating Open Files"): the
+    /// target's STREAM_MOVE arrives; the server calls the source back (STREAM_RELEASE),
+    /// and only then decides cacheability and where the position lives, so the reference
+    /// is moved, never closed.
+    fn stream_move(&mut self, from: Node, msg: Msg, released: bool, out: &mut Vec<(Node, Msg)>) {
+        let Node::Host(t) = from else { return };
+        let Msg::StreamMove {
+            pid,
+            stream,
+            from: src,
+            refs,
+            cached_version,
+        } = msg.clone()
+        else {
+            return;
+        };
+        let Some(s) = self.streams.get(&stream).cloned() else {
+            out.push((
+                from,
+                Msg::StreamMoveReply {
+                    pid,
+                    result: Err(Errno::EBADF),
+                },
+            ));
+            return;
+        };
+        let target_first = self.switches.has(Switch::NotifyTargetFirst);
+        if !released {
+            if target_first {
+                // The rejected second design: the target registers first, so for a moment
+                // the file looks open on both hosts, and a writer disables caching for good.
+                if let Some(st) = self.streams.get_mut(&stream) {
+                    st.hosts.insert(t);
+                }
+                let users = self.users(s.file);
+                let shared = users.len() >= 2 && users.values().any(|(_, w)| *w > 0);
+                if let Some(f) = self.files.get_mut(&s.file) {
+                    if shared {
+                        f.cacheable = false;
+                    }
+                }
+            }
+            out.push((Node::Host(src), Msg::StreamRelease { pid, stream, refs }));
+            self.suspend(from, msg, BTreeSet::from([src]), false);
+            return;
+        }
+        // Released. Any further callbacks (another host still caching a now write-shared
+        // file, including the source if it still uses the file) before granting. A moved
+        // stream is not a new open: no recall here, the source flushed its dirty blocks
+        // during migration (so `no-block-flush` breaks CONS, as SPE says).
+        let cbs: Vec<_> = self
+            .callbacks(s.file, t, s.mode, None)
+            .into_iter()
+            .filter(|(_, m)| matches!(m, Msg::CacheDisable { .. }))
+            .collect();
+        if !cbs.is_empty() {
+            let awaiting = cbs.iter().map(|(x, _)| *x).collect();
+            for (x, m) in cbs {
+                out.push((Node::Host(x), m));
+            }
+            self.suspend(from, msg, awaiting, true);
+            return;
+        }
+        let client_offsets = self.switches.has(Switch::ClientOffsets);
+        let Some(st) = self.streams.get_mut(&stream) else {
+            return;
+        };
+        st.hosts.insert(t);
+        let pos = if st.hosts.len() >= 2 && !client_offsets {
+            PosGrant::Shadow
+        } else {
+            // The target is the only holder (or positions stay on clients): hand the
+            // position back to the client and drop the shadow.
+            let p = st.shadow.take().unwrap_or(0);
+            PosGrant::Local(p)
+        };
+        if client_offsets {
+            st.shadow = None;
+        }
+        let result = self
+            .grant(stream, t, cached_version, pos)
+            .ok_or(Errno::EBADF);
+        out.push((from, Msg::StreamMoveReply { pid, result }));
+    }
+
+    fn file_op(
+        &mut self,
+        from: Node,
+        h: HostId,
+        pid: Pid,
+        req: FileReq,
+        out: &mut Vec<(Node, Msg)>,
+    ) -> Option<FileResp> {
+        Some(match req {
+            FileReq::Open {
+                name,
+                mode,
+                create,
+                cached_version,
+            } => {
+                let file = match self.dir.get(&name) {
+                    Some(f) => *f,
+                    None if create => match self.add_file(name, Vec::new()) {
+                        Some(f) => f,
+                        None => return Some(FileResp::Failed(Errno::EMFILE)),
+                    },
+                    None => return Some(FileResp::Failed(Errno::ENOENT)),
+                };
+                let cbs = self.callbacks(file, h, mode, None);
+                if !cbs.is_empty() {
+                    self.suspend_for(
+                        from,
+                        pid,
+                        FileReq::Open {
+                            name,
+                            mode,
+                            create,
+                            cached_version,
+                        },
+                        cbs,
+                        out,
+                    );
+                    return None;
+                }
+                let Some(stream) = smallest_free(self.streams.keys().copied(), StreamId) else {
+                    return Some(FileResp::Failed(Errno::EMFILE));
+                };
+                self.streams.insert(
+                    stream,
+                    ServerStream {
+                        file,
+                        mode,
+                        hosts: BTreeSet::from([h]),
+                        shadow: None,
+                    },
+                );
+                let cv = cached_version.filter(|(f, _)| *f == file).map(|(_, v)| v);
+                match self.grant(stream, h, cv, PosGrant::Local(0)) {
+                    Some(g) => FileResp::Granted(g),
+                    None => FileResp::Failed(Errno::ENOENT),
+                }
+            }
+            FileReq::Reopen {
+                file,
+                mode,
+                pos,
+                old,
+                refs,
+            } => {
+                if !self.files.contains_key(&file) {
+                    return Some(FileResp::Failed(Errno::ENOENT));
+                }
+                let cbs = self.callbacks(file, h, mode, None);
+                if !cbs.is_empty() {
+                    self.suspend_for(
+                        from,
+                        pid,
+                        FileReq::Reopen {
+                            file,
+                            mode,
+                            pos,
+                            old,
+                            refs,
+                        },
+                        cbs,
+                        out,
+                    );
+                    return None;
+                }
+                let Some(stream) = smallest_free(self.streams.keys().copied(), StreamId) else {
+                    return Some(FileResp::Failed(Errno::EMFILE));
+                };
+                self.streams.insert(
+                    stream,
+                    ServerStream {
+                        file,
+                        mode,
+                        hosts: BTreeSet::from([h]),
+                        shadow: None,
+                    },
+                );
+                match self.grant(stream, h, None, PosGrant::Local(pos)) {
+                    Some(g) => FileResp::Granted(g),
+                    None => FileResp::Failed(Errno::ENOENT),
+                }
+            }
+            FileReq::Close { streams } => {
+                for s in streams {
+                    self.drop_ref(s, h);
+                }
+                FileResp::Unit
+            }
+            FileReq::Read { stream, pos } => {
+                let Some(s) = self.streams.get(&stream) else {
+                    return Some(FileResp::Failed(Errno::EBADF));
+                };
+                let p = pos.or(s.shadow).unwrap_or(0);
+                let data = self
+                    .files
+                    .get(&s.file)
+                    .map(|f| f.data.get(p as usize).copied())
+                    .unwrap_or(None);
+                let np = if data.is_some() { p + 1 } else { p };
+                if pos.is_none() {
+                    if let Some(s) = self.streams.get_mut(&stream) {
+                        s.shadow = Some(np);
+                    }
+                }
+                FileResp::Done {
+                    outcome: Ok(Value::Data(data)),
+                    pos: np,
+                }
+            }
+            FileReq::Write { stream, pos, sym } => {
+                let Some(s) = self.streams.get(&stream).cloned() else {
+                    return Some(FileResp::Failed(Errno::EBADF));
+                };
+                let p = pos.or(s.shadow).unwrap_or(0);
+                if p >= vocab::MAX_FILE_LEN {
+                    return Some(FileResp::Done {
+                        outcome: Err(Errno::EFBIG),
+                        pos: p,
+                    });
+                }
+                let v = self.bump();
+                if let Some(f) = self.files.get_mut(&s.file) {
+                    let d = &mut f.data;
+                    if d.len() <= p as usize {
+                        d.resize(p as usize + 1, 0);
+                    }
+                    d[p as usize] = sym;
+                    f.version = v;
+                }
+                if pos.is_none() {
+                    if let Some(s) = self.streams.get_mut(&stream) {
+                        s.shadow = Some(p + 1);
+                    }
+                }
+                FileResp::Done {
+                    outcome: Ok(Value::Unit),
+                    pos: p + 1,
+                }
+            }
+            FileReq::Lseek { stream, pos } => {
+                let Some(s) = self.streams.get_mut(&stream) else {
+                    return Some(FileResp::Failed(Errno::EBADF));
+                };
+                s.shadow = Some(pos);
+                FileResp::Done {
+                    outcome: Ok(Value::Pos(pos)),
+                    pos,
+                }
+            }
+            FileReq::Unlink { name } => match self.dir.remove(&name) {
+                None => FileResp::Failed(Errno::ENOENT),
+                Some(f) => {
+                    if let Some(file) = self.files.get_mut(&f) {
+                        file.linked = false;
+                    }
+                    self.reclaim_if_unused(f);
+                    FileResp::Unit
+                }
+            },
+            FileReq::DiscardBacking { pid } => {
+                self.backing.remove(&pid);
+                FileResp::Unit
+            }
+        })
+    }
+
+    fn suspend_for(
+        &mut self,
+        from: Node,
+        pid: Pid,
+        req: FileReq,
+        cbs: Vec<(HostId, Msg)>,
+        out: &mut Vec<(Node, Msg)>,
+    ) {
+        let awaiting = cbs.iter().map(|(x, _)| *x).collect();
+        for (x, m) in cbs {
+            out.push((Node::Host(x), m));
+        }
+        self.suspend(from, Msg::FileOp { pid, req }, awaiting, false);
+    }
+
+    /// Host `h` dropped its last reference to a stream.
+    fn drop_ref(&mut self, stream: StreamId, h: HostId) {
+        let Some(s) = self.streams.get_mut(&stream) else {
+            return;
+        };
+        s.hosts.remove(&h);
+        if s.hosts.is_empty() {
+            let file = s.file;
+            self.streams.remove(&stream);
+            if !self.streams.values().any(|s| s.file == file) {
+                if let Some(f) = self.files.get_mut(&file) {
+                    // Caching stays off until nobody has the file open (CACHE §3.2).
+                    f.cacheable = true;
+                }
+                self.reclaim_if_unused(file);
+            }
+        }
+    }
+
+    fn reclaim_if_unused(&mut self, file: FileId) {
+        let open = self.streams.values().any(|s| s.file == file);
+        if !open && self.files.get(&file).is_some_and(|f| !f.linked) {
+            self.files.remove(&file);
+        }
+    }
+
+    /// A host crashed: its references go, and so do dirty blocks only it held (FAIL).
+    pub fn host_down(&mut self, h: HostId) -> Vec<(Node, Msg)> {
+        let ids: Vec<StreamId> = self
+            .streams
+            .iter()
+            .filter(|(_, s)| s.hosts.contains(&h))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ids {
+            self.drop_ref(id, h);
+        }
+        for f in self.files.values_mut() {
+            f.cached_on.remove(&h);
+            if f.last_writer == Some(h) {
+                f.last_writer = None;
+            }
+        }
+        self.queue.retain(|(from, _)| *from != Node::Host(h));
+        let mut out = Vec::new();
+        if let Some(susp) = &self.suspended {
+            if susp.from == Node::Host(h) {
+                self.suspended = None;
+            } else if susp.awaiting.contains(&h) {
+                if let Some(s) = &mut self.suspended {
+                    s.released = true;
+                }
+                self.callback_done(h, &mut out);
+            }
+        }
+        while self.suspended.is_none() {
+            let Some((f, m)) = self.queue.pop_front() else {
+                break;
+            };
+            self.request(f, m, &mut out);
+        }
+        out
+    }
+}

@@ -1,0 +1,1464 @@
+//! One host's kernel as a sans-IO state machine: [`Kernel::handle`] takes one input (an
+//! operation of a process, an arriving message, a host failure, the owner coming or going)
+//! and returns what the kernel does: messages to send, operations completed, and notes for
+//! the trace and the cost ledger. No clock, no network, no randomness inside: time comes in
+//! as `now`.
+//!
+//! Where each call is handled follows `vocab::msg::disposition` (TH §4.3, Appendix A):
+//! location-independent calls locally, gettimeofday and kill through the home, fork, exec,
+//! exit and wait jointly with the home.
+
+use crate::fs::{Blocks, FileId};
+use crate::migrate;
+use crate::msg::{FileReq, FileResp, Forwarded, Grant, MigKind, Msg, Node, PosGrant};
+use crate::vm::{Page, PageClass, Vm};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use vocab::{
+    Errno, Fd, FileName, HostId, Mode, Op, Outcome, PageNo, Pid, Refusal, StreamId, Switch,
+    Switches, Value, KILLED_STATUS, MAX_FILE_LEN,
+};
+
+/// Most descriptors a process may hold (the ghost's bound).
+pub const MAX_FDS: usize = 4;
+
+/// Static facts about a host.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KernelConfig {
+    pub host: HostId,
+    /// Sprite's migration version number: hosts that differ refuse each other.
+    pub version: u16,
+    /// This host's clock minus the simulator's time, in ms (clocks are not synchronised).
+    pub clock_skew_ms: i64,
+    pub switches: Switches,
+    /// Every workstation in the cluster.
+    pub hosts: BTreeSet<HostId>,
+    /// Size of the exec arguments and environment an exec-time migration carries.
+    pub exec_args_bytes: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum ProcStatus {
+    Running,
+    /// Frozen on the source while its state moves (Sprite's MIGRATING flag).
+    Migrating,
+    /// Being installed on the target (not yet resumed).
+    Incoming,
+}
+
+/// What a process blocked in a call waits for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Pending {
+    Open {
+        name: FileName,
+    },
+    Io {
+        stream: StreamId,
+    },
+    Close,
+    Unlink {
+        name: FileName,
+    },
+    ForkPaging,
+    ForkPid,
+    ExecDiscard {
+        target: Option<HostId>,
+    },
+    ExitClosing {
+        status: u8,
+    },
+    ExitDiscard {
+        status: u8,
+    },
+    ExitNotify,
+    Wait,
+    Time,
+    Kill {
+        to: HostId,
+    },
+    Fault {
+        page: PageNo,
+        write: Option<u8>,
+    },
+    /// The process's own migrate or exec-time migration.
+    Migrate,
+}
+
+/// A process control block on the host where the process runs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pcb {
+    pub pid: Pid,
+    pub parent: Option<Pid>,
+    pub status: ProcStatus,
+    pub fds: BTreeMap<Fd, StreamId>,
+    pub vm: Vm,
+    /// Signals received (a counter, as in the ghost).
+    pub signals: u32,
+    pub shares_memory: bool,
+    pub maps_device: bool,
+    pub pending: Option<Pending>,
+    /// The owner came back while the process was busy: evict when it is idle.
+    pub evict_pending: bool,
+}
+
+impl Pcb {
+    pub fn new(pid: Pid, pages: u8) -> Pcb {
+        Pcb {
+            pid,
+            parent: None,
+            status: ProcStatus::Running,
+            fds: BTreeMap::new(),
+            vm: Vm::new(pages),
+            signals: 0,
+            shares_memory: false,
+            maps_device: false,
+            pending: None,
+            evict_pending: false,
+        }
+    }
+    pub fn idle(&self) -> bool {
+        self.status == ProcStatus::Running && self.pending.is_none()
+    }
+}
+
+/// Where the home believes a process is (HOME).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Loc {
+    At(HostId),
+    Moving { from: HostId, to: HostId },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Life {
+    Alive,
+    Zombie(u8),
+}
+
+/// The home's record of one of its processes: location, parent, and the exit/wait
+/// rendezvous (TH §4.3: it lives only at the home).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HomeEntry {
+    pub parent: Option<Pid>,
+    pub loc: Loc,
+    pub life: Life,
+    /// The process waits for a child; the host to send the answer to.
+    pub waiting: Option<HostId>,
+    /// Signals held while the process moves.
+    pub held_signals: u32,
+}
+
+/// A stream as a client host holds it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostStream {
+    pub file: FileId,
+    pub mode: Mode,
+    /// Descriptors on this host that refer to the stream.
+    pub refs: u8,
+    /// The access position, or `None` when the server keeps it (shadow stream).
+    pub pos: Option<u8>,
+}
+
+/// A client's cached copy of a file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CacheEntry {
+    pub version: u32,
+    pub data: Vec<u8>,
+    pub dirty: BTreeSet<u8>,
+    pub cacheable: bool,
+}
+
+impl CacheEntry {
+    pub fn dirty_blocks(&self) -> Blocks {
+        Blocks {
+            len: self.data.len() as u8,
+            blocks: self
+                .dirty
+                .iter()
+                .filter_map(|i| self.data.get(*i as usize).map(|s| (*i, *s)))
+                .collect(),
+        }
+    }
+}
+
+/// The `wait-on-current` alternative's rendezvous, kept on whatever host a process is on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocalRdv {
+    pub parent: Pid,
+    pub life: Life,
+}
+
+/// Notes for the trace and the cost ledger.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Note {
+    MigBegin {
+        pid: Pid,
+        from: HostId,
+        to: HostId,
+        kind: MigKind,
+        pages: Vec<(PageNo, PageClass)>,
+    },
+    MigPhase {
+        pid: Pid,
+        phase: migrate::Phase,
+    },
+    MigEnd {
+        pid: Pid,
+        result: Result<(), String>,
+    },
+    /// One page crossed the network (flush, page-in, copy).
+    PageXfer {
+        pid: Pid,
+        page: PageNo,
+    },
+    /// A process touched a page.
+    Touch {
+        pid: Pid,
+        page: PageNo,
+    },
+    /// Dirty file blocks written back during a migration.
+    BlocksFlushed {
+        pid: Pid,
+        blocks: u32,
+    },
+    Killed {
+        pid: Pid,
+    },
+    Evicting {
+        pid: Pid,
+    },
+}
+
+/// What a kernel asks its environment to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Out {
+    Send(Node, Msg),
+    Done(Pid, Outcome),
+    /// The process died (crash); its pending operation never completes.
+    Killed(Pid),
+    Note(Note),
+}
+
+/// Inputs a kernel reacts to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input {
+    Op(Pid, Op),
+    Msg {
+        from: Node,
+        version: u16,
+        msg: Msg,
+    },
+    /// A message to `to` could not be delivered: the host is down (the RPC timed out).
+    Bounced {
+        to: Node,
+        msg: Msg,
+    },
+    HostDown(HostId),
+    OwnerReturns,
+    OwnerLeaves,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Kernel {
+    pub cfg: KernelConfig,
+    pub owner_present: bool,
+    pub procs: BTreeMap<Pid, Pcb>,
+    pub home: BTreeMap<Pid, HomeEntry>,
+    pub streams: BTreeMap<StreamId, HostStream>,
+    pub cache: BTreeMap<FileId, CacheEntry>,
+    /// Names seen in grants, to offer the cached version at the next open.
+    pub names: BTreeMap<FileName, FileId>,
+    /// Pages kept for processes that left (copy-on-reference only: a residual dependency).
+    pub residual: BTreeMap<Pid, BTreeMap<PageNo, u8>>,
+    /// Last known hosts (the `direct-signals` alternative only).
+    pub hints: BTreeMap<Pid, HostId>,
+    pub local_rdv: BTreeMap<Pid, LocalRdv>,
+    pub outgoing: BTreeMap<Pid, migrate::OutMig>,
+    pub incoming: BTreeMap<Pid, migrate::InMig>,
+    /// Pages pre-copied to this host, waiting for the migration's state.
+    pub precopied: BTreeMap<Pid, Vec<(PageNo, u8)>>,
+    #[serde(skip)]
+    pub(crate) out: Vec<Out>,
+    #[serde(skip)]
+    now: u64,
+}
+
+fn smallest_free<K: Ord + Copy>(used: &BTreeSet<K>, make: impl Fn(u8) -> K) -> Option<K> {
+    (0..=u8::MAX).map(make).find(|k| !used.contains(k))
+}
+
+impl Kernel {
+    pub fn new(cfg: KernelConfig) -> Kernel {
+        Kernel {
+            cfg,
+            owner_present: false,
+            procs: BTreeMap::new(),
+            home: BTreeMap::new(),
+            streams: BTreeMap::new(),
+            cache: BTreeMap::new(),
+            names: BTreeMap::new(),
+            residual: BTreeMap::new(),
+            hints: BTreeMap::new(),
+            local_rdv: BTreeMap::new(),
+            outgoing: BTreeMap::new(),
+            incoming: BTreeMap::new(),
+            precopied: BTreeMap::new(),
+            out: Vec::new(),
+            now: 0,
+        }
+    }
+
+    pub fn host(&self) -> HostId {
+        self.cfg.host
+    }
+
+    pub fn sw(&self, s: Switch) -> bool {
+        self.cfg.switches.has(s)
+    }
+
+    /// This host's clock reading at simulator time `now`.
+    pub fn clock(&self, now: u64) -> u32 {
+        (now as i64 + self.cfg.clock_skew_ms).clamp(0, u32::MAX as i64) as u32
+    }
+
+    /// Adds a process that exists before anything runs, with this host as its home.
+    pub fn add_process(&mut self, pcb: Pcb) {
+        let pid = pcb.pid;
+        if pid.home == self.host() {
+            self.home.insert(
+                pid,
+                HomeEntry {
+                    parent: None,
+                    loc: Loc::At(self.host()),
+                    life: Life::Alive,
+                    waiting: None,
+                    held_signals: 0,
+                },
+            );
+        }
+        self.procs.insert(pid, pcb);
+    }
+
+    /// Handles one input at simulator time `now`.
+    pub fn handle(&mut self, now: u64, input: Input) -> Vec<Out> {
+        self.now = now;
+        match input {
+            Input::Op(pid, op) => self.op(pid, op),
+            Input::Msg { from, version, msg } => self.msg(from, version, msg),
+            Input::Bounced { to, msg } => self.bounced(to, msg),
+            Input::HostDown(h) => self.host_down(h),
+            Input::OwnerReturns => self.owner_returns(),
+            Input::OwnerLeaves => self.owner_present = false,
+        }
+        std::mem::take(&mut self.out)
+    }
+
+    pub(crate) fn send(&mut self, to: Node, msg: Msg) {
+        self.out.push(Out::Send(to, msg));
+    }
+    pub(crate) fn note(&mut self, n: Note) {
+        self.out.push(Out::Note(n));
+    }
+    fn send_host(&mut self, h: HostId, msg: Msg) {
+        self.send(Node::Host(h), msg);
+    }
+    fn send_server(&mut self, pid: Pid, req: FileReq) {
+        self.send(Node::Server, Msg::FileOp { pid, req });
+    }
+
+    /// Completes the current operation of `pid`.
+    pub(crate) fn done(&mut self, pid: Pid, outcome: Outcome) {
+        if let Some(p) = self.procs.get_mut(&pid) {
+            p.pending = None;
+        }
+        self.out.push(Out::Done(pid, outcome));
+        self.maybe_evict(pid);
+    }
+
+    fn block(&mut self, pid: Pid, p: Pending) {
+        if let Some(pcb) = self.procs.get_mut(&pid) {
+            pcb.pending = Some(p);
+        }
+    }
+
+    fn pending(&self, pid: Pid) -> Option<&Pending> {
+        self.procs.get(&pid).and_then(|p| p.pending.as_ref())
+    }
+
+    // ---------------------------------------------------------------- operations
+
+    fn op(&mut self, pid: Pid, op: Op) {
+        if !self.procs.get(&pid).is_some_and(|p| p.idle()) {
+            self.out.push(Out::Done(pid, Err(Errno::ESRCH)));
+            return;
+        }
+        match op {
+            Op::Open { name, mode, create } => self.open(pid, name, mode, create),
+            Op::Read { fd } => self.io(pid, fd, IoKind::Read),
+            Op::Write { fd, sym } => self.io(pid, fd, IoKind::Write(sym)),
+            Op::Lseek { fd, pos } => self.io(pid, fd, IoKind::Lseek(pos)),
+            Op::Close { fd } => self.close(pid, fd),
+            Op::Unlink { name } => {
+                self.block(pid, Pending::Unlink { name });
+                self.send_server(pid, FileReq::Unlink { name });
+            }
+            Op::Dup { fd } => self.dup(pid, fd),
+            Op::Fork => self.fork(pid),
+            Op::Exec { target } => self.exec(pid, target),
+            Op::Exit { status } => self.exit(pid, status),
+            Op::Wait => self.wait(pid),
+            Op::Getpid => self.done(pid, Ok(Value::Pid(pid))),
+            Op::Gettimeofday => {
+                if pid.home == self.host() || self.sw(Switch::LocalTime) {
+                    let t = self.clock(self.now);
+                    self.done(pid, Ok(Value::Time(t)));
+                } else {
+                    self.block(pid, Pending::Time);
+                    self.send_host(
+                        pid.home,
+                        Msg::Forward {
+                            pid,
+                            call: Forwarded::Gettimeofday,
+                        },
+                    );
+                }
+            }
+            Op::Kill { pid: target } => self.kill(pid, target),
+            Op::MemRead { page } => self.mem(pid, page, None),
+            Op::MemWrite { page, sym } => self.mem(pid, page, Some(sym)),
+            Op::Migrate { target } => {
+                if let Err(r) = migrate::start(self, pid, target, MigKind::Migrate) {
+                    self.done(pid, Err(Errno::Refused(r)));
+                }
+            }
+        }
+    }
+
+    fn open(&mut self, pid: Pid, name: FileName, mode: Mode, create: bool) {
+        if self.procs[&pid].fds.len() >= MAX_FDS {
+            return self.done(pid, Err(Errno::EMFILE));
+        }
+        let cached_version = self.names.get(&name).and_then(|f| {
+            self.cache
+                .get(f)
+                .filter(|e| e.cacheable)
+                .map(|e| (*f, e.version))
+        });
+        self.block(pid, Pending::Open { name });
+        self.send_server(
+            pid,
+            FileReq::Open {
+                name,
+                mode,
+                create,
+                cached_version,
+            },
+        );
+    }
+
+    /// Installs a stream the server granted (open, reopen or move) with `refs` references.
+    pub(crate) fn install_grant(&mut self, g: &Grant, refs: u8) {
+        let pos = match g.pos {
+            PosGrant::Local(p) => Some(p),
+            PosGrant::Shadow => None,
+        };
+        let e = self.streams.entry(g.stream).or_insert(HostStream {
+            file: g.file,
+            mode: g.mode,
+            refs: 0,
+            pos,
+        });
+        e.refs = e.refs.saturating_add(refs);
+        e.pos = pos;
+        if g.cacheable {
+            match &g.data {
+                Some(d) => {
+                    self.cache.insert(
+                        g.file,
+                        CacheEntry {
+                            version: g.version,
+                            data: d.clone(),
+                            dirty: BTreeSet::new(),
+                            cacheable: true,
+                        },
+                    );
+                }
+                None => {
+                    let e = self.cache.entry(g.file).or_insert(CacheEntry {
+                        version: g.version,
+                        data: Vec::new(),
+                        dirty: BTreeSet::new(),
+                        cacheable: true,
+                    });
+                    e.cacheable = true;
+                }
+            }
+        } else {
+            self.cache.insert(
+                g.file,
+                CacheEntry {
+                    version: 0,
+                    data: Vec::new(),
+                    dirty: BTreeSet::new(),
+                    cacheable: false,
+                },
+            );
+        }
+    }
+
+    fn stream_of(&self, pid: Pid, fd: Fd) -> Option<StreamId> {
+        self.procs.get(&pid)?.fds.get(&fd).copied()
+    }
+
+    fn io(&mut self, pid: Pid, fd: Fd, kind: IoKind) {
+        let Some(sid) = self.stream_of(pid, fd) else {
+            return self.done(pid, Err(Errno::EBADF));
+        };
+        let Some(s) = self.streams.get(&sid).cloned() else {
+            return self.done(pid, Err(Errno::EBADF));
+        };
+        let cacheable = self.cache.get(&s.file).is_some_and(|c| c.cacheable);
+        match kind {
+            IoKind::Read if !s.mode.reads() => return self.done(pid, Err(Errno::EBADF)),
+            IoKind::Write(_) if !s.mode.writes() => return self.done(pid, Err(Errno::EBADF)),
+            IoKind::Write(_) if s.pos.is_some_and(|p| p >= MAX_FILE_LEN) => {
+                return self.done(pid, Err(Errno::EFBIG))
+            }
+            IoKind::Lseek(p) if p > MAX_FILE_LEN => return self.done(pid, Err(Errno::EINVAL)),
+            _ => {}
+        }
+        match (kind, s.pos) {
+            (IoKind::Lseek(p), Some(_)) => {
+                self.set_pos(sid, p);
+                self.done(pid, Ok(Value::Pos(p)))
+            }
+            (IoKind::Read, Some(p)) if cacheable => {
+                let sym = self
+                    .cache
+                    .get(&s.file)
+                    .and_then(|c| c.data.get(p as usize).copied());
+                if sym.is_some() {
+                    self.set_pos(sid, p + 1);
+                }
+                self.done(pid, Ok(Value::Data(sym)))
+            }
+            (IoKind::Write(sym), Some(p)) if cacheable => {
+                if let Some(c) = self.cache.get_mut(&s.file) {
+                    unix_write_at(&mut c.data, p, sym);
+                    c.dirty.insert(p);
+                }
+                self.set_pos(sid, p + 1);
+                self.done(pid, Ok(Value::Unit))
+            }
+            (kind, pos) => {
+                let req = match kind {
+                    IoKind::Read => FileReq::Read { stream: sid, pos },
+                    IoKind::Write(sym) => FileReq::Write {
+                        stream: sid,
+                        pos,
+                        sym,
+                    },
+                    IoKind::Lseek(p) => FileReq::Lseek {
+                        stream: sid,
+                        pos: p,
+                    },
+                };
+                self.block(pid, Pending::Io { stream: sid });
+                self.send_server(pid, req);
+            }
+        }
+    }
+
+    fn set_pos(&mut self, sid: StreamId, p: u8) {
+        if let Some(s) = self.streams.get_mut(&sid) {
+            s.pos = Some(p);
+        }
+    }
+
+    fn close(&mut self, pid: Pid, fd: Fd) {
+        let Some(sid) = self.stream_of(pid, fd) else {
+            return self.done(pid, Err(Errno::EBADF));
+        };
+        if let Some(p) = self.procs.get_mut(&pid) {
+            p.fds.remove(&fd);
+        }
+        if self.drop_stream_ref(sid) {
+            self.block(pid, Pending::Close);
+            self.send_server(pid, FileReq::Close { streams: vec![sid] });
+        } else {
+            self.done(pid, Ok(Value::Unit));
+        }
+    }
+
+    /// Drops one host reference; true if it was the host's last (the server must know).
+    pub(crate) fn drop_stream_ref(&mut self, sid: StreamId) -> bool {
+        let Some(s) = self.streams.get_mut(&sid) else {
+            return false;
+        };
+        s.refs = s.refs.saturating_sub(1);
+        if s.refs == 0 {
+            self.streams.remove(&sid);
+            true
+        } else {
+            false
+        }
+    }
+
+    fn dup(&mut self, pid: Pid, fd: Fd) {
+        let Some(sid) = self.stream_of(pid, fd) else {
+            return self.done(pid, Err(Errno::EBADF));
+        };
+        let Some(p) = self.procs.get_mut(&pid) else {
+            return;
+        };
+        if p.fds.len() >= MAX_FDS {
+            return self.done(pid, Err(Errno::EMFILE));
+        }
+        let used: BTreeSet<Fd> = p.fds.keys().copied().collect();
+        let Some(new) = smallest_free(&used, Fd) else {
+            return self.done(pid, Err(Errno::EMFILE));
+        };
+        p.fds.insert(new, sid);
+        if let Some(s) = self.streams.get_mut(&sid) {
+            s.refs = s.refs.saturating_add(1);
+        }
+        self.done(pid, Ok(Value::Fd(new)))
+    }
+
+    // ------------------------------------------------------------ fork, exec, exit, wait
+
+    fn fork(&mut self, pid: Pid) {
+        // The child copies the whole address space: bring in pages that are elsewhere.
+        self.block(pid, Pending::ForkPaging);
+        self.fork_continue(pid);
+    }
+
+    fn fork_continue(&mut self, pid: Pid) {
+        let missing = self
+            .procs
+            .get(&pid)
+            .map(|p| p.vm.missing())
+            .unwrap_or_default();
+        if let Some((page, where_)) = missing.first().copied() {
+            return self.page_in(pid, page, where_);
+        }
+        let home = pid.home;
+        if home == self.host() {
+            let r = self.home_alloc(pid, self.host());
+            self.fork_finish(pid, r);
+        } else if self.sw(Switch::LocalPids) {
+            // The rejected alternative: the current host picks the index from its own table.
+            let used: BTreeSet<u8> = self
+                .procs
+                .keys()
+                .filter(|p| p.home == home)
+                .map(|p| p.index)
+                .collect();
+            let r = smallest_free(&used, |i| i)
+                .filter(|i| *i != u8::MAX)
+                .map(|index| Pid { home, index })
+                .ok_or(Errno::EAGAIN);
+            self.fork_finish(pid, r);
+        } else {
+            self.block(pid, Pending::ForkPid);
+            self.send_host(
+                home,
+                Msg::ForkPid {
+                    parent: pid,
+                    at: self.host(),
+                },
+            );
+        }
+    }
+
+    /// The home allocates a pid for a child of `parent` running on `at` (PID).
+    fn home_alloc(&mut self, parent: Pid, at: HostId) -> Result<Pid, Errno> {
+        let me = self.host();
+        let used: BTreeSet<u8> = self
+            .home
+            .keys()
+            .filter(|p| p.home == me)
+            .map(|p| p.index)
+            .collect();
+        let index = smallest_free(&used, |i| i).ok_or(Errno::EAGAIN)?;
+        if index == u8::MAX {
+            return Err(Errno::EAGAIN);
+        }
+        let child = Pid { home: me, index };
+        self.home.insert(
+            child,
+            HomeEntry {
+                parent: Some(parent),
+                loc: Loc::At(at),
+                life: Life::Alive,
+                waiting: None,
+                held_signals: 0,
+            },
+        );
+        Ok(child)
+    }
+
+    fn fork_finish(&mut self, pid: Pid, r: Result<Pid, Errno>) {
+        let child = match r {
+            Ok(c) => c,
+            Err(e) => return self.done(pid, Err(e)),
+        };
+        let Some(parent) = self.procs.get(&pid).cloned() else {
+            return;
+        };
+        for sid in parent.fds.values() {
+            if let Some(s) = self.streams.get_mut(sid) {
+                s.refs = s.refs.saturating_add(1);
+            }
+        }
+        let mut vm = parent.vm.clone();
+        vm.has_backing = false;
+        for p in vm.pages.iter_mut() {
+            // The child has no backing file yet: every copied page is dirty for it.
+            if let Page::Resident { dirty, .. } = p {
+                *dirty = true;
+            }
+        }
+        let pcb = Pcb {
+            pid: child,
+            parent: Some(pid),
+            status: ProcStatus::Running,
+            fds: parent.fds.clone(),
+            vm,
+            signals: 0,
+            shares_memory: parent.shares_memory,
+            maps_device: parent.maps_device,
+            pending: None,
+            evict_pending: false,
+        };
+        self.procs.insert(child, pcb);
+        self.hints.insert(child, self.host());
+        if self.sw(Switch::WaitOnCurrent) {
+            self.local_rdv.insert(
+                child,
+                LocalRdv {
+                    parent: pid,
+                    life: Life::Alive,
+                },
+            );
+        }
+        self.done(pid, Ok(Value::Pid(child)));
+        if self.owner_present && child.home != self.host() {
+            self.maybe_evict_now(child);
+        }
+    }
+
+    fn exec(&mut self, pid: Pid, target: Option<HostId>) {
+        let Some(p) = self.procs.get_mut(&pid) else {
+            return;
+        };
+        p.vm.clear();
+        if p.vm.has_backing {
+            p.vm.has_backing = false;
+            self.block(pid, Pending::ExecDiscard { target });
+            self.send_server(pid, FileReq::DiscardBacking { pid });
+        } else {
+            self.exec_continue(pid, target);
+        }
+    }
+
+    fn exec_continue(&mut self, pid: Pid, target: Option<HostId>) {
+        match target {
+            Some(t) if t != self.host() => {
+                // Exec-time migration (TH §4.2). A refusal leaves the exec to run here.
+                if migrate::start(self, pid, t, MigKind::Exec).is_err() {
+                    self.done(pid, Ok(Value::Unit));
+                }
+            }
+            _ => self.done(pid, Ok(Value::Unit)),
+        }
+    }
+
+    fn exit(&mut self, pid: Pid, status: u8) {
+        let Some(p) = self.procs.get_mut(&pid) else {
+            return;
+        };
+        let fds: Vec<StreamId> = std::mem::take(&mut p.fds).into_values().collect();
+        let mut last = Vec::new();
+        for sid in fds {
+            if self.drop_stream_ref(sid) && !last.contains(&sid) {
+                last.push(sid);
+            }
+        }
+        self.block(pid, Pending::ExitClosing { status });
+        if last.is_empty() {
+            self.exit_discard(pid, status);
+        } else {
+            self.send_server(pid, FileReq::Close { streams: last });
+        }
+    }
+
+    fn exit_discard(&mut self, pid: Pid, status: u8) {
+        let has = self.procs.get(&pid).is_some_and(|p| p.vm.has_backing);
+        if has {
+            self.block(pid, Pending::ExitDiscard { status });
+            self.send_server(pid, FileReq::DiscardBacking { pid });
+        } else {
+            self.exit_notify(pid, status);
+        }
+    }
+
+    fn exit_notify(&mut self, pid: Pid, status: u8) {
+        if self.sw(Switch::WaitOnCurrent) {
+            self.local_exit(pid, status);
+        }
+        if pid.home == self.host() {
+            self.home_exit(pid, status);
+            self.procs.remove(&pid);
+            self.out.push(Out::Done(pid, Ok(Value::Unit)));
+        } else {
+            self.block(pid, Pending::ExitNotify);
+            self.send_host(pid.home, Msg::ExitNotice { pid, status });
+        }
+    }
+
+    /// The `wait-on-current` rendezvous: only a parent on this very host can see the exit.
+    fn local_exit(&mut self, pid: Pid, status: u8) {
+        let Some(r) = self.local_rdv.get(&pid).cloned() else {
+            return;
+        };
+        let waiting = self
+            .procs
+            .get(&r.parent)
+            .is_some_and(|p| p.pending == Some(Pending::Wait));
+        if waiting {
+            self.local_rdv.remove(&pid);
+            self.done(r.parent, Ok(Value::Child { pid, status }));
+        } else if let Some(e) = self.local_rdv.get_mut(&pid) {
+            e.life = Life::Zombie(status);
+        }
+    }
+
+    /// The exit half of the rendezvous at the home (same rules as the ghost's exit).
+    pub(crate) fn home_exit(&mut self, pid: Pid, status: u8) {
+        let Some(entry) = self.home.get(&pid).cloned() else {
+            return;
+        };
+        if entry.life != Life::Alive {
+            return;
+        }
+        let children: Vec<Pid> = self
+            .home
+            .iter()
+            .filter(|(_, e)| e.parent == Some(pid))
+            .map(|(c, _)| *c)
+            .collect();
+        for c in children {
+            if matches!(self.home[&c].life, Life::Zombie(_)) {
+                self.home.remove(&c);
+            } else if let Some(e) = self.home.get_mut(&c) {
+                e.parent = None;
+            }
+        }
+        if self.sw(Switch::WaitOnCurrent) {
+            self.home.remove(&pid);
+            return;
+        }
+        let parent = entry
+            .parent
+            .and_then(|pp| self.home.get(&pp).map(|e| (pp, e.clone())));
+        match parent {
+            Some((pp, pe)) if pe.life == Life::Alive && pe.waiting.is_some() => {
+                self.home.remove(&pid);
+                let at = pe.waiting.unwrap_or(self.host());
+                if let Some(e) = self.home.get_mut(&pp) {
+                    e.waiting = None;
+                }
+                self.wait_answer(pp, at, Ok(Value::Child { pid, status }));
+            }
+            Some((_, pe)) if pe.life == Life::Alive => {
+                if let Some(e) = self.home.get_mut(&pid) {
+                    e.life = Life::Zombie(status);
+                }
+            }
+            _ => {
+                self.home.remove(&pid);
+            }
+        }
+    }
+
+    fn wait(&mut self, pid: Pid) {
+        if self.sw(Switch::WaitOnCurrent) {
+            let zombie = self
+                .local_rdv
+                .iter()
+                .find(|(_, r)| r.parent == pid && matches!(r.life, Life::Zombie(_)))
+                .map(|(c, r)| (*c, r.life));
+            if let Some((c, Life::Zombie(status))) = zombie {
+                self.local_rdv.remove(&c);
+                return self.done(pid, Ok(Value::Child { pid: c, status }));
+            }
+            if self.local_rdv.values().any(|r| r.parent == pid) {
+                return self.block(pid, Pending::Wait);
+            }
+            return self.done(pid, Err(Errno::ECHILD));
+        }
+        self.block(pid, Pending::Wait);
+        if pid.home == self.host() {
+            self.home_wait(pid, self.host());
+        } else {
+            self.send_host(pid.home, Msg::WaitRequest { pid });
+        }
+    }
+
+    /// The wait half of the rendezvous at the home.
+    fn home_wait(&mut self, pid: Pid, at: HostId) {
+        let zombie = self
+            .home
+            .iter()
+            .find(|(_, e)| e.parent == Some(pid) && matches!(e.life, Life::Zombie(_)))
+            .map(|(c, e)| (*c, e.life));
+        if let Some((c, Life::Zombie(status))) = zombie {
+            self.home.remove(&c);
+            return self.wait_answer(pid, at, Ok(Value::Child { pid: c, status }));
+        }
+        let has_children = self.home.values().any(|e| e.parent == Some(pid));
+        match self.home.get_mut(&pid) {
+            Some(e) if has_children => e.waiting = Some(at),
+            _ => self.wait_answer(pid, at, Err(Errno::ECHILD)),
+        }
+    }
+
+    fn wait_answer(&mut self, pid: Pid, at: HostId, outcome: Outcome) {
+        if at == self.host() {
+            if self.pending(pid) == Some(&Pending::Wait) {
+                self.done(pid, outcome);
+            }
+        } else {
+            self.send_host(at, Msg::WaitReply { pid, outcome });
+        }
+    }
+
+    // ------------------------------------------------------------ signals
+
+    fn kill(&mut self, pid: Pid, target: Pid) {
+        if self.sw(Switch::DirectSignals) {
+            // The rejected alternative: straight to the last host we heard of.
+            let to = self.hints.get(&target).copied().unwrap_or(target.home);
+            if to == self.host() {
+                let r = self.direct_signal(target);
+                return self.done(pid, r);
+            }
+            self.block(pid, Pending::Kill { to });
+            return self.send_host(
+                to,
+                Msg::Signal {
+                    target,
+                    sender: Some((self.host(), pid)),
+                },
+            );
+        }
+        if target.home == self.host() {
+            let r = self.home_signal(target);
+            return self.done(pid, r);
+        }
+        self.block(pid, Pending::Kill { to: target.home });
+        self.send_host(
+            target.home,
+            Msg::Signal {
+                target,
+                sender: Some((self.host(), pid)),
+            },
+        );
+    }
+
+    fn direct_signal(&mut self, target: Pid) -> Outcome {
+        if let Some(p) = self.procs.get_mut(&target) {
+            p.signals = p.signals.saturating_add(1);
+            return Ok(Value::Unit);
+        }
+        match self.home.get(&target) {
+            Some(_) => Ok(Value::Unit), // lost: the process is elsewhere
+            None if target.home == self.host() => Err(Errno::ESRCH),
+            None => Ok(Value::Unit), // lost
+        }
+    }
+
+    /// The home routes a signal: to the current host, or held while the process moves (SIG).
+    fn home_signal(&mut self, target: Pid) -> Outcome {
+        let Some(e) = self.home.get_mut(&target) else {
+            return Err(Errno::ESRCH);
+        };
+        match (e.life, e.loc) {
+            (Life::Zombie(_), _) => {}
+            (Life::Alive, Loc::Moving { .. }) => e.held_signals = e.held_signals.saturating_add(1),
+            (Life::Alive, Loc::At(h)) if h == self.host() => self.deliver_signal(target),
+            (Life::Alive, Loc::At(h)) => self.send_host(
+                h,
+                Msg::Signal {
+                    target,
+                    sender: None,
+                },
+            ),
+        }
+        Ok(Value::Unit)
+    }
+
+    /// A signal for a process that should be here; if it left, back to its home.
+    fn deliver_signal(&mut self, target: Pid) {
+        let here = self.procs.get(&target).is_some_and(|p| {
+            p.status == ProcStatus::Running
+                || (p.status == ProcStatus::Migrating
+                    && self.outgoing.get(&target).is_some_and(|m| !m.state_sent()))
+        });
+        if here {
+            if let Some(p) = self.procs.get_mut(&target) {
+                p.signals = p.signals.saturating_add(1);
+            }
+        } else if target.home != self.host() {
+            self.send_host(
+                target.home,
+                Msg::Signal {
+                    target,
+                    sender: None,
+                },
+            );
+        } else if let Some(e) = self.home.get_mut(&target) {
+            // The process is on its way here or away: hold it until the home update.
+            e.held_signals = e.held_signals.saturating_add(1);
+        }
+    }
+
+    // ------------------------------------------------------------ memory
+
+    fn mem(&mut self, pid: Pid, page: PageNo, write: Option<u8>) {
+        let Some(p) = self.procs.get(&pid) else {
+            return;
+        };
+        match p.vm.get(page) {
+            None => self.done(pid, Err(Errno::EINVAL)),
+            Some(Page::Backing) | Some(Page::Remote(_)) => {
+                let where_ = p.vm.get(page).unwrap_or(Page::Backing);
+                self.block(pid, Pending::Fault { page, write });
+                self.page_in(pid, page, where_);
+            }
+            Some(Page::Zero) => {
+                self.set_page(
+                    pid,
+                    page,
+                    Page::Resident {
+                        sym: 0,
+                        dirty: false,
+                    },
+                );
+                self.access(pid, page, write);
+            }
+            Some(Page::Resident { .. }) => self.access(pid, page, write),
+        }
+    }
+
+    fn page_in(&mut self, pid: Pid, page: PageNo, where_: Page) {
+        match where_ {
+            Page::Remote(h) => self.send_host(
+                h,
+                Msg::PageIn {
+                    pid,
+                    page,
+                    from_source: true,
+                },
+            ),
+            _ => self.send(
+                Node::Server,
+                Msg::PageIn {
+                    pid,
+                    page,
+                    from_source: false,
+                },
+            ),
+        }
+    }
+
+    fn set_page(&mut self, pid: Pid, page: PageNo, pg: Page) {
+        if let Some(p) = self.procs.get_mut(&pid) {
+            p.vm.set(page, pg);
+        }
+    }
+
+    fn access(&mut self, pid: Pid, page: PageNo, write: Option<u8>) {
+        self.note(Note::Touch { pid, page });
+        let Some(p) = self.procs.get_mut(&pid) else {
+            return;
+        };
+        match (write, p.vm.get(page)) {
+            (Some(sym), _) => {
+                p.vm.set(page, Page::Resident { sym, dirty: true });
+                self.done(pid, Ok(Value::Unit))
+            }
+            (None, Some(Page::Resident { sym, .. })) => self.done(pid, Ok(Value::Mem(sym))),
+            _ => self.done(pid, Err(Errno::EINVAL)),
+        }
+    }
+
+    // ------------------------------------------------------------ eviction
+
+    fn owner_returns(&mut self) {
+        self.owner_present = true;
+        let foreign: Vec<Pid> = self
+            .procs
+            .keys()
+            .filter(|p| p.home != self.host())
+            .copied()
+            .collect();
+        for pid in foreign {
+            self.maybe_evict_now(pid);
+        }
+    }
+
+    fn maybe_evict_now(&mut self, pid: Pid) {
+        let Some(p) = self.procs.get_mut(&pid) else {
+            return;
+        };
+        if p.idle() {
+            p.evict_pending = false;
+            self.note(Note::Evicting { pid });
+            if migrate::start(self, pid, pid.home, MigKind::Evict).is_err() {
+                // Cannot move (e.g. shares memory): it stays, as Sprite would kill or keep it.
+            }
+        } else {
+            p.evict_pending = true;
+        }
+    }
+
+    pub(crate) fn maybe_evict(&mut self, pid: Pid) {
+        let due = self.owner_present
+            && pid.home != self.host()
+            && self.procs.get(&pid).is_some_and(|p| p.idle());
+        if due {
+            self.maybe_evict_now(pid);
+        }
+    }
+
+    // ------------------------------------------------------------ messages
+
+    fn msg(&mut self, from: Node, version: u16, msg: Msg) {
+        let src = match from {
+            Node::Host(h) => Some(h),
+            Node::Server => None,
+        };
+        match msg {
+            // Replies to a process's own calls.
+            Msg::FileOpReply { pid, resp } => self.file_reply(pid, resp),
+            Msg::PageInReply { pid, page, sym } => self.page_in_reply(pid, page, sym),
+            Msg::ForkPidReply { parent, result } => {
+                if self.pending(parent) == Some(&Pending::ForkPid) {
+                    self.fork_finish(parent, result);
+                }
+            }
+            Msg::ForwardReply { pid, outcome } => {
+                if self.pending(pid) == Some(&Pending::Time) {
+                    self.done(pid, outcome);
+                }
+            }
+            Msg::WaitReply { pid, outcome } => {
+                if self.pending(pid) == Some(&Pending::Wait) {
+                    self.done(pid, outcome);
+                }
+            }
+            Msg::SignalReply { sender, outcome } => {
+                if matches!(self.pending(sender), Some(Pending::Kill { .. })) {
+                    self.done(sender, outcome);
+                }
+            }
+            Msg::ExitAck { pid } => {
+                if self.pending(pid) == Some(&Pending::ExitNotify) {
+                    self.procs.remove(&pid);
+                    self.out.push(Out::Done(pid, Ok(Value::Unit)));
+                }
+            }
+            // Requests to the home.
+            Msg::Forward {
+                pid,
+                call: Forwarded::Gettimeofday,
+            } => {
+                let t = self.clock(self.now);
+                if let Some(h) = src {
+                    self.send_host(
+                        h,
+                        Msg::ForwardReply {
+                            pid,
+                            outcome: Ok(Value::Time(t)),
+                        },
+                    );
+                }
+            }
+            Msg::ForkPid { parent, at } => {
+                let result = self.home_alloc(parent, at);
+                self.send_host(at, Msg::ForkPidReply { parent, result });
+            }
+            Msg::ExitNotice { pid, status } => {
+                self.home_exit(pid, status);
+                if let Some(h) = src {
+                    self.send_host(h, Msg::ExitAck { pid });
+                }
+            }
+            Msg::DeathNotice { pid, status } => self.home_exit(pid, status),
+            Msg::WaitRequest { pid } => {
+                if let Some(h) = src {
+                    self.home_wait(pid, h);
+                }
+            }
+            Msg::Signal { target, sender } => {
+                let outcome = if self.sw(Switch::DirectSignals) && sender.is_some() {
+                    Some(self.direct_signal(target))
+                } else if target.home == self.host() && sender.is_some() {
+                    Some(self.home_signal(target))
+                } else if target.home == self.host() {
+                    // Bounced back by a host the process left: route again.
+                    let _ = self.home_signal(target);
+                    None
+                } else {
+                    self.deliver_signal(target);
+                    None
+                };
+                if let (Some(outcome), Some((h, spid))) = (outcome, sender) {
+                    self.send_host(
+                        h,
+                        Msg::SignalReply {
+                            sender: spid,
+                            outcome,
+                        },
+                    );
+                }
+            }
+            Msg::PageIn { pid, page, .. } => {
+                // Copy-on-reference: the source still serves the page (residual dependency).
+                let sym = self.residual.get(&pid).and_then(|r| r.get(&page)).copied();
+                if let Some(h) = src {
+                    self.send_host(h, Msg::PageInReply { pid, page, sym });
+                }
+            }
+            // File server callbacks (CACHE §3.2).
+            Msg::BlockRecall { file } => {
+                let blocks = match self.cache.get_mut(&file) {
+                    Some(e) => {
+                        let b = e.dirty_blocks();
+                        e.dirty.clear();
+                        b
+                    }
+                    None => Blocks::default(),
+                };
+                self.send(Node::Server, Msg::BlockRecallReply { file, blocks });
+            }
+            Msg::CacheDisable { file } => {
+                let blocks = self
+                    .cache
+                    .get(&file)
+                    .map(|e| e.dirty_blocks())
+                    .unwrap_or_default();
+                self.cache.insert(
+                    file,
+                    CacheEntry {
+                        version: 0,
+                        data: Vec::new(),
+                        dirty: BTreeSet::new(),
+                        cacheable: false,
+                    },
+                );
+                self.send(Node::Server, Msg::CacheDisableReply { file, blocks });
+            }
+            // Migration.
+            other => migrate::on_msg(self, src, version, other),
+        }
+    }
+
+    fn file_reply(&mut self, pid: Pid, resp: FileResp) {
+        let Some(pending) = self.pending(pid).cloned() else {
+            return;
+        };
+        match (pending, resp) {
+            (Pending::Open { name }, FileResp::Granted(g)) => {
+                self.install_grant(&g, 1);
+                self.names.insert(name, g.file);
+                let Some(p) = self.procs.get_mut(&pid) else {
+                    return;
+                };
+                let used: BTreeSet<Fd> = p.fds.keys().copied().collect();
+                match smallest_free(&used, Fd) {
+                    Some(fd) => {
+                        p.fds.insert(fd, g.stream);
+                        self.done(pid, Ok(Value::Fd(fd)))
+                    }
+                    None => self.done(pid, Err(Errno::EMFILE)),
+                }
+            }
+            (Pending::Io { stream }, FileResp::Done { outcome, pos }) => {
+                if let Some(s) = self.streams.get_mut(&stream) {
+                    if s.pos.is_some() {
+                        s.pos = Some(pos);
+                    }
+                }
+                self.done(pid, outcome)
+            }
+            (Pending::Close, _) => self.done(pid, Ok(Value::Unit)),
+            (Pending::Unlink { name }, r) => {
+                self.names.remove(&name);
+                match r {
+                    FileResp::Failed(e) => self.done(pid, Err(e)),
+                    _ => self.done(pid, Ok(Value::Unit)),
+                }
+            }
+            (Pending::ExecDiscard { target }, _) => self.exec_continue(pid, target),
+            (Pending::ExitClosing { status }, _) => self.exit_discard(pid, status),
+            (Pending::ExitDiscard { status }, _) => self.exit_notify(pid, status),
+            (Pending::Migrate, resp) => migrate::on_file_reply(self, pid, resp),
+            (_, FileResp::Failed(e)) => self.done(pid, Err(e)),
+            (_, _) => self.done(pid, Err(Errno::EINVAL)),
+        }
+    }
+
+    fn page_in_reply(&mut self, pid: Pid, page: PageNo, sym: Option<u8>) {
+        let pending = self.pending(pid).cloned();
+        match pending {
+            Some(Pending::Fault { page: want, write }) if want == page => {
+                self.set_page(
+                    pid,
+                    page,
+                    Page::Resident {
+                        sym: sym.unwrap_or(0),
+                        dirty: false,
+                    },
+                );
+                self.note(Note::PageXfer { pid, page });
+                self.access(pid, page, write);
+            }
+            Some(Pending::ForkPaging) => {
+                self.set_page(
+                    pid,
+                    page,
+                    Page::Resident {
+                        sym: sym.unwrap_or(0),
+                        dirty: false,
+                    },
+                );
+                self.note(Note::PageXfer { pid, page });
+                self.fork_continue(pid);
+            }
+            _ => {}
+        }
+    }
+
+    // ------------------------------------------------------------ failures
+
+    fn bounced(&mut self, to: Node, msg: Msg) {
+        match (to, msg) {
+            (Node::Host(h), Msg::MigInit { pid, .. }) => {
+                migrate::on_msg(
+                    self,
+                    Some(h),
+                    self.cfg.version,
+                    Msg::MigInitReply {
+                        pid,
+                        result: Err(Refusal::HostDown),
+                    },
+                );
+            }
+            (Node::Host(h), _) => self.host_down(h),
+            (Node::Server, _) => {}
+        }
+    }
+
+    /// Kills a process here: its streams are closed, its PCB goes (FAIL).
+    pub(crate) fn kill_local(&mut self, pid: Pid, notify_home: bool) {
+        let Some(p) = self.procs.remove(&pid) else {
+            return;
+        };
+        let mut last = Vec::new();
+        for sid in p.fds.values() {
+            if self.drop_stream_ref(*sid) && !last.contains(sid) {
+                last.push(*sid);
+            }
+        }
+        if !last.is_empty() {
+            self.send_server(pid, FileReq::Close { streams: last });
+        }
+        self.outgoing.remove(&pid);
+        self.incoming.remove(&pid);
+        self.note(Note::Killed { pid });
+        self.out.push(Out::Killed(pid));
+        if notify_home {
+            if pid.home == self.host() {
+                self.home_exit(pid, KILLED_STATUS);
+            } else {
+                self.send_host(
+                    pid.home,
+                    Msg::DeathNotice {
+                        pid,
+                        status: KILLED_STATUS,
+                    },
+                );
+            }
+        }
+    }
+
+    /// Host `h` crashed (Sprite's choice, FAIL): processes whose home it was die; the home
+    /// marks processes that ran there dead; migrations to it abort.
+    pub fn host_down(&mut self, h: HostId) {
+        let me = self.host();
+        let orphans: Vec<Pid> = self.procs.keys().filter(|p| p.home == h).copied().collect();
+        for pid in orphans {
+            self.kill_local(pid, false);
+        }
+        // Home role: processes that ran on h, or were leaving it, are dead.
+        let dead: Vec<Pid> = self
+            .home
+            .iter()
+            .filter(|(_, e)| e.life == Life::Alive)
+            .filter(|(_, e)| {
+                matches!(e.loc, Loc::At(x) if x == h)
+                    || matches!(e.loc, Loc::Moving { from, .. } if from == h)
+            })
+            .map(|(p, _)| *p)
+            .collect();
+        for pid in dead {
+            if self.procs.contains_key(&pid) && me != h {
+                self.kill_local(pid, false);
+            }
+            self.home_exit(pid, KILLED_STATUS);
+        }
+        for e in self.home.values_mut() {
+            if e.waiting == Some(h) {
+                e.waiting = None;
+            }
+        }
+        migrate::host_down(self, h);
+        // Processes blocked on h: a page kept there (copy-on-reference) is gone for good.
+        let blocked: Vec<(Pid, Pending)> = self
+            .procs
+            .iter()
+            .filter_map(|(p, pcb)| pcb.pending.clone().map(|x| (*p, x)))
+            .collect();
+        for (pid, pend) in blocked {
+            let remote_on_h = |pg: Page| pg == Page::Remote(h);
+            let vm_lost = match (&pend, self.procs.get(&pid)) {
+                (Pending::Fault { page, .. }, Some(p)) => p.vm.get(*page).is_some_and(remote_on_h),
+                (Pending::ForkPaging, Some(p)) => p.vm.pages.iter().any(|pg| remote_on_h(*pg)),
+                _ => false,
+            };
+            if vm_lost {
+                self.kill_local(pid, true);
+            } else if pend == (Pending::Kill { to: h }) {
+                self.done(pid, Err(Errno::ESRCH));
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum IoKind {
+    Read,
+    Write(u8),
+    Lseek(u8),
+}
+
+/// Writes `sym` at `pos`, filling a hole with zeros (as the ghost does).
+pub fn unix_write_at(data: &mut Vec<u8>, pos: u8, sym: u8) {
+    let pos = pos as usize;
+    if data.len() <= pos {
+        data.resize(pos + 1, 0);
+    }
+    data[pos] = sym;
+}

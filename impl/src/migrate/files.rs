@@ -1,0 +1,270 @@
+//! Open files (SPE "Migrating Open Files"; TH ch. 5): dirty blocks are flushed while the
+//! process is frozen; each stream then moves with the three-party exchange (the target's
+//! STREAM_MOVE to the server, the server's STREAM_RELEASE callback to the source, the
+//! source's STREAM_RELEASE_REPLY with the position and whether it still uses the stream),
+//! so a reference is moved, never closed. The rejected first design (`reopen-files`)
+//! closes on the source and reopens on the target.
+
+use super::{Cx, MigrationModule, Rpc};
+use crate::fs::{Blocks, FileId};
+use crate::kernel::{Kernel, Note, Pcb};
+use crate::msg::{FileReq, FileResp, MigKind, Msg, Node};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use vocab::{Fd, Mode, Pid, StreamId, Switch};
+
+pub struct FilesModule;
+
+#[derive(Clone, Serialize, Deserialize)]
+pub struct StreamInfo {
+    stream: StreamId,
+    refs: u8,
+    file: FileId,
+    mode: Mode,
+    pos: Option<u8>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct FilesState {
+    fds: Vec<(Fd, StreamId)>,
+    streams: Vec<StreamInfo>,
+}
+
+/// The process's references per stream.
+fn refs_of(k: &Kernel, pid: Pid) -> BTreeMap<StreamId, u8> {
+    let mut m = BTreeMap::new();
+    if let Some(p) = k.procs.get(&pid) {
+        for s in p.fds.values() {
+            *m.entry(*s).or_insert(0u8) += 1;
+        }
+    }
+    m
+}
+
+impl MigrationModule for FilesModule {
+    const TOKEN: u8 = 4;
+    const NAME: &'static str = "files";
+    type State = FilesState;
+
+    fn needed_for(_kind: MigKind) -> bool {
+        true
+    }
+
+    fn flush(k: &mut Kernel, cx: &Cx) -> Vec<Rpc> {
+        let refs = refs_of(k, cx.pid);
+        let mut rpcs = Vec::new();
+        if !k.sw(Switch::NoBlockFlush) {
+            let mut files: Vec<(FileId, Blocks)> = Vec::new();
+            for sid in refs.keys() {
+                let Some(s) = k.streams.get(sid) else {
+                    continue;
+                };
+                if files.iter().any(|(f, _)| *f == s.file) {
+                    continue;
+                }
+                if let Some(c) = k.cache.get(&s.file) {
+                    if !c.dirty.is_empty() {
+                        files.push((s.file, c.dirty_blocks()));
+                    }
+                }
+            }
+            if !files.is_empty() {
+                let blocks = files.iter().map(|(_, b)| b.blocks.len() as u32).sum();
+                k.note(Note::BlocksFlushed {
+                    pid: cx.pid,
+                    blocks,
+                });
+                rpcs.push(Rpc {
+                    token: Self::TOKEN,
+                    to: Node::Server,
+                    msg: Msg::BlockFlush { pid: cx.pid, files },
+                    await_reply: true,
+                });
+            }
+        }
+        if k.sw(Switch::ReopenFiles) {
+            // Sprite's first attempt: close here, reopen there.
+            let closing: Vec<StreamId> = refs
+                .iter()
+                .filter(|(sid, n)| k.streams.get(sid).is_some_and(|s| s.refs <= **n))
+                .map(|(sid, _)| *sid)
+                .collect();
+            if !closing.is_empty() {
+                rpcs.push(Rpc {
+                    token: Self::TOKEN,
+                    to: Node::Server,
+                    msg: Msg::FileOp {
+                        pid: cx.pid,
+                        req: FileReq::Close { streams: closing },
+                    },
+                    await_reply: true,
+                });
+            }
+        }
+        rpcs
+    }
+
+    fn flush_reply(k: &mut Kernel, _cx: &Cx, reply: &Msg) {
+        if let Msg::BlockFlushAck { versions, .. } = reply {
+            for (f, v) in versions {
+                if let Some(c) = k.cache.get_mut(f) {
+                    c.dirty.clear();
+                    c.version = *v;
+                }
+            }
+        }
+    }
+
+    fn encapsulate(k: &mut Kernel, cx: &Cx) -> FilesState {
+        let refs = refs_of(k, cx.pid);
+        let fds = k
+            .procs
+            .get(&cx.pid)
+            .map(|p| p.fds.iter().map(|(f, s)| (*f, *s)).collect())
+            .unwrap_or_default();
+        let streams = refs
+            .iter()
+            .filter_map(|(sid, n)| {
+                k.streams.get(sid).map(|s| StreamInfo {
+                    stream: *sid,
+                    refs: *n,
+                    file: s.file,
+                    mode: s.mode,
+                    pos: s.pos,
+                })
+            })
+            .collect();
+        FilesState { fds, streams }
+    }
+
+    fn deencapsulate(k: &mut Kernel, pcb: &mut Pcb, st: FilesState, cx: &Cx) -> Vec<Rpc> {
+        pcb.fds = st.fds.into_iter().collect();
+        let reopen = k.sw(Switch::ReopenFiles);
+        st.streams
+            .into_iter()
+            .map(|s| {
+                let msg = if reopen {
+                    Msg::FileOp {
+                        pid: cx.pid,
+                        req: FileReq::Reopen {
+                            file: s.file,
+                            mode: s.mode,
+                            pos: s.pos.unwrap_or(0),
+                            old: s.stream,
+                            refs: s.refs,
+                        },
+                    }
+                } else {
+                    let cached_version = k
+                        .cache
+                        .get(&s.file)
+                        .filter(|c| c.cacheable)
+                        .map(|c| c.version);
+                    Msg::StreamMove {
+                        pid: cx.pid,
+                        stream: s.stream,
+                        from: cx.from,
+                        refs: s.refs,
+                        cached_version,
+                    }
+                };
+                Rpc {
+                    token: Self::TOKEN,
+                    to: Node::Server,
+                    msg,
+                    await_reply: true,
+                }
+            })
+            .collect()
+    }
+
+    fn install_reply(k: &mut Kernel, cx: &Cx, req: &Msg, reply: &Msg) {
+        match (req, reply) {
+            (Msg::StreamMove { refs, .. }, Msg::StreamMoveReply { result: Ok(g), .. }) => {
+                k.install_grant(g, *refs)
+            }
+            (Msg::StreamMove { stream, .. }, Msg::StreamMoveReply { result: Err(_), .. }) => {
+                drop_fds(k, cx.pid, *stream)
+            }
+            (
+                Msg::FileOp {
+                    req: FileReq::Reopen { old, refs, .. },
+                    ..
+                },
+                Msg::FileOpReply {
+                    resp: FileResp::Granted(g),
+                    ..
+                },
+            ) => {
+                k.install_grant(g, *refs);
+                if let Some(p) = k.procs.get_mut(&cx.pid) {
+                    for s in p.fds.values_mut() {
+                        if s == old {
+                            *s = g.stream;
+                        }
+                    }
+                }
+            }
+            // The file was reclaimed between the close and the reopen: DEL is broken,
+            // and the descriptors are gone.
+            (
+                Msg::FileOp {
+                    req: FileReq::Reopen { old, .. },
+                    ..
+                },
+                _,
+            ) => drop_fds(k, cx.pid, *old),
+            _ => {}
+        }
+    }
+
+    fn finish(k: &mut Kernel, cx: &Cx, ok: bool) {
+        if ok && k.sw(Switch::ReopenFiles) {
+            // The references were closed at the server already; drop them here.
+            for (sid, n) in refs_of(k, cx.pid) {
+                if let Some(s) = k.streams.get_mut(&sid) {
+                    s.refs = s.refs.saturating_sub(n);
+                    if s.refs == 0 {
+                        k.streams.remove(&sid);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn drop_fds(k: &mut Kernel, pid: Pid, stream: StreamId) {
+    if let Some(p) = k.procs.get_mut(&pid) {
+        p.fds.retain(|_, s| *s != stream);
+    }
+}
+
+/// The source's part of the exchange: release the moving process's references and tell
+/// the server the position and whether this host still uses the stream.
+pub fn release(k: &mut Kernel, pid: Pid, stream: StreamId, refs: u8) {
+    let client_offsets = k.sw(Switch::ClientOffsets);
+    let (pos, still_used) = match k.streams.get_mut(&stream) {
+        Some(s) => {
+            s.refs = s.refs.saturating_sub(refs);
+            let pos = s.pos;
+            let still = s.refs > 0;
+            if !still {
+                k.streams.remove(&stream);
+            } else if !client_offsets {
+                // Sharers on two hosts: the position moves to the server (shadow stream).
+                s.pos = None;
+            }
+            (pos, still)
+        }
+        None => (None, false),
+    };
+    k.send(
+        Node::Server,
+        Msg::StreamReleaseReply {
+            pid,
+            stream,
+            pos,
+            still_used,
+        },
+    );
+}

@@ -1,0 +1,648 @@
+//! Table-driven migration, as in Sprite's `procMigrate.c` (TH §4.2; style guide §5).
+//!
+//! Each kernel module that owns per-process state implements [`MigrationModule`]: it may
+//! refuse in `prepare` (the process is untouched), runs its flushes while the process is
+//! frozen, packs its state in `encapsulate`, unpacks it on the target in `deencapsulate`
+//! (possibly asking for follow-up RPCs, like the three-party stream exchange), and cleans
+//! up on the source in `finish`. [`TABLE`] is the one ordered list; the driver below knows
+//! nothing module-specific. Sizes come from the encoding itself, so they cannot disagree
+//! with it (a weak point of the C table).
+//!
+//! Message sequence (vocabulary names): MIG_INIT / MIG_INIT_REPLY (skipped when the target
+//! is home), MIG_START to the home, PAGE_FLUSH / BLOCK_FLUSH, MIG_STATE (one buffer), per
+//! stream STREAM_MOVE / STREAM_RELEASE / STREAM_RELEASE_REPLY, HOME_UPDATE, RESUME.
+
+mod exec;
+mod files;
+mod proc_state;
+mod signals;
+mod vm;
+
+pub use files::release as stream_release;
+
+use crate::kernel::{Kernel, Loc, Note, Pcb, Pending, ProcStatus};
+use crate::msg::{FileResp, MigKind, Msg, Node};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+use std::marker::PhantomData;
+use vocab::{Errno, HostId, Pid, Refusal, Value};
+
+/// Who is moving where, and why.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cx {
+    pub pid: Pid,
+    pub kind: MigKind,
+    pub from: HostId,
+    pub to: HostId,
+}
+
+/// One RPC a module asks the driver to make, in order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rpc {
+    pub token: u8,
+    pub to: Node,
+    pub msg: Msg,
+    /// Wait for the reply before the next step (false only for `no-vm-flush`).
+    pub await_reply: bool,
+}
+
+/// A module's share of migration (Sprite's `EncapCallback`, typed).
+pub trait MigrationModule {
+    /// Matches the module's part of the buffer on both hosts.
+    const TOKEN: u8;
+    const NAME: &'static str;
+    type State: Serialize + DeserializeOwned;
+    /// Sprite's `whenNeeded`.
+    fn needed_for(kind: MigKind) -> bool;
+    /// May refuse; must change nothing (REFUSE).
+    fn prepare(_k: &Kernel, _pcb: &Pcb, _cx: &Cx) -> Result<(), Refusal> {
+        Ok(())
+    }
+    /// RPCs while frozen, before the state is packed (dirty pages, dirty blocks).
+    fn flush(_k: &mut Kernel, _cx: &Cx) -> Vec<Rpc> {
+        Vec::new()
+    }
+    fn flush_reply(_k: &mut Kernel, _cx: &Cx, _reply: &Msg) {}
+    fn encapsulate(k: &mut Kernel, cx: &Cx) -> Self::State;
+    /// On the target; returns follow-up RPCs made before the process resumes.
+    fn deencapsulate(k: &mut Kernel, pcb: &mut Pcb, st: Self::State, cx: &Cx) -> Vec<Rpc>;
+    fn install_reply(_k: &mut Kernel, _cx: &Cx, _req: &Msg, _reply: &Msg) {}
+    /// On the source, after the target resumed the process (`ok`) or the move failed.
+    fn finish(_k: &mut Kernel, _cx: &Cx, _ok: bool) {}
+}
+
+/// The object-safe face of a module, for the table.
+pub trait Entry: Sync {
+    fn token(&self) -> u8;
+    fn name(&self) -> &'static str;
+    fn needed_for(&self, kind: MigKind) -> bool;
+    fn prepare(&self, k: &Kernel, pcb: &Pcb, cx: &Cx) -> Result<(), Refusal>;
+    fn flush(&self, k: &mut Kernel, cx: &Cx) -> Vec<Rpc>;
+    fn flush_reply(&self, k: &mut Kernel, cx: &Cx, reply: &Msg);
+    fn encapsulate(&self, k: &mut Kernel, cx: &Cx) -> Vec<u8>;
+    fn deencapsulate(
+        &self,
+        k: &mut Kernel,
+        pcb: &mut Pcb,
+        bytes: &[u8],
+        cx: &Cx,
+    ) -> Result<Vec<Rpc>, String>;
+    fn install_reply(&self, k: &mut Kernel, cx: &Cx, req: &Msg, reply: &Msg);
+    fn finish(&self, k: &mut Kernel, cx: &Cx, ok: bool);
+}
+
+struct Adapter<M>(PhantomData<fn() -> M>);
+
+impl<M: MigrationModule> Entry for Adapter<M> {
+    fn token(&self) -> u8 {
+        M::TOKEN
+    }
+    fn name(&self) -> &'static str {
+        M::NAME
+    }
+    fn needed_for(&self, kind: MigKind) -> bool {
+        M::needed_for(kind)
+    }
+    fn prepare(&self, k: &Kernel, pcb: &Pcb, cx: &Cx) -> Result<(), Refusal> {
+        M::prepare(k, pcb, cx)
+    }
+    fn flush(&self, k: &mut Kernel, cx: &Cx) -> Vec<Rpc> {
+        M::flush(k, cx)
+    }
+    fn flush_reply(&self, k: &mut Kernel, cx: &Cx, reply: &Msg) {
+        M::flush_reply(k, cx, reply)
+    }
+    fn encapsulate(&self, k: &mut Kernel, cx: &Cx) -> Vec<u8> {
+        postcard::to_allocvec(&M::encapsulate(k, cx)).unwrap_or_default()
+    }
+    fn deencapsulate(
+        &self,
+        k: &mut Kernel,
+        pcb: &mut Pcb,
+        bytes: &[u8],
+        cx: &Cx,
+    ) -> Result<Vec<Rpc>, String> {
+        let st: M::State = postcard::from_bytes(bytes).map_err(|e| format!("{}: {e}", M::NAME))?;
+        Ok(M::deencapsulate(k, pcb, st, cx))
+    }
+    fn install_reply(&self, k: &mut Kernel, cx: &Cx, req: &Msg, reply: &Msg) {
+        M::install_reply(k, cx, req, reply)
+    }
+    fn finish(&self, k: &mut Kernel, cx: &Cx, ok: bool) {
+        M::finish(k, cx, ok)
+    }
+}
+
+/// The one ordered list of modules (Sprite: PROC, EXEC, VM, FS, ..., SIG).
+pub static TABLE: [&dyn Entry; 5] = [
+    &Adapter::<proc_state::ProcModule>(PhantomData),
+    &Adapter::<exec::ExecModule>(PhantomData),
+    &Adapter::<vm::VmModule>(PhantomData),
+    &Adapter::<files::FilesModule>(PhantomData),
+    &Adapter::<signals::SignalsModule>(PhantomData),
+];
+
+fn entry(token: u8) -> Option<&'static dyn Entry> {
+    TABLE.iter().copied().find(|e| e.token() == token)
+}
+
+/// One module's part of the MIG_STATE buffer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Part {
+    pub token: u8,
+    pub bytes: Vec<u8>,
+}
+
+/// Phases, for the trace and the cost ledger.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Phase {
+    Init,
+    HomeStart,
+    Flush,
+    State,
+    Streams,
+    HomeUpdate,
+    Resume,
+    Abort,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OutPhase {
+    Init,
+    Start,
+    Flush,
+    StateSent,
+}
+
+/// A migration in progress on the source.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutMig {
+    pub cx: Cx,
+    pub phase: OutPhase,
+    pub rpcs: VecDeque<Rpc>,
+    pub awaiting: Option<u8>,
+}
+
+impl OutMig {
+    pub fn state_sent(&self) -> bool {
+        self.phase == OutPhase::StateSent
+    }
+}
+
+/// A migration in progress on the target.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InMig {
+    pub cx: Cx,
+    pub rpcs: VecDeque<Rpc>,
+    pub current: Option<Rpc>,
+}
+
+/// Starts moving `pid` to `target`. Refusals here leave the process untouched.
+pub fn start(k: &mut Kernel, pid: Pid, target: HostId, kind: MigKind) -> Result<(), Refusal> {
+    let me = k.host();
+    let Some(pcb) = k.procs.get(&pid) else {
+        return Err(Refusal::UnknownHost);
+    };
+    if !k.cfg.hosts.contains(&target) {
+        return Err(Refusal::UnknownHost);
+    }
+    if target == me {
+        return Err(Refusal::SameHost);
+    }
+    if me != pid.home && target != pid.home {
+        // TH §8.4: a foreign process goes home first.
+        return Err(Refusal::NotHome);
+    }
+    let cx = Cx {
+        pid,
+        kind,
+        from: me,
+        to: target,
+    };
+    for m in TABLE.iter().filter(|m| m.needed_for(kind)) {
+        m.prepare(k, pcb, &cx)?;
+    }
+    let pages = pcb.vm.classes();
+    if let Some(p) = k.procs.get_mut(&pid) {
+        p.status = ProcStatus::Migrating;
+        if kind != MigKind::Evict {
+            p.pending = Some(Pending::Migrate);
+        }
+    }
+    k.note(Note::MigBegin {
+        pid,
+        from: me,
+        to: target,
+        kind,
+        pages,
+    });
+    k.outgoing.insert(
+        pid,
+        OutMig {
+            cx,
+            phase: OutPhase::Init,
+            rpcs: VecDeque::new(),
+            awaiting: None,
+        },
+    );
+    if target == pid.home {
+        home_start(k, pid);
+    } else {
+        k.note(Note::MigPhase {
+            pid,
+            phase: Phase::Init,
+        });
+        k.send(Node::Host(target), Msg::MigInit { pid, kind });
+    }
+    Ok(())
+}
+
+fn home_start(k: &mut Kernel, pid: Pid) {
+    let Some(m) = k.outgoing.get_mut(&pid) else {
+        return;
+    };
+    m.phase = OutPhase::Start;
+    let cx = m.cx;
+    k.note(Note::MigPhase {
+        pid,
+        phase: Phase::HomeStart,
+    });
+    if pid.home == k.host() {
+        home_moving(k, pid, cx.from, cx.to);
+        freeze(k, pid);
+    } else {
+        k.send(
+            Node::Host(pid.home),
+            Msg::MigStart {
+                pid,
+                from: cx.from,
+                to: cx.to,
+            },
+        );
+    }
+}
+
+fn home_moving(k: &mut Kernel, pid: Pid, from: HostId, to: HostId) {
+    if let Some(e) = k.home.get_mut(&pid) {
+        e.loc = Loc::Moving { from, to };
+    }
+}
+
+/// The home learns where the process is; held signals follow it (SIG, HOME).
+fn home_located(k: &mut Kernel, pid: Pid, at: HostId) {
+    let Some(e) = k.home.get_mut(&pid) else {
+        return;
+    };
+    e.loc = Loc::At(at);
+    let held = std::mem::take(&mut e.held_signals);
+    for _ in 0..held {
+        if at == k.host() {
+            if let Some(p) = k.procs.get_mut(&pid) {
+                p.signals = p.signals.saturating_add(1);
+            }
+        } else {
+            k.send(
+                Node::Host(at),
+                Msg::Signal {
+                    target: pid,
+                    sender: None,
+                },
+            );
+        }
+    }
+}
+
+fn freeze(k: &mut Kernel, pid: Pid) {
+    let Some(m) = k.outgoing.get(&pid) else {
+        return;
+    };
+    let cx = m.cx;
+    k.note(Note::MigPhase {
+        pid,
+        phase: Phase::Flush,
+    });
+    let mut rpcs = VecDeque::new();
+    for e in TABLE.iter().filter(|e| e.needed_for(cx.kind)) {
+        rpcs.extend(e.flush(k, &cx));
+    }
+    if let Some(m) = k.outgoing.get_mut(&pid) {
+        m.phase = OutPhase::Flush;
+        m.rpcs = rpcs;
+    }
+    pump_out(k, pid);
+}
+
+fn pump_out(k: &mut Kernel, pid: Pid) {
+    loop {
+        let Some(m) = k.outgoing.get_mut(&pid) else {
+            return;
+        };
+        let Some(rpc) = m.rpcs.pop_front() else { break };
+        if rpc.await_reply {
+            m.awaiting = Some(rpc.token);
+        }
+        k.send(rpc.to, rpc.msg);
+        if rpc.await_reply {
+            return;
+        }
+    }
+    send_state(k, pid);
+}
+
+fn send_state(k: &mut Kernel, pid: Pid) {
+    let Some(m) = k.outgoing.get(&pid) else {
+        return;
+    };
+    let cx = m.cx;
+    let parts: Vec<Part> = TABLE
+        .iter()
+        .filter(|e| e.needed_for(cx.kind))
+        .map(|e| Part {
+            token: e.token(),
+            bytes: e.encapsulate(k, &cx),
+        })
+        .collect();
+    let buf = postcard::to_allocvec(&parts).unwrap_or_default();
+    if let Some(m) = k.outgoing.get_mut(&pid) {
+        m.phase = OutPhase::StateSent;
+    }
+    k.note(Note::MigPhase {
+        pid,
+        phase: Phase::State,
+    });
+    k.send(
+        Node::Host(cx.to),
+        Msg::MigState {
+            pid,
+            kind: cx.kind,
+            from: cx.from,
+            buf,
+        },
+    );
+}
+
+/// Ends a migration that never sent its state: the process runs on where it was.
+fn abort(k: &mut Kernel, pid: Pid, why: Refusal) {
+    let Some(m) = k.outgoing.remove(&pid) else {
+        return;
+    };
+    if matches!(m.phase, OutPhase::Start | OutPhase::Flush) {
+        if pid.home == k.host() {
+            home_located(k, pid, k.host());
+        } else {
+            k.send(Node::Host(pid.home), Msg::MigAbort { pid, at: k.host() });
+        }
+    }
+    for e in TABLE.iter().filter(|e| e.needed_for(m.cx.kind)) {
+        e.finish(k, &m.cx, false);
+    }
+    if let Some(p) = k.procs.get_mut(&pid) {
+        p.status = ProcStatus::Running;
+    }
+    k.note(Note::MigPhase {
+        pid,
+        phase: Phase::Abort,
+    });
+    k.note(Note::MigEnd {
+        pid,
+        result: Err(why.to_string()),
+    });
+    match m.cx.kind {
+        MigKind::Migrate => k.done(pid, Err(Errno::Refused(why))),
+        MigKind::Exec => k.done(pid, Ok(Value::Unit)),
+        MigKind::Evict => {}
+    }
+}
+
+/// Migration messages arriving at a kernel.
+pub fn on_msg(k: &mut Kernel, src: Option<HostId>, version: u16, msg: Msg) {
+    let me = k.host();
+    match msg {
+        Msg::MigInit { pid, .. } => {
+            // The target decides: same version, owner away, no other job (TH §4.2, §6).
+            let busy_with_other = k.procs.keys().any(|p| p.home != me && p.home != pid.home);
+            let result = if version != k.cfg.version {
+                Err(Refusal::VersionMismatch)
+            } else if k.owner_present || busy_with_other {
+                Err(Refusal::HostBusy)
+            } else {
+                Ok(())
+            };
+            if let Some(h) = src {
+                k.send(Node::Host(h), Msg::MigInitReply { pid, result });
+            }
+        }
+        Msg::MigInitReply { pid, result }
+            if k.outgoing
+                .get(&pid)
+                .is_some_and(|m| m.phase == OutPhase::Init) =>
+        {
+            match result {
+                Ok(()) => home_start(k, pid),
+                Err(r) => abort(k, pid, r),
+            }
+        }
+        Msg::MigStart { pid, from, to } => {
+            home_moving(k, pid, from, to);
+            if let Some(h) = src {
+                k.send(Node::Host(h), Msg::MigStartAck { pid });
+            }
+        }
+        Msg::MigStartAck { pid }
+            if k.outgoing
+                .get(&pid)
+                .is_some_and(|m| m.phase == OutPhase::Start) =>
+        {
+            freeze(k, pid)
+        }
+        Msg::PageFlush { pid, pages, reply } => {
+            // Pre-copied pages arriving at the target.
+            k.precopied.insert(pid, pages);
+            if let (true, Some(h)) = (reply, src) {
+                k.send(Node::Host(h), Msg::PageFlushAck { pid });
+            }
+        }
+        ref reply @ (Msg::PageFlushAck { pid } | Msg::BlockFlushAck { pid, .. }) => {
+            flush_reply(k, pid, reply)
+        }
+        Msg::MigState {
+            pid,
+            kind,
+            from,
+            buf,
+        } => receive_state(k, pid, kind, from, &buf),
+        Msg::MigStateAck { pid, ok } if !ok && k.outgoing.contains_key(&pid) => {
+            // After encapsulation a failure is fatal (style guide §5).
+            k.kill_local(pid, true);
+        }
+        Msg::StreamRelease { pid, stream, refs } => files::release(k, pid, stream, refs),
+        ref reply @ Msg::StreamMoveReply { pid, .. } => install_reply(k, pid, reply),
+        Msg::HomeUpdate { pid, at } => {
+            home_located(k, pid, at);
+            if let Some(h) = src {
+                k.send(Node::Host(h), Msg::HomeUpdateAck { pid });
+            }
+        }
+        Msg::HomeUpdateAck { pid } => resume_target(k, pid),
+        Msg::Resume { pid } => {
+            if let Some(m) = k.outgoing.remove(&pid) {
+                for e in TABLE.iter().filter(|e| e.needed_for(m.cx.kind)) {
+                    e.finish(k, &m.cx, true);
+                }
+                // RES: the source keeps nothing (but copy-on-reference's residual pages).
+                k.procs.remove(&pid);
+            }
+        }
+        Msg::MigAbort { pid, at } => home_located(k, pid, at),
+        _ => {}
+    }
+}
+
+fn flush_reply(k: &mut Kernel, pid: Pid, reply: &Msg) {
+    let Some(m) = k.outgoing.get_mut(&pid) else {
+        return;
+    };
+    let Some(tok) = m.awaiting.take() else { return };
+    let cx = m.cx;
+    if let Some(e) = entry(tok) {
+        e.flush_reply(k, &cx, reply);
+    }
+    pump_out(k, pid);
+}
+
+/// A FILE_OP reply for a process that is migrating: a module's RPC.
+pub fn on_file_reply(k: &mut Kernel, pid: Pid, resp: FileResp) {
+    let reply = Msg::FileOpReply { pid, resp };
+    if k.outgoing.get(&pid).is_some_and(|m| m.awaiting.is_some()) {
+        flush_reply(k, pid, &reply);
+    } else if k.incoming.contains_key(&pid) {
+        install_reply(k, pid, &reply);
+    }
+}
+
+fn receive_state(k: &mut Kernel, pid: Pid, kind: MigKind, from: HostId, buf: &[u8]) {
+    let cx = Cx {
+        pid,
+        kind,
+        from,
+        to: k.host(),
+    };
+    let mut pcb = Pcb::new(pid, 0);
+    pcb.status = ProcStatus::Incoming;
+    if kind != MigKind::Evict {
+        pcb.pending = Some(Pending::Migrate);
+    }
+    let mut rpcs = VecDeque::new();
+    let parts: Result<Vec<Part>, String> = postcard::from_bytes(buf).map_err(|e| e.to_string());
+    let result = parts.and_then(|parts| {
+        for part in parts {
+            let e =
+                entry(part.token).ok_or_else(|| format!("unknown module token {}", part.token))?;
+            rpcs.extend(e.deencapsulate(k, &mut pcb, &part.bytes, &cx)?);
+        }
+        Ok(())
+    });
+    let ok = result.is_ok();
+    k.send(Node::Host(from), Msg::MigStateAck { pid, ok });
+    if !ok {
+        return;
+    }
+    k.procs.insert(pid, pcb);
+    k.incoming.insert(
+        pid,
+        InMig {
+            cx,
+            rpcs,
+            current: None,
+        },
+    );
+    k.note(Note::MigPhase {
+        pid,
+        phase: Phase::Streams,
+    });
+    pump_in(k, pid);
+}
+
+fn pump_in(k: &mut Kernel, pid: Pid) {
+    let Some(m) = k.incoming.get_mut(&pid) else {
+        return;
+    };
+    if let Some(rpc) = m.rpcs.pop_front() {
+        m.current = Some(rpc.clone());
+        k.send(rpc.to, rpc.msg);
+        return;
+    }
+    m.current = None;
+    k.note(Note::MigPhase {
+        pid,
+        phase: Phase::HomeUpdate,
+    });
+    if pid.home == k.host() {
+        home_located(k, pid, k.host());
+        resume_target(k, pid);
+    } else {
+        k.send(Node::Host(pid.home), Msg::HomeUpdate { pid, at: k.host() });
+    }
+}
+
+fn install_reply(k: &mut Kernel, pid: Pid, reply: &Msg) {
+    let Some(m) = k.incoming.get_mut(&pid) else {
+        return;
+    };
+    let Some(rpc) = m.current.take() else { return };
+    let cx = m.cx;
+    if let Some(e) = entry(rpc.token) {
+        e.install_reply(k, &cx, &rpc.msg, reply);
+    }
+    pump_in(k, pid);
+}
+
+fn resume_target(k: &mut Kernel, pid: Pid) {
+    let Some(m) = k.incoming.remove(&pid) else {
+        return;
+    };
+    if let Some(p) = k.procs.get_mut(&pid) {
+        p.status = ProcStatus::Running;
+    }
+    k.note(Note::MigPhase {
+        pid,
+        phase: Phase::Resume,
+    });
+    k.send(Node::Host(m.cx.from), Msg::Resume { pid });
+    k.note(Note::MigEnd {
+        pid,
+        result: Ok(()),
+    });
+    match m.cx.kind {
+        MigKind::Migrate | MigKind::Exec => k.done(pid, Ok(Value::Unit)),
+        MigKind::Evict => k.maybe_evict(pid),
+    }
+}
+
+/// Host `h` is down: migrations to it abort (or, past the point of no return, the
+/// process is lost); migrations from it are dropped.
+pub fn host_down(k: &mut Kernel, h: HostId) {
+    let out: Vec<(Pid, OutPhase)> = k
+        .outgoing
+        .iter()
+        .filter(|(_, m)| m.cx.to == h)
+        .map(|(p, m)| (*p, m.phase))
+        .collect();
+    for (pid, phase) in out {
+        if phase == OutPhase::StateSent {
+            k.kill_local(pid, true);
+        } else {
+            abort(k, pid, Refusal::HostDown);
+        }
+    }
+    let inc: Vec<Pid> = k
+        .incoming
+        .iter()
+        .filter(|(_, m)| m.cx.from == h)
+        .map(|(p, _)| *p)
+        .collect();
+    for pid in inc {
+        k.kill_local(pid, pid.home == k.host());
+    }
+}

@@ -1,0 +1,695 @@
+//! The deterministic simulator: the only place with a network, a clock and randomness.
+//!
+//! Kernels and the file server are sans-IO state machines; the simulator moves encoded
+//! bytes between them over one FIFO channel per ordered pair of nodes, and a seeded
+//! ChaCha generator picks the next event among every delivery and every operation that
+//! may start. Messages between different pairs can therefore be reordered; messages on one
+//! pair cannot (as on one RPC channel). Hosts can crash and reboot. Same seed, same run.
+
+use crate::cost::Ledger;
+use crate::fs::FileServer;
+use crate::kernel::{Input, Kernel, KernelConfig, Note, Out, Pcb};
+use crate::msg::{decode, encode, Envelope, Msg, Node};
+use crate::view::ClusterView;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::fmt;
+use vocab::{ClusterEvent, Errno, FileName, HostId, Op, Outcome, Pid, Switches};
+
+/// The migration version the file server speaks.
+pub const SERVER_VERSION: u16 = 1;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostConfig {
+    pub id: HostId,
+    pub version: u16,
+    pub clock_skew_ms: i64,
+    pub owner_present: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcConfig {
+    /// The process starts on its home, `pid.home`.
+    pub pid: Pid,
+    pub pages: u8,
+    pub shares_memory: bool,
+    pub maps_device: bool,
+}
+
+/// A cluster to build: hosts, initial files, initial processes, design switches.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterConfig {
+    pub hosts: Vec<HostConfig>,
+    pub files: Vec<(FileName, Vec<u8>)>,
+    pub processes: Vec<ProcConfig>,
+    pub switches: Switches,
+    pub exec_args_bytes: u32,
+}
+
+impl ClusterConfig {
+    /// `n` hosts h0..h(n-1) with the same version, no skew, owners away, and one process
+    /// per listed home with `pages` pages.
+    pub fn simple(n: u8, procs: &[(Pid, u8)]) -> ClusterConfig {
+        ClusterConfig {
+            hosts: (0..n)
+                .map(|i| HostConfig {
+                    id: HostId(i),
+                    version: SERVER_VERSION,
+                    clock_skew_ms: 0,
+                    owner_present: false,
+                })
+                .collect(),
+            files: Vec::new(),
+            processes: procs
+                .iter()
+                .map(|(pid, pages)| ProcConfig {
+                    pid: *pid,
+                    pages: *pages,
+                    shares_memory: false,
+                    maps_device: false,
+                })
+                .collect(),
+            switches: Switches::SPRITE,
+            exec_args_bytes: 1024,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SimError {
+    Config(String),
+    UnknownHost(HostId),
+    /// No quiescence within the step budget (a liveness failure, LIVE).
+    NoProgress {
+        steps: u64,
+        seed: u64,
+    },
+}
+
+impl fmt::Display for SimError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SimError::Config(s) => write!(f, "bad cluster: {s}"),
+            SimError::UnknownHost(h) => write!(f, "no host {h} in the cluster"),
+            SimError::NoProgress { steps, seed } => {
+                write!(f, "no quiescence after {steps} steps (seed {seed})")
+            }
+        }
+    }
+}
+
+impl std::error::Error for SimError {}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OpState {
+    Queued,
+    Running,
+    Done,
+    /// The process died before the operation completed.
+    Killed,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpRecord {
+    pub pid: Pid,
+    pub op: Op,
+    pub state: OpState,
+    pub outcome: Option<Outcome>,
+    pub started_at: Option<u64>,
+    pub done_at: Option<u64>,
+}
+
+/// Identifies a submitted operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct OpId(pub usize);
+
+/// One line of the trace.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TraceEvent {
+    Send {
+        from: Node,
+        to: Node,
+        kind: String,
+        bytes: usize,
+        pid: Option<Pid>,
+        reply: bool,
+    },
+    Dropped {
+        from: Node,
+        to: Node,
+        kind: String,
+        why: String,
+    },
+    Start {
+        pid: Pid,
+        op: String,
+    },
+    Done {
+        pid: Pid,
+        op: String,
+        outcome: String,
+    },
+    Killed {
+        pid: Pid,
+    },
+    Event {
+        what: String,
+    },
+    Note {
+        note: String,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TraceLine {
+    pub t: u64,
+    pub ev: TraceEvent,
+}
+
+impl fmt::Display for TraceLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:>6} ", self.t)?;
+        match &self.ev {
+            TraceEvent::Send {
+                from,
+                to,
+                kind,
+                bytes,
+                pid,
+                reply,
+            } => {
+                write!(
+                    f,
+                    "{from:>3} -> {to:<3} {kind}{} {bytes}B",
+                    if *reply { " (reply)" } else { "" }
+                )?;
+                if let Some(p) = pid {
+                    write!(f, " [{p}]")?;
+                }
+                Ok(())
+            }
+            TraceEvent::Dropped {
+                from,
+                to,
+                kind,
+                why,
+            } => write!(f, "{from:>3} -x {to:<3} {kind} dropped: {why}"),
+            TraceEvent::Start { pid, op } => write!(f, "{pid} starts {op}"),
+            TraceEvent::Done { pid, op, outcome } => write!(f, "{pid} {op} = {outcome}"),
+            TraceEvent::Killed { pid } => write!(f, "{pid} killed"),
+            TraceEvent::Event { what } => write!(f, "event: {what}"),
+            TraceEvent::Note { note } => write!(f, "note: {note}"),
+        }
+    }
+}
+
+/// A simulated Sprite cluster.
+#[derive(Clone, Debug)]
+pub struct Cluster {
+    pub cfg: ClusterConfig,
+    kernels: BTreeMap<HostId, Kernel>,
+    down: BTreeSet<HostId>,
+    server: FileServer,
+    chans: BTreeMap<(Node, Node), VecDeque<Vec<u8>>>,
+    rng: ChaCha8Rng,
+    seed: u64,
+    now: u64,
+    ops: Vec<OpRecord>,
+    queued: BTreeMap<Pid, VecDeque<OpId>>,
+    running: BTreeMap<Pid, OpId>,
+    tracing: bool,
+    trace: Vec<TraceLine>,
+    pub ledger: Ledger,
+    /// Bound on the number of steps of one `run_until_quiescent`.
+    pub step_budget: u64,
+}
+
+impl Cluster {
+    /// Builds a cluster; every choice later is drawn from `seed`.
+    pub fn new(cfg: &ClusterConfig, seed: u64) -> Result<Cluster, SimError> {
+        let hosts: BTreeSet<HostId> = cfg.hosts.iter().map(|h| h.id).collect();
+        if hosts.len() != cfg.hosts.len() {
+            return Err(SimError::Config("a host is listed twice".into()));
+        }
+        if hosts.is_empty() {
+            return Err(SimError::Config("no hosts".into()));
+        }
+        let mut kernels = BTreeMap::new();
+        for h in &cfg.hosts {
+            let mut k = Kernel::new(KernelConfig {
+                host: h.id,
+                version: h.version,
+                clock_skew_ms: h.clock_skew_ms,
+                switches: cfg.switches,
+                hosts: hosts.clone(),
+                exec_args_bytes: cfg.exec_args_bytes,
+            });
+            k.owner_present = h.owner_present;
+            kernels.insert(h.id, k);
+        }
+        let mut server = FileServer::new(cfg.switches);
+        let mut names = BTreeSet::new();
+        for (name, data) in &cfg.files {
+            if !names.insert(*name) {
+                return Err(SimError::Config(format!("file {name} is listed twice")));
+            }
+            if data.len() > vocab::MAX_FILE_LEN as usize {
+                return Err(SimError::Config(format!(
+                    "file {name} has {} symbols, more than {}",
+                    data.len(),
+                    vocab::MAX_FILE_LEN
+                )));
+            }
+            server.add_file(*name, data.clone());
+        }
+        let mut pids = BTreeSet::new();
+        for p in &cfg.processes {
+            if !pids.insert(p.pid) {
+                return Err(SimError::Config(format!(
+                    "process {} is listed twice",
+                    p.pid
+                )));
+            }
+            let Some(k) = kernels.get_mut(&p.pid.home) else {
+                return Err(SimError::Config(format!(
+                    "process {}: no host {}",
+                    p.pid, p.pid.home
+                )));
+            };
+            let mut pcb = Pcb::new(p.pid, p.pages);
+            pcb.shares_memory = p.shares_memory;
+            pcb.maps_device = p.maps_device;
+            k.add_process(pcb);
+        }
+        Ok(Cluster {
+            cfg: cfg.clone(),
+            kernels,
+            down: BTreeSet::new(),
+            server,
+            chans: BTreeMap::new(),
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            seed,
+            now: 0,
+            ops: Vec::new(),
+            queued: BTreeMap::new(),
+            running: BTreeMap::new(),
+            tracing: false,
+            trace: Vec::new(),
+            ledger: Ledger::default(),
+            step_budget: 100_000,
+        })
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+    pub fn now(&self) -> u64 {
+        self.now
+    }
+    pub fn set_tracing(&mut self, on: bool) {
+        self.tracing = on;
+    }
+    pub fn trace(&self) -> &[TraceLine] {
+        &self.trace
+    }
+    pub fn kernel(&self, h: HostId) -> Option<&Kernel> {
+        self.kernels.get(&h)
+    }
+    pub fn kernels(&self) -> impl Iterator<Item = (&HostId, &Kernel)> {
+        self.kernels.iter()
+    }
+    pub fn is_up(&self, h: HostId) -> bool {
+        self.kernels.contains_key(&h) && !self.down.contains(&h)
+    }
+    pub fn server(&self) -> &FileServer {
+        &self.server
+    }
+    pub fn ops(&self) -> &[OpRecord] {
+        &self.ops
+    }
+    pub fn op(&self, id: OpId) -> Option<&OpRecord> {
+        self.ops.get(id.0)
+    }
+    /// The operation's result, once it completed.
+    pub fn outcome(&self, id: OpId) -> Option<Outcome> {
+        self.ops.get(id.0).and_then(|r| r.outcome)
+    }
+    /// A read-only snapshot of the whole cluster, for the harness and `--json`.
+    pub fn view(&self) -> ClusterView {
+        ClusterView::of(self)
+    }
+    /// The host a process currently runs on (or is frozen on, mid-migration).
+    pub fn host_of(&self, pid: Pid) -> Option<HostId> {
+        self.kernels
+            .iter()
+            .filter(|(h, _)| !self.down.contains(h))
+            .find(|(_, k)| {
+                k.procs
+                    .get(&pid)
+                    .is_some_and(|p| p.status != crate::kernel::ProcStatus::Incoming)
+            })
+            .map(|(h, _)| *h)
+    }
+    /// Whether nothing can happen any more (no message in flight, no operation can start).
+    pub fn is_quiescent(&self) -> bool {
+        self.choices().is_empty()
+    }
+
+    fn log(&mut self, ev: TraceEvent) {
+        if self.tracing {
+            self.trace.push(TraceLine { t: self.now, ev });
+        }
+    }
+
+    /// Queues an operation for a process; it starts when the process is idle.
+    pub fn submit(&mut self, pid: Pid, op: Op) -> OpId {
+        let id = OpId(self.ops.len());
+        self.ops.push(OpRecord {
+            pid,
+            op,
+            state: OpState::Queued,
+            outcome: None,
+            started_at: None,
+            done_at: None,
+        });
+        self.queued.entry(pid).or_default().push_back(id);
+        id
+    }
+
+    /// Submits one operation and runs until quiescent; returns its outcome (`None` if it
+    /// blocks, like a wait, or its process died).
+    pub fn run_op(&mut self, pid: Pid, op: Op) -> Result<Option<Outcome>, SimError> {
+        let id = self.submit(pid, op);
+        self.run_until_quiescent()?;
+        Ok(self.outcome(id))
+    }
+
+    /// Applies a cluster event now.
+    pub fn event(&mut self, ev: ClusterEvent) -> Result<(), SimError> {
+        self.log(TraceEvent::Event {
+            what: ev.to_string(),
+        });
+        match ev {
+            ClusterEvent::OwnerReturns(h) => self.input(h, Input::OwnerReturns)?,
+            ClusterEvent::OwnerLeaves(h) => self.input(h, Input::OwnerLeaves)?,
+            ClusterEvent::Crash(h) => self.crash(h)?,
+            ClusterEvent::Reboot(h) => self.reboot(h)?,
+        }
+        Ok(())
+    }
+
+    fn input(&mut self, h: HostId, input: Input) -> Result<(), SimError> {
+        if !self.kernels.contains_key(&h) {
+            return Err(SimError::UnknownHost(h));
+        }
+        if self.down.contains(&h) {
+            return Ok(());
+        }
+        let now = self.now;
+        let outs = match self.kernels.get_mut(&h) {
+            Some(k) => k.handle(now, input),
+            None => Vec::new(),
+        };
+        self.apply(Node::Host(h), outs);
+        Ok(())
+    }
+
+    fn crash(&mut self, h: HostId) -> Result<(), SimError> {
+        if !self.kernels.contains_key(&h) {
+            return Err(SimError::UnknownHost(h));
+        }
+        if !self.down.insert(h) {
+            return Ok(());
+        }
+        // Everything running there dies with the host; its pending operations never end.
+        let dead: Vec<Pid> = self.kernels[&h].procs.keys().copied().collect();
+        for pid in dead {
+            self.killed(pid);
+        }
+        self.chans
+            .retain(|(a, b), _| *a != Node::Host(h) && *b != Node::Host(h));
+        let others: Vec<HostId> = self
+            .kernels
+            .keys()
+            .filter(|x| !self.down.contains(x))
+            .copied()
+            .collect();
+        for x in others {
+            self.input(x, Input::HostDown(h))?;
+        }
+        let outs = self.server.host_down(h);
+        self.apply_server(outs);
+        Ok(())
+    }
+
+    fn reboot(&mut self, h: HostId) -> Result<(), SimError> {
+        let Some(k) = self.kernels.get(&h) else {
+            return Err(SimError::UnknownHost(h));
+        };
+        if self.down.remove(&h) {
+            let fresh = Kernel::new(k.cfg.clone());
+            self.kernels.insert(h, fresh);
+        }
+        Ok(())
+    }
+
+    fn killed(&mut self, pid: Pid) {
+        if let Some(id) = self.running.remove(&pid) {
+            self.ops[id.0].state = OpState::Killed;
+        }
+        self.log(TraceEvent::Killed { pid });
+    }
+
+    fn send(&mut self, from: Node, to: Node, msg: Msg) {
+        let version = match from {
+            Node::Host(h) => self
+                .kernels
+                .get(&h)
+                .map(|k| k.cfg.version)
+                .unwrap_or(SERVER_VERSION),
+            Node::Server => SERVER_VERSION,
+        };
+        let env = Envelope { from, to, msg };
+        let bytes = encode(version, &env);
+        self.ledger.on_send(from, to, &env.msg, bytes.len());
+        if self.tracing {
+            let ev = TraceEvent::Send {
+                from,
+                to,
+                kind: env.msg.kind().name().to_string(),
+                bytes: bytes.len(),
+                pid: env.msg.pid(),
+                reply: env.msg.is_reply(),
+            };
+            self.log(ev);
+        }
+        self.chans.entry((from, to)).or_default().push_back(bytes);
+    }
+
+    fn apply(&mut self, from: Node, outs: Vec<Out>) {
+        let strategy = self.cfg.switches.vm();
+        for o in outs {
+            match o {
+                Out::Send(to, msg) => self.send(from, to, msg),
+                Out::Done(pid, outcome) => {
+                    if let Some(id) = self.running.remove(&pid) {
+                        let r = &mut self.ops[id.0];
+                        r.state = OpState::Done;
+                        r.outcome = Some(outcome);
+                        r.done_at = Some(self.now);
+                        let op = r.op.to_string();
+                        self.log(TraceEvent::Done {
+                            pid,
+                            op,
+                            outcome: vocab::outcome::show(&outcome),
+                        });
+                    }
+                }
+                Out::Killed(pid) => self.killed(pid),
+                Out::Note(n) => {
+                    self.ledger.on_note(self.now, strategy, &n);
+                    if self.tracing && !matches!(n, Note::Touch { .. }) {
+                        self.log(TraceEvent::Note {
+                            note: format!("{n:?}"),
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    fn apply_server(&mut self, outs: Vec<(Node, Msg)>) {
+        for (to, msg) in outs {
+            self.send(Node::Server, to, msg);
+        }
+    }
+
+    /// Everything that may happen next, in a deterministic order.
+    fn choices(&self) -> Vec<Choice> {
+        let mut c: Vec<Choice> = self
+            .chans
+            .iter()
+            .filter(|(_, q)| !q.is_empty())
+            .map(|(k, _)| Choice::Deliver(*k))
+            .collect();
+        for (pid, q) in &self.queued {
+            if q.is_empty() || self.running.contains_key(pid) {
+                continue;
+            }
+            let mut present = false;
+            let mut idle_on = None;
+            for (h, k) in &self.kernels {
+                if self.down.contains(h) {
+                    continue;
+                }
+                if let Some(p) = k.procs.get(pid) {
+                    present = true;
+                    if p.idle() {
+                        idle_on = Some(*h);
+                    }
+                }
+            }
+            match (present, idle_on) {
+                (_, Some(h)) => c.push(Choice::Start(*pid, Some(h))),
+                (false, None) => c.push(Choice::Start(*pid, None)),
+                (true, None) => {}
+            }
+        }
+        c
+    }
+
+    /// Performs one event chosen by the seed. Returns false when quiescent.
+    pub fn step(&mut self) -> bool {
+        let choices = self.choices();
+        if choices.is_empty() {
+            return false;
+        }
+        let i = self.rng.gen_range(0..choices.len());
+        self.now += 1;
+        match choices[i] {
+            Choice::Deliver(key) => self.deliver(key),
+            Choice::Start(pid, host) => self.start(pid, host),
+        }
+        true
+    }
+
+    /// Steps until nothing is left to do.
+    pub fn run_until_quiescent(&mut self) -> Result<u64, SimError> {
+        let mut n = 0;
+        while self.step() {
+            n += 1;
+            if n > self.step_budget {
+                return Err(SimError::NoProgress {
+                    steps: n,
+                    seed: self.seed,
+                });
+            }
+        }
+        Ok(n)
+    }
+
+    fn start(&mut self, pid: Pid, host: Option<HostId>) {
+        let Some(id) = self.queued.get_mut(&pid).and_then(|q| q.pop_front()) else {
+            return;
+        };
+        let op = self.ops[id.0].op;
+        self.ops[id.0].started_at = Some(self.now);
+        self.log(TraceEvent::Start {
+            pid,
+            op: op.to_string(),
+        });
+        match host {
+            None => {
+                // No kernel knows the process: like the ghost, ESRCH.
+                let r = &mut self.ops[id.0];
+                r.state = OpState::Done;
+                r.outcome = Some(Err(Errno::ESRCH));
+                r.done_at = Some(self.now);
+                self.log(TraceEvent::Done {
+                    pid,
+                    op: op.to_string(),
+                    outcome: "ESRCH".into(),
+                });
+            }
+            Some(h) => {
+                self.ops[id.0].state = OpState::Running;
+                self.running.insert(pid, id);
+                let _ = self.input(h, Input::Op(pid, op));
+            }
+        }
+    }
+
+    fn deliver(&mut self, key: (Node, Node)) {
+        let Some(bytes) = self.chans.get_mut(&key).and_then(|q| q.pop_front()) else {
+            return;
+        };
+        let (version, env) = match decode(&bytes) {
+            Ok(x) => x,
+            Err(e) => {
+                self.log(TraceEvent::Dropped {
+                    from: key.0,
+                    to: key.1,
+                    kind: "?".into(),
+                    why: e.to_string(),
+                });
+                return;
+            }
+        };
+        match env.to {
+            Node::Server => {
+                let outs = self.server.handle(env.from, env.msg);
+                self.apply_server(outs);
+            }
+            Node::Host(h) if self.down.contains(&h) || !self.kernels.contains_key(&h) => {
+                let kind = env.msg.kind().name().to_string();
+                self.log(TraceEvent::Dropped {
+                    from: env.from,
+                    to: env.to,
+                    kind,
+                    why: "host down".into(),
+                });
+                if !env.msg.is_reply() {
+                    match env.from {
+                        Node::Host(s) => {
+                            let _ = self.input(
+                                s,
+                                Input::Bounced {
+                                    to: env.to,
+                                    msg: env.msg,
+                                },
+                            );
+                        }
+                        Node::Server => {
+                            let outs = self.server.host_down(h);
+                            self.apply_server(outs);
+                        }
+                    }
+                }
+            }
+            Node::Host(h) => {
+                let _ = self.input(
+                    h,
+                    Input::Msg {
+                        from: env.from,
+                        version,
+                        msg: env.msg,
+                    },
+                );
+            }
+        }
+    }
+
+    /// Delivers raw bytes to a node as if they came off the network (for fuzzing the
+    /// codec path): garbage is dropped with a trace line, never a panic.
+    pub fn inject_bytes(&mut self, from: Node, to: Node, bytes: Vec<u8>) {
+        self.chans.entry((from, to)).or_default().push_back(bytes);
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Choice {
+    Deliver((Node, Node)),
+    Start(Pid, Option<HostId>),
+}

@@ -1,0 +1,185 @@
+//! A read-only, serialisable view of the whole cluster, flattened so that a conformance
+//! harness can map it onto the model's state: where each process is and what it holds,
+//! where each stream's access position lives, what the server knows about each file, what
+//! each client caches.
+
+use crate::fs::FileId;
+use crate::kernel::{CacheEntry, HomeEntry, ProcStatus};
+use crate::sim::Cluster;
+use crate::vm::Page;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use vocab::{Fd, FileName, HostId, Mode, PageNo, Pid, StreamId};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcView {
+    pub pid: Pid,
+    pub home: HostId,
+    pub host: HostId,
+    pub status: ProcStatus,
+    pub busy: bool,
+    pub parent: Option<Pid>,
+    pub pages: Vec<Page>,
+    pub fds: BTreeMap<Fd, StreamId>,
+    pub signals: u32,
+}
+
+/// Where a stream's access position lives.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PosView {
+    /// On client hosts (normally one).
+    Clients(BTreeMap<HostId, u8>),
+    /// On the server (a shadow stream), with the value.
+    Server(u8),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamView {
+    pub id: StreamId,
+    pub file: FileId,
+    pub mode: Mode,
+    /// Per host: descriptor references on that host.
+    pub refs: BTreeMap<HostId, u8>,
+    pub pos: PosView,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileView {
+    pub id: FileId,
+    pub names: Vec<FileName>,
+    pub linked: bool,
+    pub data: Vec<u8>,
+    pub version: u32,
+    pub cacheable: bool,
+    pub last_writer: Option<HostId>,
+    pub cached_on: Vec<HostId>,
+    /// Per host: (readers, writers).
+    pub users: BTreeMap<HostId, (u8, u8)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostView {
+    pub id: HostId,
+    pub up: bool,
+    pub owner_present: bool,
+    pub version: u16,
+    pub clock_skew_ms: i64,
+    pub home_table: BTreeMap<Pid, HomeEntry>,
+    pub cache: BTreeMap<FileId, CacheEntry>,
+    /// Pages kept for processes that left (copy-on-reference's residual dependency).
+    pub residual: BTreeMap<Pid, BTreeMap<PageNo, u8>>,
+    /// Pids this host holds a PCB for (running, frozen or arriving).
+    pub pcbs: Vec<Pid>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterView {
+    pub now: u64,
+    pub hosts: Vec<HostView>,
+    pub processes: Vec<ProcView>,
+    pub streams: Vec<StreamView>,
+    pub files: Vec<FileView>,
+    pub backing: BTreeMap<Pid, BTreeMap<PageNo, u8>>,
+}
+
+impl ClusterView {
+    pub fn of(c: &Cluster) -> ClusterView {
+        let mut hosts = Vec::new();
+        let mut processes = Vec::new();
+        for (h, k) in c.kernels() {
+            let up = c.is_up(*h);
+            hosts.push(HostView {
+                id: *h,
+                up,
+                owner_present: k.owner_present,
+                version: k.cfg.version,
+                clock_skew_ms: k.cfg.clock_skew_ms,
+                home_table: k.home.clone(),
+                cache: k.cache.clone(),
+                residual: k.residual.clone(),
+                pcbs: k.procs.keys().copied().collect(),
+            });
+            if !up {
+                continue;
+            }
+            for (pid, p) in &k.procs {
+                // Mid-migration both hosts hold a PCB: report the frozen source copy.
+                if p.status == ProcStatus::Incoming {
+                    continue;
+                }
+                processes.push(ProcView {
+                    pid: *pid,
+                    home: pid.home,
+                    host: *h,
+                    status: p.status,
+                    busy: p.pending.is_some(),
+                    parent: p.parent,
+                    pages: p.vm.pages.clone(),
+                    fds: p.fds.clone(),
+                    signals: p.signals,
+                });
+            }
+        }
+        processes.sort_by_key(|p| p.pid);
+        let srv = c.server();
+        let streams = srv
+            .streams
+            .iter()
+            .map(|(id, s)| {
+                let mut refs = BTreeMap::new();
+                let mut client_pos = BTreeMap::new();
+                for (h, k) in c.kernels() {
+                    if let Some(hs) = k.streams.get(id).filter(|_| c.is_up(*h)) {
+                        refs.insert(*h, hs.refs);
+                        if let Some(p) = hs.pos {
+                            client_pos.insert(*h, p);
+                        }
+                    }
+                }
+                let pos = match s.shadow {
+                    Some(p) if client_pos.is_empty() => PosView::Server(p),
+                    _ => PosView::Clients(client_pos),
+                };
+                StreamView {
+                    id: *id,
+                    file: s.file,
+                    mode: s.mode,
+                    refs,
+                    pos,
+                }
+            })
+            .collect();
+        let files = srv
+            .files
+            .iter()
+            .map(|(id, f)| FileView {
+                id: *id,
+                names: srv
+                    .dir
+                    .iter()
+                    .filter(|(_, x)| *x == id)
+                    .map(|(n, _)| *n)
+                    .collect(),
+                linked: f.linked,
+                data: f.data.clone(),
+                version: f.version,
+                cacheable: f.cacheable,
+                last_writer: f.last_writer,
+                cached_on: f.cached_on.iter().copied().collect(),
+                users: srv.users(*id),
+            })
+            .collect();
+        ClusterView {
+            now: c.now(),
+            hosts,
+            processes,
+            streams,
+            files,
+            backing: srv.backing.clone(),
+        }
+    }
+
+    pub fn process(&self, pid: Pid) -> Option<&ProcView> {
+        self.processes.iter().find(|p| p.pid == pid)
+    }
+}

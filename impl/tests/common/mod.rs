@@ -1,0 +1,93 @@
+//! Shared helpers: run the same operations on the cluster and on the one-machine Unix.
+#![allow(dead_code)]
+
+use sprite::{Cluster, ClusterConfig, OpId};
+use unix::Unix;
+use vocab::{ClusterEvent, Op, Outcome, Pid};
+
+#[derive(Clone, Debug)]
+pub enum Step {
+    Op(Pid, Op),
+    Ev(ClusterEvent),
+}
+
+/// Runs `steps` one at a time (each to quiescence) on a cluster built from `cfg` and on the
+/// ghost; panics with the seed and the step on the first difference (TR).
+pub fn check_tr(cfg: &ClusterConfig, seed: u64, steps: &[Step]) -> Cluster {
+    let mut c = Cluster::new(cfg, seed).expect("valid cluster");
+    let mut u = Unix::new();
+    for (name, data) in &cfg.files {
+        u.add_file(*name, data.clone());
+    }
+    for p in &cfg.processes {
+        u.add_process(p.pid, p.pages);
+    }
+    // Operations blocked in the ghost (wait) and their cluster ids.
+    let mut blocked: Vec<(Pid, OpId)> = Vec::new();
+    for (i, s) in steps.iter().enumerate() {
+        match s {
+            Step::Ev(e) => {
+                c.event(*e).expect("event");
+                c.run_until_quiescent()
+                    .unwrap_or_else(|e| panic!("seed {seed} step {i}: {e}"));
+            }
+            Step::Op(pid, op) => {
+                // A process blocked in wait issues nothing (the ghost would say ESRCH; the
+                // cluster would queue the operation until the wait returns).
+                if u.procs
+                    .get(pid)
+                    .is_some_and(|p| p.state == unix::ProcState::Waiting)
+                {
+                    continue;
+                }
+                let id = c.submit(*pid, *op);
+                c.run_until_quiescent()
+                    .unwrap_or_else(|e| panic!("seed {seed} step {i}: {e}"));
+                let step = u.apply(*pid, op);
+                let got = c.outcome(id);
+                compare(seed, i, *pid, op, step.outcome, got, steps);
+                if step.outcome.is_none() {
+                    blocked.push((*pid, id));
+                }
+                if let Some((w, want)) = step.woke {
+                    let idx = blocked
+                        .iter()
+                        .position(|(p, _)| *p == w)
+                        .expect("woken waiter was blocked");
+                    let (_, wid) = blocked.remove(idx);
+                    compare(seed, i, w, &Op::Wait, Some(want), c.outcome(wid), steps);
+                }
+            }
+        }
+    }
+    c
+}
+
+fn compare(
+    seed: u64,
+    i: usize,
+    pid: Pid,
+    op: &Op,
+    want: Option<Outcome>,
+    got: Option<Outcome>,
+    steps: &[Step],
+) {
+    let equal = match (op, want, got) {
+        (Op::Migrate { .. }, _, Some(_)) => true,
+        (Op::Gettimeofday, Some(Ok(_)), Some(Ok(vocab::Value::Time(_)))) => true,
+        (_, w, g) => w == g,
+    };
+    if !equal {
+        let script: Vec<String> = steps[..=i]
+            .iter()
+            .map(|s| match s {
+                Step::Op(p, o) => format!("{p}: {o}"),
+                Step::Ev(e) => format!("event: {e}"),
+            })
+            .collect();
+        panic!(
+            "TR violated (seed {seed}) at step {i}: {pid} {op}: unix {want:?}, cluster {got:?}\nscript:\n  {}",
+            script.join("\n  ")
+        );
+    }
+}
