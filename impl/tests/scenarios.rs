@@ -1,0 +1,593 @@
+//! The papers' situations, each with the results one Unix machine gives (TR), the exact
+//! per-page transfer counts, and each design alternative failing where SPE says it fails.
+
+mod common;
+use common::{check_tr, Step};
+use sprite::cost::TableCell;
+use sprite::view::PosView;
+use sprite::vm::PageClass;
+use sprite::{Cluster, ClusterConfig};
+use std::collections::BTreeMap;
+use vocab::{
+    ClusterEvent, Errno, Fd, FileName, HostId, Mode, Op, Outcome, PageNo, Pid, Refusal, Switch,
+    Switches, Value,
+};
+
+const P: Pid = Pid::new(0, 0);
+const Q: Pid = Pid::new(1, 0);
+const H0: HostId = HostId(0);
+const H1: HostId = HostId(1);
+const H2: HostId = HostId(2);
+const F0: FileName = FileName(0);
+
+fn op(p: Pid, o: Op) -> Step {
+    Step::Op(p, o)
+}
+fn open(name: FileName, mode: Mode, create: bool) -> Op {
+    Op::Open { name, mode, create }
+}
+fn cfg(switches: Switches) -> ClusterConfig {
+    let mut c = ClusterConfig::simple(3, &[(P, 4), (Q, 2)]);
+    c.files.push((F0, vec![1, 2, 3]));
+    c.switches = switches;
+    c
+}
+fn run(c: &mut Cluster, p: Pid, o: Op) -> Option<Outcome> {
+    c.run_op(p, o).expect("quiescent")
+}
+
+// ---------------------------------------------------------------- TR / DEL
+
+fn temp_file_steps() -> Vec<Step> {
+    let f = FileName(1);
+    vec![
+        op(P, open(f, Mode::ReadWrite, true)),
+        op(P, Op::Write { fd: Fd(0), sym: 7 }),
+        op(P, Op::Unlink { name: f }),
+        op(P, Op::Migrate { target: H1 }),
+        op(P, Op::Lseek { fd: Fd(0), pos: 0 }),
+        op(P, Op::Read { fd: Fd(0) }),
+        op(P, Op::Close { fd: Fd(0) }),
+    ]
+}
+
+#[test]
+fn del_temp_file_survives_migration_and_is_reclaimed_at_last_close() {
+    let c = check_tr(&cfg(Switches::SPRITE), 1, &temp_file_steps());
+    let v = c.view();
+    assert_eq!(v.process(P).map(|p| p.host), Some(H1));
+    assert_eq!(
+        v.files.len(),
+        1,
+        "the unlinked file was reclaimed at the last close"
+    );
+    let m = &c.ledger.migrations[0];
+    assert_eq!(m.streams_moved, 1);
+    let rpcs = |k| m.phases.get(&k).map(|c| c.rpcs).unwrap_or(0);
+    assert_eq!(
+        rpcs(vocab::MsgKind::StreamMove)
+            + rpcs(vocab::MsgKind::StreamRelease)
+            + rpcs(vocab::MsgKind::StreamReleaseReply),
+        3,
+        "3 RPCs per open file (SPE Table 1)"
+    );
+}
+
+#[test]
+fn alt_reopen_files_breaks_del() {
+    let mut c = Cluster::new(&cfg(Switches::only(Switch::ReopenFiles)), 1).unwrap();
+    let steps = temp_file_steps();
+    let mut last = None;
+    for s in &steps {
+        if let Step::Op(p, o) = s {
+            last = run(&mut c, *p, *o);
+            if matches!(o, Op::Read { .. }) {
+                break;
+            }
+        }
+    }
+    assert_eq!(
+        last,
+        Some(Err(Errno::EBADF)),
+        "the file vanished between close and reopen"
+    );
+}
+
+// ---------------------------------------------------------------- OFF
+
+fn shared_offset_steps() -> Vec<Step> {
+    let child = Pid::new(0, 1);
+    vec![
+        op(P, open(F0, Mode::Read, false)),
+        op(P, Op::Read { fd: Fd(0) }),
+        op(P, Op::Fork),
+        op(child, Op::Migrate { target: H1 }),
+        op(P, Op::Read { fd: Fd(0) }),
+        op(child, Op::Read { fd: Fd(0) }),
+        op(P, Op::Read { fd: Fd(0) }),
+    ]
+}
+
+#[test]
+fn off_shared_offset_across_hosts_lives_on_the_server() {
+    let c = check_tr(&cfg(Switches::SPRITE), 3, &shared_offset_steps());
+    let v = c.view();
+    assert_eq!(v.streams.len(), 1);
+    assert_eq!(
+        v.streams[0].pos,
+        PosView::Server(3),
+        "a shadow stream holds the position"
+    );
+    assert_eq!(v.streams[0].refs.len(), 2, "references on two hosts");
+}
+
+#[test]
+fn alt_client_offsets_breaks_off() {
+    let mut c = Cluster::new(&cfg(Switches::only(Switch::ClientOffsets)), 3).unwrap();
+    let mut results = Vec::new();
+    for s in shared_offset_steps() {
+        if let Step::Op(p, o) = s {
+            results.push(run(&mut c, p, o));
+        }
+    }
+    // The child reads at its own copy of the position: the symbol the parent already read.
+    assert_eq!(results[5], Some(Ok(Value::Data(Some(2)))));
+    assert_eq!(results[4], Some(Ok(Value::Data(Some(2)))));
+}
+
+// ---------------------------------------------------------------- CONS / CACHE
+
+#[test]
+fn cons_sequential_write_sharing_recalls_dirty_blocks() {
+    let steps = vec![
+        op(P, open(F0, Mode::Write, false)),
+        op(P, Op::Write { fd: Fd(0), sym: 9 }),
+        op(P, Op::Close { fd: Fd(0) }),
+        op(Q, open(F0, Mode::Read, false)),
+        op(Q, Op::Read { fd: Fd(0) }),
+    ];
+    let c = check_tr(&cfg(Switches::SPRITE), 5, &steps);
+    assert!(
+        c.ledger.totals.contains_key(&vocab::MsgKind::BlockRecall),
+        "the server recalled the dirty block"
+    );
+    assert_eq!(c.server().files[&sprite::fs::FileId(0)].data, vec![9, 2, 3]);
+}
+
+#[test]
+fn cache_concurrent_write_sharing_disables_caching_until_last_close() {
+    let steps = vec![
+        op(P, open(F0, Mode::ReadWrite, false)),
+        op(Q, open(F0, Mode::Read, false)),
+        op(P, Op::Write { fd: Fd(0), sym: 5 }),
+        op(Q, Op::Read { fd: Fd(0) }),
+    ];
+    let mut c = check_tr(&cfg(Switches::SPRITE), 7, &steps);
+    let f = &c.view().files[0];
+    assert!(
+        !f.cacheable,
+        "open on two hosts with a writer: cached nowhere"
+    );
+    assert!(f.cached_on.is_empty());
+    run(&mut c, P, Op::Close { fd: Fd(0) });
+    assert!(
+        !c.view().files[0].cacheable,
+        "stays off while anyone has it open"
+    );
+    run(&mut c, Q, Op::Close { fd: Fd(0) });
+    assert!(c.view().files[0].cacheable, "back on after the last close");
+}
+
+fn only_user_moves() -> Vec<Step> {
+    vec![
+        op(P, open(F0, Mode::ReadWrite, false)),
+        op(P, Op::Write { fd: Fd(0), sym: 4 }),
+        op(P, Op::Migrate { target: H1 }),
+        op(P, Op::Lseek { fd: Fd(0), pos: 0 }),
+        op(P, Op::Read { fd: Fd(0) }),
+    ]
+}
+
+#[test]
+fn cache_migrating_the_only_user_keeps_the_file_cacheable() {
+    let c = check_tr(&cfg(Switches::SPRITE), 9, &only_user_moves());
+    let f = &c.view().files[0];
+    assert!(f.cacheable);
+    assert_eq!(
+        f.cached_on,
+        vec![H0, H1]
+            .into_iter()
+            .filter(|h| *h == H1 || f.cached_on.contains(h))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        c.ledger.migrations[0].blocks_flushed, 1,
+        "the dirty block was flushed"
+    );
+}
+
+#[test]
+fn alt_notify_target_first_breaks_cache() {
+    let mut c = Cluster::new(&cfg(Switches::only(Switch::NotifyTargetFirst)), 9).unwrap();
+    for s in only_user_moves() {
+        if let Step::Op(p, o) = s {
+            run(&mut c, p, o);
+        }
+    }
+    assert!(
+        !c.view().files[0].cacheable,
+        "the move looked like write-sharing"
+    );
+}
+
+#[test]
+fn alt_no_block_flush_breaks_cons() {
+    let mut c = Cluster::new(&cfg(Switches::only(Switch::NoBlockFlush)), 9).unwrap();
+    let mut last = None;
+    for s in only_user_moves() {
+        if let Step::Op(p, o) = s {
+            last = run(&mut c, p, o);
+        }
+    }
+    assert_eq!(
+        last,
+        Some(Ok(Value::Data(Some(1)))),
+        "the target read the stale block"
+    );
+}
+
+// ---------------------------------------------------------------- MEM and the page table
+
+fn page_table(switches: Switches) -> BTreeMap<(PageClass, bool), TableCell> {
+    // pg0, pg1 dirty; pg2, pg3 clean; after the move pg0 and pg2 are touched again.
+    let steps = vec![
+        op(
+            P,
+            Op::MemWrite {
+                page: PageNo(0),
+                sym: 1,
+            },
+        ),
+        op(
+            P,
+            Op::MemWrite {
+                page: PageNo(1),
+                sym: 2,
+            },
+        ),
+        op(P, Op::MemRead { page: PageNo(2) }),
+        op(P, Op::MemRead { page: PageNo(3) }),
+        op(P, Op::Migrate { target: H1 }),
+        op(P, Op::MemRead { page: PageNo(0) }),
+        op(P, Op::MemRead { page: PageNo(2) }),
+        op(P, Op::Migrate { target: H0 }),
+        op(P, Op::MemRead { page: PageNo(0) }),
+        op(P, Op::MemRead { page: PageNo(1) }),
+    ];
+    let c = check_tr(&cfg(switches), 11, &steps);
+    c.ledger.transfer_table()
+}
+
+fn exact(
+    t: &BTreeMap<(PageClass, bool), TableCell>,
+    class: PageClass,
+    reused: bool,
+) -> Option<u32> {
+    t.get(&(class, reused)).and_then(|c| c.exact())
+}
+
+#[test]
+fn mem_sprite_transfers_match_the_seed_table_exactly() {
+    let t = page_table(Switches::SPRITE);
+    assert_eq!(exact(&t, PageClass::Dirty, true), Some(2));
+    assert_eq!(exact(&t, PageClass::Dirty, false), Some(1));
+    assert_eq!(exact(&t, PageClass::Clean, true), Some(1));
+    assert_eq!(exact(&t, PageClass::Clean, false), Some(0));
+}
+
+#[test]
+fn mem_other_strategies_report_their_own_counts() {
+    let full = page_table(Switches::only(Switch::FullCopyVm));
+    let pre = page_table(Switches::only(Switch::PrecopyVm));
+    let lazy = page_table(Switches::only(Switch::LazyVm));
+    for t in [&full, &pre] {
+        assert_eq!(exact(t, PageClass::Dirty, true), Some(1));
+        assert_eq!(exact(t, PageClass::Dirty, false), Some(1));
+        assert_eq!(exact(t, PageClass::Clean, true), Some(1));
+        assert_eq!(exact(t, PageClass::Clean, false), Some(1));
+    }
+    assert_eq!(exact(&lazy, PageClass::Dirty, true), Some(1));
+    assert_eq!(exact(&lazy, PageClass::Dirty, false), Some(0));
+    assert_eq!(exact(&lazy, PageClass::Clean, true), Some(1));
+    assert_eq!(exact(&lazy, PageClass::Clean, false), Some(0));
+}
+
+#[test]
+fn alt_no_vm_flush_breaks_mem_for_some_seed() {
+    let broke = (0..200).any(|seed| {
+        let mut c = Cluster::new(&cfg(Switches::only(Switch::NoVmFlush)), seed).unwrap();
+        run(
+            &mut c,
+            P,
+            Op::MemWrite {
+                page: PageNo(0),
+                sym: 6,
+            },
+        );
+        c.submit(P, Op::Migrate { target: H1 });
+        let read = c.submit(P, Op::MemRead { page: PageNo(0) });
+        c.run_until_quiescent().unwrap();
+        c.outcome(read) == Some(Ok(Value::Mem(0)))
+    });
+    assert!(broke, "a page-in overtook the flush");
+}
+
+#[test]
+fn res_lazy_vm_leaves_pages_behind_and_dies_with_the_source() {
+    let mut c = Cluster::new(&cfg(Switches::only(Switch::LazyVm)), 2).unwrap();
+    run(&mut c, P, Op::Migrate { target: H1 });
+    run(
+        &mut c,
+        P,
+        Op::MemWrite {
+            page: PageNo(0),
+            sym: 3,
+        },
+    );
+    run(&mut c, P, Op::Migrate { target: H0 });
+    assert!(
+        !c.view().hosts[1].residual.is_empty(),
+        "h1 still holds pages of a process that left"
+    );
+    c.event(ClusterEvent::Crash(H1)).unwrap();
+    c.run_until_quiescent().unwrap();
+    assert_eq!(
+        run(&mut c, P, Op::MemRead { page: PageNo(0) }),
+        None,
+        "killed: its page was on h1"
+    );
+}
+
+// ---------------------------------------------------------------- PID / WAIT / SIG / TIME
+
+fn remote_fork_wait() -> Vec<Step> {
+    let child = Pid::new(0, 1);
+    vec![
+        op(P, Op::Migrate { target: H1 }),
+        op(P, Op::Fork),
+        op(child, Op::Getpid),
+        op(child, Op::Exit { status: 7 }),
+        op(P, Op::Wait),
+        op(P, Op::Wait),
+    ]
+}
+
+#[test]
+fn pid_and_wait_remote_fork_gets_its_pid_from_home() {
+    let c = check_tr(&cfg(Switches::SPRITE), 13, &remote_fork_wait());
+    for k in [
+        vocab::MsgKind::ForkPid,
+        vocab::MsgKind::ExitNotice,
+        vocab::MsgKind::WaitRequest,
+    ] {
+        assert!(c.ledger.totals.contains_key(&k), "{k} used");
+    }
+    assert!(
+        c.view().hosts[0].home_table.keys().all(|p| *p == P),
+        "no zombie left at home"
+    );
+}
+
+#[test]
+fn alt_local_pids_breaks_pid() {
+    let mut c = Cluster::new(&cfg(Switches::only(Switch::LocalPids)), 13).unwrap();
+    run(&mut c, P, Op::Fork); // at home: p0.1
+    run(&mut c, P, Op::Migrate { target: H1 });
+    let remote = run(&mut c, P, Op::Fork); // on h1: from h1's table
+    assert_eq!(
+        remote,
+        Some(Ok(Value::Pid(Pid::new(0, 1)))),
+        "collides with the child forked at home"
+    );
+}
+
+#[test]
+fn alt_wait_on_current_breaks_wait() {
+    let child = Pid::new(0, 1);
+    let mut c = Cluster::new(&cfg(Switches::only(Switch::WaitOnCurrent)), 13).unwrap();
+    run(&mut c, P, Op::Fork);
+    run(&mut c, child, Op::Migrate { target: H1 });
+    run(&mut c, child, Op::Exit { status: 7 });
+    assert_eq!(
+        run(&mut c, P, Op::Wait),
+        None,
+        "the exit happened on h1; the wait on h0 never sees it"
+    );
+}
+
+#[test]
+fn sig_signal_during_migration_arrives_exactly_once() {
+    for seed in 0..100 {
+        let mut c = Cluster::new(&cfg(Switches::SPRITE), seed).unwrap();
+        c.submit(P, Op::Migrate { target: H1 });
+        c.submit(Q, Op::Kill { pid: P });
+        c.run_until_quiescent().unwrap();
+        let p = c.view().process(P).cloned().expect("alive");
+        assert_eq!(p.signals, 1, "seed {seed}");
+    }
+}
+
+#[test]
+fn alt_direct_signals_breaks_sig() {
+    let lost = (0..100).any(|seed| {
+        let mut c = Cluster::new(&cfg(Switches::only(Switch::DirectSignals)), seed).unwrap();
+        run(&mut c, P, Op::Migrate { target: H1 });
+        run(&mut c, Q, Op::Kill { pid: P });
+        c.view().process(P).map(|p| p.signals) == Some(0)
+    });
+    assert!(lost, "the signal went to the last known host and was lost");
+}
+
+fn skewed(switches: Switches) -> ClusterConfig {
+    let mut c = cfg(switches);
+    c.hosts[0].clock_skew_ms = 5_000;
+    c
+}
+
+fn times(switches: Switches) -> (u32, u32) {
+    let mut c = Cluster::new(&skewed(switches), 17).unwrap();
+    let t = |o: Option<Outcome>| match o {
+        Some(Ok(Value::Time(t))) => t,
+        other => panic!("gettimeofday gave {other:?}"),
+    };
+    let a = t(run(&mut c, P, Op::Gettimeofday));
+    run(&mut c, P, Op::Migrate { target: H1 });
+    let b = t(run(&mut c, P, Op::Gettimeofday));
+    (a, b)
+}
+
+#[test]
+fn time_never_goes_backwards_with_skewed_clocks() {
+    let (a, b) = times(Switches::SPRITE);
+    assert!(b >= a, "{b} < {a}");
+}
+
+#[test]
+fn alt_local_time_breaks_time() {
+    let (a, b) = times(Switches::only(Switch::LocalTime));
+    assert!(b < a, "time went backwards: {a} then {b}");
+}
+
+// ---------------------------------------------------------------- REFUSE / EVICT / FAIL
+
+#[test]
+fn refuse_leaves_the_process_untouched() {
+    let mut c0 = cfg(Switches::SPRITE);
+    c0.processes[1].shares_memory = true;
+    c0.hosts[2].version = 2;
+    let mut c = Cluster::new(&c0, 21).unwrap();
+    run(
+        &mut c,
+        P,
+        Op::MemWrite {
+            page: PageNo(0),
+            sym: 8,
+        },
+    );
+    let before = c.view().process(P).cloned();
+    let refused = |r| Some(Err(Errno::Refused(r)));
+    assert_eq!(
+        run(&mut c, P, Op::Migrate { target: H0 }),
+        refused(Refusal::SameHost)
+    );
+    assert_eq!(
+        run(&mut c, P, Op::Migrate { target: HostId(9) }),
+        refused(Refusal::UnknownHost)
+    );
+    assert_eq!(
+        run(&mut c, P, Op::Migrate { target: H2 }),
+        refused(Refusal::VersionMismatch)
+    );
+    assert_eq!(
+        run(&mut c, Q, Op::Migrate { target: H0 }),
+        refused(Refusal::SharedMemory)
+    );
+    c.event(ClusterEvent::OwnerReturns(H1)).unwrap();
+    assert_eq!(
+        run(&mut c, P, Op::Migrate { target: H1 }),
+        refused(Refusal::HostBusy)
+    );
+    c.event(ClusterEvent::OwnerLeaves(H1)).unwrap();
+    c.event(ClusterEvent::Crash(H1)).unwrap();
+    assert_eq!(
+        run(&mut c, P, Op::Migrate { target: H1 }),
+        refused(Refusal::HostDown)
+    );
+    assert_eq!(c.view().process(P).cloned(), before, "untouched");
+    c.event(ClusterEvent::Reboot(H1)).unwrap();
+    let mut c1 = cfg(Switches::SPRITE);
+    c1.processes[0].maps_device = true;
+    let mut c = Cluster::new(&c1, 21).unwrap();
+    assert_eq!(
+        run(&mut c, P, Op::Migrate { target: H1 }),
+        refused(Refusal::MapsDevice)
+    );
+    let mut c = Cluster::new(&cfg(Switches::SPRITE), 21).unwrap();
+    run(&mut c, P, Op::Migrate { target: H1 });
+    assert_eq!(
+        run(&mut c, P, Op::Migrate { target: H2 }),
+        refused(Refusal::NotHome)
+    );
+}
+
+#[test]
+fn evict_sends_a_process_with_dirty_pages_home_intact() {
+    let mut c = Cluster::new(&cfg(Switches::SPRITE), 23).unwrap();
+    run(&mut c, P, Op::Migrate { target: H1 });
+    run(
+        &mut c,
+        P,
+        Op::MemWrite {
+            page: PageNo(1),
+            sym: 5,
+        },
+    );
+    c.event(ClusterEvent::OwnerReturns(H1)).unwrap();
+    c.run_until_quiescent().unwrap();
+    assert_eq!(c.view().process(P).map(|p| p.host), Some(H0), "back home");
+    assert!(
+        !c.view().hosts[1].pcbs.contains(&P),
+        "nothing left on h1 (RES)"
+    );
+    assert_eq!(
+        run(&mut c, P, Op::MemRead { page: PageNo(1) }),
+        Some(Ok(Value::Mem(5)))
+    );
+    let m = c.ledger.migrations.last().unwrap();
+    assert_eq!(m.kind, sprite::msg::MigKind::Evict);
+    assert_eq!(m.pages_flushed, 1);
+}
+
+#[test]
+fn fail_crash_of_the_current_host_reports_the_death_to_the_waiting_parent() {
+    let child = Pid::new(0, 1);
+    let mut c = Cluster::new(&cfg(Switches::SPRITE), 29).unwrap();
+    run(&mut c, P, Op::Fork);
+    run(&mut c, child, Op::Migrate { target: H1 });
+    let w = c.submit(P, Op::Wait);
+    c.run_until_quiescent().unwrap();
+    assert_eq!(c.outcome(w), None, "blocked");
+    c.event(ClusterEvent::Crash(H1)).unwrap();
+    c.run_until_quiescent().unwrap();
+    assert_eq!(
+        c.outcome(w),
+        Some(Ok(Value::Child {
+            pid: child,
+            status: vocab::KILLED_STATUS
+        }))
+    );
+    // Q's home was h1: it died with it (Sprite's choice); P is unaffected.
+    assert_eq!(run(&mut c, Q, Op::Getpid), Some(Err(Errno::ESRCH)));
+    assert_eq!(run(&mut c, P, Op::Getpid), Some(Ok(Value::Pid(P))));
+}
+
+#[test]
+fn exec_time_migration_moves_no_pages() {
+    let steps = vec![
+        op(
+            P,
+            Op::MemWrite {
+                page: PageNo(0),
+                sym: 1,
+            },
+        ),
+        op(P, Op::Exec { target: Some(H2) }),
+        op(P, Op::MemRead { page: PageNo(0) }),
+        op(P, Op::Getpid),
+    ];
+    let c = check_tr(&cfg(Switches::SPRITE), 31, &steps);
+    let m = &c.ledger.migrations[0];
+    assert_eq!(m.kind, sprite::msg::MigKind::Exec);
+    assert_eq!(m.pages_flushed, 0);
+    assert_eq!(c.view().process(P).map(|p| p.host), Some(H2));
+}
