@@ -54,6 +54,7 @@ pub fn files() -> Config {
         procs: vec![
             ProcSpec::new(Pid::new(0, 0), 0),
             ProcSpec::new(Pid::new(0, 1), 1),
+            ProcSpec::new(Pid::new(1, 0), 2),
         ],
         scripts: vec![
             Script::new(vec![
@@ -70,10 +71,15 @@ pub fn files() -> Config {
                 Op::Read { fd: FD0 },
                 Op::Close { fd: FD0 },
             ]),
+            Script::new(vec![
+                open(Mode::ReadWrite, true),
+                Op::Write { fd: FD0, sym: 2 },
+                Op::Close { fd: FD0 },
+            ]),
         ],
         ..base(
             "files",
-            "temporary file: create, write, unlink, migrate, read back; a second opener",
+            "temporary file: create, write, unlink, migrate, read back; openers on both hosts",
             2,
         )
     }
@@ -87,9 +93,11 @@ pub fn shared_offset() -> Config {
         scripts: vec![
             Script::forking(
                 vec![
-                    open(Mode::Read, false),
+                    open(Mode::ReadWrite, false),
+                    Op::Dup { fd: FD0 },
                     Op::Fork,
-                    Op::Read { fd: FD0 },
+                    Op::Read { fd: Fd(1) },
+                    Op::Lseek { fd: FD0, pos: 0 },
                     Op::Read { fd: FD0 },
                     Op::Wait,
                 ],
@@ -98,12 +106,15 @@ pub fn shared_offset() -> Config {
             Script::new(vec![
                 Op::Migrate { target: H1 },
                 Op::Read { fd: FD0 },
+                Op::Write { fd: Fd(1), sym: 4 },
+                Op::Migrate { target: H0 },
+                Op::Read { fd: FD0 },
                 Op::Exit { status: 0 },
             ]),
         ],
         ..base(
             "shared-offset",
-            "fork shares a stream; the child migrates; both read (shadow stream)",
+            "fork and dup share a stream; the child moves away and back; both read and write",
             2,
         )
     }
@@ -117,6 +128,7 @@ pub fn caching() -> Config {
         procs: vec![
             ProcSpec::new(Pid::new(0, 0), 0),
             ProcSpec::new(Pid::new(0, 1), 1),
+            ProcSpec::new(Pid::new(1, 0), 2),
         ],
         scripts: vec![
             Script::new(vec![
@@ -129,6 +141,11 @@ pub fn caching() -> Config {
             Script::new(vec![
                 open(Mode::Read, false),
                 Op::Read { fd: FD0 },
+                Op::Read { fd: FD0 },
+                Op::Close { fd: FD0 },
+            ]),
+            Script::new(vec![
+                open(Mode::Read, false),
                 Op::Read { fd: FD0 },
                 Op::Close { fd: FD0 },
             ]),
@@ -145,25 +162,46 @@ pub fn caching() -> Config {
 /// target returns and the process is evicted home with dirty pages.
 pub fn vm_evict() -> Config {
     Config {
-        procs: vec![ProcSpec::new(Pid::new(0, 0), 0)],
-        scripts: vec![Script::new(vec![
-            Op::MemWrite {
-                page: PageNo(0),
-                sym: 1,
-            },
-            Op::Migrate { target: H1 },
-            Op::MemWrite {
-                page: PageNo(1),
-                sym: 2,
-            },
-            Op::MemRead { page: PageNo(0) },
-            Op::MemRead { page: PageNo(1) },
-        ])],
+        procs: vec![
+            ProcSpec::new(Pid::new(0, 0), 0),
+            ProcSpec::new(Pid::new(0, 1), 1),
+        ],
+        scripts: vec![
+            Script::new(vec![
+                Op::MemWrite {
+                    page: PageNo(0),
+                    sym: 1,
+                },
+                Op::Migrate { target: H1 },
+                Op::MemWrite {
+                    page: PageNo(1),
+                    sym: 2,
+                },
+                Op::MemRead { page: PageNo(0) },
+                Op::MemRead { page: PageNo(1) },
+            ]),
+            Script::new(vec![
+                Op::MemWrite {
+                    page: PageNo(1),
+                    sym: 3,
+                },
+                Op::Exec { target: Some(H1) },
+                Op::MemRead { page: PageNo(1) },
+                Op::MemWrite {
+                    page: PageNo(0),
+                    sym: 4,
+                },
+                Op::MemRead { page: PageNo(0) },
+            ]),
+        ],
         pages: 2,
-        events: vec![ClusterEvent::OwnerReturns(H1)],
+        events: vec![
+            ClusterEvent::OwnerReturns(H1),
+            ClusterEvent::OwnerLeaves(H1),
+        ],
         ..base(
             "vm-evict",
-            "dirty pages migrate; the target's owner returns and evicts the process",
+            "dirty pages migrate, an exec-time migration; the target's owner returns and evicts",
             2,
         )
     }
@@ -180,12 +218,14 @@ pub fn signals_time() -> Config {
         procs: vec![
             ProcSpec::new(Pid::new(0, 0), 0),
             ProcSpec::new(Pid::new(0, 1), 1),
+            ProcSpec::new(Pid::new(1, 0), 2),
         ],
         scripts: vec![
             Script::new(vec![
                 Op::Gettimeofday,
                 Op::Migrate { target: H1 },
                 Op::Gettimeofday,
+                Op::Migrate { target: H0 },
                 Op::Getpid,
             ]),
             Script::new(vec![
@@ -194,6 +234,14 @@ pub fn signals_time() -> Config {
                 },
                 Op::Kill {
                     pid: Pid::new(0, 0),
+                },
+            ]),
+            Script::new(vec![
+                Op::Kill {
+                    pid: Pid::new(0, 0),
+                },
+                Op::Kill {
+                    pid: Pid::new(0, 2),
                 },
             ]),
         ],
@@ -224,9 +272,10 @@ pub fn fork_wait() -> Config {
             Script::new(vec![Op::Migrate { target: H1 }, Op::Exit { status: 7 }]),
             Script::new(vec![Op::Getpid, Op::Exit { status: 5 }]),
         ],
+        events: vec![ClusterEvent::OwnerReturns(H1)],
         ..base(
             "fork-wait",
-            "a child exits on another host; a remote fork; waits across hosts",
+            "a child exits on another host; a remote fork; a parent evicted while it waits",
             2,
         )
     }

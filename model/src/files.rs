@@ -99,9 +99,12 @@ impl Ctx<'_> {
             .procs
             .iter()
             .flat_map(|(pid, p)| {
-                p.fds.values().filter_map(move |sid| {
+                p.fds.iter().filter_map(move |(fd, sid)| {
                     let st = self.s.server.streams.get(sid)?;
-                    (st.ino == ino).then_some((*pid, p.host, st.mode.writes()))
+                    // Where this process's reference is: a stream not yet moved by a
+                    // migration in progress is still on the source.
+                    let host = self.s.ref_host(*pid, *fd).unwrap_or(p.host);
+                    (st.ino == ino).then_some((*pid, host, st.mode.writes()))
                 })
             })
             .collect();

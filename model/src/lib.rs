@@ -13,6 +13,7 @@ pub mod config;
 pub mod configs;
 mod ctx;
 mod events;
+pub mod figures;
 mod files;
 pub mod log;
 mod migrate;

@@ -285,8 +285,17 @@ impl Ctx<'_> {
         self.log.msg(Actor::Host(src), Actor::Server, || {
             format!("STREAM_RELEASE_REPLY pos {pos}, source still uses it: {still_used}")
         });
+        self.mark_moved(pid, fd);
         self.register(tgt, sid, st.ino, st.mode, Some(pos), false);
         self.stream_moved(pid, fd);
+    }
+
+    /// From now on the descriptor's reference counts as being on the target (the server
+    /// decides cacheability with it there).
+    fn mark_moved(&mut self, pid: Pid, fd: Fd) {
+        let m = self.s.migrations.get_mut(&pid).expect("in progress");
+        m.moved.insert(fd);
+        m.half = None;
     }
 
     /// The source drops one reference to a moving stream, without closing it at the
@@ -370,13 +379,14 @@ impl Ctx<'_> {
             self.log.msg(Actor::Host(tgt), Actor::Server, || {
                 format!("FILE_OP reopen {ino} as {sid}")
             });
-            self.register(tgt, sid, ino, mode, Some(pos), true);
             self.s
                 .procs
                 .get_mut(&pid)
                 .expect("exists")
                 .fds
                 .insert(fd, sid);
+            self.mark_moved(pid, fd);
+            self.register(tgt, sid, ino, mode, Some(pos), true);
         } else {
             self.s.procs.get_mut(&pid).expect("exists").fds.remove(&fd);
             self.violate(InvariantId::DEL, tgt, || {

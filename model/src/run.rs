@@ -112,7 +112,7 @@ pub fn check(cfg: &Config, opts: &Options) -> Report {
         let found: Option<&Path<State, Action>> = discoveries.get(prop.name);
         let (verdict, path) = match (invariant, found) {
             (Some(id), Some(path)) => {
-                let actions = trace::minimise(&model, &path.clone().into_actions(), id);
+                let actions = shortest(&model, id, &path.clone().into_actions(), opts.threads);
                 (
                     Verdict::Violated {
                         steps: actions.len(),
@@ -155,6 +155,31 @@ pub fn check(cfg: &Config, opts: &Options) -> Report {
     }
 }
 
+/// A short counterexample: the checker's path cut and minimised, then depth-bounded
+/// re-runs of the checker look for anything shorter until none is found. (stateright's
+/// BFS may report a longer path than the shortest when several threads race.)
+fn shortest(model: &SpriteModel, id: InvariantId, found: &[Action], threads: usize) -> Vec<Action> {
+    let mut best = trace::minimise(model, found, id);
+    while !best.is_empty() {
+        let bounded = model
+            .clone()
+            .checker()
+            .threads(threads.max(1))
+            .target_max_depth(best.len())
+            .spawn_bfs()
+            .join();
+        let Some(path) = bounded.discovery(property_name(id)) else {
+            break;
+        };
+        let candidate = trace::minimise(model, &path.into_actions(), id);
+        if candidate.len() >= best.len() {
+            break;
+        }
+        best = candidate;
+    }
+    best
+}
+
 /// The outcome of trying one design alternative.
 #[derive(Clone, Debug, Serialize)]
 pub struct AlternativeResult {
@@ -172,9 +197,23 @@ pub struct AlternativeResult {
     pub report: Report,
 }
 
+impl AlternativeResult {
+    /// The counterexample to the invariant the alternative is expected to break.
+    pub fn path(&self) -> Option<&[Action]> {
+        let id = self.expected?;
+        self.report.invariant(id)?.path.as_deref()
+    }
+}
+
 pub fn try_alternative(sw: Switch, opts: &Options) -> AlternativeResult {
     let cfg = crate::configs::for_switch(sw);
-    let report = check(&cfg, opts);
+    // One thread, so that the counterexample found (and the figure written from it) is
+    // the same on every run.
+    let opts = Options {
+        threads: 1,
+        ..opts.clone()
+    };
+    let report = check(&cfg, &opts);
     let broken: Vec<InvariantId> = report.violated().filter_map(|p| p.invariant).collect();
     let expected = sw.breaks();
     let (as_expected, steps) = match expected {

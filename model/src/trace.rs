@@ -180,6 +180,12 @@ pub fn explain(model: &SpriteModel, s: &State) -> Vec<String> {
     properties::invariants()
         .into_iter()
         .filter(|(_, check)| !check(model, s))
-        .map(|(id, _)| format!("{}: {}", crate::property_name(id), properties::why(id, model, s)))
+        .map(|(id, _)| {
+            format!(
+                "{}: {}",
+                crate::property_name(id),
+                properties::why(id, model, s)
+            )
+        })
         .collect()
 }

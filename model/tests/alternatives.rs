@@ -1,0 +1,124 @@
+//! Each rejected design alternative breaks the invariant the papers say it breaks, with a
+//! counterexample of pinned length; the correct VM strategies break nothing.
+
+use model::run::{try_alternative, Options};
+use vocab::{InvariantId, Switch};
+
+fn counterexample_length(sw: Switch) -> usize {
+    let r = try_alternative(sw, &Options::default());
+    assert!(
+        r.as_expected,
+        "{sw}: expected {:?}, broken {:?}",
+        r.expected, r.broken
+    );
+    assert!(r.broken.contains(&sw.breaks().expect("breaks something")));
+    r.steps.expect("a counterexample")
+}
+
+#[test]
+fn alt_reopen_files_breaks_del() {
+    assert_eq!(Switch::ReopenFiles.breaks(), Some(InvariantId::DEL));
+    assert_eq!(counterexample_length(Switch::ReopenFiles), 7);
+}
+
+#[test]
+fn alt_notify_target_first_breaks_cache() {
+    assert_eq!(counterexample_length(Switch::NotifyTargetFirst), 6);
+}
+
+#[test]
+fn alt_client_offsets_breaks_off() {
+    assert_eq!(counterexample_length(Switch::ClientOffsets), 8);
+}
+
+#[test]
+fn alt_no_vm_flush_breaks_mem() {
+    assert_eq!(counterexample_length(Switch::NoVmFlush), 4);
+}
+
+#[test]
+fn alt_no_block_flush_breaks_cons() {
+    assert_eq!(counterexample_length(Switch::NoBlockFlush), 11);
+}
+
+#[test]
+fn alt_local_time_breaks_time() {
+    assert_eq!(counterexample_length(Switch::LocalTime), 7);
+}
+
+#[test]
+fn alt_direct_signals_breaks_sig() {
+    assert_eq!(counterexample_length(Switch::DirectSignals), 6);
+}
+
+#[test]
+fn alt_local_pids_breaks_pid() {
+    assert_eq!(counterexample_length(Switch::LocalPids), 14);
+}
+
+#[test]
+fn alt_wait_on_current_breaks_wait() {
+    assert_eq!(counterexample_length(Switch::WaitOnCurrent), 8);
+}
+
+#[test]
+fn alt_lazy_vm_breaks_res() {
+    assert_eq!(counterexample_length(Switch::LazyVm), 10);
+}
+
+#[test]
+fn alt_precopy_and_full_copy_vm_are_correct() {
+    for sw in [Switch::PrecopyVm, Switch::FullCopyVm] {
+        let r = try_alternative(sw, &Options::default());
+        assert!(
+            r.as_expected && r.broken.is_empty(),
+            "{sw} broke {:?}",
+            r.broken
+        );
+    }
+}
+
+#[test]
+fn counterexamples_replay_and_end_in_the_violation() {
+    for sw in Switch::ALL.into_iter().filter(|s| s.breaks().is_some()) {
+        let r = try_alternative(sw, &Options::default());
+        let id = sw.breaks().expect("filtered");
+        let path = r
+            .report
+            .invariant(id)
+            .and_then(|p| p.path.clone())
+            .expect("path");
+        let m = model::SpriteModel::new(model::configs::for_switch(sw));
+        let states = model::trace::replay(&m, &path).expect("replays");
+        let explained = model::trace::explain(&m, states.last().expect("non-empty"));
+        assert!(
+            explained.iter().any(|l| l.starts_with(id.as_str())),
+            "{sw}: {explained:?}"
+        );
+        // Cut at the first violation: no earlier state breaks it.
+        for s in &states[..states.len() - 1] {
+            assert!(!model::trace::explain(&m, s)
+                .iter()
+                .any(|l| l.starts_with(id.as_str())));
+        }
+        // The same path is replayable from its indices.
+        let idx = model::trace::indices(&m, &path);
+        assert_eq!(model::trace::from_indices(&m, &idx).expect("valid"), path);
+    }
+}
+
+#[test]
+fn committed_counterexample_figures_are_current() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs/counterexamples");
+    for sw in Switch::ALL.into_iter().filter(|s| s.breaks().is_some()) {
+        let r = try_alternative(sw, &Options::default());
+        let want = model::figures::markdown(&r).expect("a counterexample");
+        let file = dir.join(format!("{sw}.md"));
+        let have = std::fs::read_to_string(&file).unwrap_or_default();
+        assert!(
+            have == want,
+            "{} is stale: run `cargo run --release --bin check -- --write-figures`",
+            file.display()
+        );
+    }
+}

@@ -1,0 +1,306 @@
+//! Unit tests of single transitions and short scripted runs of the model.
+
+use model::config::{Config, HostSpec, ProcSpec, Script};
+use model::log::Log;
+use model::state::{Kind, Loc, Phase, State, Status};
+use model::{Action, SpriteModel};
+use vocab::{ClusterEvent, Fd, FileName, HostId, Mode, Op, PageNo, Pid, Switches};
+
+const P: Pid = Pid::new(0, 0);
+const Q: Pid = Pid::new(0, 1);
+const H0: HostId = HostId(0);
+const H1: HostId = HostId(1);
+
+fn world(scripts: Vec<Vec<Op>>, files: Vec<(FileName, Vec<u8>)>) -> SpriteModel {
+    let procs = (0..scripts.len())
+        .map(|i| ProcSpec::new(Pid::new(0, i as u8), i as u8))
+        .collect();
+    SpriteModel::new(Config {
+        name: "unit",
+        about: "unit test",
+        hosts: (0..2)
+            .map(|i| HostSpec {
+                version: 1,
+                clock: 5 + i,
+                owner: false,
+            })
+            .collect(),
+        files,
+        procs,
+        scripts: scripts.into_iter().map(Script::new).collect(),
+        pages: 1,
+        events: vec![ClusterEvent::OwnerReturns(H1), ClusterEvent::Crash(H1)],
+        switches: Switches::SPRITE,
+    })
+}
+
+fn step(m: &SpriteModel, s: &State, a: Action) -> State {
+    let mut enabled = Vec::new();
+    m.enabled(s, &mut enabled);
+    assert!(
+        enabled.contains(&a),
+        "{a} not enabled; enabled: {enabled:?}"
+    );
+    m.apply(s, a, &mut Log::off()).expect("enabled")
+}
+
+/// Runs `pid` (and its migration) until it has done `n` more operations.
+fn advance(m: &SpriteModel, mut s: State, pid: Pid, n: u8) -> State {
+    let target = s.procs[&pid].pc + n;
+    while s.procs.get(&pid).is_some_and(|p| p.pc < target) {
+        let a = if s.migrations.contains_key(&pid) {
+            m.migration_step(&s, pid)
+        } else {
+            Action::Run(pid)
+        };
+        s = step(m, &s, a);
+    }
+    assert_eq!(s.violated, 0, "an invariant was flagged");
+    s
+}
+
+fn open(mode: Mode, create: bool) -> Op {
+    Op::Open {
+        name: FileName(0),
+        mode,
+        create,
+    }
+}
+
+#[test]
+fn temporary_file_survives_migration_and_is_reclaimed_at_last_close() {
+    let m = world(
+        vec![vec![
+            open(Mode::ReadWrite, true),
+            Op::Write { fd: Fd(0), sym: 1 },
+            Op::Unlink { name: FileName(0) },
+            Op::Migrate { target: H1 },
+            Op::Lseek { fd: Fd(0), pos: 0 },
+            Op::Read { fd: Fd(0) },
+            Op::Close { fd: Fd(0) },
+        ]],
+        vec![],
+    );
+    let s = advance(&m, m.initial(), P, 4);
+    assert_eq!(s.procs[&P].host, H1);
+    assert_eq!(s.server.files.len(), 1, "unlinked but open: still there");
+    assert!(!s.server.files.values().next().expect("one").linked);
+    let s = advance(&m, s, P, 2);
+    assert!(model::trace::explain(&m, &s).is_empty());
+    let s = advance(&m, s, P, 1);
+    assert!(s.server.files.is_empty(), "reclaimed at the last close");
+}
+
+#[test]
+fn moving_one_sharer_puts_the_position_on_the_server() {
+    let m = world(
+        vec![
+            vec![open(Mode::Read, false)],
+            vec![Op::Migrate { target: H1 }],
+        ],
+        vec![(FileName(0), vec![1, 2])],
+    );
+    // Q has no descriptor: give P's stream to Q by a fork-free route: P opens, Q migrates
+    // alone, so nothing is shared and the position stays on the client.
+    let s = advance(&m, m.initial(), P, 1);
+    let s = advance(&m, s, Q, 1);
+    let sid = s.procs[&P].fds[&Fd(0)];
+    assert_eq!(s.server.streams[&sid].shadow, None);
+    assert_eq!(s.host(H0).streams[&sid].pos, Some(0));
+
+    // Now a real sharer: fork, then the child moves.
+    let mut cfg = m.cfg.clone();
+    cfg.scripts = vec![
+        Script::forking(
+            vec![open(Mode::Read, false), Op::Fork, Op::Read { fd: Fd(0) }],
+            vec![1],
+        ),
+        Script::new(vec![Op::Migrate { target: H1 }, Op::Read { fd: Fd(0) }]),
+    ];
+    cfg.procs.truncate(1);
+    let m = SpriteModel::new(cfg);
+    let s = advance(&m, m.initial(), P, 2);
+    let child = Q;
+    let s = advance(&m, s, child, 1);
+    let sid = s.procs[&P].fds[&Fd(0)];
+    assert_eq!(s.server.streams[&sid].hosts.len(), 2);
+    assert_eq!(
+        s.server.streams[&sid].shadow,
+        Some(0),
+        "shadow stream on the server"
+    );
+    let s = advance(&m, s, P, 1);
+    let s = advance(&m, s, child, 1);
+    assert_eq!(
+        s.server.streams[&sid].shadow,
+        Some(2),
+        "one position for both"
+    );
+    assert!(model::trace::explain(&m, &s).is_empty());
+}
+
+#[test]
+fn migrating_the_only_writer_keeps_the_file_cacheable() {
+    let m = world(
+        vec![vec![
+            open(Mode::ReadWrite, false),
+            Op::Write { fd: Fd(0), sym: 2 },
+            Op::Migrate { target: H1 },
+        ]],
+        vec![(FileName(0), vec![1])],
+    );
+    let s = advance(&m, m.initial(), P, 3);
+    let f = s.server.files.values().next().expect("one file");
+    assert!(f.cacheable);
+    assert_eq!(f.data, vec![2], "dirty block flushed during the migration");
+}
+
+#[test]
+fn a_refused_migration_leaves_the_process_untouched() {
+    let mut m = world(vec![vec![Op::Migrate { target: H1 }, Op::Getpid]], vec![]);
+    m.cfg.hosts[1].owner = true;
+    let s0 = m.initial();
+    let s = step(&m, &s0, Action::Run(P));
+    assert_eq!(s.procs[&P].status, Status::Migrating);
+    let s = step(&m, &s, Action::MigInit(P));
+    assert!(s.migrations.is_empty());
+    let p = &s.procs[&P];
+    assert_eq!((p.host, p.status, p.pc), (H0, Status::Ready, 1));
+    assert_eq!(s.host(H0).home_table[&P], Loc::At(H0));
+    assert_eq!(p.pages, s0.procs[&P].pages);
+    assert_eq!(s.violated, 0);
+}
+
+#[test]
+fn static_refusals_need_no_message() {
+    let m = world(
+        vec![vec![
+            Op::Migrate { target: HostId(7) },
+            Op::Migrate { target: H0 },
+        ]],
+        vec![],
+    );
+    let s = step(&m, &m.initial(), Action::Run(P));
+    assert!(s.migrations.is_empty(), "unknown host refused at once");
+    let s = step(&m, &s, Action::Run(P));
+    assert!(s.migrations.is_empty(), "same host refused at once");
+    assert_eq!(s.procs[&P].pc, 2);
+}
+
+#[test]
+fn the_owner_returning_evicts_foreign_processes_home() {
+    let m = world(
+        vec![vec![
+            Op::MemWrite {
+                page: PageNo(0),
+                sym: 3,
+            },
+            Op::Migrate { target: H1 },
+            Op::MemRead { page: PageNo(0) },
+        ]],
+        vec![],
+    );
+    let s = advance(&m, m.initial(), P, 2);
+    let s = step(&m, &s, Action::Event(ClusterEvent::OwnerReturns(H1)));
+    let mig = &s.migrations[&P];
+    assert_eq!(
+        (mig.kind, mig.target, mig.phase),
+        (Kind::Evict, H0, Phase::State)
+    );
+    assert_eq!(s.host(H0).home_table[&P], Loc::Moving(H1, H0));
+    let s = step(&m, &s, Action::MigState(P));
+    let s = step(&m, &s, Action::HomeUpdate(P));
+    let s = step(&m, &s, Action::Resume(P));
+    assert_eq!(s.procs[&P].host, H0);
+    let s = advance(&m, s, P, 1);
+    assert_eq!(
+        s.procs[&P].pages[0].resident,
+        Some(3),
+        "paged in from the backing file"
+    );
+}
+
+#[test]
+fn a_crash_kills_exactly_the_processes_of_that_host_or_home() {
+    let mut m = world(
+        vec![
+            vec![Op::Migrate { target: H1 }, Op::Getpid],
+            vec![Op::Getpid],
+        ],
+        vec![],
+    );
+    m.cfg.procs.push(ProcSpec::new(Pid::new(1, 0), 1));
+    let s = advance(&m, m.initial(), P, 1);
+    let s = step(&m, &s, Action::Event(ClusterEvent::Crash(H1)));
+    assert!(!s.procs.contains_key(&P), "ran on the crashed host");
+    assert!(!s.procs.contains_key(&Pid::new(1, 0)), "its home crashed");
+    assert!(s.procs.contains_key(&Q), "untouched");
+    assert!(model::trace::explain(&m, &s).is_empty());
+}
+
+#[test]
+fn a_signal_to_a_moving_process_is_held_at_home_and_delivered_once() {
+    let m = world(
+        vec![
+            vec![Op::Migrate { target: H1 }, Op::Getpid],
+            vec![Op::Kill { pid: P }],
+        ],
+        vec![],
+    );
+    let s = step(&m, &m.initial(), Action::Run(P));
+    let s = step(&m, &s, Action::MigInit(P));
+    let s = step(&m, &s, Action::Run(Q));
+    assert_eq!(s.host(H0).held_signals.get(&P), Some(&1));
+    let s = step(&m, &s, Action::MigState(P));
+    let s = step(&m, &s, Action::HomeUpdate(P));
+    assert!(s.host(H0).held_signals.is_empty());
+    let s = step(
+        &m,
+        &s,
+        Action::DeliverSignal {
+            pid: P,
+            to: H1,
+            direct: false,
+        },
+    );
+    assert_eq!(s.procs[&P].signals, 1);
+    assert!(model::trace::explain(&m, &s).is_empty());
+}
+
+#[test]
+fn time_comes_from_the_home_clock() {
+    let m = world(
+        vec![vec![
+            Op::Gettimeofday,
+            Op::Migrate { target: H1 },
+            Op::Gettimeofday,
+        ]],
+        vec![],
+    );
+    let s = advance(&m, m.initial(), P, 3);
+    assert_eq!(
+        s.procs[&P].last_time,
+        Some(5),
+        "the home's clock, not h1's 6"
+    );
+}
+
+#[test]
+fn disabled_actions_are_rejected_without_change() {
+    let m = world(vec![vec![Op::Getpid]], vec![]);
+    let s = m.initial();
+    for a in [
+        Action::MigInit(P),
+        Action::Resume(P),
+        Action::Run(Pid::new(3, 3)),
+        Action::DeliverSignal {
+            pid: P,
+            to: H0,
+            direct: false,
+        },
+        Action::Event(ClusterEvent::Reboot(H0)),
+        Action::Event(ClusterEvent::OwnerLeaves(H0)),
+    ] {
+        assert!(m.apply(&s, a, &mut Log::off()).is_none(), "{a} applied");
+    }
+}
