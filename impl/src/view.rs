@@ -64,9 +64,11 @@ pub struct HostView {
     pub owner_present: bool,
     pub version: u16,
     pub clock_skew_ms: i64,
+    #[serde(with = "pairs")]
     pub home_table: BTreeMap<Pid, HomeEntry>,
     pub cache: BTreeMap<FileId, CacheEntry>,
     /// Pages kept for processes that left (copy-on-reference's residual dependency).
+    #[serde(with = "pairs")]
     pub residual: BTreeMap<Pid, BTreeMap<PageNo, u8>>,
     /// Pids this host holds a PCB for (running, frozen or arriving).
     pub pcbs: Vec<Pid>,
@@ -79,6 +81,7 @@ pub struct ClusterView {
     pub processes: Vec<ProcView>,
     pub streams: Vec<StreamView>,
     pub files: Vec<FileView>,
+    #[serde(with = "pairs")]
     pub backing: BTreeMap<Pid, BTreeMap<PageNo, u8>>,
 }
 
@@ -181,5 +184,27 @@ impl ClusterView {
 
     pub fn process(&self, pid: Pid) -> Option<&ProcView> {
         self.processes.iter().find(|p| p.pid == pid)
+    }
+}
+
+/// Maps keyed by a pid serialise as lists of pairs (JSON keys must be strings).
+mod pairs {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::collections::BTreeMap;
+
+    pub fn serialize<K: Serialize, V: Serialize, S: Serializer>(
+        m: &BTreeMap<K, V>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_seq(m.iter())
+    }
+
+    pub fn deserialize<'de, K, V, D>(d: D) -> Result<BTreeMap<K, V>, D::Error>
+    where
+        K: Deserialize<'de> + Ord,
+        V: Deserialize<'de>,
+        D: Deserializer<'de>,
+    {
+        Ok(Vec::<(K, V)>::deserialize(d)?.into_iter().collect())
     }
 }

@@ -1,1 +1,181 @@
-fn main() {}
+//! `scenario`: runs a scenario file on the simulated Sprite cluster and prints each result
+//! beside the one-machine Unix's, optionally the trace, and the cost of every migration.
+//! `scenario --report` prints the per-page transfer table per VM strategy and SPE Table 1
+//! beside the implementation's predictions.
+//!
+//! Exit codes: 0 all results as expected; 1 an expectation failed or the cluster disagreed
+//! with one Unix machine (TR); 2 bad input.
+
+use clap::Parser;
+use sprite::cost::CostModel;
+use sprite::scenario;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "scenario",
+    version,
+    about = "Run a Sprite migration scenario on the simulated cluster"
+)]
+struct Args {
+    /// The scenario file (TOML).
+    file: Option<PathBuf>,
+    /// Override the scenario's seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Override the design switches (`sprite`, or names joined with `+`).
+    #[arg(long)]
+    switches: Option<String>,
+    /// Print every message, phase and result.
+    #[arg(long)]
+    trace: bool,
+    /// Machine-readable output.
+    #[arg(long)]
+    json: bool,
+    /// A TOML file overriding cost-model parameters.
+    #[arg(long)]
+    cost_model: Option<PathBuf>,
+    /// Print the transfer table per VM strategy and SPE Table 1 beside the predictions.
+    #[arg(long)]
+    report: bool,
+}
+
+fn read(path: &PathBuf) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(&args) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(args: &Args) -> Result<bool, String> {
+    let mut model = match &args.cost_model {
+        Some(p) => CostModel::from_toml(&read(p)?).map_err(|e| format!("{}: {e}", p.display()))?,
+        None => CostModel::default(),
+    };
+    if args.report {
+        let r = sprite::report::build(&model);
+        if args.json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&r).map_err(|e| e.to_string())?
+            );
+        } else {
+            print!("{}", r.render());
+        }
+        if args.file.is_none() {
+            return Ok(true);
+        }
+    }
+    let Some(path) = &args.file else {
+        return Err("no scenario file given (see --help)".into());
+    };
+    let text = read(path)?;
+    let mut s = scenario::parse(&path.display().to_string(), &text).map_err(|e| e.to_string())?;
+    if let Some(seed) = args.seed {
+        s.seed = seed;
+    }
+    if let Some(sw) = &args.switches {
+        s.cluster.switches = sw.parse().map_err(|e: String| format!("--switches: {e}"))?;
+    }
+    if args.cost_model.is_none() {
+        model = s.cost_model.clone();
+    }
+    let report = sprite::run::run(&s, args.trace || args.json, &model).map_err(|e| {
+        format!(
+            "{}: {e} (replay: scenario {} --seed {})",
+            path.display(),
+            path.display(),
+            s.seed
+        )
+    })?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
+        );
+        return Ok(report.ok());
+    }
+    println!(
+        "scenario {} (seed {}, switches {})",
+        path.display(),
+        report.seed,
+        report.switches
+    );
+    if args.trace {
+        println!("-- trace");
+        for l in &report.trace {
+            println!("{l}");
+        }
+        println!("-- results");
+    }
+    for r in &report.steps {
+        let mut line = format!("line {:>3}  {:<34} = {}", r.line, r.step, r.outcome);
+        if let Some(u) = &r.unix {
+            if r.agrees == Some(false) {
+                line.push_str(&format!("   DIFFERS from one Unix machine: {u}"));
+            }
+        }
+        if let (Some(e), Some(false)) = (&r.expect, r.expect_ok) {
+            line.push_str(&format!("   EXPECTED {e}"));
+        }
+        println!("{line}");
+    }
+    if !report.migrations.is_empty() {
+        println!("-- migrations");
+        println!(
+            "{:<6} {:<9} {:<7} {:>4} {:>6} {:>5} {:>5} {:>5} {:>5} {:>9} {:>9}  result",
+            "pid",
+            "move",
+            "kind",
+            "rpcs",
+            "bytes",
+            "pgout",
+            "pgin",
+            "blks",
+            "files",
+            "pred ms",
+            "freeze"
+        );
+        for m in &report.migrations {
+            let r = &m.record;
+            println!(
+                "{:<6} {:<9} {:<7} {:>4} {:>6} {:>5} {:>5} {:>5} {:>5} {:>9.1} {:>9.1}  {}",
+                r.pid.to_string(),
+                format!("{}->{}", r.from, r.to),
+                format!("{:?}", r.kind),
+                m.rpcs,
+                m.bytes,
+                r.pages_flushed,
+                r.pages_faulted,
+                r.blocks_flushed,
+                r.streams_moved,
+                m.predicted_ms,
+                m.predicted_freeze_ms,
+                match &r.result {
+                    Some(Ok(())) => "ok".to_string(),
+                    Some(Err(e)) => format!("refused: {e}"),
+                    None => "unfinished".to_string(),
+                }
+            );
+        }
+    }
+    let ok = report.ok();
+    if !ok {
+        println!(
+            "FAILED (replay: scenario {} --seed {})",
+            path.display(),
+            report.seed
+        );
+    }
+    Ok(ok)
+}

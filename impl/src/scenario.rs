@@ -1,0 +1,564 @@
+//! Scenario files (TOML): a cluster, initial files and processes, design switches, a seed,
+//! and a list of steps (operations of processes and cluster events), each optionally with
+//! the result it must give. Operations are written the way traces print them:
+//!
+//! ```toml
+//! seed = 7
+//! switches = "sprite"            # or e.g. "no-vm-flush+local-time"
+//! mode = "sequential"            # each step runs to quiescence; or "concurrent"
+//! steps = [
+//!   { pid = "p0.0", op = "open /f1 rw create", expect = "fd0" },
+//!   { pid = "p0.0", op = "migrate h1" },
+//!   { event = "owner-returns h1" },
+//! ]
+//!
+//! [[host]]
+//! id = 0
+//! clock_skew_ms = 0   # optional
+//! version = 1         # optional
+//! owner = false       # optional: the owner is at the console
+//!
+//! [[file]]
+//! name = "/f0"
+//! data = [1, 2, 3]
+//!
+//! [[process]]
+//! pid = "p0.0"          # starts on its home, h0
+//! pages = 4
+//! ```
+//!
+//! Operation syntax: `open /fN r|w|rw [create]`, `read fdN`, `write fdN SYM`,
+//! `lseek fdN POS`, `close fdN`, `unlink /fN`, `dup fdN`, `fork`, `exec [hN]`,
+//! `exit STATUS`, `wait`, `getpid`, `gettimeofday`, `kill pH.I`, `memread pgN`,
+//! `memwrite pgN SYM`, `migrate hN`. Events: `crash hN`, `reboot hN`, `owner-returns hN`,
+//! `owner-leaves hN`. An `expect` is the printed outcome (`data 7`, `EOF`, `ok`, `ESRCH`,
+//! `migration refused: ...`, `blocked`, `killed`); a trailing `*` matches a prefix.
+//!
+//! Errors name the file, the line and the problem; nothing panics on input.
+
+use crate::cost::CostModel;
+use crate::sim::{ClusterConfig, HostConfig, ProcConfig, SERVER_VERSION};
+use serde::Deserialize;
+use std::fmt;
+use toml::Spanned;
+use vocab::{ClusterEvent, Fd, FileName, HostId, Mode, Op, PageNo, Pid, Switches};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSpec {
+    seed: Option<u64>,
+    switches: Option<Spanned<String>>,
+    mode: Option<Spanned<String>>,
+    exec_args_bytes: Option<u32>,
+    #[serde(default)]
+    steps: Vec<StepSpec>,
+    #[serde(default)]
+    host: Vec<HostSpec>,
+    #[serde(default)]
+    file: Vec<InitFile>,
+    #[serde(default)]
+    process: Vec<ProcSpec>,
+    cost_model: Option<CostModel>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HostSpec {
+    id: Spanned<u8>,
+    version: Option<u16>,
+    clock_skew_ms: Option<i64>,
+    owner: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InitFile {
+    name: Spanned<String>,
+    data: Option<Spanned<Vec<u8>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProcSpec {
+    pid: Spanned<String>,
+    #[serde(default)]
+    pages: u8,
+    #[serde(default)]
+    shares_memory: bool,
+    #[serde(default)]
+    maps_device: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StepSpec {
+    pid: Option<Spanned<String>>,
+    op: Option<Spanned<String>>,
+    event: Option<Spanned<String>>,
+    expect: Option<Spanned<String>>,
+}
+
+/// How steps are scheduled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum RunMode {
+    /// Each step runs to quiescence before the next (results comparable with the ghost).
+    Sequential,
+    /// All operations are queued at once; the seed interleaves them (events still apply
+    /// in order, each after the operations listed before it have been queued).
+    Concurrent,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum StepKind {
+    Op(Pid, Op),
+    Event(ClusterEvent),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ScenarioStep {
+    pub kind: StepKind,
+    pub expect: Option<String>,
+    pub line: usize,
+}
+
+/// A validated scenario.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Scenario {
+    pub cluster: ClusterConfig,
+    pub seed: u64,
+    pub mode: RunMode,
+    pub steps: Vec<ScenarioStep>,
+    pub cost_model: CostModel,
+}
+
+/// A problem with a scenario file, located.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScenarioError {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file, self.line, self.column, self.message
+        )
+    }
+}
+
+impl std::error::Error for ScenarioError {}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rfind('\n').map(|i| offset - i).unwrap_or(offset + 1);
+    (line, col)
+}
+
+struct Ctx<'a> {
+    file: &'a str,
+    text: &'a str,
+}
+
+impl Ctx<'_> {
+    fn err(&self, span: std::ops::Range<usize>, message: impl Into<String>) -> ScenarioError {
+        let (line, column) = line_col(self.text, span.start);
+        ScenarioError {
+            file: self.file.to_string(),
+            line,
+            column,
+            message: message.into(),
+        }
+    }
+}
+
+/// Parses and validates a scenario. `file` is only used in error messages.
+pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
+    let cx = Ctx { file, text };
+    let spec: FileSpec = toml::from_str(text).map_err(|e| {
+        let span = e.span().unwrap_or(0..0);
+        cx.err(span, e.message().to_string())
+    })?;
+    let switches = match &spec.switches {
+        None => Switches::SPRITE,
+        Some(s) => s
+            .get_ref()
+            .parse()
+            .map_err(|e: String| cx.err(s.span(), e))?,
+    };
+    let mode = match spec.mode.as_ref().map(|m| (m.get_ref().as_str(), m.span())) {
+        None | Some(("sequential", _)) => RunMode::Sequential,
+        Some(("concurrent", _)) => RunMode::Concurrent,
+        Some((other, span)) => {
+            return Err(cx.err(
+                span,
+                format!("unknown mode `{other}`; use `sequential` or `concurrent`"),
+            ))
+        }
+    };
+    if spec.host.is_empty() {
+        return Err(cx.err(0..0, "no [[host]] in the scenario"));
+    }
+    let mut hosts = Vec::new();
+    for h in &spec.host {
+        let id = HostId(*h.id.get_ref());
+        if hosts.iter().any(|x: &HostConfig| x.id == id) {
+            return Err(cx.err(h.id.span(), format!("host {id} is listed twice")));
+        }
+        hosts.push(HostConfig {
+            id,
+            version: h.version.unwrap_or(SERVER_VERSION),
+            clock_skew_ms: h.clock_skew_ms.unwrap_or(0),
+            owner_present: h.owner.unwrap_or(false),
+        });
+    }
+    let known = |h: HostId| hosts.iter().any(|x| x.id == h);
+    let mut files = Vec::new();
+    for f in &spec.file {
+        let name = parse_name(f.name.get_ref()).map_err(|e| cx.err(f.name.span(), e))?;
+        if files.iter().any(|(n, _): &(FileName, Vec<u8>)| *n == name) {
+            return Err(cx.err(f.name.span(), format!("file {name} is listed twice")));
+        }
+        let data = f
+            .data
+            .as_ref()
+            .map(|d| d.get_ref().clone())
+            .unwrap_or_default();
+        if let Some(d) = f
+            .data
+            .as_ref()
+            .filter(|d| d.get_ref().len() > vocab::MAX_FILE_LEN as usize)
+        {
+            return Err(cx.err(
+                d.span(),
+                format!("at most {} symbols per file", vocab::MAX_FILE_LEN),
+            ));
+        }
+        files.push((name, data));
+    }
+    let mut processes = Vec::new();
+    for p in &spec.process {
+        let pid = parse_pid(p.pid.get_ref()).map_err(|e| cx.err(p.pid.span(), e))?;
+        if !known(pid.home) {
+            return Err(cx.err(
+                p.pid.span(),
+                format!("{pid}: its home {} is not a host", pid.home),
+            ));
+        }
+        if processes.iter().any(|x: &ProcConfig| x.pid == pid) {
+            return Err(cx.err(p.pid.span(), format!("process {pid} is listed twice")));
+        }
+        processes.push(ProcConfig {
+            pid,
+            pages: p.pages,
+            shares_memory: p.shares_memory,
+            maps_device: p.maps_device,
+        });
+    }
+    let mut steps = Vec::new();
+    for s in &spec.steps {
+        let (kind, span) = match (&s.pid, &s.op, &s.event) {
+            (Some(pid), Some(op), None) => {
+                let p = parse_pid(pid.get_ref()).map_err(|e| cx.err(pid.span(), e))?;
+                let o = parse_op(op.get_ref()).map_err(|e| cx.err(op.span(), e))?;
+                (StepKind::Op(p, o), op.span())
+            }
+            (None, None, Some(ev)) => {
+                let e = parse_event(ev.get_ref()).map_err(|e| cx.err(ev.span(), e))?;
+                let h = match e {
+                    ClusterEvent::OwnerReturns(h)
+                    | ClusterEvent::OwnerLeaves(h)
+                    | ClusterEvent::Crash(h)
+                    | ClusterEvent::Reboot(h) => h,
+                };
+                if !known(h) {
+                    return Err(cx.err(ev.span(), format!("no host {h} in the scenario")));
+                }
+                (StepKind::Event(e), ev.span())
+            }
+            (_, _, Some(ev)) => {
+                return Err(cx.err(ev.span(), "a step is either `pid` and `op`, or `event`"))
+            }
+            (Some(pid), None, None) => {
+                return Err(cx.err(pid.span(), "step has a `pid` but no `op`"))
+            }
+            (None, Some(op), None) => {
+                return Err(cx.err(op.span(), "step has an `op` but no `pid`"))
+            }
+            (None, None, None) => {
+                let span = s.expect.as_ref().map(|e| e.span()).unwrap_or(0..0);
+                return Err(cx.err(span, "empty step"));
+            }
+        };
+        let (line, _) = line_col(text, span.start);
+        steps.push(ScenarioStep {
+            kind,
+            expect: s.expect.as_ref().map(|e| e.get_ref().clone()),
+            line,
+        });
+    }
+    Ok(Scenario {
+        cluster: ClusterConfig {
+            hosts,
+            files,
+            processes,
+            switches,
+            exec_args_bytes: spec.exec_args_bytes.unwrap_or(1024),
+        },
+        seed: spec.seed.unwrap_or(0),
+        mode,
+        steps,
+        cost_model: spec.cost_model.unwrap_or_default(),
+    })
+}
+
+fn num<T: std::str::FromStr>(s: &str, prefix: &str, what: &str) -> Result<T, String> {
+    s.strip_prefix(prefix)
+        .unwrap_or(s)
+        .parse()
+        .map_err(|_| format!("bad {what} `{s}` (expected e.g. `{prefix}0`)"))
+}
+
+pub fn parse_pid(s: &str) -> Result<Pid, String> {
+    let body = s
+        .strip_prefix('p')
+        .ok_or_else(|| format!("bad pid `{s}` (expected e.g. `p0.1`)"))?;
+    let (h, i) = body
+        .split_once('.')
+        .ok_or_else(|| format!("bad pid `{s}` (expected e.g. `p0.1`)"))?;
+    let home = h
+        .parse()
+        .map_err(|_| format!("bad pid `{s}`: home `{h}` is not a number"))?;
+    let index = i
+        .parse()
+        .map_err(|_| format!("bad pid `{s}`: index `{i}` is not a number"))?;
+    Ok(Pid::new(home, index))
+}
+
+pub fn parse_host(s: &str) -> Result<HostId, String> {
+    num(s, "h", "host").map(HostId)
+}
+
+pub fn parse_name(s: &str) -> Result<FileName, String> {
+    num(s, "/f", "file name").map(FileName)
+}
+
+fn args<const N: usize>(words: &[&str], usage: &str) -> Result<[String; N], String> {
+    if words.len() != N + 1 {
+        return Err(format!("`{}` takes {N} argument(s): {usage}", words[0]));
+    }
+    Ok(std::array::from_fn(|i| words[i + 1].to_string()))
+}
+
+/// Parses an operation in trace syntax (see the module documentation).
+pub fn parse_op(s: &str) -> Result<Op, String> {
+    let words: Vec<&str> = s.split_whitespace().collect();
+    let Some(first) = words.first() else {
+        return Err("empty operation".into());
+    };
+    let fd = |w: &str| num(w, "fd", "descriptor").map(Fd);
+    let sym = |w: &str| num::<u8>(w, "", "symbol");
+    let page = |w: &str| num(w, "pg", "page").map(PageNo);
+    Ok(match *first {
+        "open" => {
+            if !(3..=4).contains(&words.len()) {
+                return Err(
+                    "`open` takes a name, a mode and optionally `create`: open /f0 rw create"
+                        .into(),
+                );
+            }
+            let mode = match words[2] {
+                "r" => Mode::Read,
+                "w" => Mode::Write,
+                "rw" => Mode::ReadWrite,
+                m => return Err(format!("bad mode `{m}` (use r, w or rw)")),
+            };
+            let create = match words.get(3) {
+                None => false,
+                Some(&"create") => true,
+                Some(w) => return Err(format!("unexpected `{w}` after the mode (only `create`)")),
+            };
+            Op::Open {
+                name: parse_name(words[1])?,
+                mode,
+                create,
+            }
+        }
+        "read" => Op::Read {
+            fd: fd(&args::<1>(&words, "read fd0")?[0])?,
+        },
+        "write" => {
+            let [f, v] = args::<2>(&words, "write fd0 7")?;
+            Op::Write {
+                fd: fd(&f)?,
+                sym: sym(&v)?,
+            }
+        }
+        "lseek" => {
+            let [f, v] = args::<2>(&words, "lseek fd0 0")?;
+            Op::Lseek {
+                fd: fd(&f)?,
+                pos: sym(&v)?,
+            }
+        }
+        "close" => Op::Close {
+            fd: fd(&args::<1>(&words, "close fd0")?[0])?,
+        },
+        "unlink" => Op::Unlink {
+            name: parse_name(&args::<1>(&words, "unlink /f0")?[0])?,
+        },
+        "dup" => Op::Dup {
+            fd: fd(&args::<1>(&words, "dup fd0")?[0])?,
+        },
+        "fork" => {
+            args::<0>(&words, "fork")?;
+            Op::Fork
+        }
+        "exec" => match words.len() {
+            1 => Op::Exec { target: None },
+            2 => Op::Exec {
+                target: Some(parse_host(words[1])?),
+            },
+            _ => return Err("`exec` takes at most a host: exec h1".into()),
+        },
+        "exit" => Op::Exit {
+            status: sym(&args::<1>(&words, "exit 0")?[0])?,
+        },
+        "wait" => {
+            args::<0>(&words, "wait")?;
+            Op::Wait
+        }
+        "getpid" => {
+            args::<0>(&words, "getpid")?;
+            Op::Getpid
+        }
+        "gettimeofday" => {
+            args::<0>(&words, "gettimeofday")?;
+            Op::Gettimeofday
+        }
+        "kill" => Op::Kill {
+            pid: parse_pid(&args::<1>(&words, "kill p0.1")?[0])?,
+        },
+        "memread" => Op::MemRead {
+            page: page(&args::<1>(&words, "memread pg0")?[0])?,
+        },
+        "memwrite" => {
+            let [p, v] = args::<2>(&words, "memwrite pg0 7")?;
+            Op::MemWrite {
+                page: page(&p)?,
+                sym: sym(&v)?,
+            }
+        }
+        "migrate" => Op::Migrate {
+            target: parse_host(&args::<1>(&words, "migrate h1")?[0])?,
+        },
+        other => return Err(format!("unknown operation `{other}`")),
+    })
+}
+
+pub fn parse_event(s: &str) -> Result<ClusterEvent, String> {
+    let words: Vec<&str> = s.split_whitespace().collect();
+    let [what, host] = words.as_slice() else {
+        return Err(format!("bad event `{s}` (expected e.g. `crash h1`)"));
+    };
+    let h = parse_host(host)?;
+    Ok(match *what {
+        "crash" => ClusterEvent::Crash(h),
+        "reboot" => ClusterEvent::Reboot(h),
+        "owner-returns" => ClusterEvent::OwnerReturns(h),
+        "owner-leaves" => ClusterEvent::OwnerLeaves(h),
+        other => {
+            return Err(format!(
+                "unknown event `{other}` (crash, reboot, owner-returns, owner-leaves)"
+            ))
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+seed = 3
+steps = [
+  { pid = "p0.0", op = "open /f1 rw create", expect = "fd0" },
+  { event = "crash h1" },
+]
+[[host]]
+id = 0
+[[host]]
+id = 1
+[[process]]
+pid = "p0.0"
+pages = 2
+"#;
+
+    #[test]
+    fn parses_a_good_scenario() {
+        let s = parse("good.toml", GOOD).expect("parses");
+        assert_eq!(s.seed, 3);
+        assert_eq!(s.steps.len(), 2);
+        assert_eq!(s.steps[0].line, 4);
+        assert_eq!(
+            s.steps[0].kind,
+            StepKind::Op(
+                Pid::new(0, 0),
+                Op::Open {
+                    name: FileName(1),
+                    mode: Mode::ReadWrite,
+                    create: true
+                }
+            )
+        );
+    }
+
+    #[test]
+    fn errors_name_file_line_and_problem() {
+        let bad = GOOD.replace("open /f1 rw create", "open /f1 rx");
+        let e = parse("bad.toml", &bad).unwrap_err();
+        assert_eq!((e.file.as_str(), e.line), ("bad.toml", 4));
+        assert!(e.message.contains("bad mode"), "{e}");
+        let e = parse("x.toml", "seed = \n").unwrap_err();
+        assert_eq!(e.line, 1);
+        let e = parse("x.toml", &GOOD.replace("crash h1", "crash h7")).unwrap_err();
+        assert!(e.message.contains("no host h7"), "{e}");
+        let e = parse(
+            "x.toml",
+            &GOOD.replace("pages = 2", "pages = 2\ncolour = 3"),
+        )
+        .unwrap_err();
+        assert!(e.message.contains("colour"), "{e}");
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        let bytes = GOOD.as_bytes();
+        for _ in 0..2000 {
+            let mut b = bytes.to_vec();
+            for _ in 0..rng.gen_range(1..6) {
+                let i = rng.gen_range(0..b.len());
+                b[i] = rng.gen_range(b' '..b'~');
+            }
+            let _ = parse("fuzz.toml", &String::from_utf8_lossy(&b));
+        }
+        for s in [
+            "",
+            "open",
+            "write fd0",
+            "kill p0",
+            "migrate hx",
+            "exec h1 h2",
+            "lseek fd0 999",
+        ] {
+            assert!(parse_op(s).is_err(), "{s}");
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! Concurrent operations, reordered messages, crashes and reboots under many seeds: nothing
+//! panics, every run reaches quiescence (LIVE), and the state invariants that hold at rest
+//! hold (HOME, RES, CACHE, OFF, DEL, PID). A failure prints the seed.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use sprite::view::{ClusterView, PosView};
+use sprite::{Cluster, ClusterConfig};
+use std::collections::BTreeSet;
+use vocab::{ClusterEvent, Fd, FileName, HostId, Mode, Op, PageNo, Pid};
+
+fn random_op(rng: &mut ChaCha8Rng) -> Op {
+    let fd = Fd(rng.gen_range(0..3));
+    match rng.gen_range(0..18) {
+        0 | 1 => Op::Open {
+            name: FileName(rng.gen_range(0..2)),
+            mode: [Mode::Read, Mode::Write, Mode::ReadWrite][rng.gen_range(0..3)],
+            create: true,
+        },
+        2 => Op::Read { fd },
+        3 => Op::Write {
+            fd,
+            sym: rng.gen_range(1..9),
+        },
+        4 => Op::Lseek {
+            fd,
+            pos: rng.gen_range(0..3),
+        },
+        5 => Op::Close { fd },
+        6 => Op::Unlink {
+            name: FileName(rng.gen_range(0..2)),
+        },
+        7 => Op::Dup { fd },
+        8 => Op::Fork,
+        9 => Op::Exec {
+            target: Some(HostId(rng.gen_range(0..4))),
+        },
+        10 if rng.gen_bool(0.2) => Op::Exit { status: 1 },
+        10 | 11 => Op::Wait,
+        12 => Op::Kill {
+            pid: Pid::new(rng.gen_range(0..3), rng.gen_range(0..3)),
+        },
+        13 => Op::MemRead {
+            page: PageNo(rng.gen_range(0..3)),
+        },
+        14 => Op::MemWrite {
+            page: PageNo(rng.gen_range(0..3)),
+            sym: 3,
+        },
+        15 => Op::Gettimeofday,
+        _ => Op::Migrate {
+            target: HostId(rng.gen_range(0..4)),
+        },
+    }
+}
+
+fn check_invariants(v: &ClusterView, seed: u64) {
+    let up: BTreeSet<HostId> = v.hosts.iter().filter(|h| h.up).map(|h| h.id).collect();
+    let mut seen = BTreeSet::new();
+    for p in &v.processes {
+        assert!(seen.insert(p.pid), "PID: {} twice (seed {seed})", p.pid);
+        if let Some(home) = v.hosts.iter().find(|h| h.id == p.home && h.up) {
+            let e = home.home_table.get(&p.pid);
+            assert_eq!(
+                e.map(|e| e.loc),
+                Some(sprite::kernel::Loc::At(p.host)),
+                "HOME: {} on {} (seed {seed})",
+                p.pid,
+                p.host
+            );
+        }
+        for h in v
+            .hosts
+            .iter()
+            .filter(|h| h.up && h.id != p.host && h.id != p.home)
+        {
+            assert!(
+                !h.pcbs.contains(&p.pid),
+                "RES: {} left state on {} (seed {seed})",
+                p.pid,
+                h.id
+            );
+        }
+    }
+    for f in &v.files {
+        let writers = f.users.values().any(|(_, w)| *w > 0);
+        if f.users.len() >= 2 && writers {
+            assert!(
+                !f.cacheable && f.cached_on.is_empty(),
+                "CACHE: {} (seed {seed})",
+                f.id
+            );
+        }
+        assert!(
+            f.linked || !f.users.is_empty(),
+            "DEL: {} unlinked, unused, kept (seed {seed})",
+            f.id
+        );
+    }
+    for s in &v.streams {
+        let hosts: BTreeSet<_> = s.refs.keys().filter(|h| up.contains(h)).collect();
+        if hosts.len() >= 2 {
+            assert!(
+                matches!(s.pos, PosView::Server(_)),
+                "OFF: {} on two hosts (seed {seed})",
+                s.id
+            );
+        }
+    }
+}
+
+#[test]
+fn chaos_runs_reach_quiescence_and_keep_the_invariants() {
+    let mut completed = 0;
+    for seed in 0..300u64 {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed);
+        let mut cfg = ClusterConfig::simple(
+            3,
+            &[
+                (Pid::new(0, 0), 3),
+                (Pid::new(1, 0), 3),
+                (Pid::new(2, 0), 3),
+            ],
+        );
+        cfg.files.push((FileName(0), vec![1, 2]));
+        if let Ok(sw) = std::env::var("CHAOS_SWITCHES") {
+            cfg.switches = sw.parse().expect("switches");
+        }
+        let crashes = seed % 3 == 0;
+        let mut c = Cluster::new(&cfg, seed).expect("cluster");
+        for _round in 0..12 {
+            for _ in 0..rng.gen_range(1..4) {
+                let pid = Pid::new(rng.gen_range(0..3), rng.gen_range(0..3));
+                c.submit(pid, random_op(&mut rng));
+            }
+            if rng.gen_bool(0.15) {
+                let h = HostId(rng.gen_range(0..3));
+                let ev = match rng.gen_range(0..4) {
+                    0 => ClusterEvent::OwnerReturns(h),
+                    1 => ClusterEvent::OwnerLeaves(h),
+                    2 if crashes => ClusterEvent::Crash(h),
+                    _ => ClusterEvent::Reboot(h),
+                };
+                // Events may land mid-flight: run a few steps first.
+                for _ in 0..rng.gen_range(0..6) {
+                    c.step();
+                }
+                c.event(ev).expect("known host");
+            }
+            c.run_until_quiescent()
+                .unwrap_or_else(|e| panic!("LIVE: {e} (seed {seed})"));
+            if !crashes {
+                check_invariants(&c.view(), seed);
+            }
+        }
+        completed += c.ops().iter().filter(|r| r.outcome.is_some()).count();
+    }
+    eprintln!("completed {completed}");
+    assert!(completed > 2000, "only {completed} operations completed");
+}
