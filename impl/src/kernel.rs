@@ -145,6 +145,8 @@ pub struct HomeEntry {
     pub waiting: Option<HostId>,
     /// Signals held while the process moves.
     pub held_signals: u32,
+    /// A wait's answer held while the waiting process moves (it may be evicted mid-wait).
+    pub held_wait: Option<Outcome>,
 }
 
 /// A stream as a client host holds it.
@@ -332,6 +334,7 @@ impl Kernel {
                     life: Life::Alive,
                     waiting: None,
                     held_signals: 0,
+                    held_wait: None,
                 },
             );
         }
@@ -692,6 +695,7 @@ impl Kernel {
                 life: Life::Alive,
                 waiting: None,
                 held_signals: 0,
+                held_wait: None,
             },
         );
         Ok(child)
@@ -864,11 +868,20 @@ impl Kernel {
         match parent {
             Some((pp, pe)) if pe.life == Life::Alive && pe.waiting.is_some() => {
                 self.home.remove(&pid);
-                let at = pe.waiting.unwrap_or(self.host());
+                let outcome = Ok(Value::Child { pid, status });
+                let mut answer_at = None;
                 if let Some(e) = self.home.get_mut(&pp) {
                     e.waiting = None;
+                    match e.loc {
+                        Loc::At(h) => answer_at = Some(h),
+                        // The waiter is being moved (evicted mid-wait): hold the answer
+                        // until the home update, like a signal.
+                        Loc::Moving { .. } => e.held_wait = Some(outcome),
+                    }
                 }
-                self.wait_answer(pp, at, Ok(Value::Child { pid, status }));
+                if let Some(h) = answer_at {
+                    self.wait_answer(pp, h, outcome);
+                }
             }
             Some((_, pe)) if pe.life == Life::Alive => {
                 if let Some(e) = self.home.get_mut(&pid) {
@@ -1126,7 +1139,10 @@ impl Kernel {
     pub(crate) fn maybe_evict(&mut self, pid: Pid) {
         let due = self.owner_present
             && pid.home != self.host()
-            && self.procs.get(&pid).is_some_and(|p| p.idle());
+            && self
+                .procs
+                .get(&pid)
+                .is_some_and(|p| p.status == ProcStatus::Running);
         if due {
             self.maybe_evict_now(pid);
         }

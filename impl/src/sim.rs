@@ -626,6 +626,17 @@ impl Cluster {
             return;
         };
         let (version, env) = match decode(&bytes) {
+            Ok((_, env)) if (env.from, env.to) != key => {
+                let kind = env.msg.kind().name().to_string();
+                let why = format!("addressed {} -> {}", env.from, env.to);
+                self.log(TraceEvent::Dropped {
+                    from: key.0,
+                    to: key.1,
+                    kind,
+                    why,
+                });
+                return;
+            }
             Ok(x) => x,
             Err(e) => {
                 self.log(TraceEvent::Dropped {

@@ -82,6 +82,15 @@ fn check_invariants(v: &ClusterView, seed: u64) {
             );
         }
     }
+    for h in v.hosts.iter().filter(|h| h.up && h.owner_present) {
+        for p in v.processes.iter().filter(|p| p.host == h.id) {
+            assert_eq!(
+                p.home, h.id,
+                "EVICT: foreign {} still on {} (seed {seed})",
+                p.pid, h.id
+            );
+        }
+    }
     for f in &v.files {
         let writers = f.users.values().any(|(_, w)| *w > 0);
         if f.users.len() >= 2 && writers {
@@ -157,4 +166,32 @@ fn chaos_runs_reach_quiescence_and_keep_the_invariants() {
     }
     eprintln!("completed {completed}");
     assert!(completed > 2000, "only {completed} operations completed");
+}
+
+#[test]
+fn garbage_on_the_wire_is_dropped_not_fatal() {
+    use sprite::msg::Node;
+    for seed in 0..200u64 {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let cfg = ClusterConfig::simple(2, &[(Pid::new(0, 0), 2)]);
+        let mut c = Cluster::new(&cfg, seed).expect("cluster");
+        c.submit(Pid::new(0, 0), Op::Migrate { target: HostId(1) });
+        for _ in 0..20 {
+            let len = rng.gen_range(0..48);
+            let mut b: Vec<u8> = (0..len).map(|_| rng.gen()).collect();
+            if b.len() >= 6 && rng.gen_bool(0.8) {
+                b[..4].copy_from_slice(b"SPRT");
+                b[4] = 1;
+                b[5] = 0;
+            }
+            let to = if rng.gen_bool(0.5) {
+                Node::Server
+            } else {
+                Node::Host(HostId(rng.gen_range(0..3)))
+            };
+            c.inject_bytes(Node::Host(HostId(0)), to, b);
+        }
+        c.run_until_quiescent()
+            .unwrap_or_else(|e| panic!("{e} (seed {seed})"));
+    }
 }

@@ -591,3 +591,32 @@ fn exec_time_migration_moves_no_pages() {
     assert_eq!(m.pages_flushed, 0);
     assert_eq!(c.view().process(P).map(|p| p.host), Some(H2));
 }
+
+#[test]
+fn evict_a_process_blocked_in_wait_and_still_collect_the_child() {
+    let child = Pid::new(0, 1);
+    for seed in 0..50 {
+        let mut c = Cluster::new(&cfg(Switches::SPRITE), seed).unwrap();
+        run(&mut c, P, Op::Fork);
+        run(&mut c, P, Op::Migrate { target: H1 });
+        let w = c.submit(P, Op::Wait);
+        c.run_until_quiescent().unwrap();
+        assert_eq!(c.outcome(w), None, "blocked");
+        c.submit(child, Op::Exit { status: 4 });
+        c.event(ClusterEvent::OwnerReturns(H1)).unwrap();
+        c.run_until_quiescent().unwrap();
+        assert_eq!(
+            c.view().process(P).map(|p| p.host),
+            Some(H0),
+            "evicted while waiting (seed {seed})"
+        );
+        assert_eq!(
+            c.outcome(w),
+            Some(Ok(Value::Child {
+                pid: child,
+                status: 4
+            })),
+            "seed {seed}"
+        );
+    }
+}

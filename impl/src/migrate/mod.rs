@@ -296,6 +296,7 @@ fn home_located(k: &mut Kernel, pid: Pid, at: HostId) {
     };
     e.loc = Loc::At(at);
     let held = std::mem::take(&mut e.held_signals);
+    let held_wait = e.held_wait.take();
     for _ in 0..held {
         if at == k.host() {
             if let Some(p) = k.procs.get_mut(&pid) {
@@ -309,6 +310,15 @@ fn home_located(k: &mut Kernel, pid: Pid, at: HostId) {
                     sender: None,
                 },
             );
+        }
+    }
+    if let Some(outcome) = held_wait {
+        if at == k.host() {
+            if k.procs.get(&pid).and_then(|p| p.pending.as_ref()) == Some(&Pending::Wait) {
+                k.done(pid, outcome);
+            }
+        } else {
+            k.send(Node::Host(at), Msg::WaitReply { pid, outcome });
         }
     }
 }

@@ -2,7 +2,7 @@
 //! process immovable (SPE "Migration Mechanics": shared writable memory, mapped devices).
 
 use super::{Cx, MigrationModule};
-use crate::kernel::{Kernel, Pcb};
+use crate::kernel::{Kernel, Pcb, Pending};
 use crate::msg::MigKind;
 use crate::vm::Vm;
 use serde::{Deserialize, Serialize};
@@ -16,6 +16,8 @@ pub struct ProcState {
     pages: u8,
     shares_memory: bool,
     maps_device: bool,
+    /// Blocked in wait (an eviction may move it; the answer comes from the home).
+    waiting: bool,
 }
 
 impl MigrationModule for ProcModule {
@@ -47,6 +49,7 @@ impl MigrationModule for ProcModule {
             pages: p.map(|p| p.vm.pages.len() as u8).unwrap_or(0),
             shares_memory: p.is_some_and(|p| p.shares_memory),
             maps_device: p.is_some_and(|p| p.maps_device),
+            waiting: p.is_some_and(|p| p.pending == Some(Pending::Wait)),
         }
     }
 
@@ -56,6 +59,9 @@ impl MigrationModule for ProcModule {
         pcb.maps_device = st.maps_device;
         // A fresh address space; the VM module (if it takes part) replaces it.
         pcb.vm = Vm::new(st.pages);
+        if st.waiting {
+            pcb.pending = Some(Pending::Wait);
+        }
         Vec::new()
     }
 }
