@@ -390,6 +390,102 @@ pub fn mixed() -> Config {
     }
 }
 
+/// A larger world: a parent and a forked child share a read-write stream from three
+/// hosts while a process of another home writes, unlinks and reads the same file, and
+/// the owner of one target comes back.
+pub fn sharing() -> Config {
+    Config {
+        files: vec![(F0, vec![1, 2])],
+        procs: vec![ProcSpec::new(Pid::new(0, 0), 0), ProcSpec::new(Pid::new(1, 0), 2)],
+        scripts: vec![
+            Script::forking(
+                vec![
+                    open(Mode::ReadWrite, false),
+                    Op::Fork,
+                    Op::Migrate { target: H2 },
+                    Op::Read { fd: FD0 },
+                    Op::Write { fd: FD0, sym: 3 },
+                    Op::Wait,
+                ],
+                vec![1],
+            ),
+            Script::new(vec![
+                Op::Migrate { target: H1 },
+                Op::Read { fd: FD0 },
+                Op::Lseek { fd: FD0, pos: 0 },
+                Op::Read { fd: FD0 },
+                Op::Exit { status: 4 },
+            ]),
+            Script::new(vec![
+                open(Mode::ReadWrite, false),
+                Op::Write { fd: FD0, sym: 5 },
+                Op::Unlink { name: F0 },
+                Op::Read { fd: FD0 },
+                Op::Close { fd: FD0 },
+            ]),
+        ],
+        events: vec![ClusterEvent::OwnerReturns(H2)],
+        ..base(
+            "sharing",
+            "parent and child share a stream from three hosts; another home writes and unlinks; an eviction",
+            3,
+        )
+    }
+}
+
+/// A larger world: a family of processes forks, migrates, signals and waits across three
+/// hosts, with an eviction and a crash of a host that is nobody's home.
+pub fn family() -> Config {
+    Config {
+        procs: vec![
+            ProcSpec::new(Pid::new(0, 0), 0),
+            ProcSpec::new(Pid::new(1, 0), 3),
+        ],
+        scripts: vec![
+            Script::forking(
+                vec![
+                    Op::Fork,
+                    Op::MemWrite {
+                        page: PageNo(0),
+                        sym: 1,
+                    },
+                    Op::Fork,
+                    Op::Migrate { target: H2 },
+                    Op::Wait,
+                    Op::Gettimeofday,
+                    Op::Wait,
+                ],
+                vec![1, 2],
+            ),
+            Script::new(vec![
+                Op::Migrate { target: H2 },
+                Op::MemRead { page: PageNo(0) },
+                Op::Exit { status: 7 },
+            ]),
+            Script::new(vec![
+                Op::MemRead { page: PageNo(0) },
+                Op::Exec { target: Some(H1) },
+                Op::Exit { status: 5 },
+            ]),
+            Script::new(vec![
+                Op::Kill {
+                    pid: Pid::new(0, 0),
+                },
+                Op::Kill {
+                    pid: Pid::new(0, 1),
+                },
+                Op::Gettimeofday,
+            ]),
+        ],
+        events: vec![ClusterEvent::OwnerReturns(H2), ClusterEvent::Crash(H1)],
+        ..base(
+            "family",
+            "forks, exec-time migration, signals and waits across three hosts; eviction; a crash",
+            3,
+        )
+    }
+}
+
 /// The suites by name.
 pub fn suite(name: &str) -> Option<Vec<Config>> {
     let default = vec![
@@ -401,6 +497,8 @@ pub fn suite(name: &str) -> Option<Vec<Config>> {
         fork_wait(),
         refuse(),
         crash(),
+        sharing(),
+        family(),
     ];
     match name {
         "default" => Some(default),

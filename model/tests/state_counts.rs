@@ -63,6 +63,16 @@ fn crash_state_count() {
 }
 
 #[test]
+fn sharing_state_count() {
+    assert_eq!(unique_states(configs::sharing()), 10965);
+}
+
+#[test]
+fn family_state_count() {
+    assert_eq!(unique_states(configs::family()), 107512);
+}
+
+#[test]
 fn mixed_state_count() {
     assert_eq!(unique_states(configs::mixed()), 4494);
 }

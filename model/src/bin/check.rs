@@ -317,7 +317,17 @@ fn run_suite(args: &RunArgs) -> Result<ExitCode, String> {
             );
         }
         if broken.is_empty() && (unreached.is_empty() || !whole_suite) && missed.is_empty() {
-            println!("OK: every invariant holds, every situation is reached, every alternative is caught.");
+            let alts = if alternatives.is_empty() {
+                ""
+            } else {
+                ", every alternative is caught"
+            };
+            let reach = if whole_suite {
+                ", every situation is reached"
+            } else {
+                ""
+            };
+            println!("OK: every invariant holds{reach}{alts}.");
         }
     }
     if args.write_figures {
