@@ -31,6 +31,13 @@ pub enum Line {
     Note { at: Actor, text: String },
     /// Where the one-machine Unix disagrees, or an invariant was seen broken.
     Alarm { at: Actor, text: String },
+    /// An operation of a process returned (machine-readable twin of a `Note`).
+    Outcome {
+        at: Actor,
+        pid: vocab::Pid,
+        op: vocab::Op,
+        outcome: vocab::Outcome,
+    },
 }
 
 #[derive(Debug, Default)]
@@ -67,6 +74,29 @@ impl Log {
         if let Some(l) = &mut self.lines {
             l.push(Line::Alarm { at, text: text() });
         }
+    }
+    pub fn outcome(&mut self, at: Actor, pid: vocab::Pid, op: vocab::Op, outcome: vocab::Outcome) {
+        if let Some(l) = &mut self.lines {
+            l.push(Line::Outcome {
+                at,
+                pid,
+                op,
+                outcome,
+            });
+        }
+    }
+    /// The operations that returned, in order.
+    pub fn outcomes(&self) -> Vec<(vocab::Pid, vocab::Op, vocab::Outcome)> {
+        self.lines
+            .iter()
+            .flatten()
+            .filter_map(|l| match l {
+                Line::Outcome {
+                    pid, op, outcome, ..
+                } => Some((*pid, *op, *outcome)),
+                _ => None,
+            })
+            .collect()
     }
     pub fn into_lines(self) -> Vec<Line> {
         self.lines.unwrap_or_default()

@@ -53,9 +53,7 @@ impl Ctx<'_> {
     /// The operation returns: log it, compare with the one-machine Unix, move on.
     pub fn complete(&mut self, pid: Pid, op: &Op, outcome: Outcome, ghost: Option<Outcome>) {
         let h = self.s.procs[&pid].host;
-        self.log.note(Actor::Host(h), || {
-            format!("{pid}: {op} -> {}", vocab::outcome::show(&outcome))
-        });
+        self.log.outcome(Actor::Host(h), pid, *op, outcome);
         if let Some(ghost) = ghost {
             if !same_result(op, &outcome, &ghost) {
                 let id = specific_invariant(op);
@@ -661,9 +659,7 @@ impl Ctx<'_> {
         }
         p.pc += 1;
         let h = p.host;
-        self.log.note(Actor::Host(h), || {
-            format!("{parent}: wait() -> {}", vocab::outcome::show(&result))
-        });
+        self.log.outcome(Actor::Host(h), parent, Op::Wait, result);
     }
 }
 

@@ -91,6 +91,12 @@ pub fn render(model: &SpriteModel, actions: &[Action]) -> String {
                 Line::Msg { from, to, text } => format!("{from} -> {to}: {text}"),
                 Line::Note { at, text } => format!("[{at}] {text}"),
                 Line::Alarm { at, text } => format!("[{at}] !! {text}"),
+                Line::Outcome {
+                    at,
+                    pid,
+                    op,
+                    outcome,
+                } => format!("[{at}] {pid}: {op} -> {}", vocab::outcome::show(&outcome)),
             };
             out.push_str(&format!("       {text}\n"));
         }
@@ -109,8 +115,7 @@ pub fn mermaid(model: &SpriteModel, actions: &[Action]) -> String {
         out.push_str(&format!("    participant h{h}\n"));
     }
     out.push_str("    participant fs as file server\n");
-    for (i, (a, lines)) in steps(model, actions).into_iter().enumerate() {
-        let _ = a;
+    for (i, (_, lines)) in steps(model, actions).into_iter().enumerate() {
         for l in lines {
             let line = match l {
                 Line::Msg { from, to, text } => {
@@ -125,6 +130,15 @@ pub fn mermaid(model: &SpriteModel, actions: &[Action]) -> String {
                         i + 1,
                         mermaid_text(&text)
                     )
+                }
+                Line::Outcome {
+                    at,
+                    pid,
+                    op,
+                    outcome,
+                } => {
+                    let text = format!("{pid}: {op} -> {}", vocab::outcome::show(&outcome));
+                    format!("    Note over {at}: {}. {}\n", i + 1, mermaid_text(&text))
                 }
             };
             out.push_str(&line);
