@@ -21,4 +21,4 @@ pub mod sim;
 pub mod view;
 pub mod vm;
 
-pub use sim::{Cluster, ClusterConfig, HostConfig, OpId, OpState, ProcConfig, SimError};
+pub use sim::{Cluster, ClusterConfig, Enabled, HostConfig, OpId, OpState, ProcConfig, SimError};

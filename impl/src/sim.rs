@@ -224,6 +224,7 @@ pub struct Cluster {
     pub ledger: Ledger,
     /// Bound on the number of steps of one `run_until_quiescent`.
     pub step_budget: u64,
+    scratch: Vec<Choice>,
 }
 
 impl Cluster {
@@ -299,6 +300,7 @@ impl Cluster {
             trace: Vec::new(),
             ledger: Ledger::default(),
             step_budget: 100_000,
+            scratch: Vec::new(),
         })
     }
 
@@ -528,12 +530,19 @@ impl Cluster {
 
     /// Everything that may happen next, in a deterministic order.
     fn choices(&self) -> Vec<Choice> {
-        let mut c: Vec<Choice> = self
-            .chans
-            .iter()
-            .filter(|(_, q)| !q.is_empty())
-            .map(|(k, _)| Choice::Deliver(*k))
-            .collect();
+        let mut c = Vec::new();
+        self.choices_into(&mut c);
+        c
+    }
+
+    fn choices_into(&self, c: &mut Vec<Choice>) {
+        c.clear();
+        c.extend(
+            self.chans
+                .iter()
+                .filter(|(_, q)| !q.is_empty())
+                .map(|(k, _)| Choice::Deliver(*k)),
+        );
         for (pid, q) in &self.queued {
             if q.is_empty() || self.running.contains_key(pid) {
                 continue;
@@ -557,18 +566,58 @@ impl Cluster {
                 (true, None) => {}
             }
         }
-        c
+    }
+
+    /// Everything that may happen next, in a fixed order.
+    pub fn enabled(&self) -> Vec<Enabled> {
+        self.choices()
+            .into_iter()
+            .map(|c| match c {
+                Choice::Deliver((from, to)) => {
+                    let kind = self
+                        .chans
+                        .get(&(from, to))
+                        .and_then(|q| q.front())
+                        .and_then(|b| decode(b).ok())
+                        .map(|(_, env)| env.msg.kind());
+                    Enabled::Deliver { from, to, kind }
+                }
+                Choice::Start(pid, host) => Enabled::Start { pid, host },
+            })
+            .collect()
+    }
+
+    /// Performs one event the caller chose from [`Cluster::enabled`]. Returns false (and
+    /// does nothing) if it is not enabled.
+    pub fn perform(&mut self, e: &Enabled) -> bool {
+        let c = match *e {
+            Enabled::Deliver { from, to, .. } => Choice::Deliver((from, to)),
+            Enabled::Start { pid, host } => Choice::Start(pid, host),
+        };
+        if !self.choices().contains(&c) {
+            return false;
+        }
+        self.now += 1;
+        match c {
+            Choice::Deliver(key) => self.deliver(key),
+            Choice::Start(pid, host) => self.start(pid, host),
+        }
+        true
     }
 
     /// Performs one event chosen by the seed. Returns false when quiescent.
     pub fn step(&mut self) -> bool {
-        let choices = self.choices();
+        let mut choices = std::mem::take(&mut self.scratch);
+        self.choices_into(&mut choices);
         if choices.is_empty() {
+            self.scratch = choices;
             return false;
         }
         let i = self.rng.gen_range(0..choices.len());
+        let chosen = choices[i];
+        self.scratch = choices;
         self.now += 1;
-        match choices[i] {
+        match chosen {
             Choice::Deliver(key) => self.deliver(key),
             Choice::Start(pid, host) => self.start(pid, host),
         }
@@ -703,4 +752,19 @@ impl Cluster {
 enum Choice {
     Deliver((Node, Node)),
     Start(Pid, Option<HostId>),
+}
+
+/// Something the simulator could do next, for a harness that chooses the schedule itself
+/// (to follow the model's transitions one by one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Enabled {
+    /// Deliver the oldest message on the channel `from` -> `to` (its kind, if it decodes).
+    Deliver {
+        from: Node,
+        to: Node,
+        kind: Option<vocab::MsgKind>,
+    },
+    /// Start the next queued operation of `pid` (on `host`; `None`: no host has it, so it
+    /// completes at once with ESRCH).
+    Start { pid: Pid, host: Option<HostId> },
 }

@@ -620,3 +620,40 @@ fn evict_a_process_blocked_in_wait_and_still_collect_the_child() {
         );
     }
 }
+
+#[test]
+fn a_harness_can_choose_the_schedule_itself() {
+    // Deliver MIG_STATE's reply only after everything else: still one outcome.
+    let mut c = Cluster::new(&cfg(Switches::SPRITE), 0).unwrap();
+    let id = c.submit(P, Op::Migrate { target: H1 });
+    let mut kinds = Vec::new();
+    loop {
+        let en = c.enabled();
+        let Some(e) = en.last() else { break };
+        if let sprite::Enabled::Deliver { kind: Some(k), .. } = e {
+            kinds.push(*k);
+        }
+        assert!(c.perform(e));
+    }
+    assert_eq!(c.outcome(id), Some(Ok(Value::Unit)));
+    use vocab::MsgKind::*;
+    assert_eq!(
+        kinds,
+        vec![
+            MigInit,
+            MigInitReply,
+            MigState,
+            MigState,
+            HomeUpdate,
+            HomeUpdate,
+            Resume
+        ]
+    );
+    assert!(
+        !c.perform(&sprite::Enabled::Start {
+            pid: Q,
+            host: Some(H0)
+        }),
+        "nothing queued for Q"
+    );
+}

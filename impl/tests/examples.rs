@@ -1,0 +1,84 @@
+//! The example scenarios in `scenarios/` run clean through the `scenario` binary (every
+//! expectation holds, the cluster agrees with one Unix machine), each design switch they
+//! mention makes them fail, and malformed input gets a located error and exit code 2.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn scenarios_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scenarios")
+}
+
+fn scenario(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_scenario"))
+        .args(args)
+        .output()
+        .expect("runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn every_example_scenario_passes() {
+    let mut n = 0;
+    for e in std::fs::read_dir(scenarios_dir()).expect("scenarios/") {
+        let p = e.expect("entry").path();
+        if p.extension().is_some_and(|x| x == "toml") {
+            let (code, out, err) = scenario(&[p.to_str().expect("utf-8")]);
+            assert_eq!(code, 0, "{}:\n{out}{err}", p.display());
+            let (code, out, _) = scenario(&[p.to_str().expect("utf-8"), "--json"]);
+            assert_eq!(code, 0);
+            let v: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");
+            assert!(v["steps"].is_array());
+            n += 1;
+        }
+    }
+    assert!(n >= 8, "only {n} example scenarios");
+}
+
+#[test]
+fn the_rejected_designs_fail_the_examples() {
+    let dir = scenarios_dir();
+    for (file, switch) in [
+        ("temp-file.toml", "reopen-files"),
+        ("shared-offset.toml", "client-offsets"),
+        ("skewed-clocks.toml", "local-time"),
+        ("remote-fork-wait.toml", "wait-on-current"),
+        ("remote-fork-wait.toml", "local-pids"),
+    ] {
+        let p = dir.join(file);
+        let (code, out, _) = scenario(&[p.to_str().expect("utf-8"), "--switches", switch]);
+        assert_eq!(code, 1, "{file} with {switch} should fail:\n{out}");
+        assert!(out.contains("replay: scenario"), "prints how to replay");
+    }
+}
+
+#[test]
+fn malformed_input_is_located_and_exits_2() {
+    let dir = std::env::temp_dir().join(format!("sprite-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp");
+    let bad = dir.join("bad.toml");
+    std::fs::write(
+        &bad,
+        "seed = 1\nsteps = [\n  { pid = \"p0.0\", op = \"teleport h1\" },\n]\n[[host]]\nid = 0\n",
+    )
+    .expect("write");
+    let (code, _, err) = scenario(&[bad.to_str().expect("utf-8")]);
+    assert_eq!(code, 2);
+    assert!(err.contains("bad.toml:3:"), "{err}");
+    assert!(err.contains("unknown operation `teleport`"), "{err}");
+    std::fs::write(&bad, "seed = [\n").expect("write");
+    let (code, _, err) = scenario(&[bad.to_str().expect("utf-8")]);
+    assert_eq!(code, 2);
+    assert!(err.contains("bad.toml:"), "{err}");
+    let (code, _, err) = scenario(&["/nonexistent/x.toml"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("/nonexistent/x.toml"), "{err}");
+    let (code, out, _) = scenario(&["--report"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("SPE Table 1"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
