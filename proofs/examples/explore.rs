@@ -1,0 +1,42 @@
+use model::SpriteModel;
+use proofs::generate::{candidates, reachable};
+use proofs::inductive::{all_hold, InductionCheck};
+
+fn main() {
+    let mut total = InductionCheck::new(Some(proofs::known::known));
+    for cfg in model::configs::suite("default").unwrap() {
+        let m = SpriteModel::new(cfg.clone());
+        let init = m.initial();
+        let bad = all_hold(&m, &init);
+        if !bad.is_empty() {
+            println!("{}: initial state breaks {:?}", cfg.name, bad);
+        }
+        let states = reachable(&cfg);
+        println!("{}: {} reachable", cfg.name, states.len());
+        for s in &states {
+            let bad = all_hold(&m, s);
+            if !bad.is_empty() {
+                println!("{}: reachable state breaks {:?}", cfg.name, bad);
+                break;
+            }
+        }
+        let perturb = std::env::args().nth(1).is_some() && states.len() < 5000;
+        for s in &states {
+            total.examine(&m, s);
+            if perturb {
+                for t in candidates(&m, s) {
+                    total.examine(&m, &t);
+                }
+            }
+        }
+    }
+    println!("{}", total.summary());
+    for f in &total.failures {
+        println!("{} {} {:?} broken: {}", f.id, f.config, f.action, f.broken);
+    }
+    for f in total.failures.iter().take(3) {
+        if std::env::var("SHOW").is_ok() {
+            println!("{f}");
+        }
+    }
+}
