@@ -486,6 +486,55 @@ pub fn family() -> Config {
     }
 }
 
+/// The largest world, for the `full` suite: three homes, each with a process that works on
+/// one shared file, migrates and signals, while two owners come and go.
+pub fn crowd() -> Config {
+    Config {
+        files: vec![(F0, vec![1])],
+        procs: vec![
+            ProcSpec::new(Pid::new(0, 0), 0),
+            ProcSpec::new(Pid::new(1, 0), 1),
+            ProcSpec::new(Pid::new(2, 0), 2),
+        ],
+        scripts: vec![
+            Script::new(vec![
+                open(Mode::ReadWrite, false),
+                Op::Migrate { target: H1 },
+                Op::Write { fd: FD0, sym: 2 },
+                Op::Migrate { target: H0 },
+                Op::Read { fd: FD0 },
+            ]),
+            Script::new(vec![
+                open(Mode::Read, false),
+                Op::Migrate { target: H2 },
+                Op::Read { fd: FD0 },
+                Op::Kill {
+                    pid: Pid::new(0, 0),
+                },
+            ]),
+            Script::new(vec![
+                Op::MemWrite {
+                    page: PageNo(0),
+                    sym: 3,
+                },
+                Op::Migrate { target: H0 },
+                Op::Unlink { name: F0 },
+                Op::MemRead { page: PageNo(0) },
+            ]),
+        ],
+        events: vec![
+            ClusterEvent::OwnerReturns(H1),
+            ClusterEvent::OwnerReturns(H2),
+            ClusterEvent::OwnerLeaves(H1),
+        ],
+        ..base(
+            "crowd",
+            "three homes share a file, migrate, signal and unlink while owners come and go",
+            3,
+        )
+    }
+}
+
 /// The suites by name.
 pub fn suite(name: &str) -> Option<Vec<Config>> {
     let default = vec![
@@ -502,7 +551,7 @@ pub fn suite(name: &str) -> Option<Vec<Config>> {
     ];
     match name {
         "default" => Some(default),
-        "full" => Some(default.into_iter().chain([mixed()]).collect()),
+        "full" => Some(default.into_iter().chain([mixed(), crowd()]).collect()),
         _ => None,
     }
 }

@@ -99,9 +99,11 @@ pub fn inv_cons(_: &SpriteModel, s: &State) -> bool {
         })
 }
 
-/// CACHE: a file used on two or more hosts with a writer is uncacheable and cached
-/// nowhere; caching was never turned off without two processes on different hosts
-/// sharing the file with a writer (flagged when the server turns it off).
+/// CACHE: a file used on two or more hosts with a writer is uncacheable, and no host that
+/// uses an uncacheable file has blocks of it in its cache (a host that stopped using the
+/// file may keep clean blocks: version numbers invalidate them at its next open, as in
+/// Sprite); caching was never turned off without two processes on different hosts sharing
+/// the file with a writer (flagged when the server turns it off).
 pub fn inv_cache(_: &SpriteModel, s: &State) -> bool {
     ok(s, InvariantId::CACHE)
         && s.server.files.iter().all(|(ino, f)| {
@@ -110,7 +112,10 @@ pub fn inv_cache(_: &SpriteModel, s: &State) -> bool {
             let writer = streams.clone().any(|st| st.mode.writes());
             let write_shared = users.len() >= 2 && writer;
             (!write_shared || !f.cacheable)
-                && (f.cacheable || s.hosts.iter().all(|h| !h.cache.contains_key(ino)))
+                && (f.cacheable
+                    || s.hosts.iter().enumerate().all(|(i, h)| {
+                        !h.cache.contains_key(ino) || !users.contains(&vocab::HostId(i as u8))
+                    }))
         })
 }
 

@@ -73,6 +73,11 @@ fn family_state_count() {
 }
 
 #[test]
+fn crowd_state_count() {
+    assert_eq!(unique_states(configs::crowd()), 103747);
+}
+
+#[test]
 fn mixed_state_count() {
     assert_eq!(unique_states(configs::mixed()), 4494);
 }
