@@ -125,9 +125,9 @@ impl Ctx<'_> {
         }
     }
 
-    /// The migration is refused before any state moved: undo the freeze, and check that
-    /// the process is exactly where and as it was (REFUSE).
-    fn refuse(&mut self, pid: Pid, r: Refusal) {
+    /// The migration is over (done or refused): the process runs again, or keeps waiting if
+    /// it was blocked in wait when it froze.
+    fn end_migration(&mut self, pid: Pid) -> Migration {
         let m = self.s.migrations.remove(&pid).expect("in progress");
         let p = self.s.procs.get_mut(&pid).expect("exists");
         p.status = if m.resume_waiting {
@@ -135,6 +135,14 @@ impl Ctx<'_> {
         } else {
             Status::Ready
         };
+        m
+    }
+
+    /// The migration is refused before any state moved: undo the freeze, and check that
+    /// the process is exactly where and as it was (REFUSE).
+    fn refuse(&mut self, pid: Pid, r: Refusal) {
+        let m = self.end_migration(pid);
+        let p = &self.s.procs[&pid];
         let untouched = p.host == m.source
             && self.s.host(pid.home).home_table.get(&pid) == Some(&Loc::At(m.source))
             && !self.s.hosts.iter().any(|h| h.residue.contains_key(&pid))
@@ -415,13 +423,7 @@ impl Ctx<'_> {
     /// RESUME: the process runs on the target. If the target's owner came back meanwhile,
     /// the process is sent straight home again (EVICT).
     pub fn resume(&mut self, pid: Pid) {
-        let m = self.s.migrations.remove(&pid).expect("in progress");
-        let p = self.s.procs.get_mut(&pid).expect("exists");
-        p.status = if m.resume_waiting {
-            Status::Waiting
-        } else {
-            Status::Ready
-        };
+        let m = self.end_migration(pid);
         self.log.note(Actor::Host(m.target), || {
             format!("RESUME {pid} on {} ({} forgets it)", m.target, m.source)
         });
