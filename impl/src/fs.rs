@@ -28,6 +28,9 @@ impl std::fmt::Display for FileId {
 /// one symbol (the cost model scales it to the paper's 4 KB block).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Blocks {
+    /// Which incarnation of the file the blocks belong to (file ids are reused after
+    /// reclamation; blocks of a reclaimed file must never land in a new one).
+    pub incarnation: u32,
     pub len: u8,
     pub blocks: Vec<(u8, u8)>,
 }
@@ -52,6 +55,8 @@ impl Blocks {
 /// A file on the server.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServerFile {
+    /// Unique across the server's life: the version the file was created with.
+    pub incarnation: u32,
     pub data: Vec<u8>,
     /// Whether a name refers to it; an unlinked file lives until its last close (DEL).
     pub linked: bool,
@@ -134,6 +139,7 @@ impl FileServer {
         self.files.insert(
             id,
             ServerFile {
+                incarnation: version,
                 data,
                 linked: true,
                 version,
@@ -241,7 +247,8 @@ impl FileServer {
 
     /// Writes back blocks from a client. Returns the file's new version.
     fn absorb(&mut self, file: FileId, h: HostId, blocks: &Blocks, callback: bool) -> Option<u32> {
-        let v = if blocks.is_empty() {
+        let current = self.files.get(&file)?.incarnation == blocks.incarnation;
+        let v = if blocks.is_empty() || !current {
             None
         } else {
             Some(self.bump())
@@ -368,6 +375,7 @@ impl FileServer {
         Some(Grant {
             stream,
             file: s.file,
+            incarnation: f.incarnation,
             mode: s.mode,
             pos,
             cacheable: f.cacheable,
@@ -576,10 +584,13 @@ impl FileServer {
                 }
             }
             FileReq::Close { streams } => {
+                let mut reclaimed = Vec::new();
                 for s in streams {
-                    self.drop_ref(s, h);
+                    if let Some(f) = self.drop_ref(s, h) {
+                        reclaimed.push(f);
+                    }
                 }
-                FileResp::Unit
+                FileResp::Closed { reclaimed }
             }
             FileReq::Read { stream, pos } => {
                 let Some(s) = self.streams.get(&stream) else {
@@ -648,7 +659,7 @@ impl FileServer {
                     if let Some(file) = self.files.get_mut(&f) {
                         file.linked = false;
                     }
-                    self.reclaim_if_unused(f);
+                    let _ = self.reclaim_if_unused(f);
                     FileResp::Unit
                 }
             },
@@ -675,10 +686,10 @@ impl FileServer {
     }
 
     /// Host `h` dropped its last reference to a stream.
-    fn drop_ref(&mut self, stream: StreamId, h: HostId) {
-        let Some(s) = self.streams.get_mut(&stream) else {
-            return;
-        };
+    /// Host `h` dropped its last reference to a stream; returns the file if that close
+    /// reclaimed it.
+    fn drop_ref(&mut self, stream: StreamId, h: HostId) -> Option<FileId> {
+        let s = self.streams.get_mut(&stream)?;
         s.hosts.remove(&h);
         if s.hosts.is_empty() {
             let file = s.file;
@@ -688,16 +699,21 @@ impl FileServer {
                     // Caching stays off until nobody has the file open (CACHE §3.2).
                     f.cacheable = true;
                 }
-                self.reclaim_if_unused(file);
+                if self.reclaim_if_unused(file) {
+                    return Some(file);
+                }
             }
         }
+        None
     }
 
-    fn reclaim_if_unused(&mut self, file: FileId) {
+    fn reclaim_if_unused(&mut self, file: FileId) -> bool {
         let open = self.streams.values().any(|s| s.file == file);
         if !open && self.files.get(&file).is_some_and(|f| !f.linked) {
             self.files.remove(&file);
+            return true;
         }
+        false
     }
 
     /// A host crashed: its references go, and so do dirty blocks only it held (FAIL).
@@ -709,7 +725,7 @@ impl FileServer {
             .map(|(id, _)| *id)
             .collect();
         for id in ids {
-            self.drop_ref(id, h);
+            let _ = self.drop_ref(id, h);
         }
         for f in self.files.values_mut() {
             f.cached_on.remove(&h);

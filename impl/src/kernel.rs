@@ -163,6 +163,8 @@ pub struct HostStream {
 /// A client's cached copy of a file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CacheEntry {
+    /// The file incarnation the copy belongs to (see `fs::Blocks`).
+    pub incarnation: u32,
     pub version: u32,
     pub data: Vec<u8>,
     pub dirty: BTreeSet<u8>,
@@ -172,6 +174,7 @@ pub struct CacheEntry {
 impl CacheEntry {
     pub fn dirty_blocks(&self) -> Blocks {
         Blocks {
+            incarnation: self.incarnation,
             len: self.data.len() as u8,
             blocks: self
                 .dirty
@@ -475,18 +478,33 @@ impl Kernel {
         if g.cacheable {
             match &g.data {
                 Some(d) => {
+                    // Dirty blocks here are the newest data of the file: the server
+                    // recalls them before any other host may write. Keep them on top of
+                    // the server's copy (this host may not have known the file's id).
+                    let mut data = d.clone();
+                    let mut dirty = BTreeSet::new();
+                    if let Some(old) = self
+                        .cache
+                        .get(&g.file)
+                        .filter(|e| e.cacheable && e.incarnation == g.incarnation)
+                    {
+                        old.dirty_blocks().apply(&mut data);
+                        dirty = old.dirty.clone();
+                    }
                     self.cache.insert(
                         g.file,
                         CacheEntry {
+                            incarnation: g.incarnation,
                             version: g.version,
-                            data: d.clone(),
-                            dirty: BTreeSet::new(),
+                            data,
+                            dirty,
                             cacheable: true,
                         },
                     );
                 }
                 None => {
                     let e = self.cache.entry(g.file).or_insert(CacheEntry {
+                        incarnation: g.incarnation,
                         version: g.version,
                         data: Vec::new(),
                         dirty: BTreeSet::new(),
@@ -499,6 +517,7 @@ impl Kernel {
             self.cache.insert(
                 g.file,
                 CacheEntry {
+                    incarnation: g.incarnation,
                     version: 0,
                     data: Vec::new(),
                     dirty: BTreeSet::new(),
@@ -1268,6 +1287,7 @@ impl Kernel {
                 self.cache.insert(
                     file,
                     CacheEntry {
+                        incarnation: 0,
                         version: 0,
                         data: Vec::new(),
                         dirty: BTreeSet::new(),
@@ -1282,6 +1302,18 @@ impl Kernel {
     }
 
     fn file_reply(&mut self, pid: Pid, resp: FileResp) {
+        // A file reclaimed at this host's last close: its cached copy is garbage now (and
+        // its id may be reused for a new file).
+        let resp = match resp {
+            FileResp::Closed { reclaimed } => {
+                for f in reclaimed {
+                    self.cache.remove(&f);
+                    self.names.retain(|_, x| *x != f);
+                }
+                FileResp::Unit
+            }
+            other => other,
+        };
         let Some(pending) = self.pending(pid).cloned() else {
             return;
         };

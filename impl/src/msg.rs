@@ -61,6 +61,7 @@ pub enum PosGrant {
 pub struct Grant {
     pub stream: StreamId,
     pub file: FileId,
+    pub incarnation: u32,
     pub mode: Mode,
     pub pos: PosGrant,
     pub cacheable: bool,
@@ -122,6 +123,10 @@ pub enum FileResp {
         pos: u8,
     },
     Unit,
+    /// Close done; these files were reclaimed (unlinked, and that was the last close).
+    Closed {
+        reclaimed: Vec<FileId>,
+    },
     Failed(Errno),
 }
 

@@ -121,7 +121,11 @@ fn check_invariants(v: &ClusterView, seed: u64) {
 #[test]
 fn chaos_runs_reach_quiescence_and_keep_the_invariants() {
     let mut completed = 0;
-    for seed in 0..300u64 {
+    let n: u64 = std::env::var("SPRITE_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(300);
+    for seed in 0..n {
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed);
         let mut cfg = ClusterConfig::simple(
             3,

@@ -83,9 +83,17 @@ fn run_seed(seed: u64, switches: vocab::Switches) {
     check_tr(&cfg, seed, &steps);
 }
 
+/// How many seeds to try (`SPRITE_SEEDS` overrides, for long runs).
+fn seeds(default: u64) -> u64 {
+    std::env::var("SPRITE_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
 #[test]
 fn tr_random_sequences_sprite() {
-    for seed in 0..300 {
+    for seed in 0..seeds(300) {
         run_seed(seed, vocab::Switches::SPRITE);
     }
 }
@@ -94,7 +102,7 @@ fn tr_random_sequences_sprite() {
 fn tr_random_sequences_other_vm_strategies() {
     for sw in ["full-copy-vm", "precopy-vm", "lazy-vm"] {
         let s: vocab::Switches = sw.parse().expect("switch");
-        for seed in 0..100 {
+        for seed in 0..seeds(100) {
             run_seed(seed, s);
         }
     }
@@ -129,4 +137,39 @@ fn random_runs_do_real_work() {
     eprintln!("ok ops {ok}, migrations {migrations}");
     assert!(ok > 500, "only {ok} operations succeeded");
     assert!(migrations > 30, "only {migrations} migrations");
+}
+
+#[test]
+fn tr_random_sequences_bigger_cluster() {
+    // Four hosts, three homes, longer scripts, skewed clocks and an exec-args size.
+    for seed in 0..seeds(150) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed.wrapping_mul(0x9e37));
+        let homes = [Pid::new(0, 0), Pid::new(1, 0), Pid::new(3, 0)];
+        let mut cfg = ClusterConfig::simple(4, &[(homes[0], 3), (homes[1], 1), (homes[2], 2)]);
+        cfg.files.push((FileName(0), vec![5]));
+        cfg.files.push((FileName(1), vec![1, 2, 3]));
+        for (i, h) in cfg.hosts.iter_mut().enumerate() {
+            h.clock_skew_ms = 1000 * i as i64 - 1500;
+        }
+        let pids: Vec<Pid> = homes
+            .iter()
+            .flat_map(|h| {
+                (0..3).map(move |i| Pid {
+                    home: h.home,
+                    index: i,
+                })
+            })
+            .collect();
+        let steps: Vec<Step> = (0..60)
+            .map(|_| {
+                let pid = if rng.gen_bool(0.6) {
+                    homes[rng.gen_range(0..3)]
+                } else {
+                    pids[rng.gen_range(0..pids.len())]
+                };
+                Step::Op(pid, random_op(&mut rng, 4, &pids))
+            })
+            .collect();
+        check_tr(&cfg, seed, &steps);
+    }
 }

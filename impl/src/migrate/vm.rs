@@ -118,6 +118,23 @@ impl MigrationModule for VmModule {
             pages: st.pages,
             has_backing: st.has_backing,
         };
+        // Copy-on-reference pages left on this very host earlier come back home.
+        let me = k.host();
+        for i in 0..pcb.vm.pages.len() {
+            if pcb.vm.pages[i] == Page::Remote(me) {
+                let sym = k
+                    .residual
+                    .get_mut(&cx.pid)
+                    .and_then(|r| r.remove(&PageNo(i as u8)));
+                pcb.vm.pages[i] = Page::Resident {
+                    sym: sym.unwrap_or(0),
+                    dirty: true,
+                };
+            }
+        }
+        if k.residual.get(&cx.pid).is_some_and(|r| r.is_empty()) {
+            k.residual.remove(&cx.pid);
+        }
         let buf = k.precopied.remove(&cx.pid).unwrap_or_default();
         for (page, dirty) in st.precopied {
             let sym = buf
@@ -134,12 +151,13 @@ impl MigrationModule for VmModule {
         if ok && k.cfg.switches.vm() == VmStrategy::CopyOnReference {
             // Accent: the source keeps serving the pages it did not send.
             if let Some(p) = k.procs.get(&cx.pid) {
-                let kept =
+                let kept: Vec<(PageNo, u8)> =
                     p.vm.resident()
                         .into_iter()
                         .map(|(pg, s, _)| (pg, s))
                         .collect();
-                k.residual.insert(cx.pid, kept);
+                // Merge: pages kept from an earlier stay here may still be referenced.
+                k.residual.entry(cx.pid).or_default().extend(kept);
             }
         }
     }
