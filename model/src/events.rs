@@ -55,7 +55,12 @@ impl Ctx<'_> {
             .iter()
             .filter(|(pid, p)| {
                 let m = self.s.migrations.get(pid);
-                p.host == h || pid.home == h || m.is_some_and(|m| m.source == h || m.target == h)
+                // A migration still waiting for its MIG_INIT has sent the target nothing:
+                // the target's crash is a refusal (HostDown) at MIG_INIT, not a death.
+                let committed_to = |m: &crate::state::Migration| {
+                    m.source == h || (m.target == h && m.phase != crate::state::Phase::Init)
+                };
+                p.host == h || pid.home == h || m.is_some_and(committed_to)
             })
             .map(|(pid, _)| *pid)
             .collect();

@@ -54,7 +54,7 @@ fn fork_wait_state_count() {
 
 #[test]
 fn refuse_state_count() {
-    assert_eq!(unique_states(configs::refuse()), 99);
+    assert_eq!(unique_states(configs::refuse()), 96);
 }
 
 #[test]
