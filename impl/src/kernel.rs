@@ -1141,10 +1141,15 @@ impl Kernel {
     }
 
     fn maybe_evict_now(&mut self, pid: Pid) {
+        let wait_at_home = !self.sw(Switch::WaitOnCurrent);
         let Some(p) = self.procs.get_mut(&pid) else {
             return;
         };
-        if p.idle() {
+        // A process blocked in wait waits at its home's rendezvous, so it can move.
+        let in_wait = p.pending == Some(Pending::Wait);
+        let movable =
+            p.status == ProcStatus::Running && (p.pending.is_none() || (wait_at_home && in_wait));
+        if movable {
             p.evict_pending = false;
             self.note(Note::Evicting { pid });
             if migrate::start(self, pid, pid.home, MigKind::Evict).is_err() {

@@ -83,6 +83,7 @@ fn comparable(op: &Op, ghost: &Outcome, got: Option<Outcome>) -> bool {
 pub fn run(s: &Scenario, trace: bool, model: &CostModel) -> Result<RunReport, SimError> {
     let mut c = Cluster::new(&s.cluster, s.seed)?;
     c.set_tracing(trace);
+    c.set_schedule(s.schedule.clone());
     let mut ghost = unix::Unix::new();
     for (name, data) in &s.cluster.files {
         ghost.add_file(*name, data.clone());

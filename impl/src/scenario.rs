@@ -6,6 +6,7 @@
 //! seed = 7
 //! switches = "sprite"            # or e.g. "no-vm-flush+local-time"
 //! mode = "sequential"            # each step runs to quiescence; or "concurrent"
+//! schedule = [0, 2, 1]           # optional: indices into the enabled events, then the seed
 //! steps = [
 //!   { pid = "p0.0", op = "open /f1 rw create", expect = "fd0" },
 //!   { pid = "p0.0", op = "migrate h1" },
@@ -50,6 +51,8 @@ struct FileSpec {
     switches: Option<Spanned<String>>,
     mode: Option<Spanned<String>>,
     exec_args_bytes: Option<u32>,
+    #[serde(default)]
+    schedule: Vec<usize>,
     #[serde(default)]
     steps: Vec<StepSpec>,
     #[serde(default)]
@@ -126,6 +129,8 @@ pub struct ScenarioStep {
 pub struct Scenario {
     pub cluster: ClusterConfig,
     pub seed: u64,
+    /// An explicit schedule: indices into the enabled events, used before the seed.
+    pub schedule: Vec<usize>,
     pub mode: RunMode,
     pub steps: Vec<ScenarioStep>,
     pub cost_model: CostModel,
@@ -311,6 +316,7 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
             exec_args_bytes: spec.exec_args_bytes.unwrap_or(1024),
         },
         seed: spec.seed.unwrap_or(0),
+        schedule: spec.schedule,
         mode,
         steps,
         cost_model: spec.cost_model.unwrap_or_default(),

@@ -225,6 +225,7 @@ pub struct Cluster {
     /// Bound on the number of steps of one `run_until_quiescent`.
     pub step_budget: u64,
     scratch: Vec<Choice>,
+    schedule: VecDeque<usize>,
 }
 
 impl Cluster {
@@ -301,7 +302,14 @@ impl Cluster {
             ledger: Ledger::default(),
             step_budget: 100_000,
             scratch: Vec::new(),
+            schedule: VecDeque::new(),
         })
+    }
+
+    /// Makes the next steps take these indices into [`Cluster::enabled`] (modulo its
+    /// length) instead of drawing from the seed; the seed resumes when they run out.
+    pub fn set_schedule(&mut self, indices: Vec<usize>) {
+        self.schedule = indices.into();
     }
 
     pub fn seed(&self) -> u64 {
@@ -613,7 +621,11 @@ impl Cluster {
             self.scratch = choices;
             return false;
         }
-        let i = self.rng.gen_range(0..choices.len());
+        let i = match self.schedule.pop_front() {
+            // An explicit schedule: indices into the enabled list (modulo its length).
+            Some(k) => k % choices.len(),
+            None => self.rng.gen_range(0..choices.len()),
+        };
         let chosen = choices[i];
         self.scratch = choices;
         self.now += 1;

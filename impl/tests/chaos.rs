@@ -125,7 +125,11 @@ fn chaos_runs_reach_quiescence_and_keep_the_invariants() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(300);
-    for seed in 0..n {
+    let first: u64 = std::env::var("SPRITE_FIRST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    for seed in first..first + n {
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed);
         let mut cfg = ClusterConfig::simple(
             3,
@@ -141,6 +145,7 @@ fn chaos_runs_reach_quiescence_and_keep_the_invariants() {
         }
         let crashes = seed % 3 == 0;
         let mut c = Cluster::new(&cfg, seed).expect("cluster");
+        c.set_tracing(std::env::var("SPRITE_TRACE").is_ok());
         for _round in 0..12 {
             for _ in 0..rng.gen_range(1..4) {
                 let pid = Pid::new(rng.gen_range(0..3), rng.gen_range(0..3));
@@ -163,7 +168,16 @@ fn chaos_runs_reach_quiescence_and_keep_the_invariants() {
             c.run_until_quiescent()
                 .unwrap_or_else(|e| panic!("LIVE: {e} (seed {seed})"));
             if !crashes {
-                check_invariants(&c.view(), seed);
+                let v = c.view();
+                let r = std::panic::catch_unwind(|| check_invariants(&v, seed));
+                if r.is_err() && std::env::var("SPRITE_TRACE").is_ok() {
+                    for l in c.trace() {
+                        eprintln!("{l}");
+                    }
+                }
+                if let Err(e) = r {
+                    std::panic::resume_unwind(e);
+                }
             }
         }
         completed += c.ops().iter().filter(|r| r.outcome.is_some()).count();

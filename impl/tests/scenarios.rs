@@ -622,6 +622,33 @@ fn evict_a_process_blocked_in_wait_and_still_collect_the_child() {
 }
 
 #[test]
+fn evict_moves_a_waiting_process_before_its_child_exits() {
+    let child = Pid::new(0, 1);
+    let mut c = Cluster::new(&cfg(Switches::SPRITE), 3).unwrap();
+    run(&mut c, P, Op::Fork);
+    run(&mut c, P, Op::Migrate { target: H1 });
+    let w = c.submit(P, Op::Wait);
+    c.run_until_quiescent().unwrap();
+    assert_eq!(c.outcome(w), None, "blocked at the home rendezvous");
+    c.event(ClusterEvent::OwnerReturns(H1)).unwrap();
+    c.run_until_quiescent().unwrap();
+    assert_eq!(
+        c.view().process(P).map(|p| p.host),
+        Some(H0),
+        "evicted mid-wait"
+    );
+    assert_eq!(c.outcome(w), None, "still waiting");
+    run(&mut c, child, Op::Exit { status: 4 });
+    assert_eq!(
+        c.outcome(w),
+        Some(Ok(Value::Child {
+            pid: child,
+            status: 4
+        }))
+    );
+}
+
+#[test]
 fn a_harness_can_choose_the_schedule_itself() {
     // Deliver MIG_STATE's reply only after everything else: still one outcome.
     let mut c = Cluster::new(&cfg(Switches::SPRITE), 0).unwrap();
