@@ -377,3 +377,21 @@ impl CostModel {
         2.0 * self.rpc_latency_ms + self.select_fixed_ms
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_parameter_file_is_the_default() {
+        let text = include_str!("../sparcstation1.toml");
+        assert_eq!(CostModel::from_toml(text), Ok(CostModel::default()));
+        let partial = CostModel::from_toml("rpc_latency_ms = 2.5\n").unwrap();
+        assert_eq!(partial.rpc_latency_ms, 2.5);
+        assert_eq!(partial.page_bytes, 4096);
+        assert!(
+            CostModel::from_toml("rpc_latency = 1\n").is_err(),
+            "unknown fields are errors"
+        );
+    }
+}

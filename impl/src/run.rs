@@ -40,6 +40,8 @@ pub struct RunReport {
     pub switches: String,
     pub steps: Vec<StepResult>,
     pub migrations: Vec<MigrationCost>,
+    /// Messages, RPCs and bytes per message kind over the whole run.
+    pub totals: std::collections::BTreeMap<vocab::MsgKind, crate::cost::Counter>,
     pub trace: Vec<TraceLine>,
     pub final_state: ClusterView,
 }
@@ -173,6 +175,7 @@ pub fn run(s: &Scenario, trace: bool, model: &CostModel) -> Result<RunReport, Si
         switches: s.cluster.switches.to_string(),
         steps,
         migrations,
+        totals: c.ledger.totals.clone(),
         trace: c.trace().to_vec(),
         final_state: c.view(),
     })

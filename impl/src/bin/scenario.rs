@@ -169,6 +169,18 @@ fn run(args: &Args) -> Result<bool, String> {
             );
         }
     }
+    if !report.totals.is_empty() {
+        println!("-- messages");
+        for (kind, c) in &report.totals {
+            println!(
+                "{:<22} {:>5} msgs {:>5} rpcs {:>7} bytes",
+                kind.name(),
+                c.msgs,
+                c.rpcs,
+                c.bytes
+            );
+        }
+    }
     let ok = report.ok();
     if !ok {
         println!(
