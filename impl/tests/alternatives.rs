@@ -8,7 +8,7 @@ use rand_chacha::ChaCha8Rng;
 use sprite::{Cluster, ClusterConfig, OpId};
 use std::collections::BTreeMap;
 use unix::{ProcState, Unix};
-use vocab::{Fd, FileName, HostId, Mode, Op, Outcome, PageNo, Pid, Switch, Switches, Value};
+use vocab::{Fd, FileName, HostId, Mode, Op, PageNo, Pid, Switch, Switches, Value};
 
 fn random_op(rng: &mut ChaCha8Rng, pids: &[Pid]) -> Op {
     let fd = Fd(rng.gen_range(0..3));
@@ -145,7 +145,6 @@ fn search_one(switches: Switches, seed: u64) -> Option<String> {
             }
         }
     }
-    let _: Option<Outcome> = None;
     None
 }
 

@@ -213,3 +213,73 @@ fn garbage_on_the_wire_is_dropped_not_fatal() {
             .unwrap_or_else(|e| panic!("{e} (seed {seed})"));
     }
 }
+
+#[test]
+fn fail_a_crash_kills_exactly_the_processes_of_that_host() {
+    for seed in 0..300u64 {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xfa11);
+        let cfg = ClusterConfig::simple(
+            3,
+            &[
+                (Pid::new(0, 0), 2),
+                (Pid::new(1, 0), 2),
+                (Pid::new(2, 0), 2),
+            ],
+        );
+        let mut c = Cluster::new(&cfg, seed).expect("cluster");
+        for _ in 0..15 {
+            let pid = Pid::new(rng.gen_range(0..3), rng.gen_range(0..3));
+            let op = match rng.gen_range(0..4) {
+                0 => Op::Fork,
+                1 => Op::MemWrite {
+                    page: PageNo(rng.gen_range(0..2)),
+                    sym: 5,
+                },
+                2 => Op::Open {
+                    name: FileName(0),
+                    mode: Mode::ReadWrite,
+                    create: true,
+                },
+                _ => Op::Migrate {
+                    target: HostId(rng.gen_range(0..3)),
+                },
+            };
+            c.submit(pid, op);
+            c.run_until_quiescent().unwrap_or_else(|e| panic!("{e}"));
+        }
+        let before = c.view();
+        let h = HostId(rng.gen_range(0..3));
+        c.event(ClusterEvent::Crash(h)).expect("crash");
+        c.run_until_quiescent()
+            .unwrap_or_else(|e| panic!("{e} (seed {seed})"));
+        let after = c.view();
+        for p in &before.processes {
+            let doomed = p.home == h || p.host == h;
+            let survivor = after.process(p.pid);
+            if doomed {
+                assert!(
+                    survivor.is_none(),
+                    "FAIL: {} survived the crash of {h} (seed {seed})",
+                    p.pid
+                );
+            } else {
+                let s = survivor
+                    .unwrap_or_else(|| panic!("FAIL: {} died with {h} (seed {seed})", p.pid));
+                assert_eq!(
+                    (s.host, &s.fds),
+                    (p.host, &p.fds),
+                    "FAIL: {} changed (seed {seed})",
+                    p.pid
+                );
+            }
+        }
+        // Survivors keep working, also after the host comes back.
+        c.event(ClusterEvent::Reboot(h)).expect("reboot");
+        for p in after.processes.iter().filter(|p| p.home != h) {
+            c.submit(p.pid, Op::MemRead { page: PageNo(0) });
+            c.submit(p.pid, Op::Migrate { target: h });
+        }
+        c.run_until_quiescent()
+            .unwrap_or_else(|e| panic!("{e} (seed {seed})"));
+    }
+}
