@@ -668,17 +668,10 @@ impl Kernel {
             let r = self.home_alloc(pid, self.host());
             self.fork_finish(pid, r);
         } else if self.sw(Switch::LocalPids) {
-            // The rejected alternative: the current host picks the index from its own table.
-            let used: BTreeSet<u8> = self
-                .procs
-                .keys()
-                .filter(|p| p.home == home)
-                .map(|p| p.index)
-                .collect();
-            let r = smallest_free(&used, |i| i)
-                .filter(|i| *i != u8::MAX)
-                .map(|index| Pid { home, index })
-                .ok_or(Errno::EAGAIN);
+            // The rejected alternative: the current host allocates the pid from its own
+            // table, as if it were the child's home (as the model does), so the pid no
+            // longer says where the rendezvous is and may collide with the home's choice.
+            let r = self.home_alloc(pid, self.host());
             self.fork_finish(pid, r);
         } else {
             self.block(pid, Pending::ForkPid);

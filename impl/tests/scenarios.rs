@@ -383,11 +383,11 @@ fn alt_local_pids_breaks_pid() {
     let mut c = Cluster::new(&cfg(Switches::only(Switch::LocalPids)), 13).unwrap();
     run(&mut c, P, Op::Fork); // at home: p0.1
     run(&mut c, P, Op::Migrate { target: H1 });
-    let remote = run(&mut c, P, Op::Fork); // on h1: from h1's table
+    let remote = run(&mut c, P, Op::Fork); // on h1: from h1's own table
     assert_eq!(
         remote,
-        Some(Ok(Value::Pid(Pid::new(0, 1)))),
-        "collides with the child forked at home"
+        Some(Ok(Value::Pid(Pid::new(1, 1)))),
+        "the home would have given p0.2"
     );
 }
 

@@ -430,11 +430,11 @@ pub fn on_msg(k: &mut Kernel, src: Option<HostId>, version: u16, msg: Msg) {
     let me = k.host();
     match msg {
         Msg::MigInit { pid, .. } => {
-            // The target decides: same version, owner away, no other job (TH §4.2, §6).
-            let busy_with_other = k.procs.keys().any(|p| p.home != me && p.home != pid.home);
+            // The target decides: same version, and nobody at the console (TH §4.2). One
+            // foreign job per host is migd's policy, not a kernel refusal (policy.rs).
             let result = if version != k.cfg.version {
                 Err(Refusal::VersionMismatch)
-            } else if k.owner_present || busy_with_other {
+            } else if k.owner_present {
                 Err(Refusal::HostBusy)
             } else {
                 Ok(())
