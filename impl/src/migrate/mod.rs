@@ -427,7 +427,6 @@ fn abort(k: &mut Kernel, pid: Pid, why: Refusal) {
 
 /// Migration messages arriving at a kernel.
 pub fn on_msg(k: &mut Kernel, src: Option<HostId>, version: u16, msg: Msg) {
-    let me = k.host();
     match msg {
         Msg::MigInit { pid, .. } => {
             // The target decides: same version, and nobody at the console (TH §4.2). One
