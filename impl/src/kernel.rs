@@ -233,6 +233,40 @@ pub enum Note {
     },
 }
 
+impl std::fmt::Display for Note {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Note::MigBegin {
+                pid,
+                from,
+                to,
+                kind,
+                pages,
+            } => {
+                let dirty = pages.iter().filter(|(_, c)| *c == PageClass::Dirty).count();
+                let clean = pages.iter().filter(|(_, c)| *c == PageClass::Clean).count();
+                write!(f, "{pid}: {kind:?} migration {from} -> {to} begins ({dirty} dirty, {clean} clean pages)")
+            }
+            Note::MigPhase { pid, phase } => write!(f, "{pid}: phase {phase:?}"),
+            Note::MigEnd {
+                pid,
+                result: Ok(()),
+            } => write!(f, "{pid}: migration done"),
+            Note::MigEnd {
+                pid,
+                result: Err(e),
+            } => write!(f, "{pid}: migration refused: {e}"),
+            Note::PageXfer { pid, page } => write!(f, "{pid}: {page} transferred"),
+            Note::Touch { pid, page } => write!(f, "{pid}: touches {page}"),
+            Note::BlocksFlushed { pid, blocks } => {
+                write!(f, "{pid}: {blocks} dirty blocks flushed")
+            }
+            Note::Killed { pid } => write!(f, "{pid}: killed"),
+            Note::Evicting { pid } => write!(f, "{pid}: evicted (owner returned)"),
+        }
+    }
+}
+
 /// What a kernel asks its environment to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Out {

@@ -38,6 +38,9 @@ pub struct Table1Row {
 pub struct Report {
     pub strategies: Vec<StrategyRow>,
     pub table1: Vec<Table1Row>,
+    /// A pmake run: 8 jobs, 4 idle hosts granted by migd, one owner returning mid-job.
+    pub pmake: Option<crate::policy::PmakeReport>,
+    pub pmake_migration_ms: f64,
     pub model: CostModel,
 }
 
@@ -284,11 +287,38 @@ pub fn build(model: &CostModel) -> Report {
         ),
     });
 
+    let (pmake, pmake_migration_ms) = pmake_run(model);
     Report {
         strategies,
         table1,
+        pmake,
+        pmake_migration_ms,
         model: model.clone(),
     }
+}
+
+fn pmake_run(model: &CostModel) -> (Option<crate::policy::PmakeReport>, f64) {
+    use crate::policy::{pmake, Job, Migd};
+    let me = Pid::new(0, 0);
+    let cfg = ClusterConfig::simple(5, &[(me, 1)]);
+    let Ok(mut c) = Cluster::new(&cfg, 7) else {
+        return (None, 0.0);
+    };
+    let mut migd = Migd::new();
+    for h in 1..5u8 {
+        migd.report(HostId(h), true, h as u64);
+    }
+    let jobs = vec![Job { work: 4 }; 8];
+    let evict = std::collections::BTreeMap::from([(2usize, HostId(1))]);
+    let r = pmake(&mut c, &mut migd, me, &jobs, &evict).ok();
+    let ms = c
+        .ledger
+        .migrations
+        .iter()
+        .filter(|m| m.succeeded())
+        .map(|m| model.predict(m))
+        .sum();
+    (r, ms)
 }
 
 impl Report {
@@ -348,6 +378,19 @@ impl Report {
                 s,
                 "{:<42} {:<22} {:<26} {}",
                 r.action, r.paper, r.predicted, r.structure
+            );
+        }
+        if let Some(p) = &self.pmake {
+            let _ = writeln!(
+                s,
+                "\npmake: {} jobs, {} remote, {} local, {} eviction(s), {} re-migration(s); \
+                 predicted migration time {:.0} ms in all",
+                p.completed,
+                p.ran_remotely,
+                p.ran_locally,
+                p.evictions,
+                p.remigrations,
+                self.pmake_migration_ms
             );
         }
         let _ = writeln!(

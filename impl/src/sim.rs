@@ -522,7 +522,7 @@ impl Cluster {
                     self.ledger.on_note(self.now, strategy, &n);
                     if self.tracing && !matches!(n, Note::Touch { .. }) {
                         self.log(TraceEvent::Note {
-                            note: format!("{n:?}"),
+                            note: n.to_string(),
                         });
                     }
                 }
