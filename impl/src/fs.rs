@@ -159,10 +159,10 @@ impl FileServer {
             for h in &s.hosts {
                 let e = m.entry(*h).or_default();
                 if s.mode.reads() {
-                    e.0 += 1;
+                    e.0 = e.0.saturating_add(1);
                 }
                 if s.mode.writes() {
-                    e.1 += 1;
+                    e.1 = e.1.saturating_add(1);
                 }
             }
         }
@@ -325,9 +325,9 @@ impl FileServer {
         let mut users = self.users(file);
         let e = users.entry(h).or_default();
         if mode.writes() {
-            e.1 += 1;
+            e.1 = e.1.saturating_add(1);
         } else {
-            e.0 += 1;
+            e.0 = e.0.saturating_add(1);
         }
         let shared = users.len() >= 2 && users.values().any(|(_, w)| *w > 0);
         if shared || !f.cacheable {

@@ -17,7 +17,10 @@ pub struct ProcView {
     pub home: HostId,
     pub host: HostId,
     pub status: ProcStatus,
+    /// In a call (waiting for a reply, or blocked in wait).
     pub busy: bool,
+    /// Blocked in wait.
+    pub waiting: bool,
     pub parent: Option<Pid>,
     pub pages: Vec<Page>,
     pub fds: BTreeMap<Fd, StreamId>,
@@ -116,6 +119,7 @@ impl ClusterView {
                     host: *h,
                     status: p.status,
                     busy: p.pending.is_some(),
+                    waiting: p.pending == Some(crate::kernel::Pending::Wait),
                     parent: p.parent,
                     pages: p.vm.pages.clone(),
                     fds: p.fds.clone(),

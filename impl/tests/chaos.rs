@@ -167,6 +167,15 @@ fn chaos_runs_reach_quiescence_and_keep_the_invariants() {
             }
             c.run_until_quiescent()
                 .unwrap_or_else(|e| panic!("LIVE: {e} (seed {seed})"));
+            // LIVE: at rest, no migration is half done anywhere.
+            for (h, k) in c.kernels() {
+                if c.is_up(*h) {
+                    assert!(
+                        k.outgoing.is_empty() && k.incoming.is_empty(),
+                        "LIVE: migration stuck on {h} (seed {seed})"
+                    );
+                }
+            }
             if !crashes {
                 let v = c.view();
                 let r = std::panic::catch_unwind(|| check_invariants(&v, seed));
