@@ -1,0 +1,1 @@
+//! The model's counterexamples for the design switches, replayed on the implementation.

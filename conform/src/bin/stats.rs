@@ -1,0 +1,77 @@
+//! Generates N scenarios from a printed seed, runs each, and prints how often each
+//! interesting situation was reached and how many runs disagreed (with the first report).
+//!
+//! `cargo run --release -p conform --bin stats -- [seed] [n] [bytes] [--impl-switches S]`
+
+use conform::{report, run, Options, Scenario, SplitMix};
+use std::time::Instant;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let num = |i: usize, d: u64| args.get(i).and_then(|s| s.parse().ok()).unwrap_or(d);
+    let seed = num(0, 1);
+    let n = num(1, 500) as usize;
+    let len = num(2, 256) as usize;
+    let mut opts = Options::default();
+    if let Some(i) = args.iter().position(|a| a == "--impl-switches") {
+        opts.impl_switches = args.get(i + 1).and_then(|s| s.parse().ok());
+    }
+    println!(
+        "seed {seed}, {n} scenarios of {len} bytes, impl switches {:?}",
+        opts.impl_switches.map(|s| s.to_string())
+    );
+    let names = conform::stats::names();
+    let mut counts = vec![0usize; names.len()];
+    let mut bad = 0;
+    let mut kinds = std::collections::BTreeMap::<String, usize>::new();
+    let mut first: Option<String> = None;
+    let mut rng = SplitMix(seed);
+    let mut ops = 0;
+    let t = Instant::now();
+    for case in 0..n {
+        let bytes = rng.bytes(len);
+        let sc = Scenario::from_bytes(&bytes);
+        let r = run(&sc, &opts);
+        ops += r.ops;
+        for (i, c) in counts.iter_mut().enumerate() {
+            if r.reached & (1 << i) != 0 {
+                *c += 1;
+            }
+        }
+        if let Some(m) = r.mismatch {
+            bad += 1;
+            let k = format!("{:?}", m.invariant());
+            *kinds.entry(k.clone()).or_default() += 1;
+            if std::env::var("CONFORM_ALL").is_ok() && kinds[&k] <= 2 {
+                let txt = report::render(&m, &sc, "");
+                println!(
+                    "--- case {case} [{k}]\n{}",
+                    txt.split("scenario:").next().unwrap_or("")
+                );
+            }
+            if first.is_none() {
+                first = Some(format!(
+                    "case {case}\n{}",
+                    report::render(&m, &sc, &report::replay_command(&bytes, opts.impl_switches))
+                ));
+            }
+        }
+    }
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "{n} scenarios in {secs:.1}s ({:.0}/s), {ops} operations compared",
+        n as f64 / secs
+    );
+    println!("situations reached (scenarios out of {n}):");
+    for (name, c) in names.iter().zip(&counts) {
+        println!(
+            "  {:>5} ({:>5.1}%)  {name}",
+            c,
+            100.0 * *c as f64 / n as f64
+        );
+    }
+    println!("mismatches: {bad} {kinds:?}");
+    if let Some(f) = first {
+        println!("first mismatch:\n{f}");
+    }
+}

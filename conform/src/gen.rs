@@ -1,0 +1,397 @@
+//! The harness's input: a generated scenario (cluster, files, switches, steps), built with
+//! `arbitrary` from raw bytes so that proptest (which shrinks the bytes) and libFuzzer (which
+//! mutates them) share one generator.
+//!
+//! Generation is biased towards the situations the brief names (a stream shared across
+//! hosts, an unlink while a holder migrates, a signal mid-migration, an eviction with dirty
+//! pages, a remote fork and wait): about half of the steps come from small templates that
+//! set those situations up, the rest are single random operations, events and scheduling
+//! choices. `crate::stats` measures how often each situation is reached.
+
+use arbitrary::{Arbitrary, Result, Unstructured};
+use serde::{Deserialize, Serialize};
+use vocab::{ClusterEvent, Fd, FileName, HostId, Mode, Op, PageNo, Switch, Switches};
+
+/// Longest scenario generated (steps, before templates expand).
+pub const MAX_STEPS: usize = 20;
+
+/// Clock readings the hosts may have (the model's clocks do not move; the implementation's
+/// are `now + skew`, with the skew below derived from the same index).
+pub const CLOCKS: [u32; 4] = [1_000_000, 1_000_500, 900_000, 2_000_000];
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostGen {
+    /// Migration version: 1, rarely 2 (VersionMismatch refusals).
+    pub version: u8,
+    /// Index into [`CLOCKS`].
+    pub clock: u8,
+    /// Owner present at the start (HostBusy refusals).
+    pub owner: bool,
+}
+
+/// Which process an operation is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Who {
+    /// The i-th live process (sorted by pid), modulo the number of live processes.
+    Slot(u8),
+    /// The process most recently created by a fork that is still alive (else slot 0).
+    Newest,
+    /// A named process (replayed counterexamples; never generated).
+    Pid(vocab::Pid),
+}
+
+/// One step of a scenario.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Step {
+    /// A process runs one operation to completion (or until it blocks, for wait).
+    Op { who: Who, op: Op },
+    /// A process sends a signal to another process.
+    Kill { who: Who, target: Who },
+    /// `mover` starts a migration (migrate, or exec on another host); after `after`
+    /// internal steps of it, `other` starts `op` (a kill of `mover` if `op` is `None`):
+    /// this is how an operation lands in the middle of a migration.
+    During {
+        mover: Who,
+        target: HostId,
+        exec: bool,
+        after: u8,
+        other: Who,
+        op: Option<Op>,
+    },
+    /// A cluster event (each distinct event at most once, as in the model).
+    Event(ClusterEvent),
+    /// A scheduling choice: the next drains pick enabled internal actions from this
+    /// byte instead of the default order (the model) and the seed (the implementation).
+    Sched(u8),
+}
+
+/// A generated scenario.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Scenario {
+    pub hosts: Vec<HostGen>,
+    /// Initial files /f0, /f1: their data (each at most `MAX_FILE_LEN` symbols).
+    pub files: Vec<(FileName, Vec<u8>)>,
+    /// Pages per process.
+    pub pages: u8,
+    /// Initial processes: p0.0, and p1.0 if true.
+    pub second_proc: bool,
+    /// p0.0 shares writable memory (REFUSE).
+    pub pinned: bool,
+    /// Design switches of both sides (the harness can override the implementation's).
+    pub switches: Switches,
+    /// Seed of the implementation's scheduler.
+    pub seed: u64,
+    pub steps: Vec<Step>,
+}
+
+fn file(u: &mut Unstructured) -> Result<FileName> {
+    Ok(FileName(u.int_in_range(0..=2)?))
+}
+fn fd(u: &mut Unstructured) -> Result<Fd> {
+    Ok(Fd(if u.ratio(7, 8)? {
+        0
+    } else {
+        u.int_in_range(1..=3)?
+    }))
+}
+fn sym(u: &mut Unstructured) -> Result<u8> {
+    u.int_in_range(1..=9)
+}
+fn who(u: &mut Unstructured) -> Result<Who> {
+    Ok(if u.ratio(1, 3)? {
+        Who::Newest
+    } else {
+        Who::Slot(u.int_in_range(0..=3)?)
+    })
+}
+
+/// One random operation, weighted towards the ones that move state around.
+pub fn op(u: &mut Unstructured, hosts: u8) -> Result<Op> {
+    let host =
+        |u: &mut Unstructured| -> Result<HostId> { Ok(HostId(u.int_in_range(0..=hosts - 1)?)) };
+    let mode = |u: &mut Unstructured| -> Result<Mode> {
+        Ok(match u.int_in_range(0..=2)? {
+            0 => Mode::Read,
+            1 => Mode::Write,
+            _ => Mode::ReadWrite,
+        })
+    };
+    Ok(match u.int_in_range(0..=21u8)? {
+        0..=2 => Op::Open {
+            name: file(u)?,
+            mode: mode(u)?,
+            create: u.ratio(2, 3)?,
+        },
+        3..=4 => Op::Read { fd: fd(u)? },
+        5..=6 => Op::Write {
+            fd: fd(u)?,
+            sym: sym(u)?,
+        },
+        7 => Op::Lseek {
+            fd: fd(u)?,
+            pos: u.int_in_range(0..=4)?,
+        },
+        8 => Op::Close { fd: fd(u)? },
+        9 => Op::Unlink { name: file(u)? },
+        10 => Op::Dup { fd: fd(u)? },
+        11 => Op::Fork,
+        12 => Op::Exec {
+            target: if u.ratio(1, 2)? { Some(host(u)?) } else { None },
+        },
+        13 => Op::Exit {
+            status: u.int_in_range(0..=3)?,
+        },
+        14 => Op::Wait,
+        15 => Op::Getpid,
+        16 => Op::Gettimeofday,
+        17 => Op::MemRead {
+            page: PageNo(u.int_in_range(0..=2)?),
+        },
+        18 => Op::MemWrite {
+            page: PageNo(u.int_in_range(0..=1)?),
+            sym: sym(u)?,
+        },
+        _ => Op::Migrate { target: host(u)? },
+    })
+}
+
+fn event(u: &mut Unstructured, hosts: u8) -> Result<ClusterEvent> {
+    let h = HostId(u.int_in_range(0..=hosts - 1)?);
+    Ok(match u.int_in_range(0..=9u8)? {
+        0..=4 => ClusterEvent::OwnerReturns(h),
+        5..=6 => ClusterEvent::OwnerLeaves(h),
+        7..=8 => ClusterEvent::Crash(h),
+        _ => ClusterEvent::Reboot(h),
+    })
+}
+
+fn op_step(w: Who, op: Op) -> Step {
+    Step::Op { who: w, op }
+}
+
+/// A template: a few steps that set up one interesting situation.
+fn template(u: &mut Unstructured, hosts: u8, out: &mut Vec<Step>) -> Result<()> {
+    let away = HostId(u.int_in_range(1..=hosts - 1)?);
+    let p = Who::Slot(u.int_in_range(0..=1)?);
+    let f = file(u)?;
+    let open_rw = Op::Open {
+        name: f,
+        mode: Mode::ReadWrite,
+        create: true,
+    };
+    match u.int_in_range(0..=5u8)? {
+        // A stream shared across hosts: open, fork, the child migrates, both use it.
+        0 => {
+            out.push(op_step(p, open_rw));
+            out.push(op_step(
+                p,
+                Op::Write {
+                    fd: Fd(0),
+                    sym: sym(u)?,
+                },
+            ));
+            out.push(op_step(p, Op::Lseek { fd: Fd(0), pos: 0 }));
+            out.push(op_step(p, Op::Fork));
+            out.push(op_step(Who::Newest, Op::Migrate { target: away }));
+            out.push(op_step(p, Op::Read { fd: Fd(0) }));
+            out.push(op_step(Who::Newest, Op::Read { fd: Fd(0) }));
+            if u.ratio(1, 2)? {
+                out.push(op_step(
+                    Who::Newest,
+                    Op::Write {
+                        fd: Fd(0),
+                        sym: sym(u)?,
+                    },
+                ));
+                out.push(op_step(p, Op::Lseek { fd: Fd(0), pos: 0 }));
+                out.push(op_step(p, Op::Read { fd: Fd(0) }));
+            }
+        }
+        // An unlink while a holder migrates.
+        1 => {
+            out.push(op_step(p, open_rw));
+            out.push(op_step(
+                p,
+                Op::Write {
+                    fd: Fd(0),
+                    sym: sym(u)?,
+                },
+            ));
+            out.push(Step::During {
+                mover: p,
+                target: away,
+                exec: false,
+                after: u.int_in_range(0..=4)?,
+                other: who(u)?,
+                op: Some(Op::Unlink { name: f }),
+            });
+            out.push(op_step(p, Op::Lseek { fd: Fd(0), pos: 0 }));
+            out.push(op_step(p, Op::Read { fd: Fd(0) }));
+            out.push(op_step(p, Op::Close { fd: Fd(0) }));
+        }
+        // A signal mid-migration.
+        2 => {
+            if u.ratio(1, 2)? {
+                out.push(op_step(p, Op::Fork));
+            }
+            out.push(Step::During {
+                mover: if u.ratio(1, 2)? { Who::Newest } else { p },
+                target: if u.ratio(1, 4)? { HostId(0) } else { away },
+                exec: u.ratio(1, 6)?,
+                after: u.int_in_range(0..=4)?,
+                other: who(u)?,
+                op: None,
+            });
+        }
+        // An eviction with dirty pages.
+        3 => {
+            out.push(op_step(p, Op::Migrate { target: away }));
+            out.push(op_step(
+                p,
+                Op::MemWrite {
+                    page: PageNo(0),
+                    sym: sym(u)?,
+                },
+            ));
+            if u.ratio(1, 2)? {
+                out.push(op_step(p, open_rw));
+                out.push(op_step(
+                    p,
+                    Op::Write {
+                        fd: Fd(0),
+                        sym: sym(u)?,
+                    },
+                ));
+            }
+            out.push(Step::Event(ClusterEvent::OwnerReturns(away)));
+            out.push(op_step(p, Op::MemRead { page: PageNo(0) }));
+        }
+        // A remote fork and a wait across hosts.
+        4 => {
+            out.push(op_step(p, Op::Migrate { target: away }));
+            out.push(op_step(p, Op::Fork));
+            if u.ratio(1, 2)? {
+                out.push(op_step(p, Op::Wait));
+                out.push(op_step(Who::Newest, Op::Getpid));
+                out.push(op_step(Who::Newest, Op::Exit { status: sym(u)? }));
+            } else {
+                out.push(op_step(Who::Newest, Op::Exit { status: sym(u)? }));
+                out.push(op_step(p, Op::Wait));
+            }
+        }
+        // Time read before and after a move.
+        _ => {
+            out.push(op_step(p, Op::Gettimeofday));
+            out.push(op_step(p, Op::Migrate { target: away }));
+            out.push(op_step(p, Op::Gettimeofday));
+            out.push(op_step(
+                p,
+                Op::Kill {
+                    pid: vocab::Pid::new(0, 0),
+                },
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl<'a> Arbitrary<'a> for Scenario {
+    fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
+        let n: u8 = if u.ratio(1, 3)? { 3 } else { 2 };
+        let mut hosts = Vec::new();
+        for _ in 0..n {
+            hosts.push(HostGen {
+                version: if u.ratio(1, 10)? { 2 } else { 1 },
+                clock: u.int_in_range(0..=3)?,
+                owner: u.ratio(1, 8)?,
+            });
+        }
+        let mut files = Vec::new();
+        for i in 0..u.int_in_range(0..=2u8)? {
+            let len = u.int_in_range(0..=vocab::MAX_FILE_LEN)?;
+            let mut data = Vec::new();
+            for _ in 0..len {
+                data.push(sym(u)?);
+            }
+            files.push((FileName(i), data));
+        }
+        let pages = u.int_in_range(1..=2)?;
+        let second_proc = u.ratio(1, 2)?;
+        let pinned = u.ratio(1, 16)?;
+        let switches = match u.int_in_range(0..=19u8)? {
+            0 => Switches::only(Switch::PrecopyVm),
+            1 => Switches::only(Switch::FullCopyVm),
+            _ => Switches::SPRITE,
+        };
+        let seed = u.arbitrary()?;
+        let mut steps = Vec::new();
+        let mut count = 0;
+        while count < MAX_STEPS && !u.is_empty() {
+            count += 1;
+            match u.int_in_range(0..=15u8)? {
+                0..=5 => template(u, n, &mut steps)?,
+                6..=10 => {
+                    let w = who(u)?;
+                    steps.push(op_step(w, op(u, n)?));
+                }
+                11 => steps.push(Step::Kill {
+                    who: who(u)?,
+                    target: who(u)?,
+                }),
+                12 => steps.push(Step::During {
+                    mover: who(u)?,
+                    target: HostId(u.int_in_range(0..=n - 1)?),
+                    exec: u.ratio(1, 5)?,
+                    after: u.int_in_range(0..=5)?,
+                    other: who(u)?,
+                    op: if u.ratio(1, 2)? {
+                        None
+                    } else {
+                        Some(op(u, n)?)
+                    },
+                }),
+                13..=14 => steps.push(Step::Event(event(u, n)?)),
+                _ => steps.push(Step::Sched(u.arbitrary()?)),
+            }
+        }
+        Ok(Scenario {
+            hosts,
+            files,
+            pages,
+            second_proc,
+            pinned,
+            switches,
+            seed,
+            steps,
+        })
+    }
+}
+
+impl Scenario {
+    /// The scenario these bytes generate (never fails: missing bytes read as zeros).
+    pub fn from_bytes(bytes: &[u8]) -> Scenario {
+        let mut u = Unstructured::new(bytes);
+        Scenario::arbitrary(&mut u).unwrap_or_else(|_| Scenario::empty())
+    }
+
+    /// Two hosts, one process, nothing to do.
+    pub fn empty() -> Scenario {
+        Scenario {
+            hosts: vec![
+                HostGen {
+                    version: 1,
+                    clock: 0,
+                    owner: false,
+                };
+                2
+            ],
+            files: Vec::new(),
+            pages: 1,
+            second_proc: false,
+            pinned: false,
+            switches: Switches::SPRITE,
+            seed: 0,
+            steps: Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! Conformance harness: the implementation (`sprite`) run differentially against the
+//! reference model (`model`) and the one-machine Unix (`unix`), on generated scenarios
+//! that proptest and libFuzzer share.
+//!
+//! - [`gen`]: the scenario type and its biased `arbitrary` generator;
+//! - [`run`]: the runner (both sides, outcomes compared, invariants on the mapped state,
+//!   state diff), quiescent-point comparison;
+//! - [`abs`]: the abstraction function from the implementation's state to a model state;
+//! - [`report`]: readable mismatch reports with a replay command;
+//! - [`stats`]: how often generation reaches the interesting situations;
+//! - [`alt`]: the model's counterexamples for the design switches, replayed on the
+//!   implementation.
+
+pub mod abs;
+pub mod alt;
+pub mod gen;
+pub mod report;
+pub mod run;
+pub mod stats;
+
+pub use gen::Scenario;
+pub use run::{run, Options, RunResult};
+
+/// A tiny deterministic generator (SplitMix64) for byte strings from a printed seed.
+#[derive(Clone, Debug)]
+pub struct SplitMix(pub u64);
+
+impl SplitMix {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    pub fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| self.next_u64() as u8).collect()
+    }
+}
+
+/// Hex of a byte string (for replay commands).
+pub fn to_hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Bytes from hex; `None` if malformed.
+pub fn from_hex(s: &str) -> Option<Vec<u8>> {
+    let s = s.trim();
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}

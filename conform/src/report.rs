@@ -1,0 +1,138 @@
+//! Readable mismatch reports: the step, the operation, every side's result, the invariants
+//! that fail on the implementation's mapped state, the field-by-field state diff, the
+//! scenario in readable form, and one command that replays it.
+
+use crate::gen::{Scenario, Step, Who};
+use crate::run::{Kind, Mismatch};
+use std::fmt::Write;
+use vocab::Switches;
+
+fn who(w: &Who) -> String {
+    match w {
+        Who::Slot(i) => format!("process#{i}"),
+        Who::Newest => "newest-child".into(),
+        Who::Pid(p) => p.to_string(),
+    }
+}
+
+/// One step, readably.
+pub fn step_text(s: &Step) -> String {
+    match s {
+        Step::Op { who: w, op } => format!("{}: {op}", who(w)),
+        Step::Kill { who: w, target } => format!("{}: kill({})", who(w), who(target)),
+        Step::During {
+            mover,
+            target,
+            exec,
+            after,
+            other,
+            op,
+        } => format!(
+            "{}: {} ; after {after} internal steps {}: {}",
+            who(mover),
+            if *exec {
+                format!("exec(on {target})")
+            } else {
+                format!("migrate(to {target})")
+            },
+            who(other),
+            op.map_or(format!("kill({})", who(mover)), |o| o.to_string())
+        ),
+        Step::Event(e) => format!("event: {e}"),
+        Step::Sched(b) => format!("schedule choice {b}"),
+    }
+}
+
+fn show(o: &Option<vocab::Outcome>) -> String {
+    o.as_ref().map_or(
+        "(no result: blocked or killed)".into(),
+        vocab::outcome::show,
+    )
+}
+
+/// The scenario, readably.
+pub fn scenario_text(sc: &Scenario) -> String {
+    let mut s = String::new();
+    let _ =
+        writeln!(
+        s,
+        "cluster: {} hosts {:?}; files {:?}; {} pages; processes p0.0{}{}; switches {}; seed {}",
+        sc.hosts.len(),
+        sc.hosts
+            .iter()
+            .map(|h| format!("v{} clock#{} owner={}", h.version, h.clock, h.owner))
+            .collect::<Vec<_>>(),
+        sc.files,
+        sc.pages,
+        if sc.second_proc { ", p1.0" } else { "" },
+        if sc.pinned { " (p0.0 shares memory)" } else { "" },
+        sc.switches,
+        sc.seed
+    );
+    for (i, st) in sc.steps.iter().enumerate() {
+        let _ = writeln!(s, "  {i:>2}. {}", step_text(st));
+    }
+    s
+}
+
+/// The replay command for a scenario given by its generating bytes.
+pub fn replay_command(bytes: &[u8], impl_switches: Option<Switches>) -> String {
+    let mut c = format!(
+        "cargo run -p conform --bin replay -- {}",
+        crate::to_hex(bytes)
+    );
+    if let Some(sw) = impl_switches {
+        let _ = write!(c, " --impl-switches {sw}");
+    }
+    c
+}
+
+/// The whole report.
+pub fn render(m: &Mismatch, sc: &Scenario, replay: &str) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "MISMATCH at step {}: {}", m.step, m.step_text);
+    match &m.kind {
+        Kind::Outcome {
+            pid,
+            op,
+            implementation,
+            model,
+            ghost,
+        } => {
+            let _ = writeln!(s, "  operation  {pid}: {op}");
+            let _ = writeln!(s, "  impl       {}", show(implementation));
+            let _ = writeln!(s, "  model      {}", show(model));
+            let _ = writeln!(s, "  one Unix   {}", show(ghost));
+        }
+        Kind::Invariant(id, why) => {
+            let _ = writeln!(s, "  {id} fails on the implementation's state: {why}");
+        }
+        Kind::State => {
+            let _ = writeln!(s, "  the implementation's state differs from the model's");
+        }
+        Kind::Model(ids) => {
+            let _ = writeln!(
+                s,
+                "  the model itself flags {ids:?} (a design switch is on)"
+            );
+        }
+        Kind::Liveness(e) => {
+            let _ = writeln!(s, "  LIVE: {e}");
+        }
+    }
+    if let Some(id) = m.invariant() {
+        let _ = writeln!(s, "  speaks for  {id}: {}", id.statement());
+    }
+    for (id, why) in &m.invariants {
+        let _ = writeln!(s, "  invariant {id} fails on the mapped state: {why}");
+    }
+    if !m.diff.is_empty() {
+        let _ = writeln!(s, "  state diff (implementation mapped vs model):");
+        for d in &m.diff {
+            let _ = writeln!(s, "    {d}");
+        }
+    }
+    let _ = writeln!(s, "scenario:\n{}", scenario_text(sc));
+    let _ = writeln!(s, "replay: {replay}");
+    s
+}

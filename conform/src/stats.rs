@@ -1,0 +1,54 @@
+//! How often generation reaches the interesting situations: the model's `reach:`
+//! properties (evaluated on every model state a run passes through) plus "an unlink while
+//! a holder migrates" (seen by the runner when it issues the unlink).
+
+use arbitrary::Unstructured;
+use model::SpriteModel;
+use model::State;
+
+/// Bit for "an unlink while a holder migrates".
+pub const UNLINK_WHILE_MOVING: u32 = 1 << 6;
+
+/// Names of the situations, by bit.
+pub fn names() -> Vec<String> {
+    let mut v: Vec<String> = model::run::reachable_names()
+        .into_iter()
+        .map(|n| n.trim_start_matches("reach: ").to_string())
+        .collect();
+    v.push("an unlink while a holder migrates".into());
+    v
+}
+
+/// The situations a model state is in, as bits.
+pub fn situations(m: &SpriteModel, s: &State) -> u32 {
+    model::properties::reachables()
+        .into_iter()
+        .enumerate()
+        .filter(|(_, (_, f))| f(m, s))
+        .fold(0, |acc, (i, _)| acc | (1 << i))
+}
+
+/// Counts, over `n` scenarios generated from a deterministic byte stream derived from
+/// `seed`, how many reach each situation. Returns (name, count) and the number of
+/// scenarios that ran clean.
+pub fn measure(seed: u64, n: usize, len: usize) -> (Vec<(String, usize)>, usize) {
+    let names = names();
+    let mut counts = vec![0usize; names.len()];
+    let mut clean = 0;
+    let mut rng = crate::SplitMix(seed);
+    for _ in 0..n {
+        let bytes = rng.bytes(len);
+        let sc = crate::gen::Scenario::from_bytes(&bytes);
+        let _ = Unstructured::new(&bytes);
+        let r = crate::run::run(&sc, &Default::default());
+        if r.mismatch.is_none() {
+            clean += 1;
+        }
+        for (i, c) in counts.iter_mut().enumerate() {
+            if r.reached & (1 << i) != 0 {
+                *c += 1;
+            }
+        }
+    }
+    (names.into_iter().zip(counts).collect(), clean)
+}
