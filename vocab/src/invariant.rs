@@ -79,7 +79,7 @@ impl InvariantId {
                 "a read returns the bytes of the latest completed write, on any hosts"
             }
             InvariantId::CACHE => {
-                "write-shared files are cached nowhere; moving the only user keeps caching on"
+                "write-shared files are cached by no host using them; moving the only user keeps caching on"
             }
             InvariantId::OFF => "processes sharing a stream see one access position, on any hosts",
             InvariantId::MEM => {
