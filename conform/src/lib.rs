@@ -54,3 +54,26 @@ pub fn from_hex(s: &str) -> Option<Vec<u8>> {
         .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
         .collect()
 }
+
+/// Runs the scenario these bytes generate; `Err` with the full report on a mismatch.
+pub fn check_bytes(bytes: &[u8], opts: &Options) -> Result<RunResult, String> {
+    let sc = Scenario::from_bytes(bytes);
+    let r = run(&sc, opts);
+    match &r.mismatch {
+        Some(m) => Err(report::render(
+            m,
+            &sc,
+            &report::replay_command(bytes, opts.impl_switches),
+        )),
+        None => Ok(r),
+    }
+}
+
+/// The seed proptest suites use: `CONFORM_SEED` if set, else the fixed default. Printed
+/// by every suite.
+pub fn suite_seed() -> u64 {
+    std::env::var("CONFORM_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x5EED_5971)
+}

@@ -110,11 +110,14 @@ pub fn render(m: &Mismatch, sc: &Scenario, replay: &str) -> String {
         Kind::State => {
             let _ = writeln!(s, "  the implementation's state differs from the model's");
         }
-        Kind::Model(ids) => {
+        Kind::Model(ids, alarms) => {
             let _ = writeln!(
                 s,
-                "  the model itself flags {ids:?} (a design switch is on)"
+                "  the model itself flags {ids:?} (expected only with a design switch on)"
             );
+            for a in alarms {
+                let _ = writeln!(s, "    model: {a}");
+            }
         }
         Kind::Liveness(e) => {
             let _ = writeln!(s, "  LIVE: {e}");
@@ -135,4 +138,25 @@ pub fn render(m: &Mismatch, sc: &Scenario, replay: &str) -> String {
     let _ = writeln!(s, "scenario:\n{}", scenario_text(sc));
     let _ = writeln!(s, "replay: {replay}");
     s
+}
+
+/// A short signature of a mismatch, to group many runs' mismatches by cause.
+pub fn signature(m: &Mismatch) -> String {
+    let first_key = m
+        .diff
+        .first()
+        .map(|d| d.split(':').next().unwrap_or("").to_string())
+        .unwrap_or_default();
+    let first_key: String = first_key
+        .split_whitespace()
+        .filter(|w| !w.starts_with('p') || !w.contains('.'))
+        .collect::<Vec<_>>()
+        .join(" ");
+    match &m.kind {
+        Kind::Outcome { op, .. } => format!("outcome of {}", op.name()),
+        Kind::Invariant(id, _) => format!("{id} on mapped state"),
+        Kind::State => format!("state: {first_key}"),
+        Kind::Model(ids, _) => format!("model flags {ids:?}"),
+        Kind::Liveness(_) => "liveness".into(),
+    }
 }

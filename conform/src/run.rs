@@ -33,6 +33,8 @@ use vocab::{ClusterEvent, Errno, HostId, InvariantId, Op, Outcome, Pid, Switches
 pub struct Options {
     /// Design switches for the implementation only (the model keeps the scenario's).
     pub impl_switches: Option<Switches>,
+    /// Do not tolerate the known divergences that the harness can mask (KNOWN-4).
+    pub strict: bool,
 }
 
 /// What went wrong.
@@ -51,7 +53,7 @@ pub enum Kind {
     /// The mapped state differs from the model's.
     State,
     /// The model itself flagged an invariant (expected only with a design switch on).
-    Model(Vec<InvariantId>),
+    Model(Vec<InvariantId>, Vec<String>),
     /// The implementation did not become quiescent.
     Liveness(String),
 }
@@ -216,6 +218,7 @@ pub struct Runner {
     sched: Option<u8>,
     sched_n: usize,
     pub reached: u32,
+    strict: bool,
 }
 
 /// Internal actions the runner drives itself (not script operations, not events).
@@ -226,12 +229,14 @@ fn internal(a: &Action) -> bool {
 impl Runner {
     pub fn new(sc: &Scenario, opts: &Options) -> Result<Runner, String> {
         let sw = opts.impl_switches.unwrap_or(sc.switches);
-        Runner::from_parts(
+        let mut r = Runner::from_parts(
             model_config(sc),
             impl_config(sc, sw),
             sc.seed,
             sc.steps.clone(),
-        )
+        )?;
+        r.strict = opts.strict;
+        Ok(r)
     }
 
     /// A runner for explicit configurations (the model's scripts must be empty, one per
@@ -260,6 +265,7 @@ impl Runner {
             sched: None,
             sched_n: 0,
             reached: 0,
+            strict: false,
         })
     }
 
@@ -426,7 +432,7 @@ impl Runner {
     }
 
     fn mismatch(&self, step: usize, kind: Kind) -> Mismatch {
-        let mapped = abs::map(&self.cluster, &self.ms, self.impl_flags);
+        let mapped = abs::map(&self.cluster, &self.ms, self.impl_flags, self.strict);
         Mismatch {
             step,
             step_text: crate::report::step_text(&self.steps[step]),
@@ -551,6 +557,20 @@ impl Runner {
                 self.model_drain(&mut log, 1000);
             }
         }
+        // KNOWN-5: the model's transition check "no needless disable" (CACHE) fires in
+        // Sprite's own design when one process holds two streams of a file and a sharer of
+        // one of them is on another host (the server correctly turns caching off). Outside
+        // strict mode the flag is cleared and the model goes on (Sprite's design and the
+        // correct VM strategies only).
+        for _ in 0..8 {
+            let cache_only = self.ms.violated == InvariantId::CACHE.bit();
+            let correct_design = self.model.cfg.switches.iter().all(|s| s.breaks().is_none());
+            if self.strict || !cache_only || !correct_design {
+                break;
+            }
+            self.ms.violated = 0;
+            self.model_drain(&mut log, 1000);
+        }
         if let Err(e) = self.impl_drain(None) {
             return Err(self.mismatch(i, Kind::Liveness(e)));
         }
@@ -559,7 +579,15 @@ impl Runner {
                 .into_iter()
                 .filter(|id| self.ms.flagged(*id))
                 .collect();
-            return Err(self.mismatch(i, Kind::Model(ids)));
+            let alarms = log
+                .into_lines()
+                .into_iter()
+                .filter_map(|l| match l {
+                    model::log::Line::Alarm { at, text } => Some(format!("at {at}: {text}")),
+                    _ => None,
+                })
+                .collect();
+            return Err(self.mismatch(i, Kind::Model(ids, alarms)));
         }
         // 1. Outcomes.
         let mut outcomes = log.outcomes();
@@ -638,7 +666,7 @@ impl Runner {
             ));
         }
         // 2. Invariants on the mapped state, 3. the state diff.
-        let mapped = abs::map(&self.cluster, &self.ms, self.impl_flags);
+        let mapped = abs::map(&self.cluster, &self.ms, self.impl_flags, self.strict);
         let broken = abs::broken_invariants(&self.model, &mapped);
         if let Some((id, why)) = broken.first().cloned() {
             return Err(self.mismatch(i, Kind::Invariant(id, why)));
@@ -674,7 +702,7 @@ pub fn run_with(r: Result<Runner, String>) -> RunResult {
     };
     let mut res = RunResult::default();
     // The initial states must agree before anything runs.
-    let mapped = abs::map(&r.cluster, &r.ms, 0);
+    let mapped = abs::map(&r.cluster, &r.ms, 0, r.strict);
     let d = abs::diff(&mapped, &r.ms);
     if !d.is_empty() {
         res.mismatch = Some(Mismatch {
