@@ -4,6 +4,22 @@ use proofs::inductive::{all_hold, InductionCheck};
 
 fn main() {
     let mut total = InductionCheck::new(Some(proofs::known::known));
+    if std::env::var("DROP").is_ok() {
+        use proofs::inductive::{lemma_bit, standard_targets, Target};
+        let mut targets = Vec::new();
+        for t in standard_targets() {
+            for (name, _) in proofs::lemmas::LEMMAS {
+                if t.mask & lemma_bit(name) != 0 {
+                    targets.push(Target {
+                        id: t.id,
+                        label: format!("{} without {}", t.label, name),
+                        mask: t.mask & !lemma_bit(name),
+                    });
+                }
+            }
+        }
+        total.targets = targets;
+    }
     for cfg in model::configs::suite("default").unwrap() {
         let m = SpriteModel::new(cfg.clone());
         let init = m.initial();
@@ -32,7 +48,15 @@ fn main() {
     }
     println!("{}", total.summary());
     for f in &total.failures {
-        println!("{} {} {:?} broken: {}", f.id, f.config, f.action, f.broken);
+        println!(
+            "{} [{}] {} {} broken: {} | before: {:?}",
+            f.id,
+            f.label,
+            f.config,
+            f.action,
+            f.broken,
+            proofs::abstraction::disagreement(&f.state, 2)
+        );
     }
     for f in total.failures.iter().take(3) {
         if std::env::var("SHOW").is_ok() {

@@ -348,6 +348,61 @@ pub fn perturb(m: &SpriteModel, s: &State) -> Vec<State> {
             t.migrations.remove(&pid);
         });
     }
+    // The ghost alone (the coupling facts must reject these).
+    for name in s.ghost.dir.keys() {
+        let name = *name;
+        push(&|t| {
+            t.ghost.dir.remove(&name);
+        });
+    }
+    for (ino, node) in &s.ghost.inodes {
+        let ino = *ino;
+        for d in data_variants(&node.data) {
+            push(&|t| t.ghost.inodes.get_mut(&ino).unwrap().data = d.clone());
+        }
+        push(&|t| {
+            let n = t.ghost.inodes.get_mut(&ino).unwrap();
+            n.linked = !n.linked;
+        });
+    }
+    for (sid, st) in &s.ghost.streams {
+        let sid = *sid;
+        push(&|t| t.ghost.streams.get_mut(&sid).unwrap().pos += 1);
+        if st.pos > 0 {
+            push(&|t| t.ghost.streams.get_mut(&sid).unwrap().pos -= 1);
+        }
+        push(&|t| t.ghost.streams.get_mut(&sid).unwrap().refs += 1);
+        push(&|t| {
+            t.ghost.streams.remove(&sid);
+        });
+    }
+    for (pid, g) in &s.ghost.procs {
+        let pid = *pid;
+        push(&|t| {
+            let g = t.ghost.procs.get_mut(&pid).unwrap();
+            g.state = match g.state {
+                unix::ProcState::Running => unix::ProcState::Waiting,
+                unix::ProcState::Waiting => unix::ProcState::Running,
+                unix::ProcState::Zombie(x) => unix::ProcState::Zombie(x.wrapping_add(1)),
+            };
+        });
+        push(&|t| t.ghost.procs.get_mut(&pid).unwrap().signals += 1);
+        push(&|t| t.ghost.procs.get_mut(&pid).unwrap().parent = None);
+        for i in 0..g.mem.len() {
+            push(&|t| {
+                let b = &mut t.ghost.procs.get_mut(&pid).unwrap().mem[i];
+                *b = (*b + 1) % 3;
+            });
+        }
+        if !g.fds.is_empty() {
+            push(&|t| {
+                t.ghost.procs.get_mut(&pid).unwrap().fds.clear();
+            });
+        }
+        push(&|t| {
+            t.ghost.procs.remove(&pid);
+        });
+    }
     for i in 0..m.cfg.events.len().min(8) {
         push(&|t| t.events_used ^= 1 << i);
     }

@@ -8,5 +8,6 @@ pub mod inductive;
 pub mod known;
 pub mod lemmas;
 pub mod strengthening;
+pub mod universe;
 
 pub use strengthening::*;

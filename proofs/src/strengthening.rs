@@ -22,6 +22,9 @@ pub const WF: &[&str] = &[
     "rendezvous",
     "streams",
     "files",
+    "g_files",
+    "g_streams",
+    "g_procs",
 ];
 
 /// One strengthening: the ID, the function's name, the property it strengthens, and the
@@ -40,11 +43,8 @@ const ALL_GHOST: &[&str] = &[
     "cache_data",
     "signals",
     "mem_clean",
-    "g_files",
     "g_data",
-    "g_streams",
     "g_pos",
-    "g_procs",
     "g_mem",
     "g_sig",
 ];
@@ -64,7 +64,7 @@ pub const STRENGTHENINGS: &[Strengthening] = &[
         function: "ind_del",
         property: "inv_del",
         invariant: p::inv_del,
-        extra: &["g_files", "g_streams", "g_procs"],
+        extra: &[],
         check: ind_del,
     },
     Strengthening {
@@ -72,15 +72,7 @@ pub const STRENGTHENINGS: &[Strengthening] = &[
         function: "ind_cons",
         property: "inv_cons",
         invariant: p::inv_cons,
-        extra: &[
-            "cacheability",
-            "cache_data",
-            "g_files",
-            "g_data",
-            "g_streams",
-            "g_pos",
-            "g_procs",
-        ],
+        extra: &["cacheability", "cache_data", "g_data", "g_pos"],
         check: ind_cons,
     },
     Strengthening {
@@ -96,15 +88,7 @@ pub const STRENGTHENINGS: &[Strengthening] = &[
         function: "ind_off",
         property: "inv_off",
         invariant: p::inv_off,
-        extra: &[
-            "cacheability",
-            "cache_data",
-            "g_files",
-            "g_data",
-            "g_streams",
-            "g_pos",
-            "g_procs",
-        ],
+        extra: &["cacheability", "cache_data", "g_data", "g_pos"],
         check: ind_off,
     },
     Strengthening {
@@ -112,7 +96,7 @@ pub const STRENGTHENINGS: &[Strengthening] = &[
         function: "ind_mem",
         property: "inv_mem",
         invariant: p::inv_mem,
-        extra: &["mem_clean", "g_procs", "g_mem"],
+        extra: &["mem_clean", "g_mem"],
         check: ind_mem,
     },
     Strengthening {
@@ -120,7 +104,7 @@ pub const STRENGTHENINGS: &[Strengthening] = &[
         function: "ind_pid",
         property: "inv_pid",
         invariant: p::inv_pid,
-        extra: &["g_procs"],
+        extra: &[],
         check: ind_pid,
     },
     Strengthening {
@@ -128,7 +112,7 @@ pub const STRENGTHENINGS: &[Strengthening] = &[
         function: "ind_sig",
         property: "inv_sig",
         invariant: p::inv_sig,
-        extra: &["signals", "g_procs", "g_sig"],
+        extra: &["signals", "g_sig"],
         check: ind_sig,
     },
     Strengthening {
@@ -136,7 +120,7 @@ pub const STRENGTHENINGS: &[Strengthening] = &[
         function: "ind_wait",
         property: "inv_wait",
         invariant: p::inv_wait,
-        extra: &["g_procs"],
+        extra: &[],
         check: ind_wait,
     },
     Strengthening {
@@ -192,7 +176,7 @@ pub const STRENGTHENINGS: &[Strengthening] = &[
         function: "ind_fail",
         property: "inv_fail",
         invariant: p::inv_fail,
-        extra: &["g_procs"],
+        extra: &[],
         check: ind_fail,
     },
 ];

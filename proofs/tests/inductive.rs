@@ -1,0 +1,127 @@
+//! The bounded inductiveness check (see `proofs/README.md`, "What is checked").
+//!
+//! For every candidate state satisfying a strengthening `ind_X`, every enabled action must
+//! lead to a state satisfying `ind_X`; every candidate satisfying `ind_X` satisfies
+//! `properties::inv_X`; initial states satisfy every strengthening. Failures print the
+//! state (Debug) and the action. The two model bugs this check found are recognised by
+//! `proofs::known` and counted, not failed (see `known_bugs_are_reachable`).
+
+use model::{configs, Config, SpriteModel};
+use proofs::generate::{candidates, reachable};
+use proofs::inductive::{all_hold, InductionCheck};
+use proofs::universe::{self, Bounds};
+use std::time::Instant;
+
+fn finish(name: &str, check: &InductionCheck, started: Instant) {
+    eprintln!("{name}: {} ({:.1?})", check.summary(), started.elapsed());
+    if !check.failures.is_empty() {
+        for f in &check.failures {
+            eprintln!("{f}");
+        }
+        panic!(
+            "{name}: {} strengthening(s) not preserved (states and actions above)",
+            check.failures.len()
+        );
+    }
+}
+
+/// Perturbs every `stride`-th reachable state of `cfg` (all of them with stride 1).
+fn perturbed(cfg: Config, stride: usize) {
+    let started = Instant::now();
+    let m = SpriteModel::new(cfg.clone());
+    let mut check = InductionCheck::new(Some(proofs::known::known));
+    for (i, s) in reachable(&cfg).iter().enumerate() {
+        check.examine(&m, s);
+        if i % stride == 0 {
+            for t in candidates(&m, s) {
+                check.examine(&m, &t);
+            }
+        }
+    }
+    finish(cfg.name, &check, started);
+}
+
+fn tiny(part: fn(&SpriteModel, Bounds, &mut dyn FnMut(model::State)), name: &str, b: Bounds) {
+    let started = Instant::now();
+    let m = SpriteModel::new(universe::config());
+    let mut check = InductionCheck::new(Some(proofs::known::known));
+    part(&m, b, &mut |s| check.examine(&m, &s));
+    finish(name, &check, started);
+}
+
+#[test]
+fn initial_states_satisfy_every_strengthening() {
+    let mut all = configs::all();
+    all.push(universe::config());
+    for cfg in all {
+        let m = SpriteModel::new(cfg.clone());
+        let broken = all_hold(&m, &m.initial());
+        assert!(
+            broken.is_empty(),
+            "{}: initial state breaks {broken:?}",
+            cfg.name
+        );
+    }
+}
+
+#[test]
+fn perturbed_files() {
+    perturbed(configs::files(), 4);
+}
+#[test]
+fn perturbed_shared_offset() {
+    perturbed(configs::shared_offset(), 1);
+}
+#[test]
+fn perturbed_caching() {
+    perturbed(configs::caching(), 4);
+}
+#[test]
+fn perturbed_vm_evict() {
+    perturbed(configs::vm_evict(), 4);
+}
+#[test]
+fn perturbed_signals_time() {
+    perturbed(configs::signals_time(), 1);
+}
+#[test]
+fn perturbed_fork_wait() {
+    perturbed(configs::fork_wait(), 1);
+}
+#[test]
+fn perturbed_refuse() {
+    perturbed(configs::refuse(), 1);
+}
+#[test]
+fn perturbed_crash() {
+    perturbed(configs::crash(), 1);
+}
+
+#[test]
+fn tiny_universe_files() {
+    tiny(universe::files, "tiny files", Bounds::small());
+}
+#[test]
+fn tiny_universe_sharing() {
+    tiny(universe::sharing, "tiny sharing", Bounds::small());
+}
+#[test]
+fn tiny_universe_migration() {
+    tiny(universe::migration, "tiny migration", Bounds::small());
+}
+#[test]
+fn tiny_universe_procs() {
+    tiny(universe::procs, "tiny procs", Bounds::small());
+}
+
+/// The larger bounds: every reachable state of every configuration (the `full` suite)
+/// perturbed, and the tiny universe with every operation, data {0, 1} and its pairs,
+/// positions 0..=2. Minutes in release: `cargo test --release -p proofs -- --ignored`.
+#[test]
+#[ignore]
+fn large_bounds() {
+    for cfg in configs::all() {
+        perturbed(cfg, 1);
+    }
+    tiny(universe::all, "tiny universe (large)", Bounds::large());
+}
