@@ -81,7 +81,19 @@ pub fn map(c: &Cluster, model_state: &State, flags: u16, strict: bool) -> State 
             }
             // An entry the kernel marks uncacheable holds no usable blocks (every access
             // goes to the server): it is not a cached copy.
-            for (f, e) in k.cache.iter().filter(|(_, e)| e.cacheable) {
+            // Nor is a copy of an earlier incarnation of the file id (a reclaimed file
+            // whose id was reused): the kernel and the server check incarnations.
+            let current = |f: &sprite::fs::FileId, inc: u32| {
+                c.server()
+                    .files
+                    .get(f)
+                    .is_some_and(|sf| sf.incarnation == inc)
+            };
+            for (f, e) in k
+                .cache
+                .iter()
+                .filter(|(f, e)| e.cacheable && current(f, e.incarnation))
+            {
                 h.cache.insert(
                     ino(*f),
                     CacheEntry {
@@ -221,7 +233,8 @@ fn mem_value(s: &State, pid: Pid, i: usize) -> u8 {
 /// and hosts, status, parents, descriptors, signals delivered, memory values, access
 /// positions (wherever they live), home tables, zombies, host up/owner, file names, files
 /// (link state, latest data: the dirty cached copy or the server's, cacheability).
-/// Not compared: residency and dirtiness of pages, which host caches clean blocks,
+/// Not compared: residency and dirtiness of pages, which host caches blocks (clean or
+/// dirty: it follows cacheability; CONS on the mapped state checks at most one dirty copy),
 /// version numbers, script positions, the ghost (it is the specification, not a part).
 pub fn summary(s: &State) -> BTreeMap<String, String> {
     let mut m = BTreeMap::new();
@@ -278,15 +291,47 @@ pub fn summary(s: &State) -> BTreeMap<String, String> {
         m.insert(format!("file {i} linked"), f.linked.to_string());
         m.insert(format!("file {i} latest data"), format!("{latest:?}"));
         m.insert(format!("file {i} cacheable"), f.cacheable.to_string());
-        m.insert(format!("file {i} dirty copies"), dirty.len().to_string());
     }
     m
 }
 
+/// Files the model keeps uncacheable although no two hosts share them with a writer now.
+/// KNOWN-6: the model disables caching when it moves the descriptors of one stream one
+/// at a time (a single process with a dup'ed descriptor, moved by an exec-time or
+/// voluntary migration), where the implementation moves the stream once and keeps the file
+/// cacheable (as CACHE demands of moving the only user). Outside strict mode the
+/// cacheability of such files is not compared (CACHE is still checked on the mapped state).
+fn stale_uncacheable(s: &State) -> Vec<Ino> {
+    s.server
+        .files
+        .iter()
+        .filter(|(ino, f)| {
+            let streams: Vec<_> = s
+                .server
+                .streams
+                .values()
+                .filter(|st| st.ino == **ino)
+                .collect();
+            let hosts: std::collections::BTreeSet<_> =
+                streams.iter().flat_map(|st| st.hosts.iter()).collect();
+            let writer = streams.iter().any(|st| st.mode.writes());
+            !f.cacheable && !(hosts.len() >= 2 && writer)
+        })
+        .map(|(i, _)| *i)
+        .collect()
+}
+
 /// Field-by-field differences, one line each: `key: impl X, model Y`.
-pub fn diff(mapped: &State, model: &State) -> Vec<String> {
-    let a = summary(mapped);
-    let b = summary(model);
+pub fn diff(mapped: &State, model: &State, strict: bool) -> Vec<String> {
+    let mut a = summary(mapped);
+    let mut b = summary(model);
+    if !strict {
+        for ino in stale_uncacheable(model) {
+            let k = format!("file {ino} cacheable");
+            a.remove(&k);
+            b.remove(&k);
+        }
+    }
     let mut out = Vec::new();
     for k in a.keys().chain(b.keys().filter(|k| !a.contains_key(*k))) {
         let (x, y) = (a.get(k), b.get(k));

@@ -135,7 +135,13 @@ pub fn render(m: &Mismatch, sc: &Scenario, replay: &str) -> String {
             let _ = writeln!(s, "    {d}");
         }
     }
-    let _ = writeln!(s, "scenario:\n{}", scenario_text(sc));
+    let mut shown = sc.clone();
+    shown.steps.truncate(m.step + 1);
+    let _ = writeln!(
+        s,
+        "scenario (up to the failing step):\n{}",
+        scenario_text(&shown)
+    );
     let _ = writeln!(s, "replay: {replay}");
     s
 }

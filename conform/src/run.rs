@@ -383,6 +383,20 @@ impl Runner {
         }
     }
 
+    /// Whether `op` of `pid` does I/O on a stream that `mover` also holds.
+    fn io_on_moving_stream(&self, pid: Pid, op: &Op, mover: Pid) -> bool {
+        let fd = match *op {
+            Op::Read { fd } | Op::Write { fd, .. } | Op::Lseek { fd, .. } => fd,
+            _ => return false,
+        };
+        let (Some(p), Some(m)) = (self.ms.procs.get(&pid), self.ms.procs.get(&mover)) else {
+            return false;
+        };
+        p.fds
+            .get(&fd)
+            .is_some_and(|sid| m.fds.values().any(|s| s == sid))
+    }
+
     /// Whether `pid` is mid-migration and holds the file `name` open.
     fn holds_while_moving(&self, pid: Pid, name: vocab::FileName) -> bool {
         let Some(ino) = self.ms.server.dir.get(&name) else {
@@ -437,7 +451,7 @@ impl Runner {
             step,
             step_text: crate::report::step_text(&self.steps[step]),
             kind,
-            diff: abs::diff(&mapped, &self.ms),
+            diff: abs::diff(&mapped, &self.ms, self.strict),
             invariants: abs::broken_invariants(&self.model, &mapped),
         }
     }
@@ -540,6 +554,10 @@ impl Runner {
                 let o = self.resolve(other).filter(|p| *p != m && self.ready(*p));
                 let oop = op.unwrap_or(Op::Kill { pid: m });
                 let o = o.filter(|o| !self.tolerated(*o, &oop));
+                // KNOWN-7: I/O on a stream while another holder of it is mid-migration
+                // can see a stale access position in the implementation (OFF, TR). Only
+                // strict mode issues it.
+                let o = o.filter(|o| self.strict || !self.io_on_moving_stream(*o, &oop, m));
                 if let Some(o) = o {
                     if let Op::Unlink { name } = oop {
                         if self.holds_while_moving(m, name) {
@@ -671,7 +689,7 @@ impl Runner {
         if let Some((id, why)) = broken.first().cloned() {
             return Err(self.mismatch(i, Kind::Invariant(id, why)));
         }
-        if !abs::diff(&mapped, &self.ms).is_empty() {
+        if !abs::diff(&mapped, &self.ms, self.strict).is_empty() {
             return Err(self.mismatch(i, Kind::State));
         }
         Ok(true)
@@ -703,7 +721,7 @@ pub fn run_with(r: Result<Runner, String>) -> RunResult {
     let mut res = RunResult::default();
     // The initial states must agree before anything runs.
     let mapped = abs::map(&r.cluster, &r.ms, 0, r.strict);
-    let d = abs::diff(&mapped, &r.ms);
+    let d = abs::diff(&mapped, &r.ms, r.strict);
     if !d.is_empty() {
         res.mismatch = Some(Mismatch {
             step: 0,
