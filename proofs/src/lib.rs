@@ -7,7 +7,9 @@ pub mod generate;
 pub mod inductive;
 pub mod known;
 pub mod lemmas;
+pub mod sample;
 pub mod strengthening;
+pub mod traceability;
 pub mod universe;
 
 pub use strengthening::*;

@@ -1,0 +1,105 @@
+//! The two model bugs the inductiveness check found (`proofs::known`), each confirmed
+//! reachable: the model checker, run on a small configuration built to reach it, finds a
+//! violation of the named invariants. When the model is fixed, this test fails: then remove
+//! the bug from `proofs::known` (the inductiveness tests will then check the step in full).
+
+use model::config::{Config, ProcSpec, Script};
+use model::run::{check, Options, Verdict};
+use vocab::{ClusterEvent, Fd, FileName, HostId, Mode, Op, Pid};
+
+const F0: FileName = FileName(0);
+
+/// CONS-WINDOW: p0.0 opens a file and migrates; between its MIG_STATE and STREAM_MOVE,
+/// p0.1 on the source opens the file, writes and closes it; after the move p0.0 reads on
+/// the target the server's stale data.
+pub fn cons_window() -> Config {
+    Config {
+        name: "cons-window",
+        about: "another process on the source writes the file between MIG_STATE and STREAM_MOVE",
+        procs: vec![
+            ProcSpec::new(Pid::new(0, 0), 0),
+            ProcSpec::new(Pid::new(0, 1), 1),
+        ],
+        scripts: vec![
+            Script::new(vec![
+                Op::Open {
+                    name: F0,
+                    mode: Mode::ReadWrite,
+                    create: true,
+                },
+                Op::Migrate { target: HostId(1) },
+                Op::Read { fd: Fd(0) },
+            ]),
+            Script::new(vec![
+                Op::Open {
+                    name: F0,
+                    mode: Mode::ReadWrite,
+                    create: false,
+                },
+                Op::Write { fd: Fd(0), sym: 5 },
+                Op::Close { fd: Fd(0) },
+            ]),
+        ],
+        ..model::configs::files()
+    }
+}
+
+/// SIG-CRASH: p0.1 sends p0.0 a signal while p0.0 runs on h1; p0.0 moves home before the
+/// SIGNAL arrives; h1 crashes and the signal is dropped.
+pub fn sig_crash() -> Config {
+    Config {
+        name: "sig-crash",
+        about: "a SIGNAL in flight to a host the process has left, which then crashes",
+        procs: vec![
+            ProcSpec::new(Pid::new(0, 0), 0),
+            ProcSpec::new(Pid::new(0, 1), 1),
+        ],
+        scripts: vec![
+            Script::new(vec![
+                Op::Migrate { target: HostId(1) },
+                Op::Migrate { target: HostId(0) },
+                Op::Getpid,
+            ]),
+            Script::new(vec![Op::Kill {
+                pid: Pid::new(0, 0),
+            }]),
+        ],
+        events: vec![ClusterEvent::Crash(HostId(1))],
+        ..model::configs::files()
+    }
+}
+
+fn violated(cfg: &Config) -> Vec<String> {
+    let r = check(
+        cfg,
+        &Options {
+            threads: 1,
+            ..Options::default()
+        },
+    );
+    let mut out = Vec::new();
+    for p in &r.properties {
+        if let Verdict::Violated { .. } = p.verdict {
+            let path: Vec<String> = p.path.iter().flatten().map(|a| a.to_string()).collect();
+            eprintln!("{}: {} violated by: {}", cfg.name, p.name, path.join("; "));
+            out.push(p.name.split(':').next().unwrap_or("").to_string());
+        }
+    }
+    out
+}
+
+#[test]
+fn known_bugs_are_reachable() {
+    let cons = violated(&cons_window());
+    for id in ["TR", "CONS", "OFF"] {
+        assert!(
+            cons.iter().any(|x| x == id),
+            "CONS-WINDOW no longer breaks {id}: {cons:?}"
+        );
+    }
+    let sig = violated(&sig_crash());
+    assert!(
+        sig.iter().any(|x| x == "SIG"),
+        "SIG-CRASH no longer breaks SIG: {sig:?}"
+    );
+}
