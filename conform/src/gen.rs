@@ -58,6 +58,10 @@ pub enum Step {
         other: Who,
         op: Option<Op>,
     },
+    /// A process issues two operations back to back: the implementation queues both
+    /// before running (the second starts as soon as the first returns, with the first's
+    /// messages possibly still in flight); the model runs them one after the other.
+    Pipe { who: Who, first: Op, second: Op },
     /// A cluster event (each distinct event at most once, as in the model).
     Event(ClusterEvent),
     /// A scheduling choice: the next drains pick enabled internal actions from this
@@ -179,7 +183,7 @@ fn template(u: &mut Unstructured, hosts: u8, out: &mut Vec<Step>) -> Result<()> 
         mode: Mode::ReadWrite,
         create: true,
     };
-    match u.int_in_range(0..=5u8)? {
+    match u.int_in_range(0..=6u8)? {
         // A stream shared across hosts: open, fork, the child migrates, both use it.
         0 => {
             out.push(op_step(p, open_rw));
@@ -266,6 +270,28 @@ fn template(u: &mut Unstructured, hosts: u8, out: &mut Vec<Step>) -> Result<()> 
             out.push(Step::Event(ClusterEvent::OwnerReturns(away)));
             out.push(op_step(p, Op::MemRead { page: PageNo(0) }));
         }
+        // A migration and a memory read right behind it (pages in flight).
+        6 => {
+            out.push(op_step(
+                p,
+                Op::MemWrite {
+                    page: PageNo(0),
+                    sym: sym(u)?,
+                },
+            ));
+            out.push(Step::Pipe {
+                who: p,
+                first: Op::Migrate { target: away },
+                second: Op::MemRead { page: PageNo(0) },
+            });
+            if u.ratio(1, 2)? {
+                out.push(Step::Pipe {
+                    who: p,
+                    first: Op::Migrate { target: HostId(0) },
+                    second: Op::MemRead { page: PageNo(0) },
+                });
+            }
+        }
         // A remote fork and a wait across hosts.
         4 => {
             out.push(op_step(p, Op::Migrate { target: away }));
@@ -350,7 +376,12 @@ impl<'a> Arbitrary<'a> for Scenario {
                         Some(op(u, n)?)
                     },
                 }),
-                13..=14 => steps.push(Step::Event(event(u, n)?)),
+                13 => steps.push(Step::Event(event(u, n)?)),
+                14 => steps.push(Step::Pipe {
+                    who: who(u)?,
+                    first: op(u, n)?,
+                    second: op(u, n)?,
+                }),
                 _ => steps.push(Step::Sched(u.arbitrary()?)),
             }
         }

@@ -38,6 +38,13 @@ pub fn step_text(s: &Step) -> String {
             who(other),
             op.map_or(format!("kill({})", who(mover)), |o| o.to_string())
         ),
+        Step::Pipe {
+            who: w,
+            first,
+            second,
+        } => {
+            format!("{}: {first} then at once {second}", who(w))
+        }
         Step::Event(e) => format!("event: {e}"),
         Step::Sched(b) => format!("schedule choice {b}"),
     }
