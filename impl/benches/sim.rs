@@ -50,6 +50,26 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
+    // A fuzz-like mix: 64 operations, 2 of them migrations.
+    let mut light = ops64();
+    let mut seen = 0;
+    for op in light.iter_mut() {
+        if matches!(op, Op::Migrate { .. }) {
+            seen += 1;
+            if seen > 2 {
+                *op = Op::Getpid;
+            }
+        }
+    }
+    light[20] = Op::Migrate { target: HostId(0) };
+    g.bench_function("64-op scenario (2 migrations)", |b| {
+        b.iter(|| {
+            let mut cl = Cluster::new(&cfg, 1).expect("cluster");
+            for op in &light {
+                black_box(cl.run_op(P, *op).expect("quiescent"));
+            }
+        })
+    });
     g.throughput(Throughput::Elements(2));
     g.bench_function("migrate there and back (dirty page, open file)", |b| {
         let mut cl = Cluster::new(&cfg, 1).expect("cluster");

@@ -684,3 +684,13 @@ fn a_harness_can_choose_the_schedule_itself() {
         "nothing queued for Q"
     );
 }
+
+#[test]
+fn pid_space_exhaustion_is_eagain_as_on_one_machine() {
+    // 255 children from a home with one process, the 256th fork fails; remotely too.
+    let mut steps = vec![op(P, Op::Migrate { target: H1 })];
+    steps.extend((0..256).map(|_| op(P, Op::Fork)));
+    let c = check_tr(&cfg(Switches::SPRITE), 37, &steps);
+    let last = c.ops().last().and_then(|r| r.outcome);
+    assert_eq!(last, Some(Err(Errno::EAGAIN)));
+}
