@@ -257,7 +257,22 @@ pub fn summary(s: &State) -> BTreeMap<String, String> {
         m.insert(format!("process {pid} status"), format!("{:?}", p.status));
         m.insert(format!("process {pid} parent"), format!("{:?}", p.parent));
         m.insert(format!("process {pid} signals"), p.signals.to_string());
-        let fds: Vec<String> = p.fds.iter().map(|(f, s)| format!("{f}->{s}")).collect();
+        // Streams by identity, not number: each descriptor names the first (pid, fd)
+        // that refers to the same stream (both sides number streams, and may differ).
+        let fds: Vec<String> = p
+            .fds
+            .iter()
+            .map(|(f, sid)| {
+                let first = s
+                    .procs
+                    .iter()
+                    .flat_map(|(q, qp)| qp.fds.iter().map(move |(g, t)| (*q, *g, *t)))
+                    .find(|(_, _, t)| t == sid)
+                    .map(|(q, g, _)| format!("{q}/{g}"))
+                    .unwrap_or_default();
+                format!("{f}->{first}")
+            })
+            .collect();
         m.insert(format!("process {pid} fds"), fds.join(" "));
         for i in 0..p.pages.len() {
             m.insert(
@@ -354,6 +369,16 @@ pub fn broken_invariants(m: &SpriteModel, s: &State) -> Vec<(vocab::InvariantId,
         .map(|(id, _)| {
             let why = match id {
                 vocab::InvariantId::CACHE => cache_detail(s),
+                vocab::InvariantId::TIME if s.flagged(id) => {
+                    "a gettimeofday of the implementation returned less than an earlier one \
+                     of the same process"
+                        .into()
+                }
+                vocab::InvariantId::TR if s.flagged(id) => {
+                    "an operation of the implementation returned what one Unix machine \
+                     does not"
+                        .into()
+                }
                 _ => model::properties::why(id, m, s),
             };
             (id, why)

@@ -77,3 +77,81 @@ pub fn suite_seed() -> u64 {
         .and_then(|s| s.parse().ok())
         .unwrap_or(0x5EED_5971)
 }
+
+/// Detection of a design switch turned on in the implementation only: runs proptest's
+/// generator (fixed seed) until the harness reports a mismatch, up to `max` cases.
+pub mod detect {
+    use crate::{check_bytes, Options};
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
+    use std::cell::Cell;
+    use std::time::{Duration, Instant};
+    use vocab::{Switch, Switches};
+
+    /// What detection found.
+    #[derive(Clone, Debug)]
+    pub struct Detection {
+        pub switch: Switch,
+        /// Cases run until the first failing one (inclusive), if detected.
+        pub cases: Option<u32>,
+        pub time: Duration,
+        /// The shrunk report's first lines.
+        pub report: Option<String>,
+    }
+
+    /// A proptest runner with the suites' fixed seed.
+    pub fn runner(cases: u32, seed: u64) -> TestRunner {
+        let mut key = [0u8; 32];
+        key[..8].copy_from_slice(&seed.to_le_bytes());
+        TestRunner::new_with_rng(
+            Config {
+                cases,
+                failure_persistence: None,
+                max_shrink_iters: 1024,
+                ..Config::default()
+            },
+            TestRng::from_seed(RngAlgorithm::ChaCha, &key),
+        )
+    }
+
+    pub fn detect(sw: Switch, max: u32, seed: u64) -> Detection {
+        let opts = Options {
+            impl_switches: Some(Switches::only(sw)),
+            ..Options::default()
+        };
+        let count = Cell::new(0u32);
+        let first = Cell::new(None::<u32>);
+        let start = Instant::now();
+        let mut found_at = None;
+        let mut r = runner(max, seed);
+        let res = r.run(&vec(any::<u8>(), 0..400), |bytes| {
+            if first.get().is_none() {
+                count.set(count.get() + 1);
+            }
+            match check_bytes(&bytes, &opts) {
+                Ok(_) => Ok(()),
+                Err(e) => {
+                    if first.get().is_none() {
+                        first.set(Some(count.get()));
+                    }
+                    Err(TestCaseError::fail(e))
+                }
+            }
+        });
+        let time = start.elapsed();
+        let report = match res {
+            Err(e) => {
+                found_at = first.get();
+                Some(e.to_string())
+            }
+            Ok(()) => None,
+        };
+        Detection {
+            switch: sw,
+            cases: found_at,
+            time,
+            report,
+        }
+    }
+}

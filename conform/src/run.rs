@@ -79,8 +79,37 @@ impl Mismatch {
             Kind::Invariant(id, _) => Some(*id),
             Kind::Outcome { op, .. } => Some(specific(op)),
             Kind::Liveness(_) => Some(InvariantId::LIVE),
-            _ => self.invariants.first().map(|(id, _)| *id),
+            Kind::Model(ids, _) => ids.first().copied(),
+            Kind::State => self
+                .invariants
+                .first()
+                .map(|(id, _)| *id)
+                .or_else(|| self.diff.first().map(|d| of_key(d))),
         }
+    }
+}
+
+/// The invariant a difference in a state field speaks to.
+fn of_key(d: &str) -> InvariantId {
+    let k = d.split(':').next().unwrap_or("");
+    if k.contains("cacheable") {
+        InvariantId::CACHE
+    } else if k.contains("position") {
+        InvariantId::OFF
+    } else if k.contains("memory") {
+        InvariantId::MEM
+    } else if k.contains("latest data") {
+        InvariantId::CONS
+    } else if k.contains("linked") || k.starts_with("name") || k.starts_with("file") {
+        InvariantId::DEL
+    } else if k.contains("signals") {
+        InvariantId::SIG
+    } else if k.starts_with("zombie") || k.contains("status") {
+        InvariantId::WAIT
+    } else if k.starts_with("home table") || k.ends_with("host") {
+        InvariantId::HOME
+    } else {
+        InvariantId::TR
     }
 }
 
@@ -356,6 +385,12 @@ impl Runner {
             }
             self.observe();
         }
+    }
+
+    /// Sets strict mode (no tolerated divergence).
+    pub fn strict(mut self, on: bool) -> Runner {
+        self.strict = on;
+        self
     }
 
     /// Operations the harness does not issue because model and implementation are known

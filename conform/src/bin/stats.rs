@@ -43,11 +43,9 @@ fn main() {
             let k = conform::report::signature(&m);
             *kinds.entry(k.clone()).or_default() += 1;
             if std::env::var("CONFORM_ALL").is_ok() && kinds[&k] <= 1 {
-                let txt = report::render(&m, &sc, "");
-                println!(
-                    "--- case {case} [{k}]\n{}",
-                    txt.split("scenario:").next().unwrap_or("")
-                );
+                let txt =
+                    report::render(&m, &sc, &report::replay_command(&bytes, opts.impl_switches));
+                println!("--- case {case} [{k}]\n{}", txt);
             }
             if first.is_none() {
                 first = Some(format!(
