@@ -1,4 +1,4 @@
-//! Model bugs this check found: each is a state satisfying a strengthening and an action
+//! Model bugs this check found (three): each is a state satisfying a strengthening and an action
 //! after which the invariant itself fails in a reachable execution (confirmed by running
 //! the model checker on a configuration that reaches it: `tests/known_bugs.rs`). They are
 //! reported, not fixed here (the model belongs to another part of the project); the
@@ -25,6 +25,16 @@ pub const CONS_WINDOW: &str = "CONS-WINDOW: dirty blocks written on the source a
 pub const SIG_CRASH: &str =
     "SIG-CRASH: a crash drops SIGNAL messages to the crashed host for processes that left it";
 
+/// CACHE-DUP: a process holds two descriptors on one file with a writing stream (the same
+/// stream after `dup`, or two streams) and migrates alone. The model moves references descriptor by descriptor
+/// (`next_migration_step` picks the smallest unmoved descriptor), so after the first
+/// STREAM_MOVE the source still holds the other descriptor's reference and the server sees
+/// the stream on two hosts with a writer: `update_cacheability` turns caching off, and since
+/// one process is the only user (`write_shared_by_processes` is false) CACHE is flagged.
+/// Sprite moves each *stream* once per process, not each descriptor.
+pub const CACHE_DUP: &str =
+    "CACHE-DUP: a dup'ed writing stream moved descriptor by descriptor disables caching needlessly";
+
 /// Recognises the known bugs; `None` for any other failure.
 pub fn known(id: InvariantId, _: &SpriteModel, s: &State, a: &Action) -> Option<&'static str> {
     use InvariantId::*;
@@ -39,6 +49,24 @@ pub fn known(id: InvariantId, _: &SpriteModel, s: &State, a: &Action) -> Option<
                 .get(&ino)
                 .is_some_and(|e| e.dirty)
                 .then_some(CONS_WINDOW)
+        }
+        Action::StreamMove(pid, fd) if id == CACHE => {
+            let p = s.procs.get(&pid)?;
+            let m = s.migrations.get(&pid)?;
+            let ino = s.server.streams.get(p.fds.get(&fd)?)?.ino;
+            let of_file =
+                |x: &vocab::StreamId| s.server.streams.get(x).is_some_and(|st| st.ino == ino);
+            let twin = p
+                .fds
+                .iter()
+                .any(|(f, x)| *f != fd && of_file(x) && !m.moved.contains(f));
+            let writer = s
+                .server
+                .streams
+                .values()
+                .any(|st| st.ino == ino && st.mode.writes());
+            let cacheable = s.server.files.get(&ino).is_some_and(|f| f.cacheable);
+            (twin && writer && cacheable).then_some(CACHE_DUP)
         }
         Action::Event(ClusterEvent::Crash(x)) if matches!(id, TR | SIG) => {
             let survivor_signal_lost = s.signals.keys().any(|msg| {

@@ -467,7 +467,8 @@ pub fn sharing(m: &SpriteModel, b: Bounds, f: &mut dyn FnMut(State)) {
             p.script = script_of(Op::Migrate { target: H1 });
             let moved = match phase {
                 Phase::HomeUpdate | Phase::Resume => p.fds.keys().copied().collect(),
-                Phase::Streams if p.fds.len() == 2 => [Fd(0)].into_iter().collect(),
+                // The two stream-phase entries: none moved yet, or (with two descriptors) one.
+                Phase::Streams if p.fds.len() == 2 && c[10] == 3 => [Fd(0)].into_iter().collect(),
                 _ => BTreeSet::new(),
             };
             s.migrations.insert(

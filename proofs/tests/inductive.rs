@@ -3,7 +3,7 @@
 //! For every candidate state satisfying a strengthening `ind_X`, every enabled action must
 //! lead to a state satisfying `ind_X`; every candidate satisfying `ind_X` satisfies
 //! `properties::inv_X`; initial states satisfy every strengthening. Failures print the
-//! state (Debug) and the action. The two model bugs this check found are recognised by
+//! state (Debug) and the action. The model bugs this check found are recognised by
 //! `proofs::known` and counted, not failed (see `known_bugs_are_reachable`).
 
 use model::{configs, Config, SpriteModel};

@@ -1,4 +1,4 @@
-//! The two model bugs the inductiveness check found (`proofs::known`), each confirmed
+//! The three model bugs the inductiveness check found (`proofs::known`), each confirmed
 //! reachable: the model checker, run on a small configuration built to reach it, finds a
 //! violation of the named invariants. When the model is fixed, this test fails: then remove
 //! the bug from `proofs::known` (the inductiveness tests will then check the step in full).
@@ -65,6 +65,27 @@ pub fn sig_crash() -> Config {
             }]),
         ],
         events: vec![ClusterEvent::Crash(HostId(1))],
+        ..model::configs::files()
+    }
+}
+
+/// CACHE-DUP: a process holding two descriptors on one writing stream (after dup) migrates
+/// alone; the stream moves descriptor by descriptor, so after the first STREAM_MOVE the server
+/// sees the stream on source and target and turns caching off, though one process uses it.
+pub fn cache_dup() -> Config {
+    Config {
+        name: "cache-dup",
+        about: "a lone process with a dup'ed writing stream migrates",
+        procs: vec![ProcSpec::new(Pid::new(0, 0), 0)],
+        scripts: vec![Script::new(vec![
+            Op::Open {
+                name: F0,
+                mode: Mode::ReadWrite,
+                create: true,
+            },
+            Op::Dup { fd: Fd(0) },
+            Op::Migrate { target: HostId(1) },
+        ])],
         ..model::configs::files()
     }
 }
