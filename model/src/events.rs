@@ -108,7 +108,31 @@ impl Ctx<'_> {
                 }
             }
         }
+        // Signals on their way to the crashed host: those for processes that left it go
+        // back to the home, which sends them on (a host a process has left must not
+        // matter to it: RES, SIG); the others die with their process.
+        let bounced: Vec<_> = self
+            .s
+            .signals
+            .iter()
+            .filter(|(m, _)| m.to == h)
+            .map(|(m, n)| (*m, *n))
+            .collect();
         self.s.signals.retain(|m, _| m.to != h);
+        for (m, n) in bounced {
+            if m.direct || !self.s.procs.contains_key(&m.pid) {
+                continue;
+            }
+            let Some(loc) = self.s.host(m.pid.home).home_table.get(&m.pid).copied() else {
+                continue;
+            };
+            for _ in 0..n {
+                self.log.note(Actor::Host(m.pid.home), || {
+                    format!("SIGNAL for {} sent again: {h} is down", m.pid)
+                });
+                self.home_forwards_signal(m.pid, loc);
+            }
+        }
     }
 }
 

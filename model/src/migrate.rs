@@ -277,24 +277,45 @@ impl Ctx<'_> {
     /// release its reference (STREAM_RELEASE) and return the access position
     /// (STREAM_RELEASE_REPLY). The reference moves and is never closed, and the server
     /// decides cacheability knowing the source is gone (DEL, CACHE).
+    ///
+    /// One exchange moves every descriptor the process has on the file of `fd` (several
+    /// descriptors on one stream after dup, or several streams of the file), so that the
+    /// server never sees the process itself on two hosts; and the source writes back the
+    /// file's dirty blocks again, since another process on the source may have written it
+    /// after MIG_STATE.
     pub fn stream_move(&mut self, pid: Pid, fd: Fd) {
         let m = self.mig(pid);
         let (src, tgt) = (m.source, m.target);
-        let sid = self.s.procs[&pid].fds[&fd];
-        let st = self.s.server.streams[&sid].clone();
-        let pos = self.position(src, sid);
-        self.log.msg(Actor::Host(tgt), Actor::Server, || {
-            format!("STREAM_MOVE {sid} of {pid} to {tgt}")
-        });
-        self.log.msg(Actor::Server, Actor::Host(src), || {
-            format!("STREAM_RELEASE {sid}")
-        });
-        let still_used = self.unref_on_source(src, sid);
-        self.log.msg(Actor::Host(src), Actor::Server, || {
-            format!("STREAM_RELEASE_REPLY pos {pos}, source still uses it: {still_used}")
-        });
-        self.mark_moved(pid, fd);
-        self.register(tgt, sid, st.ino, st.mode, Some(pos), false);
+        let fds = self.s.procs[&pid].fds.clone();
+        let ino = self.s.server.streams[&fds[&fd]].ino;
+        let group: Vec<(Fd, vocab::StreamId)> = fds
+            .iter()
+            .filter(|(f, sid)| !m.moved.contains(f) && self.s.server.streams[sid].ino == ino)
+            .map(|(f, sid)| (*f, *sid))
+            .collect();
+        if !self.on(Switch::NoBlockFlush) {
+            self.flush_blocks(src, ino);
+        }
+        let mut moving = Vec::new();
+        for (f, sid) in &group {
+            let st = self.s.server.streams[sid].clone();
+            let pos = self.position(src, *sid);
+            self.log.msg(Actor::Host(tgt), Actor::Server, || {
+                format!("STREAM_MOVE {sid} ({f}) of {pid} to {tgt}")
+            });
+            self.log.msg(Actor::Server, Actor::Host(src), || {
+                format!("STREAM_RELEASE {sid}")
+            });
+            let still_used = self.unref_on_source(src, *sid);
+            self.log.msg(Actor::Host(src), Actor::Server, || {
+                format!("STREAM_RELEASE_REPLY pos {pos}, source still uses it: {still_used}")
+            });
+            self.mark_moved(pid, *f);
+            moving.push((*sid, st, pos));
+        }
+        for (sid, st, pos) in moving {
+            self.register(tgt, sid, st.ino, st.mode, Some(pos), false);
+        }
         self.stream_moved(pid, fd);
     }
 

@@ -29,7 +29,7 @@ fn files_state_count() {
 
 #[test]
 fn shared_offset_state_count() {
-    assert_eq!(unique_states(configs::shared_offset()), 230);
+    assert_eq!(unique_states(configs::shared_offset()), 206);
 }
 
 #[test]

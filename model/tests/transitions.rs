@@ -310,7 +310,10 @@ fn a_target_that_crashed_before_mig_init_refuses_and_the_process_lives() {
     let m = world(vec![vec![Op::Migrate { target: H1 }, Op::Getpid]], vec![]);
     let s = step(&m, &m.initial(), Action::Run(P));
     let s = step(&m, &s, Action::Event(ClusterEvent::Crash(H1)));
-    assert!(s.procs.contains_key(&P), "nothing was sent yet: not a victim");
+    assert!(
+        s.procs.contains_key(&P),
+        "nothing was sent yet: not a victim"
+    );
     let s = step(&m, &s, Action::MigInit(P));
     assert!(s.migrations.is_empty());
     let p = &s.procs[&P];

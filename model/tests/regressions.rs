@@ -1,0 +1,114 @@
+//! Worlds that once broke an invariant in Sprite's design, found by the inductiveness check
+//! of `proofs/` (see proofs/README.md, "Model bugs found"). Each is exhausted and must hold.
+
+use model::config::{Config, HostSpec, ProcSpec, Script};
+use model::run::{check, Options, Verdict};
+use vocab::{ClusterEvent, Fd, FileName, HostId, Mode, Op, Pid, Switches};
+
+const H0: HostId = HostId(0);
+const H1: HostId = HostId(1);
+
+fn world(name: &'static str, scripts: Vec<Vec<Op>>, events: Vec<ClusterEvent>) -> Config {
+    Config {
+        name,
+        about: "regression",
+        hosts: (0..2)
+            .map(|i| HostSpec {
+                version: 1,
+                clock: 10 + i,
+                owner: false,
+            })
+            .collect(),
+        files: vec![],
+        procs: (0..scripts.len())
+            .map(|i| ProcSpec::new(Pid::new(0, i as u8), i as u8))
+            .collect(),
+        scripts: scripts.into_iter().map(Script::new).collect(),
+        pages: 1,
+        events,
+        switches: Switches::SPRITE,
+    }
+}
+
+fn assert_holds(cfg: Config) {
+    let r = check(&cfg, &Options::default());
+    let broken: Vec<_> = r
+        .properties
+        .iter()
+        .filter(|p| matches!(p.verdict, Verdict::Violated { .. }))
+        .map(|p| p.name)
+        .collect();
+    assert!(broken.is_empty(), "{}: {broken:?}", cfg.name);
+}
+
+fn open_rw(create: bool) -> Op {
+    Op::Open {
+        name: FileName(0),
+        mode: Mode::ReadWrite,
+        create,
+    }
+}
+
+/// CONS-WINDOW: another process on the source dirties the file between MIG_STATE and the
+/// stream's move; STREAM_MOVE now writes those blocks back too.
+#[test]
+fn cons_window_dirty_blocks_written_after_mig_state_are_flushed_at_stream_move() {
+    assert_holds(world(
+        "cons-window",
+        vec![
+            vec![
+                open_rw(true),
+                Op::Migrate { target: H1 },
+                Op::Read { fd: Fd(0) },
+            ],
+            vec![
+                open_rw(false),
+                Op::Write { fd: Fd(0), sym: 5 },
+                Op::Close { fd: Fd(0) },
+            ],
+        ],
+        vec![],
+    ));
+}
+
+/// SIG-CRASH: a signal on its way to a host the process has left survives that host's
+/// crash (the home sends it on).
+#[test]
+fn sig_crash_a_signal_to_a_host_the_process_left_survives_its_crash() {
+    assert_holds(world(
+        "sig-crash",
+        vec![
+            vec![
+                Op::Migrate { target: H1 },
+                Op::Migrate { target: H0 },
+                Op::Getpid,
+            ],
+            vec![Op::Kill {
+                pid: Pid::new(0, 0),
+            }],
+        ],
+        vec![ClusterEvent::Crash(H1)],
+    ));
+}
+
+/// CACHE-DUP: a process with two descriptors on a file it writes migrates alone; the
+/// descriptors move in one exchange, so caching stays on.
+#[test]
+fn cache_dup_two_descriptors_on_one_file_move_together() {
+    assert_holds(world(
+        "cache-dup",
+        vec![vec![
+            open_rw(true),
+            Op::Dup { fd: Fd(0) },
+            Op::Open {
+                name: FileName(0),
+                mode: Mode::Read,
+                create: false,
+            },
+            Op::Migrate { target: H1 },
+            Op::Write { fd: Fd(1), sym: 2 },
+            Op::Read { fd: Fd(2) },
+        ]],
+        vec![],
+    ));
+}
