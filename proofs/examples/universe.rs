@@ -10,7 +10,23 @@ fn main() {
         Bounds::small()
     };
     let m = SpriteModel::new(universe::config());
-    let mut check = InductionCheck::new(Some(proofs::known::known));
+    let mut check = InductionCheck::new(None);
+    if std::env::var("DROP").is_ok() {
+        use proofs::inductive::{lemma_bit, standard_targets, Target};
+        let mut targets = Vec::new();
+        for t in standard_targets() {
+            for (name, _) in proofs::lemmas::LEMMAS {
+                if t.mask & lemma_bit(name) != 0 {
+                    targets.push(Target {
+                        id: t.id,
+                        label: format!("{} without {}", t.label, name),
+                        mask: t.mask & !lemma_bit(name),
+                    });
+                }
+            }
+        }
+        check.targets = targets;
+    }
     let t = std::time::Instant::now();
     let mut n = 0usize;
     let mut any = 0usize;

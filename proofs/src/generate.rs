@@ -119,8 +119,8 @@ pub fn perturb(m: &SpriteModel, s: &State) -> Vec<State> {
             q.signals = q.signals.saturating_sub(1)
         });
         push(&|t| t.procs.get_mut(&pid).unwrap().last_time = None);
-        for hs in &m.cfg.hosts {
-            let c = hs.clock;
+        let top = m.cfg.hosts.iter().map(|h| h.clock).max().unwrap_or(0);
+        for c in m.cfg.hosts.iter().map(|h| h.clock).chain([top + 1]) {
             push(&|t| t.procs.get_mut(&pid).unwrap().last_time = Some(c));
         }
         push(&|t| t.procs.get_mut(&pid).unwrap().parent = None);

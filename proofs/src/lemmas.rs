@@ -30,7 +30,6 @@ pub const LEMMAS: &[(&str, Lemma)] = &[
     ("signals", signals),
     ("mem_clean", mem_clean),
     ("time", time),
-    ("evict", evict),
     ("g_files", g_files),
     ("g_data", g_data),
     ("g_streams", g_streams),
@@ -313,14 +312,22 @@ pub fn write_shared(s: &State, ino: unix::Ino) -> bool {
     users.len() >= 2 && streams.clone().any(|st| st.mode.writes())
 }
 
-/// cacheability: cached entries are of existing, cacheable files, at most `MAX_FILE_LEN`
-/// symbols, with a version no later than the file's; a file write-shared in the server's
-/// view (streams of it used on two or more hosts, one open for writing) is not cacheable.
+/// cacheability: cached entries are of existing files, at most `MAX_FILE_LEN` symbols,
+/// with a version no later than the file's; an entry of an uncacheable file is clean,
+/// stale (an older version than the file's) and on a host that does not use the file (a
+/// host that stopped using a file keeps its clean blocks when caching is turned off: only
+/// the users' and the last writer's entries are removed); a file write-shared in the
+/// server's view (streams of it used on two or more hosts, one open for writing) is not
+/// cacheable.
 pub fn cacheability(_: &SpriteModel, s: &State) -> bool {
-    s.hosts.iter().all(|h| {
+    s.hosts.iter().enumerate().all(|(i, h)| {
+        let here = HostId(i as u8);
         h.cache.iter().all(|(ino, e)| {
             s.server.files.get(ino).is_some_and(|f| {
-                f.cacheable && e.data.len() <= MAX_FILE_LEN as usize && e.version <= f.version
+                e.data.len() <= MAX_FILE_LEN as usize
+                    && e.version <= f.version
+                    && (f.cacheable
+                        || (!e.dirty && e.version < f.version && !users(s, *ino).contains(&here)))
             })
         })
     }) && s
@@ -328,6 +335,16 @@ pub fn cacheability(_: &SpriteModel, s: &State) -> bool {
         .files
         .iter()
         .all(|(ino, f)| !write_shared(s, *ino) || !f.cacheable)
+}
+
+/// The hosts using a file through the server's streams.
+pub fn users(s: &State, ino: unix::Ino) -> BTreeSet<HostId> {
+    s.server
+        .streams
+        .values()
+        .filter(|st| st.ino == ino)
+        .flat_map(|st| st.hosts.iter().copied())
+        .collect()
 }
 
 /// cache_data: at most one host holds dirty data for a file, and that host `w` is the
@@ -403,17 +420,6 @@ pub fn time(m: &SpriteModel, s: &State) -> bool {
         p.last_time
             .is_none_or(|t| t == m.cfg.hosts[pid.home.0 as usize].clock)
     })
-}
-
-/// evict: every eviction goes home; on a host whose owner is present every foreign process
-/// is migrating.
-pub fn evict(_: &SpriteModel, s: &State) -> bool {
-    s.migrations
-        .iter()
-        .all(|(pid, m)| m.kind != Kind::Evict || m.target == pid.home)
-        && s.procs.iter().all(|(pid, p)| {
-            !s.host(p.host).owner || pid.home == p.host || p.status == Status::Migrating
-        })
 }
 
 /// g_files: the ghost's directory is the server's, and its files are the server's files,

@@ -5,7 +5,6 @@
 pub mod abstraction;
 pub mod generate;
 pub mod inductive;
-pub mod known;
 pub mod lemmas;
 pub mod sample;
 pub mod strengthening;

@@ -80,7 +80,7 @@ pub const STRENGTHENINGS: &[Strengthening] = &[
         function: "ind_cache",
         property: "inv_cache",
         invariant: p::inv_cache,
-        extra: &["cacheability"],
+        extra: &["cacheability", "cache_data"],
         check: ind_cache,
     },
     Strengthening {
@@ -152,7 +152,7 @@ pub const STRENGTHENINGS: &[Strengthening] = &[
         function: "ind_evict",
         property: "inv_evict",
         invariant: p::inv_evict,
-        extra: &["evict"],
+        extra: &[],
         check: ind_evict,
     },
     Strengthening {
@@ -274,7 +274,8 @@ pub fn ind_home(m: &SpriteModel, s: &State) -> bool {
 pub fn ind_res(m: &SpriteModel, s: &State) -> bool {
     holds(InvariantId::RES, m, s)
 }
-/// EVICT: foreign processes on an owned host are leaving, evictions go home.
+/// EVICT: foreign processes on an owned host are leaving, evictions go home. Strengthened
+/// by the well-formedness facts only.
 pub fn ind_evict(m: &SpriteModel, s: &State) -> bool {
     holds(InvariantId::EVICT, m, s)
 }

@@ -582,8 +582,8 @@ pub fn migration(m: &SpriteModel, b: Bounds, f: &mut dyn FnMut(State)) {
 /// No files. `P` (home h0) and optionally its child `C`, live or exited. Dimensions: P's
 /// host; P's next operation; P's status (ready, waiting, or migrating in each phase to the
 /// other host, voluntary, exec or eviction, resuming waiting or not); P's page (resident
-/// value or not, dirty or not, backing value or none); the last time P read (none or its
-/// home's clock); P's signals (none; one received; one in flight to h0 or h1; one held by
+/// value or not, dirty or not, backing value or none); the last time P read (none, its
+/// home's clock, or h1's later clock); P's signals (none; one received; one in flight to h0 or h1; one held by
 /// the home); the child (none; live on h0 or h1, next exiting or getpid; exited with status
 /// 3); h1's owner present or not; h1 up or down.
 pub fn procs(m: &SpriteModel, b: Bounds, f: &mut dyn FnMut(State)) {
@@ -683,8 +683,11 @@ pub fn procs(m: &SpriteModel, b: Bounds, f: &mut dyn FnMut(State)) {
         if c[5] < sym {
             s.server.backing.insert((P, PageNo(0)), vals[c[5]]);
         }
-        if c[6] == 1 {
-            p.last_time = Some(10);
+        // The last time read: none, the home's clock, or a later clock (another host's).
+        match c[6] {
+            1 => p.last_time = Some(10),
+            2 => p.last_time = Some(11),
+            _ => {}
         }
         match c[7] {
             1 => p.signals = 1,
