@@ -103,6 +103,10 @@ pub struct FileServer {
     next_version: u32,
     suspended: Option<Suspended>,
     queue: VecDeque<(Node, Msg)>,
+    /// While a STREAM_MOVE is judged: (source, target, streams of the same migration not
+    /// yet moved), counted as if already on the target.
+    #[serde(skip)]
+    assume_moved: Option<(HostId, HostId, Vec<StreamId>)>,
 }
 
 fn smallest_free<K: Ord + Copy>(
@@ -124,6 +128,7 @@ impl FileServer {
             next_version: 1,
             suspended: None,
             queue: VecDeque::new(),
+            assume_moved: None,
         }
     }
 
@@ -155,8 +160,14 @@ impl FileServer {
     /// Per host: (readers, writers) of a file, counted over streams (CACHE §3).
     pub fn users(&self, file: FileId) -> BTreeMap<HostId, (u8, u8)> {
         let mut m: BTreeMap<HostId, (u8, u8)> = BTreeMap::new();
-        for s in self.streams.values().filter(|s| s.file == file) {
-            for h in &s.hosts {
+        for (id, s) in self.streams.iter().filter(|(_, s)| s.file == file) {
+            let mut hosts = s.hosts.clone();
+            if let Some((src, t, later)) = &self.assume_moved {
+                if later.contains(id) && hosts.remove(src) {
+                    hosts.insert(*t);
+                }
+            }
+            for h in &hosts {
                 let e = m.entry(*h).or_default();
                 if s.mode.reads() {
                     e.0 = e.0.saturating_add(1);
@@ -402,6 +413,26 @@ impl FileServer {
     /// and only then decides cacheability and where the position lives, so the reference
     /// is moved, never closed.
     fn stream_move(&mut self, from: Node, msg: Msg, released: bool, out: &mut Vec<(Node, Msg)>) {
+        if let (
+            Node::Host(t),
+            Msg::StreamMove {
+                from: src, later, ..
+            },
+        ) = (from, &msg)
+        {
+            self.assume_moved = Some((*src, t, later.clone()));
+        }
+        self.stream_move_inner(from, msg, released, out);
+        self.assume_moved = None;
+    }
+
+    fn stream_move_inner(
+        &mut self,
+        from: Node,
+        msg: Msg,
+        released: bool,
+        out: &mut Vec<(Node, Msg)>,
+    ) {
         let Node::Host(t) = from else { return };
         let Msg::StreamMove {
             pid,
@@ -409,6 +440,7 @@ impl FileServer {
             from: src,
             refs,
             cached_version,
+            ..
         } = msg.clone()
         else {
             return;

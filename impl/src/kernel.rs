@@ -315,6 +315,10 @@ pub struct Kernel {
     pub incoming: BTreeMap<Pid, migrate::InMig>,
     /// Pages pre-copied to this host, waiting for the migration's state.
     pub precopied: BTreeMap<Pid, Vec<(PageNo, u8)>>,
+    /// Streams moving into this host with migrating processes (moves not yet granted).
+    pub incoming_streams: BTreeMap<StreamId, u8>,
+    /// Dirty blocks a migration's BLOCK_FLUSH carries, until the server acknowledges.
+    pub flushing: BTreeMap<Pid, Vec<(FileId, Blocks)>>,
     #[serde(skip)]
     pub(crate) out: Vec<Out>,
     #[serde(skip)]
@@ -341,6 +345,8 @@ impl Kernel {
             outgoing: BTreeMap::new(),
             incoming: BTreeMap::new(),
             precopied: BTreeMap::new(),
+            incoming_streams: BTreeMap::new(),
+            flushing: BTreeMap::new(),
             out: Vec::new(),
             now: 0,
         }
@@ -651,11 +657,32 @@ impl Kernel {
             return false;
         };
         s.refs = s.refs.saturating_sub(1);
-        if s.refs == 0 {
+        if s.refs > 0 {
+            return false;
+        }
+        if self.incoming_streams.contains_key(&sid) {
+            // The stream is moving in with a migrating process: this host's reference
+            // to it at the server must survive until the move's grant arrives, or the
+            // server could see the close after the move and drop the stream (DEL, OFF).
+            return false;
+        }
+        self.streams.remove(&sid);
+        true
+    }
+
+    /// A stream's move into this host ended (granted or not): forget the hold, and close
+    /// a held reference nobody uses any more.
+    pub(crate) fn stream_arrived(&mut self, pid: Pid, sid: StreamId) {
+        if let Some(n) = self.incoming_streams.get_mut(&sid) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.incoming_streams.remove(&sid);
+            }
+        }
+        let unused = self.streams.get(&sid).is_some_and(|s| s.refs == 0);
+        if unused && !self.incoming_streams.contains_key(&sid) {
             self.streams.remove(&sid);
-            true
-        } else {
-            false
+            self.send_server(pid, FileReq::Close { streams: vec![sid] });
         }
     }
 
@@ -1446,8 +1473,20 @@ impl Kernel {
         let Some(p) = self.procs.remove(&pid) else {
             return;
         };
+        // An arriving process holds references only to the streams already granted.
+        let mut ungranted = BTreeSet::new();
+        if let Some(m) = self.incoming.remove(&pid) {
+            for rpc in m.current.iter().chain(m.rpcs.iter()) {
+                if let Msg::StreamMove { stream, .. } = rpc.msg {
+                    ungranted.insert(stream);
+                }
+            }
+            for sid in &ungranted {
+                self.stream_arrived(pid, *sid);
+            }
+        }
         let mut last = Vec::new();
-        for sid in p.fds.values() {
+        for sid in p.fds.values().filter(|s| !ungranted.contains(s)) {
             if self.drop_stream_ref(*sid) && !last.contains(sid) {
                 last.push(*sid);
             }

@@ -189,6 +189,10 @@ pub enum Msg {
         from: HostId,
         refs: u8,
         cached_version: Option<u32>,
+        /// The migration's streams that move after this one: the server judges sharing as
+        /// if they had moved already, so moving a process never looks like write-sharing
+        /// with itself (CACHE; the model moves all streams at once).
+        later: Vec<StreamId>,
     },
     StreamMoveReply {
         pid: Pid,

@@ -304,6 +304,10 @@ impl Cluster {
             scratch: Vec::new(),
             schedule: VecDeque::new(),
         })
+        .map(|mut c| {
+            c.tracing = std::env::var("SPRITE_DEBUG_TRACE").is_ok();
+            c
+        })
     }
 
     /// Makes the next steps take these indices into [`Cluster::enabled`] (modulo its
@@ -779,4 +783,16 @@ pub enum Enabled {
     /// Start the next queued operation of `pid` (on `host`; `None`: no host has it, so it
     /// completes at once with ESRCH).
     Start { pid: Pid, host: Option<HostId> },
+}
+
+/// Debugging aid for harness failures: with `SPRITE_DEBUG_TRACE` set, every cluster
+/// records its trace and prints it to stderr when dropped (e.g. around a conform replay).
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        if std::env::var("SPRITE_DEBUG_TRACE").is_ok() {
+            for l in &self.trace {
+                eprintln!("{l}");
+            }
+        }
+    }
 }

@@ -69,6 +69,9 @@ impl MigrationModule for FilesModule {
                 }
             }
             if !files.is_empty() {
+                // Remember what was sent: other processes on this host keep writing while
+                // the flush is in flight, and only the blocks sent may turn clean.
+                k.flushing.insert(cx.pid, files.clone());
                 let blocks = files.iter().map(|(_, b)| b.blocks.len() as u32).sum();
                 k.note(Note::BlocksFlushed {
                     pid: cx.pid,
@@ -104,13 +107,25 @@ impl MigrationModule for FilesModule {
         rpcs
     }
 
-    fn flush_reply(k: &mut Kernel, _cx: &Cx, reply: &Msg) {
+    fn flush_reply(k: &mut Kernel, cx: &Cx, reply: &Msg) {
         if let Msg::BlockFlushAck { versions, .. } = reply {
+            let sent = k.flushing.remove(&cx.pid).unwrap_or_default();
             for (f, v) in versions {
-                if let Some(c) = k.cache.get_mut(f) {
-                    c.dirty.clear();
-                    c.version = *v;
+                let Some(c) = k.cache.get_mut(f) else {
+                    continue;
+                };
+                for (_, b) in sent
+                    .iter()
+                    .filter(|(x, b)| x == f && b.incarnation == c.incarnation)
+                {
+                    for (i, sym) in &b.blocks {
+                        // A block rewritten since (with another value) stays dirty.
+                        if c.data.get(*i as usize) == Some(sym) {
+                            c.dirty.remove(i);
+                        }
+                    }
                 }
+                c.version = *v;
             }
         }
     }
@@ -140,9 +155,17 @@ impl MigrationModule for FilesModule {
     fn deencapsulate(k: &mut Kernel, pcb: &mut Pcb, st: FilesState, cx: &Cx) -> Vec<Rpc> {
         pcb.fds = st.fds.into_iter().collect();
         let reopen = k.sw(Switch::ReopenFiles);
+        let ids: Vec<StreamId> = st.streams.iter().map(|s| s.stream).collect();
+        if !reopen {
+            // Hold this host's reference to each stream until its move is granted.
+            for sid in &ids {
+                *k.incoming_streams.entry(*sid).or_insert(0) += 1;
+            }
+        }
         st.streams
             .into_iter()
-            .map(|s| {
+            .enumerate()
+            .map(|(i, s)| {
                 let msg = if reopen {
                     Msg::FileOp {
                         pid: cx.pid,
@@ -166,6 +189,7 @@ impl MigrationModule for FilesModule {
                         from: cx.from,
                         refs: s.refs,
                         cached_version,
+                        later: ids[i + 1..].to_vec(),
                     }
                 };
                 Rpc {
@@ -180,11 +204,13 @@ impl MigrationModule for FilesModule {
 
     fn install_reply(k: &mut Kernel, cx: &Cx, req: &Msg, reply: &Msg) {
         match (req, reply) {
-            (Msg::StreamMove { refs, .. }, Msg::StreamMoveReply { result: Ok(g), .. }) => {
-                k.install_grant(g, *refs)
+            (Msg::StreamMove { refs, stream, .. }, Msg::StreamMoveReply { result: Ok(g), .. }) => {
+                k.install_grant(g, *refs);
+                k.stream_arrived(cx.pid, *stream);
             }
             (Msg::StreamMove { stream, .. }, Msg::StreamMoveReply { result: Err(_), .. }) => {
-                drop_fds(k, cx.pid, *stream)
+                drop_fds(k, cx.pid, *stream);
+                k.stream_arrived(cx.pid, *stream);
             }
             (
                 Msg::FileOp {
@@ -219,6 +245,7 @@ impl MigrationModule for FilesModule {
     }
 
     fn finish(k: &mut Kernel, cx: &Cx, ok: bool) {
+        k.flushing.remove(&cx.pid);
         if ok && k.sw(Switch::ReopenFiles) {
             // The references were closed at the server already; drop them here.
             for (sid, n) in refs_of(k, cx.pid) {

@@ -597,6 +597,20 @@ fn pump_in(k: &mut Kernel, pid: Pid) {
 
 fn install_reply(k: &mut Kernel, pid: Pid, reply: &Msg) {
     let Some(m) = k.incoming.get_mut(&pid) else {
+        // The arriving process died meanwhile: give back a reference granted to nobody.
+        if let Msg::StreamMoveReply { result: Ok(g), .. } = reply {
+            if !k.streams.contains_key(&g.stream) {
+                k.send(
+                    Node::Server,
+                    Msg::FileOp {
+                        pid,
+                        req: crate::msg::FileReq::Close {
+                            streams: vec![g.stream],
+                        },
+                    },
+                );
+            }
+        }
         return;
     };
     let Some(rpc) = m.current.take() else { return };
