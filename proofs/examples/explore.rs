@@ -55,7 +55,7 @@ fn main() {
             f.config,
             f.action,
             f.broken,
-            proofs::abstraction::disagreement(&f.state, 2)
+            proofs::abstraction::disagreement(&f.state, 1)
         );
     }
     for f in total.failures.iter().take(3) {

@@ -7,9 +7,8 @@ use crate::abstraction::abstraction;
 use model::state::{CacheEntry, Kind, Loc, Phase, SignalMsg, State, Status};
 use model::{Config, SpriteModel};
 use stateright::{Checker, Model};
-use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
-use vocab::{Fd, HostId, Mode, PageNo, StreamId, MAX_FILE_LEN};
+use vocab::{Fd, HostId, Mode, PageNo, MAX_FILE_LEN};
 
 /// Every reachable state of a configuration (the checker runs to exhaustion; the standard
 /// configurations have at most a few thousand states). Only states in which no invariant
@@ -311,7 +310,7 @@ pub fn perturb(m: &SpriteModel, s: &State) -> Vec<State> {
         }
     }
     // Migrations.
-    for (pid, mg) in &s.migrations {
+    for pid in s.migrations.keys() {
         let pid = *pid;
         for ph in [
             Phase::Init,
@@ -343,7 +342,6 @@ pub fn perturb(m: &SpriteModel, s: &State) -> Vec<State> {
                 }
             });
         }
-        let _ = mg;
         push(&|t| {
             t.migrations.remove(&pid);
         });
@@ -406,7 +404,6 @@ pub fn perturb(m: &SpriteModel, s: &State) -> Vec<State> {
     for i in 0..m.cfg.events.len().min(8) {
         push(&|t| t.events_used ^= 1 << i);
     }
-    let _: BTreeSet<StreamId> = BTreeSet::new();
     out
 }
 
