@@ -424,24 +424,6 @@ impl Runner {
         }
     }
 
-    /// Files with dirty cached blocks on host `h`: (implementation, model).
-    fn dirty_files(&self, h: HostId) -> (Vec<unix::Ino>, Vec<unix::Ino>) {
-        let mapped = abs::map(&self.cluster, &self.ms, 0, self.strict);
-        let dirty = |s: &State| -> Vec<unix::Ino> {
-            s.hosts
-                .get(h.0 as usize)
-                .map(|x| {
-                    x.cache
-                        .iter()
-                        .filter(|(_, e)| e.dirty)
-                        .map(|(i, _)| *i)
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        (dirty(&mapped), dirty(&self.ms))
-    }
-
     /// Whether `op` of `pid` does I/O on a stream that `mover` also holds.
     fn io_on_moving_stream(&self, pid: Pid, op: &Op, mover: Pid) -> bool {
         let fd = match *op {
@@ -526,6 +508,7 @@ impl Runner {
     }
 
     /// Runs one step; `Ok(false)` if it was skipped (nobody to run it).
+    #[allow(clippy::result_large_err)] // a mismatch ends the run: its size does not matter
     pub fn step(&mut self, i: usize) -> Result<bool, Mismatch> {
         let step = self.steps[i].clone();
         let mut log = Log::on();
@@ -538,15 +521,6 @@ impl Runner {
                 return Ok(false);
             }
             Step::Event(e) => {
-                // KNOWN-8: a crash loses the delayed writes cached on the host; which
-                // writes are cached follows cacheability, where the model and the
-                // implementation may differ (KNOWN-6). Outside strict mode a crash is only
-                // injected when both hold the same dirty files on that host.
-                if let ClusterEvent::Crash(h) = e {
-                    if !self.strict && self.dirty_files(h).0 != self.dirty_files(h).1 {
-                        return Ok(false);
-                    }
-                }
                 let known = self.model.cfg.events.contains(&e);
                 if !known {
                     if self.model.cfg.events.len() >= 8 {
@@ -673,20 +647,6 @@ impl Runner {
                 }
                 self.model_drain(&mut log, 1000);
             }
-        }
-        // KNOWN-5: the model's transition check "no needless disable" (CACHE) fires in
-        // Sprite's own design when one process holds two streams of a file and a sharer of
-        // one of them is on another host (the server correctly turns caching off). Outside
-        // strict mode the flag is cleared and the model goes on (Sprite's design and the
-        // correct VM strategies only).
-        for _ in 0..8 {
-            let cache_only = self.ms.violated == InvariantId::CACHE.bit();
-            let correct_design = self.model.cfg.switches.iter().all(|s| s.breaks().is_none());
-            if self.strict || !cache_only || !correct_design {
-                break;
-            }
-            self.ms.violated = 0;
-            self.model_drain(&mut log, 1000);
         }
         let drained = self.impl_drain(None);
         self.starve = None;

@@ -9,7 +9,7 @@ use vocab::Switch;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let max = args.get(0).and_then(|s| s.parse().ok()).unwrap_or(5000);
+    let max = args.first().and_then(|s| s.parse().ok()).unwrap_or(5000);
     let seed = args
         .get(1)
         .and_then(|s| s.parse().ok())

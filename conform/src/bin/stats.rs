@@ -1,7 +1,7 @@
 //! Generates N scenarios from a printed seed, runs each, and prints how often each
 //! interesting situation was reached and how many runs disagreed (with the first report).
 //!
-//! `cargo run --release -p conform --bin stats -- [seed] [n] [bytes] [--impl-switches S]`
+//! `cargo run --release -p conform --bin stats -- [seed] [n] [bytes] [--impl-switches S] [--strict]`
 
 use conform::{report, run, Options, Scenario, SplitMix};
 use std::time::Instant;
@@ -12,7 +12,10 @@ fn main() {
     let seed = num(0, 1);
     let n = num(1, 500) as usize;
     let len = num(2, 256) as usize;
-    let mut opts = Options::default();
+    let mut opts = Options {
+        strict: args.iter().any(|a| a == "--strict"),
+        ..Options::default()
+    };
     if let Some(i) = args.iter().position(|a| a == "--impl-switches") {
         opts.impl_switches = args.get(i + 1).and_then(|s| s.parse().ok());
     }
