@@ -32,11 +32,19 @@ fn cases(default: u32) -> u32 {
         .unwrap_or(default)
 }
 
+/// `CONFORM_STRICT=1`: no tolerated divergence (finds the known implementation bugs).
+fn options() -> Options {
+    Options {
+        strict: std::env::var("CONFORM_STRICT").is_ok_and(|v| v == "1"),
+        ..Options::default()
+    }
+}
+
 #[test]
 fn sprite_implementation_conforms_to_the_model() {
     let mut r = runner(cases(1500));
     let result = r.run(&vec(any::<u8>(), 0..400), |bytes| {
-        check_bytes(&bytes, &Options::default())
+        check_bytes(&bytes, &options())
             .map(|_| ())
             .map_err(TestCaseError::fail)
     });
