@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # For every design switch that breaks an invariant: turn it on in the implementation only
 # (CONFORM_IMPL_SWITCHES) and run the `migrate` fuzzer from the seed corpus until the first
-# crash or the time limit; print seconds and executions to detection.
+# crash or the time limit; print seconds and executions to detection. Built with -s none
+# (no AddressSanitizer) for speed.
 #
 #   fuzz/detect.sh [seconds-per-switch] [seeds|empty]   (default 60 seeds)
 # `empty` starts from an empty corpus (no seed inputs): detection by mutation alone.
@@ -16,7 +17,7 @@ echo "| --- | --- | --- | --- |"
 for sw in $switches; do
   work=$(mktemp -d)
   start=$(date +%s.%N)
-  CONFORM_IMPL_SWITCHES="$sw" cargo fuzz run migrate "$work" $start_corpus -- \
+  CONFORM_IMPL_SWITCHES="$sw" cargo fuzz run -s none migrate "$work" $start_corpus -- \
     -max_total_time="$secs" -seed=1 -artifact_prefix="$work/" -print_final_stats=1 \
     > "$work/log" 2>&1
   rc=$?
