@@ -126,7 +126,7 @@ fn tiny_universe_procs() {
 /// The larger bounds: every reachable state of every configuration of the `full` suite
 /// examined, and every reachable state perturbed (every 25th for the two configurations with
 /// about 100 000 states, `family` and `crowd`); the tiny universe with every operation, data
-/// {}, {0}, {1}, {0, 1} and positions 0..=2. About 25 minutes in release on 2 cores:
+/// {}, {0}, {1}, {0, 1} and positions 0..=2. About 9 minutes in release on 2 cores:
 /// `cargo test --release -p proofs --test inductive -- --ignored`.
 #[test]
 #[ignore]
