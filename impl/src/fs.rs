@@ -625,6 +625,10 @@ impl FileServer {
                 FileResp::Closed { reclaimed }
             }
             FileReq::Read { stream, pos } => {
+                if let Some(cb) = self.shadow_recall(stream, pos) {
+                    self.suspend_for(from, pid, FileReq::Read { stream, pos }, vec![cb], out);
+                    return None;
+                }
                 let Some(s) = self.streams.get(&stream) else {
                     return Some(FileResp::Failed(Errno::EBADF));
                 };
@@ -640,12 +644,19 @@ impl FileServer {
                         s.shadow = Some(np);
                     }
                 }
-                FileResp::Done {
-                    outcome: Ok(Value::Data(data)),
-                    pos: np,
-                }
+                self.shadow_done(stream, pos, h, Ok(Value::Data(data)), np, false)
             }
             FileReq::Write { stream, pos, sym } => {
+                if let Some(cb) = self.shadow_recall(stream, pos) {
+                    self.suspend_for(
+                        from,
+                        pid,
+                        FileReq::Write { stream, pos, sym },
+                        vec![cb],
+                        out,
+                    );
+                    return None;
+                }
                 let Some(s) = self.streams.get(&stream).cloned() else {
                     return Some(FileResp::Failed(Errno::EBADF));
                 };
@@ -654,6 +665,8 @@ impl FileServer {
                     return Some(FileResp::Done {
                         outcome: Err(Errno::EFBIG),
                         pos: p,
+                        local: false,
+                        refresh: None,
                     });
                 }
                 let v = self.bump();
@@ -670,20 +683,14 @@ impl FileServer {
                         s.shadow = Some(p + 1);
                     }
                 }
-                FileResp::Done {
-                    outcome: Ok(Value::Unit),
-                    pos: p + 1,
-                }
+                self.shadow_done(stream, pos, h, Ok(Value::Unit), p + 1, true)
             }
             FileReq::Lseek { stream, pos } => {
                 let Some(s) = self.streams.get_mut(&stream) else {
                     return Some(FileResp::Failed(Errno::EBADF));
                 };
                 s.shadow = Some(pos);
-                FileResp::Done {
-                    outcome: Ok(Value::Pos(pos)),
-                    pos,
-                }
+                self.shadow_done(stream, None, h, Ok(Value::Pos(pos)), pos, false)
             }
             FileReq::Unlink { name } => match self.dir.remove(&name) {
                 None => FileResp::Failed(Errno::ENOENT),
@@ -700,6 +707,56 @@ impl FileServer {
                 FileResp::Unit
             }
         })
+    }
+
+    /// Before server-side I/O at a shadow position on a file that hosts may cache: recall
+    /// dirty blocks from the last writer, whoever it is (the requester too: it may write the
+    /// same file through another stream, CONS).
+    fn shadow_recall(&self, stream: StreamId, pos: Option<u8>) -> Option<(HostId, Msg)> {
+        if pos.is_some() {
+            return None;
+        }
+        let file = self.streams.get(&stream)?.file;
+        let f = self.files.get(&file)?;
+        match f.last_writer {
+            Some(w) if f.cacheable && f.cached_on.contains(&w) => {
+                Some((w, Msg::BlockRecall { file }))
+            }
+            _ => None,
+        }
+    }
+
+    /// The answer to server-side I/O: a shadow position goes back to the stream's only
+    /// remaining host; after a write, a host caching the file gets the new contents.
+    fn shadow_done(
+        &mut self,
+        stream: StreamId,
+        pos: Option<u8>,
+        h: HostId,
+        outcome: vocab::Outcome,
+        new_pos: u8,
+        wrote: bool,
+    ) -> FileResp {
+        let mut local = false;
+        let mut refresh = None;
+        if let Some(s) = self.streams.get_mut(&stream) {
+            if pos.is_none() && s.hosts.len() == 1 && s.hosts.contains(&h) {
+                s.shadow = None;
+                local = true;
+            }
+            let file = s.file;
+            if let Some(f) = self.files.get(&file) {
+                if wrote && f.cacheable && f.cached_on.contains(&h) {
+                    refresh = Some((f.version, f.data.clone()));
+                }
+            }
+        }
+        FileResp::Done {
+            outcome,
+            pos: new_pos,
+            local,
+            refresh,
+        }
     }
 
     fn suspend_for(

@@ -1392,10 +1392,28 @@ impl Kernel {
                     None => self.done(pid, Err(Errno::EMFILE)),
                 }
             }
-            (Pending::Io { stream }, FileResp::Done { outcome, pos }) => {
+            (
+                Pending::Io { stream },
+                FileResp::Done {
+                    outcome,
+                    pos,
+                    local,
+                    refresh,
+                },
+            ) => {
+                let mut file = None;
                 if let Some(s) = self.streams.get_mut(&stream) {
-                    if s.pos.is_some() {
+                    if s.pos.is_some() || local {
                         s.pos = Some(pos);
+                    }
+                    file = Some(s.file);
+                }
+                if let (Some((version, mut data)), Some(f)) = (refresh, file) {
+                    if let Some(e) = self.cache.get_mut(&f).filter(|e| e.cacheable) {
+                        // Keep blocks written here since (they are newer).
+                        e.dirty_blocks().apply(&mut data);
+                        e.data = data;
+                        e.version = version;
                     }
                 }
                 self.done(pid, outcome)
@@ -1538,11 +1556,8 @@ impl Kernel {
             }
             self.home_exit(pid, KILLED_STATUS);
         }
-        for e in self.home.values_mut() {
-            if e.waiting == Some(h) {
-                e.waiting = None;
-            }
-        }
+        // (A waiter's flag stays: the answer goes wherever the waiter is when its child
+        // exits; a waiter that died with h was ended by `home_exit` above.)
         migrate::host_down(self, h);
         // Processes blocked on h: a page kept there (copy-on-reference) is gone for good.
         let blocked: Vec<(Pid, Pending)> = self

@@ -118,9 +118,14 @@ pub enum FileReq {
 pub enum FileResp {
     Granted(Grant),
     /// Result of read/write/lseek at the server: the value and the new position.
+    /// Result of read/write/lseek at the server: the value and the new position; `local`
+    /// hands a shadow position back to the only host still holding the stream; `refresh`
+    /// is the file's new (version, data) for a host caching it after a server-side write.
     Done {
         outcome: Outcome,
         pos: u8,
+        local: bool,
+        refresh: Option<(u32, Vec<u8>)>,
     },
     Unit,
     /// Close done; these files were reclaimed (unlinked, and that was the last close).
