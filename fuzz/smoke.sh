@@ -9,12 +9,20 @@
 set -euo pipefail
 secs="${1:-20}"
 cd "$(dirname "$0")"   # fuzz/: its rust-toolchain.toml selects nightly for cargo-fuzz
+status=0
 for t in migrate codec scenario; do
   mkdir -p "corpus/$t"
   echo "== fuzz target $t for ${secs}s"
-  cargo fuzz run -s none "$t" "corpus/$t" "seeds/$t" -- \
-    -max_total_time="$secs" -seed=1 -print_final_stats=1 2>&1 |
-    grep -E "^(#[0-9]+ *DONE|stat::number_of_executed_units|stat::average_exec_per_sec|==|SUMMARY|thread|MISMATCH|Done)" || true
-  # grep hides libFuzzer's progress lines; the exit status is cargo-fuzz's:
-  test "${PIPESTATUS[0]}" -eq 0
+  log=$(mktemp)
+  if cargo fuzz run -s none "$t" "corpus/$t" "seeds/$t" -- \
+    -max_total_time="$secs" -seed=1 -print_final_stats=1 >"$log" 2>&1; then
+    grep -E "^(Done|stat::number_of_executed_units|stat::average_exec_per_sec)" "$log" || true
+  else
+    # The report (for migrate: with a replay command) and libFuzzer's summary.
+    grep -v -E "^(#[0-9]+|INFO:)" "$log" | tail -60
+    echo "== $t FAILED (artifact in fuzz/artifacts/$t/)"
+    status=1
+  fi
+  rm -f "$log"
 done
+exit $status
