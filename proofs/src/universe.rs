@@ -1,7 +1,7 @@
 //! A systematic enumerator over a tiny universe: two hosts, one file name, up to two
 //! processes, data symbols from {0, 1}, positions 0..=2, one page per process.
 //!
-//! The universe is covered by three sub-universes, each the full product of its own
+//! The universe is covered by five sub-universes, each the full product of its own
 //! dimensions (listed on each function), with the other parts of the state empty:
 //!
 //! - [`files`]: two processes with streams on one file, every combination of hosts, modes,
@@ -11,6 +11,9 @@
 //! - [`migration`]: a process with an open stream migrating in either direction, every
 //!   phase and kind, with a second process on the source doing file operations and every
 //!   combination of cache entries on source and target;
+//! - [`three_hosts`] (with [`config3`]): three processes on three hosts with streams on one
+//!   file, every combination of next operation, cache entries on the three hosts, file data,
+//!   cacheability and last writer;
 //! - [`procs`]: no files; a process and a child (live or exited) with every combination of
 //!   host, next operation, status or migration phase, page state, time read, signals
 //!   (received, in flight, held), owner and up/down.
@@ -729,7 +732,100 @@ pub fn procs(m: &SpriteModel, b: Bounds, f: &mut dyn FnMut(State)) {
     });
 }
 
-/// Every sub-universe.
+/// The three-host variant of the universe's configuration (for [`three_hosts`]): hosts
+/// h0, h1, h2, and the processes `P = p0.0`, `Q = p1.0`, `R = p2.0`.
+pub fn config3() -> Config {
+    let mut cfg = config();
+    cfg.name = "tiny-universe-3";
+    cfg.about = "systematic enumeration: 3 hosts, 1 file, 3 processes";
+    cfg.hosts.push(HostSpec {
+        version: 1,
+        clock: 12,
+        owner: false,
+    });
+    cfg.procs = vec![
+        ProcSpec::new(P, 0),
+        ProcSpec::new(Q, 0),
+        ProcSpec::new(R, 0),
+    ];
+    cfg.events = vec![ClusterEvent::Crash(HostId(2))];
+    cfg
+}
+
+const R: Pid = Pid::new(2, 0);
+
+/// Three processes at their homes h0, h1, h2 (use [`config3`]), each with or without its
+/// own stream on the file (P's read-write, Q's and R's read-only, or all read-write in the
+/// large bounds), each next opening, reading, writing or closing; a cache entry on each host
+/// (none, clean current, clean stale, dirty); file data, cacheability and last writer. This
+/// is where a host that neither uses a file nor last wrote it keeps blocks of it while two
+/// others share it.
+pub fn three_hosts(m: &SpriteModel, b: Bounds, f: &mut dyn FnMut(State)) {
+    let nops = [
+        Op::Open {
+            name: F0,
+            mode: Mode::ReadWrite,
+            create: false,
+        },
+        Op::Open {
+            name: F0,
+            mode: Mode::Read,
+            create: false,
+        },
+        Op::Write { fd: Fd(0), sym: 1 },
+        Op::Close { fd: Fd(0) },
+    ];
+    // The small bounds: one non-empty content (the point is who caches what).
+    let data: Vec<Vec<u8>> = if b.all_ops {
+        data_domain(b)
+    } else {
+        vec![vec![1]]
+    };
+    let modes = if b.all_ops { 2 } else { 1 };
+    let radices = [
+        nops.len(),
+        nops.len(),
+        nops.len(),
+        2,
+        2,
+        2,
+        modes,
+        4,
+        4,
+        4,
+        data.len(),
+        2,
+        4,
+    ];
+    product(&radices, |c| {
+        let mut s = empty(m);
+        let mut next = 0u8;
+        for (i, pid) in [P, Q, R].into_iter().enumerate() {
+            let mut p = proc(HostId(i as u8), nops[c[i]], None);
+            if c[3 + i] == 1 {
+                let mode = if i == 0 || c[6] == 1 {
+                    Mode::ReadWrite
+                } else {
+                    Mode::Read
+                };
+                s.server.streams.insert(StreamId(next), stream(0, mode));
+                p.fds.insert(Fd(0), StreamId(next));
+                next += 1;
+            }
+            s.procs.insert(pid, p);
+        }
+        let lw = [None, Some(H0), Some(H1), Some(HostId(2))][c[12]];
+        set_file(&mut s, &data[c[10]], true, c[11] == 0, lw);
+        for i in 0..3 {
+            if let Some(e) = cache_entry(c[7 + i], &data[c[10]], 1) {
+                s.hosts[i].cache.insert(unix::Ino(0), e);
+            }
+        }
+        f(complete(m, s, 0, false));
+    });
+}
+
+/// Every sub-universe of the two-host configuration ([`config`]).
 pub fn all(m: &SpriteModel, b: Bounds, f: &mut dyn FnMut(State)) {
     files(m, b, f);
     sharing(m, b, f);

@@ -42,8 +42,17 @@ fn perturbed(cfg: Config, stride: usize) {
 }
 
 fn tiny(part: fn(&SpriteModel, Bounds, &mut dyn FnMut(model::State)), name: &str, b: Bounds) {
+    tiny_in(universe::config(), part, name, b)
+}
+
+fn tiny_in(
+    cfg: Config,
+    part: fn(&SpriteModel, Bounds, &mut dyn FnMut(model::State)),
+    name: &str,
+    b: Bounds,
+) {
     let started = Instant::now();
-    let m = SpriteModel::new(universe::config());
+    let m = SpriteModel::new(cfg);
     let mut check = InductionCheck::new(None);
     part(&m, b, &mut |s| check.examine(&m, &s));
     finish(name, &check, started);
@@ -53,6 +62,7 @@ fn tiny(part: fn(&SpriteModel, Bounds, &mut dyn FnMut(model::State)), name: &str
 fn initial_states_satisfy_every_strengthening() {
     let mut all = configs::all();
     all.push(universe::config());
+    all.push(universe::config3());
     for cfg in all {
         let m = SpriteModel::new(cfg.clone());
         let broken = all_hold(&m, &m.initial());
@@ -119,6 +129,15 @@ fn tiny_universe_migration() {
     tiny(universe::migration, "tiny migration", Bounds::small());
 }
 #[test]
+fn tiny_universe_three_hosts() {
+    tiny_in(
+        universe::config3(),
+        universe::three_hosts,
+        "tiny three hosts",
+        Bounds::small(),
+    );
+}
+#[test]
 fn tiny_universe_procs() {
     tiny(universe::procs, "tiny procs", Bounds::small());
 }
@@ -140,4 +159,10 @@ fn large_bounds() {
         perturbed(cfg, stride);
     }
     tiny(universe::all, "tiny universe (large)", Bounds::large());
+    tiny_in(
+        universe::config3(),
+        universe::three_hosts,
+        "tiny three hosts (large)",
+        Bounds::large(),
+    );
 }
