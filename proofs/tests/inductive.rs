@@ -1,10 +1,10 @@
-//! The bounded inductiveness check (see `proofs/README.md`, "What is checked").
+//! The bounded inductiveness check (see `proofs/README.md`, "The mechanical check").
 //!
 //! For every candidate state satisfying a strengthening `ind_X`, every enabled action must
 //! lead to a state satisfying `ind_X`; every candidate satisfying `ind_X` satisfies
 //! `properties::inv_X`; initial states satisfy every strengthening. Failures print the
-//! state (Debug) and the action. The model bugs this check found are recognised by
-//! `proofs::known` and counted, not failed (see `known_bugs_are_reachable`).
+//! state (Debug) and the action. The three model bugs this check found are fixed in the
+//! model; `tests/fixed_bugs.rs` keeps them fixed.
 
 use model::{configs, Config, SpriteModel};
 use proofs::generate::{candidates, reachable};
