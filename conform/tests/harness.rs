@@ -42,7 +42,7 @@ fn options() -> Options {
 
 #[test]
 fn sprite_implementation_conforms_to_the_model() {
-    let mut r = runner(cases(1500));
+    let mut r = runner(cases(5000));
     let result = r.run(&vec(any::<u8>(), 0..400), |bytes| {
         check_bytes(&bytes, &options())
             .map(|_| ())
