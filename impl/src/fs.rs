@@ -107,6 +107,9 @@ pub struct FileServer {
     /// yet moved), counted as if already on the target.
     #[serde(skip)]
     assume_moved: Option<(HostId, HostId, Vec<StreamId>)>,
+    /// The last STREAM_RELEASE_REPLY carried the source's own position.
+    #[serde(skip)]
+    released_local_pos: bool,
 }
 
 fn smallest_free<K: Ord + Copy>(
@@ -129,6 +132,7 @@ impl FileServer {
             suspended: None,
             queue: VecDeque::new(),
             assume_moved: None,
+            released_local_pos: false,
         }
     }
 
@@ -289,6 +293,9 @@ impl FileServer {
                 s.shadow = Some(p);
             }
         }
+        // A position from the source's own copy may go to the target; one the server
+        // already kept stays here (holders may have requests on it in flight).
+        self.released_local_pos = pos.is_some();
         if let Some(susp) = &mut self.suspended {
             susp.released = true;
         }
@@ -497,13 +504,14 @@ impl FileServer {
             return;
         };
         st.hosts.insert(t);
-        let pos = if st.hosts.len() >= 2 && !client_offsets {
-            PosGrant::Shadow
+        let pos = if client_offsets || (st.hosts.len() < 2 && self.released_local_pos) {
+            // The target is the only holder and the position came from the source's copy
+            // (or positions stay on clients): the target keeps it.
+            PosGrant::Local(st.shadow.take().unwrap_or(0))
         } else {
-            // The target is the only holder (or positions stay on clients): hand the
-            // position back to the client and drop the shadow.
-            let p = st.shadow.take().unwrap_or(0);
-            PosGrant::Local(p)
+            // Sharers on two hosts, or a position the server already kept: it stays at
+            // the server, so requests in flight from other holders see one position (OFF).
+            PosGrant::Shadow
         };
         if client_offsets {
             st.shadow = None;
@@ -737,13 +745,12 @@ impl FileServer {
         new_pos: u8,
         wrote: bool,
     ) -> FileResp {
-        let mut local = false;
+        let local = false;
         let mut refresh = None;
         if let Some(s) = self.streams.get_mut(&stream) {
-            if pos.is_none() && s.hosts.len() == 1 && s.hosts.contains(&h) {
-                s.shadow = None;
-                local = true;
-            }
+            // The position stays here once it is here: handing it back could race with
+            // requests from other holders on the same host (OFF).
+            let _ = (pos, h);
             let file = s.file;
             if let Some(f) = self.files.get(&file) {
                 if wrote && f.cacheable && f.cached_on.contains(&h) {

@@ -929,6 +929,9 @@ impl Kernel {
                 self.home.remove(&c);
             } else if let Some(e) = self.home.get_mut(&c) {
                 e.parent = None;
+                if let Some(p) = self.procs.get_mut(&c) {
+                    p.parent = None;
+                }
             }
         }
         if self.sw(Switch::WaitOnCurrent) {

@@ -120,7 +120,13 @@ impl ClusterView {
                     status: p.status,
                     busy: p.pending.is_some(),
                     waiting: p.pending == Some(crate::kernel::Pending::Wait),
-                    parent: p.parent,
+                    // The home's rendezvous knows whether the parent is still there (an
+                    // orphan's PCB elsewhere may still name a dead parent).
+                    parent: c
+                        .kernel(pid.home)
+                        .filter(|_| c.is_up(pid.home))
+                        .and_then(|hk| hk.home.get(pid))
+                        .map_or(p.parent, |e| e.parent),
                     pages: p.vm.pages.clone(),
                     fds: p.fds.clone(),
                     signals: p.signals,
