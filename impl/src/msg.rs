@@ -427,6 +427,9 @@ pub enum DecodeError {
     BadMagic([u8; 4]),
     Body(String),
     TrailingBytes(usize),
+    /// The body decodes, but is not the one encoding of that message (e.g. a padded
+    /// varint): rejected so that bytes and messages correspond one to one.
+    NonCanonical,
 }
 
 impl fmt::Display for DecodeError {
@@ -439,6 +442,7 @@ impl fmt::Display for DecodeError {
             DecodeError::BadMagic(m) => write!(f, "bad magic {m:02x?}"),
             DecodeError::Body(e) => write!(f, "undecodable body: {e}"),
             DecodeError::TrailingBytes(n) => write!(f, "{n} trailing bytes after the body"),
+            DecodeError::NonCanonical => write!(f, "non-canonical encoding"),
         }
     }
 }
@@ -475,7 +479,10 @@ pub fn decode(bytes: &[u8]) -> Result<(u16, Envelope), DecodeError> {
     if !rest.is_empty() {
         return Err(DecodeError::TrailingBytes(rest.len()));
     }
-    Ok((version, env))
+    match postcard::to_allocvec(&env) {
+        Ok(canonical) if canonical == bytes[HEADER_LEN..] => Ok((version, env)),
+        _ => Err(DecodeError::NonCanonical),
+    }
 }
 
 #[cfg(test)]
@@ -521,6 +528,19 @@ mod tests {
         bytes.push(0);
         assert!(matches!(decode(&bytes), Err(DecodeError::TrailingBytes(1))));
         let good = encode(1, &env);
+        // A padded varint (0x81 0x00 for 1) decodes in postcard, but is not canonical.
+        let mut padded = good[..HEADER_LEN].to_vec();
+        padded.extend_from_slice(&[0x81, 0x00]);
+        padded.extend_from_slice(&good[HEADER_LEN + 1..]);
+        assert_eq!(
+            good[HEADER_LEN], 1,
+            "the body starts with the tag of Node::Server"
+        );
+        assert!(
+            matches!(decode(&padded), Err(DecodeError::NonCanonical)),
+            "{:?}",
+            decode(&padded)
+        );
         for cut in 0..good.len() {
             assert!(decode(&good[..cut]).is_err(), "truncated at {cut}");
         }
