@@ -36,7 +36,7 @@ fn ino(f: sprite::fs::FileId) -> Ino {
 /// Maps the implementation's state onto a model state. `model_state` supplies what the
 /// implementation does not have (see the module comment); `flags` are invariant bits the
 /// harness saw broken on the implementation's results (TR, TIME).
-pub fn map(c: &Cluster, model_state: &State, flags: u16, strict: bool) -> State {
+pub fn map(c: &Cluster, model_state: &State, flags: u16) -> State {
     let view = c.view();
     let mut hosts: Vec<Host> = Vec::new();
     for hv in &view.hosts {
@@ -147,14 +147,9 @@ pub fn map(c: &Cluster, model_state: &State, flags: u16, strict: bool) -> State 
             pv.pid,
             Proc {
                 host: pv.host,
-                // The model forgets a dead parent (the child is orphaned); the
-                // implementation keeps the pid: both mean "no parent to wait" as long as
-                // the pid is not reused. KNOWN-4: pids are reused (smallest free index),
-                // so the stale pointer can name a new process; outside strict mode the
-                // orphan's pointer is dropped when the model has none.
-                parent: pv.parent.filter(|p| {
-                    live.contains(p) && (strict || mp.is_none_or(|m| m.parent.is_some()))
-                }),
+                // An orphan has no parent in both (KNOWN-4, fixed in the implementation:
+                // it used to keep its dead parent's pid, which could be reused).
+                parent: pv.parent.filter(|p| live.contains(p)),
                 script: mp.map_or(0, |p| p.script),
                 pc: mp.map_or(0, |p| p.pc),
                 status,

@@ -34,7 +34,7 @@ use vocab::{ClusterEvent, Errno, HostId, InvariantId, Op, Outcome, Pid, Switches
 pub struct Options {
     /// Design switches for the implementation only (the model keeps the scenario's).
     pub impl_switches: Option<Switches>,
-    /// Do not tolerate the known divergences that the harness can mask (KNOWN-4).
+    /// Do not tolerate the known divergences that the harness can mask.
     pub strict: bool,
 }
 
@@ -424,20 +424,6 @@ impl Runner {
         }
     }
 
-    /// Whether `op` of `pid` does I/O on a stream that `mover` also holds.
-    fn io_on_moving_stream(&self, pid: Pid, op: &Op, mover: Pid) -> bool {
-        let fd = match *op {
-            Op::Read { fd } | Op::Write { fd, .. } | Op::Lseek { fd, .. } => fd,
-            _ => return false,
-        };
-        let (Some(p), Some(m)) = (self.ms.procs.get(&pid), self.ms.procs.get(&mover)) else {
-            return false;
-        };
-        p.fds
-            .get(&fd)
-            .is_some_and(|sid| m.fds.values().any(|s| s == sid))
-    }
-
     /// Whether `pid` is mid-migration and holds the file `name` open.
     fn holds_while_moving(&self, pid: Pid, name: vocab::FileName) -> bool {
         let Some(ino) = self.ms.server.dir.get(&name) else {
@@ -497,7 +483,7 @@ impl Runner {
     }
 
     fn mismatch(&self, step: usize, kind: Kind) -> Mismatch {
-        let mapped = abs::map(&self.cluster, &self.ms, self.impl_flags, self.strict);
+        let mapped = abs::map(&self.cluster, &self.ms, self.impl_flags);
         Mismatch {
             step,
             step_text: crate::report::step_text(&self.steps[step]),
@@ -627,10 +613,6 @@ impl Runner {
                 let o = self.resolve(other).filter(|p| *p != m && self.ready(*p));
                 let oop = op.unwrap_or(Op::Kill { pid: m });
                 let o = o.filter(|o| !self.tolerated(*o, &oop));
-                // KNOWN-7: I/O on a stream while another holder of it is mid-migration
-                // can see a stale access position in the implementation (OFF, TR). Only
-                // strict mode issues it.
-                let o = o.filter(|o| self.strict || !self.io_on_moving_stream(*o, &oop, m));
                 if let Some(o) = o {
                     if let Op::Unlink { name } = oop {
                         if self.holds_while_moving(m, name) {
@@ -745,7 +727,7 @@ impl Runner {
             ));
         }
         // 2. Invariants on the mapped state, 3. the state diff.
-        let mapped = abs::map(&self.cluster, &self.ms, self.impl_flags, self.strict);
+        let mapped = abs::map(&self.cluster, &self.ms, self.impl_flags);
         let broken = abs::broken_invariants(&self.model, &mapped);
         if let Some((id, why)) = broken.first().cloned() {
             return Err(self.mismatch(i, Kind::Invariant(id, why)));
@@ -781,7 +763,7 @@ pub fn run_with(r: Result<Runner, String>) -> RunResult {
     };
     let mut res = RunResult::default();
     // The initial states must agree before anything runs.
-    let mapped = abs::map(&r.cluster, &r.ms, 0, r.strict);
+    let mapped = abs::map(&r.cluster, &r.ms, 0);
     let d = abs::diff(&mapped, &r.ms, r.strict);
     if !d.is_empty() {
         res.mismatch = Some(Mismatch {

@@ -1,30 +1,19 @@
 //! Regression cases: scenarios (hex of their generating bytes) that once failed.
-//! - `PASS`: must run clean (the harness or the implementation was fixed, or the case
-//!   exercises a tolerated divergence that must stay tolerated).
-//! - `KNOWN`: known implementation bugs (conform/README.md, "Known divergences"). Strict
-//!   mode must still catch them. When one stops failing, the bug is fixed: move it to
-//!   `PASS` and drop its tolerance in `conform::run`.
+//! - `PASS`: must run clean, in default and in strict mode (the harness or the
+//!   implementation was fixed). KNOWN-4 (an orphan kept its dead parent's pid) and KNOWN-7
+//!   (I/O on a stream while another holder of it migrates saw a stale position) were
+//!   implementation bugs found by this harness and fixed in `impl/`; their tolerances are
+//!   gone.
 //!
 //! A new case: paste the hex from a report's `replay:` line (proptest or the fuzzer).
 
 use conform::{check_bytes, from_hex, Options};
 
 const PASS: &[(&str, &str)] = &[
-    // An orphan whose parent's pid is reused by its own child (KNOWN-4, tolerated).
+    // An orphan whose parent's pid is reused by its own child (KNOWN-4, fixed).
     ("orphan parent pointer, default mode", "720000000000000000008d0001610000000000000000001e5d4a0842000000200000001720000000000016bd1e3886040291000f00000000"),
-    // A read of a stream while another holder of it migrates (KNOWN-7: skipped).
+    // A read of a stream while another holder of it migrates (KNOWN-7, fixed).
     ("read during a sharer's migration, default mode", "d22033a48d1684cfa88240df5812385f86eb9b9022de33359885d7546d92dec68a5e76d799a65513b62bee7c222f0b74803bae77e244357037852047cab6df57a16125dc9523e9b2db29b0bfa2576017d2d7a73cbc3083edf24646055b835e6d99d945f821a54df12334744719429cb382cb6cc035dc51eda06cdbb49e22a3811b6d47671ace8875a14cdf6fabbb2be5941eda5d7384de201569b3f1c173ed982dfcca8372238bc188a7007b152a0021fd4ba55388eaf6e1491e27b6bf40488f278ab66184a4eedee66dffeb42dad03646e474b2c6fcbbed86c72d3f9096c651bb28ab0471d72c3943980d50186d8c4a70484c3b557d3667f3be29354ffaa2de"),
-];
-
-const KNOWN: &[(&str, &str)] = &[
-    (
-        "KNOWN-4: the implementation keeps a dead parent's pid; the pid is reused",
-        "720000000000000000008d0001610000000000000000001e5d4a0842000000200000001720000000000016bd1e3886040291000f00000000",
-    ),
-    (
-        "KNOWN-7: a read during a sharer's migration sees a stale access position",
-        "d22033a48d1684cfa88240df5812385f86eb9b9022de33359885d7546d92dec68a5e76d799a65513b62bee7c222f0b74803bae77e244357037852047cab6df57a16125dc9523e9b2db29b0bfa2576017d2d7a73cbc3083edf24646055b835e6d99d945f821a54df12334744719429cb382cb6cc035dc51eda06cdbb49e22a3811b6d47671ace8875a14cdf6fabbb2be5941eda5d7384de201569b3f1c173ed982dfcca8372238bc188a7007b152a0021fd4ba55388eaf6e1491e27b6bf40488f278ab66184a4eedee66dffeb42dad03646e474b2c6fcbbed86c72d3f9096c651bb28ab0471d72c3943980d50186d8c4a70484c3b557d3667f3be29354ffaa2de",
-    ),
 ];
 
 fn bytes(hex: &str) -> Vec<u8> {
@@ -33,23 +22,15 @@ fn bytes(hex: &str) -> Vec<u8> {
 
 #[test]
 fn regression_cases_pass() {
-    for (what, hex) in PASS {
-        if let Err(report) = check_bytes(&bytes(hex), &Options::default()) {
-            panic!("{what}:\n{report}");
-        }
-    }
-}
-
-#[test]
-fn known_implementation_bugs_are_still_caught_in_strict_mode() {
     let strict = Options {
         strict: true,
         ..Options::default()
     };
-    for (what, hex) in KNOWN {
-        assert!(
-            check_bytes(&bytes(hex), &strict).is_err(),
-            "{what}: no longer fails in strict mode: fixed? move it to PASS and drop the tolerance"
-        );
+    for (what, hex) in PASS {
+        for opts in [Options::default(), strict] {
+            if let Err(report) = check_bytes(&bytes(hex), &opts) {
+                panic!("{what} (strict: {}):\n{report}", opts.strict);
+            }
+        }
     }
 }
