@@ -113,19 +113,9 @@ fn of_key(d: &str) -> InvariantId {
     }
 }
 
-/// The invariant a wrong result of an operation speaks to (as the model's `ops.rs`).
+/// The invariant a wrong result of an operation speaks to (the vocabulary's rule).
 pub fn specific(op: &Op) -> InvariantId {
-    match op {
-        Op::Read { .. } | Op::Write { .. } | Op::Open { .. } => InvariantId::CONS,
-        Op::Lseek { .. } => InvariantId::OFF,
-        Op::Close { .. } | Op::Unlink { .. } | Op::Dup { .. } => InvariantId::DEL,
-        Op::MemRead { .. } | Op::MemWrite { .. } | Op::Exec { .. } => InvariantId::MEM,
-        Op::Fork | Op::Getpid => InvariantId::PID,
-        Op::Wait | Op::Exit { .. } => InvariantId::WAIT,
-        Op::Kill { .. } => InvariantId::SIG,
-        Op::Gettimeofday => InvariantId::TIME,
-        Op::Migrate { .. } => InvariantId::REFUSE,
-    }
+    InvariantId::of_result(op)
 }
 
 /// The result of a run.

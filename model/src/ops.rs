@@ -56,7 +56,7 @@ impl Ctx<'_> {
         self.log.outcome(Actor::Host(h), pid, *op, outcome);
         if let Some(ghost) = ghost {
             if !same_result(op, &outcome, &ghost) {
-                let id = specific_invariant(op);
+                let id = InvariantId::of_result(op);
                 self.s.flag(InvariantId::TR);
                 self.violate(id, h, || {
                     format!(
@@ -670,21 +670,6 @@ fn same_result(op: &Op, got: &Outcome, ghost: &Outcome) -> bool {
         (Op::Gettimeofday, Ok(Value::Time(_))) => true,
         (_, Err(Errno::Refused(_))) => true,
         _ => got == ghost,
-    }
-}
-
-/// The invariant a wrong result of this operation speaks to, besides TR.
-fn specific_invariant(op: &Op) -> InvariantId {
-    match op {
-        Op::Read { .. } | Op::Write { .. } | Op::Open { .. } => InvariantId::CONS,
-        Op::Lseek { .. } => InvariantId::OFF,
-        Op::Close { .. } | Op::Unlink { .. } | Op::Dup { .. } => InvariantId::DEL,
-        Op::MemRead { .. } | Op::MemWrite { .. } | Op::Exec { .. } => InvariantId::MEM,
-        Op::Fork | Op::Getpid => InvariantId::PID,
-        Op::Wait | Op::Exit { .. } => InvariantId::WAIT,
-        Op::Kill { .. } => InvariantId::SIG,
-        Op::Gettimeofday => InvariantId::TIME,
-        Op::Migrate { .. } => InvariantId::REFUSE,
     }
 }
 

@@ -108,6 +108,23 @@ impl InvariantId {
         }
     }
 
+    /// The invariant, besides TR, that a wrong result of `op` speaks to (the model and the
+    /// conformance harness both classify mismatches this way).
+    pub fn of_result(op: &crate::Op) -> InvariantId {
+        use crate::Op;
+        match op {
+            Op::Read { .. } | Op::Write { .. } | Op::Open { .. } => InvariantId::CONS,
+            Op::Lseek { .. } => InvariantId::OFF,
+            Op::Close { .. } | Op::Unlink { .. } | Op::Dup { .. } => InvariantId::DEL,
+            Op::MemRead { .. } | Op::MemWrite { .. } | Op::Exec { .. } => InvariantId::MEM,
+            Op::Fork | Op::Getpid => InvariantId::PID,
+            Op::Wait | Op::Exit { .. } => InvariantId::WAIT,
+            Op::Kill { .. } => InvariantId::SIG,
+            Op::Gettimeofday => InvariantId::TIME,
+            Op::Migrate { .. } => InvariantId::REFUSE,
+        }
+    }
+
     /// A bit for compact sets of IDs.
     pub fn bit(self) -> u16 {
         1 << (self as u16)
