@@ -365,6 +365,34 @@ impl FileServer {
         }
     }
 
+    /// A new stream of `file` used on host `h` (an open, or a reopen at `pos`), granted at
+    /// once: the callbacks, if any, are done.
+    fn open_stream(
+        &mut self,
+        file: FileId,
+        mode: Mode,
+        h: HostId,
+        cached_version: Option<u32>,
+        pos: u8,
+    ) -> FileResp {
+        let Some(stream) = smallest_free(self.streams.keys().copied(), StreamId) else {
+            return FileResp::Failed(Errno::EMFILE);
+        };
+        self.streams.insert(
+            stream,
+            ServerStream {
+                file,
+                mode,
+                hosts: BTreeSet::from([h]),
+                shadow: None,
+            },
+        );
+        match self.grant(stream, h, cached_version, PosGrant::Local(pos)) {
+            Some(g) => FileResp::Granted(g),
+            None => FileResp::Failed(Errno::ENOENT),
+        }
+    }
+
     /// Makes the grant for host `h` after callbacks are done: disables caching if the file
     /// is write-shared, records the caching host and the last writer.
     fn grant(
@@ -561,23 +589,8 @@ impl FileServer {
                     );
                     return None;
                 }
-                let Some(stream) = smallest_free(self.streams.keys().copied(), StreamId) else {
-                    return Some(FileResp::Failed(Errno::EMFILE));
-                };
-                self.streams.insert(
-                    stream,
-                    ServerStream {
-                        file,
-                        mode,
-                        hosts: BTreeSet::from([h]),
-                        shadow: None,
-                    },
-                );
                 let cv = cached_version.filter(|(f, _)| *f == file).map(|(_, v)| v);
-                match self.grant(stream, h, cv, PosGrant::Local(0)) {
-                    Some(g) => FileResp::Granted(g),
-                    None => FileResp::Failed(Errno::ENOENT),
-                }
+                self.open_stream(file, mode, h, cv, 0)
             }
             FileReq::Reopen {
                 file,
@@ -606,22 +619,7 @@ impl FileServer {
                     );
                     return None;
                 }
-                let Some(stream) = smallest_free(self.streams.keys().copied(), StreamId) else {
-                    return Some(FileResp::Failed(Errno::EMFILE));
-                };
-                self.streams.insert(
-                    stream,
-                    ServerStream {
-                        file,
-                        mode,
-                        hosts: BTreeSet::from([h]),
-                        shadow: None,
-                    },
-                );
-                match self.grant(stream, h, None, PosGrant::Local(pos)) {
-                    Some(g) => FileResp::Granted(g),
-                    None => FileResp::Failed(Errno::ENOENT),
-                }
+                self.open_stream(file, mode, h, None, pos)
             }
             FileReq::Close { streams } => {
                 let mut reclaimed = Vec::new();
