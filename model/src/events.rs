@@ -37,8 +37,6 @@ impl Ctx<'_> {
             .collect();
         for pid in foreign {
             self.log
-                .msg(Actor::Host(h), Actor::Host(h), || format!("EVICT {pid}"));
-            self.log
                 .note(Actor::Host(h), || format!("EVICT {pid}: sent home"));
             self.start_migration(pid, pid.home, Kind::Evict);
         }

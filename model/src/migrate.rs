@@ -242,7 +242,7 @@ impl Ctx<'_> {
                     let page = vocab::PageNo(i as u8);
                     let v = match pg.resident {
                         Some(v) => Some(v),
-                        None => self.page_value_elsewhere(pid, page, src),
+                        None => self.residue_value(pid, page),
                     };
                     if let Some(v) = v {
                         left.insert(page, v);
@@ -262,15 +262,6 @@ impl Ctx<'_> {
                 });
             }
         }
-    }
-
-    /// Under copy-on-reference, a page not resident may still be on an earlier source.
-    fn page_value_elsewhere(&self, pid: Pid, page: vocab::PageNo, _src: HostId) -> Option<u8> {
-        let p = &self.s.procs[&pid];
-        p.lazy_from
-            .and_then(|h| self.s.host(h).residue.get(&pid))
-            .and_then(|r| r.get(&page))
-            .copied()
     }
 
     /// STREAM_MOVE: the target tells the server; inside the call the server has the source

@@ -400,12 +400,8 @@ impl Ctx<'_> {
         if let Some(v) = p.pages[page.0 as usize].resident {
             return v;
         }
-        if let Some(v) = p
-            .lazy_from
-            .and_then(|src| self.s.host(src).residue.get(&pid))
-            .and_then(|r| r.get(&page))
-        {
-            return *v;
+        if let Some(v) = self.residue_value(pid, page) {
+            return v;
         }
         self.s
             .server
@@ -413,6 +409,16 @@ impl Ctx<'_> {
             .get(&(pid, page))
             .copied()
             .unwrap_or(0)
+    }
+
+    /// Under copy-on-reference, a page that is not resident may still be on the host the
+    /// process came from.
+    pub fn residue_value(&self, pid: Pid, page: PageNo) -> Option<u8> {
+        self.s.procs[&pid]
+            .lazy_from
+            .and_then(|src| self.s.host(src).residue.get(&pid))
+            .and_then(|r| r.get(&page))
+            .copied()
     }
 
     fn mem_read(&mut self, pid: Pid, h: HostId, page: PageNo) -> Outcome {

@@ -241,8 +241,3 @@ pub fn reachable_names() -> Vec<&'static str> {
         .map(|(n, _)| n)
         .collect()
 }
-
-/// The property name of an invariant.
-pub fn name_of(id: InvariantId) -> &'static str {
-    property_name(id)
-}

@@ -1,7 +1,7 @@
 //! Counterexamples: replayed, cut at the first violating state, minimised, and rendered
 //! as a numbered message sequence or a Mermaid sequence diagram.
 
-use crate::log::{Actor, Line, Log};
+use crate::log::{Line, Log};
 use crate::properties;
 use crate::{Action, SpriteModel, State};
 use vocab::InvariantId;
@@ -145,11 +145,6 @@ pub fn mermaid(model: &SpriteModel, actions: &[Action]) -> String {
         }
     }
     out
-}
-
-/// Actor names for diagrams.
-pub fn actor(a: Actor) -> String {
-    a.to_string()
 }
 
 /// The index of each action among the actions enabled where it occurs (what `replay
