@@ -1440,29 +1440,25 @@ impl Kernel {
 
     fn page_in_reply(&mut self, pid: Pid, page: PageNo, sym: Option<u8>) {
         let pending = self.pending(pid).cloned();
+        // The page arrives clean (absent from the backing file: zero-filled).
+        let install = |k: &mut Self| {
+            k.set_page(
+                pid,
+                page,
+                Page::Resident {
+                    sym: sym.unwrap_or(0),
+                    dirty: false,
+                },
+            );
+            k.note(Note::PageXfer { pid, page });
+        };
         match pending {
             Some(Pending::Fault { page: want, write }) if want == page => {
-                self.set_page(
-                    pid,
-                    page,
-                    Page::Resident {
-                        sym: sym.unwrap_or(0),
-                        dirty: false,
-                    },
-                );
-                self.note(Note::PageXfer { pid, page });
+                install(self);
                 self.access(pid, page, write);
             }
             Some(Pending::ForkPaging) => {
-                self.set_page(
-                    pid,
-                    page,
-                    Page::Resident {
-                        sym: sym.unwrap_or(0),
-                        dirty: false,
-                    },
-                );
-                self.note(Note::PageXfer { pid, page });
+                install(self);
                 self.fork_continue(pid);
             }
             _ => {}
