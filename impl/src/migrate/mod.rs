@@ -419,8 +419,9 @@ fn abort(k: &mut Kernel, pid: Pid, why: Refusal) {
         result: Err(why.to_string()),
     });
     match m.cx.kind {
-        MigKind::Migrate => k.done(pid, Err(Errno::Refused(why))),
-        MigKind::Exec => k.done(pid, Ok(Value::Unit)),
+        // A refused exec-time migration does not exec either: the process goes on with
+        // its old image where it was (REFUSE).
+        MigKind::Migrate | MigKind::Exec => k.done(pid, Err(Errno::Refused(why))),
         MigKind::Evict => {}
     }
 }
