@@ -1,6 +1,5 @@
 //! Regression cases: scenarios (hex of their generating bytes) that once failed.
-//! - `PASS`: must run clean, in default and in strict mode (the harness or the
-//!   implementation was fixed). KNOWN-4 (an orphan kept its dead parent's pid) and KNOWN-7
+//! - `PASS`: must run clean (the harness or the implementation was fixed). KNOWN-4 (an orphan kept its dead parent's pid) and KNOWN-7
 //!   (I/O on a stream while another holder of it migrates saw a stale position) were
 //!   implementation bugs found by this harness and fixed in `impl/`; their tolerances are
 //!   gone.
@@ -22,15 +21,9 @@ fn bytes(hex: &str) -> Vec<u8> {
 
 #[test]
 fn regression_cases_pass() {
-    let strict = Options {
-        strict: true,
-        ..Options::default()
-    };
     for (what, hex) in PASS {
-        for opts in [Options::default(), strict] {
-            if let Err(report) = check_bytes(&bytes(hex), &opts) {
-                panic!("{what} (strict: {}):\n{report}", opts.strict);
-            }
+        if let Err(report) = check_bytes(&bytes(hex), &Options::default()) {
+            panic!("{what}:\n{report}");
         }
     }
 }

@@ -1085,12 +1085,19 @@ impl Kernel {
         Ok(Value::Unit)
     }
 
-    /// A signal for a process that should be here; if it left, back to its home.
+    /// A signal for a process that should be here; if it left, back to its home. A process
+    /// frozen for a migration takes it only until the home is told of the move (MIG_START
+    /// on its way or done): from then on the home holds signals until the move ends, so
+    /// the signal goes back to the home, which gets it after MIG_START (one channel keeps
+    /// its order) and holds it (SIG; the model's home holds it from MIG_START on).
     fn deliver_signal(&mut self, target: Pid) {
         let here = self.procs.get(&target).is_some_and(|p| {
             p.status == ProcStatus::Running
                 || (p.status == ProcStatus::Migrating
-                    && self.outgoing.get(&target).is_some_and(|m| !m.state_sent()))
+                    && self
+                        .outgoing
+                        .get(&target)
+                        .is_some_and(|m| m.phase == crate::migrate::OutPhase::Init))
         });
         if here {
             if let Some(p) = self.procs.get_mut(&target) {
@@ -1492,8 +1499,8 @@ impl Kernel {
         let mut ungranted = BTreeSet::new();
         if let Some(m) = self.incoming.remove(&pid) {
             for rpc in m.current.iter().chain(m.rpcs.iter()) {
-                if let Msg::StreamMove { stream, .. } = rpc.msg {
-                    ungranted.insert(stream);
+                if let Msg::StreamMove { streams, .. } = &rpc.msg {
+                    ungranted.extend(streams.iter().map(|m| m.stream));
                 }
             }
             for sid in &ungranted {
