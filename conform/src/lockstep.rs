@@ -151,7 +151,9 @@ fn fingerprint(c: &Cand) -> u64 {
     h.finish()
 }
 
-/// Applies `a` to a candidate, recording the model's results.
+/// Applies `a` to a candidate, recording the model's results. A result for a process
+/// that the same step kills (a crash that ends a waiting parent's child and the parent
+/// together) reaches nobody: the implementation has no result for it either.
 pub fn apply(m: &SpriteModel, c: &Cand, a: Action) -> Option<Cand> {
     let mut log = Log::outcomes_only();
     let s = m.apply(&c.s, a, &mut log)?;
@@ -161,7 +163,9 @@ pub fn apply(m: &SpriteModel, c: &Cand, a: Action) -> Option<Cand> {
             pid, op, outcome, ..
         } = line
         {
-            results.entry(pid).or_default().push((op, outcome));
+            if s.procs.contains_key(&pid) {
+                results.entry(pid).or_default().push((op, outcome));
+            }
         }
     }
     let mut path = c.path.clone();

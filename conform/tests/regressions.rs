@@ -13,6 +13,14 @@ const PASS: &[(&str, &str)] = &[
     ("orphan parent pointer, default mode", "720000000000000000008d0001610000000000000000001e5d4a0842000000200000001720000000000016bd1e3886040291000f00000000"),
     // A read of a stream while another holder of it migrates (KNOWN-7, fixed).
     ("read during a sharer's migration, default mode", "d22033a48d1684cfa88240df5812385f86eb9b9022de33359885d7546d92dec68a5e76d799a65513b62bee7c222f0b74803bae77e244357037852047cab6df57a16125dc9523e9b2db29b0bfa2576017d2d7a73cbc3083edf24646055b835e6d99d945f821a54df12334744719429cb382cb6cc035dc51eda06cdbb49e22a3811b6d47671ace8875a14cdf6fabbb2be5941eda5d7384de201569b3f1c173ed982dfcca8372238bc188a7007b152a0021fd4ba55388eaf6e1491e27b6bf40488f278ab66184a4eedee66dffeb42dad03646e474b2c6fcbbed86c72d3f9096c651bb28ab0471d72c3943980d50186d8c4a70484c3b557d3667f3be29354ffaa2de"),
+    // Found by the lockstep: a crash ends a waiting parent and its child together; the
+    // model logged the parent's wait result although the parent died in the same step.
+    ("crash kills a waiter and its child at once", "84674e4cfaef994ba5781db0b40b24460a5a89f85963079ad8a26e7e80e8b128be3d5f29d40ef84f77944dae44a4200d80c8028e86fbd17b38211f5d8e41ca67b975e9579bad59624fdb21ee45e901467c5d457237f2c9c0f3b8169185060aa5c8075111e450d27d3e58da9596366332dbf4f6068c3786dea0ba4ac82b796d313f603d9958d25c672e60feb85f83aff6ca426df8da80b931bb432f7b02b71bf11d89e375fe3977efa6d85314a2cbba38d1828237f5ab4d064e64f4f636c6d6a3d69f1e356a0454e36f23630c740b7b85eb09b4ef737f48b15f261c3d9b7e5d6276dc4259a69fc5d108b51f27d72363687c1ae5eff502dbabc4deaaf9e6919933"),
+    // Found by the lockstep: a close of a stream's last reference on a host, issued while
+    // the server was in the middle of another process's exchange for the same file, took
+    // effect in the kernel before the server had closed it (the descriptor now stays until
+    // the server answers, for close and exit).
+    ("close queued behind a stream exchange", "f1ac8dfb856d4fe0e824ee7ec70bc18bef05d91b923f76aaae3cd56f5170c4f0d2bf859672896256c6a976541228b6e6434a753cd6dd7ee5b324871e20b15f8ca83352a5a76276edf9784071b1ff36494e2852fcaa1b931c6329aef5251c2a0c835541314bf5719516a280e960c6035616d3108912b3967c2ca7da37bb341f454c3643bf60d0dfa3966372cacdab2024d2138fc918754df9a5b398e1328de43f61a985cc924e523bb44dcf96ada74b88bb5dd104676827e721b7cbe409ba7406fe0bf9d39d0ad5ae69adc41cbaf74ee15fecc7b96c4f3872066de6872284bbbffb2c90f46683f885e0608eeb7adc6804b44bff90b6a1e6a0ebb896a5f0b9b8cf"),
 ];
 
 fn bytes(hex: &str) -> Vec<u8> {
