@@ -52,8 +52,9 @@ fn ino(f: sprite::fs::FileId) -> Ino {
 /// abstraction treats it as delivered:
 /// - replies to a process's calls (FILE_OP, FORWARD, FORK_PID, WAIT_REQUEST, SIGNAL,
 ///   EXIT_NOTICE, PAGE_IN): the callee decided when it handled the request;
-/// - what an exit or a crash sets off (closing the dead process's streams, discarding its
-///   backing file, EXIT_NOTICE, DEATH_NOTICE): the model's exit and crash are one step;
+/// - what an exit or a crash sets off (discarding the process's backing file, EXIT_NOTICE,
+///   DEATH_NOTICE, and closing the streams of a killed process): the model's exit and crash
+///   are one step;
 /// - replies inside a server's call (BLOCK_RECALL, CACHE_DISABLE) and inside the
 ///   three-party exchange (STREAM_RELEASE_REPLY, then the STREAM_MOVE reply): the source's
 ///   release is the exchange's linearisation point, as the model's STREAM_MOVE is one step;
@@ -67,14 +68,14 @@ fn ino(f: sprite::fs::FileId) -> Ino {
 ///   migration the target or source already decided.
 ///
 /// Not settled: requests whose answer depends on when they are handled (FILE_OP open, read,
-/// write, lseek, unlink; FORK_PID; WAIT_REQUEST; FORWARD; PAGE_IN; BLOCK_RECALL;
+/// write, lseek, unlink, and close, also an exiting process's; FORK_PID; WAIT_REQUEST; FORWARD; PAGE_IN; BLOCK_RECALL;
 /// CACHE_DISABLE), the migration steps the model takes one by one (MIG_INIT and its
 /// answer: the model's MIG_INIT step is where the source learns the answer; the flushes; STREAM_MOVE and STREAM_RELEASE; HOME_UPDATE and
 /// its answer, which resumes the process), and SIGNAL hops (each is a model step). Settling
 /// a message is sound only if its effect commutes with whatever its receiver may do before
 /// it really arrives: MIG_INIT's answer does not (until the source has it, a signal at the
 /// home is still delivered to the frozen process, not held).
-pub fn settles(m: &Msg) -> bool {
+pub fn settles(c: &Cluster, m: &Msg) -> bool {
     use Msg::*;
     match m {
         FileOpReply { .. }
@@ -94,14 +95,26 @@ pub fn settles(m: &Msg) -> bool {
         | MigState { .. }
         | Resume { .. }
         | MigAbort { .. } => true,
-        FileOp { req, .. } => matches!(req, FileReq::Close { .. } | FileReq::DiscardBacking { .. }),
+        FileOp {
+            req: FileReq::DiscardBacking { .. },
+            ..
+        } => true,
+        // A killed process's streams (its PCB is gone): part of the crash, one model step.
+        // A `close` or an `exit` is not settled: it takes effect when the server handles it
+        // (the server may be busy with a stream exchange on the file, and queue it).
+        FileOp {
+            pid,
+            req: FileReq::Close { .. },
+        } => !c
+            .kernels()
+            .any(|(h, k)| c.is_up(*h) && k.procs.contains_key(pid)),
         _ => false,
     }
 }
 
 /// The settled copy the abstraction is taken of.
 pub fn settled(c: &Cluster) -> Cluster {
-    c.settled(settles, 10_000)
+    c.settled(|m| settles(c, m), 10_000)
 }
 
 /// The kernel and PCB that stand for `pid`: the target's, from the moment it holds the

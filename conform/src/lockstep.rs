@@ -144,6 +144,21 @@ pub enum Miss {
     },
 }
 
+/// The results the implementation returned that the model has not (yet), as diff lines.
+fn missing_results(model: &Results, implementation: &Results) -> Vec<String> {
+    let mut out = Vec::new();
+    for (pid, done) in implementation {
+        let n = model.get(pid).map_or(0, |v| v.len());
+        for (op, o) in done.iter().skip(n) {
+            out.push(format!(
+                "result of {pid} {op}: impl {}, model (not returned)",
+                vocab::outcome::show(o)
+            ));
+        }
+    }
+    out
+}
+
 fn fingerprint(c: &Cand) -> u64 {
     let mut h = ahash::AHasher::default();
     c.s.hash(&mut h);
@@ -283,7 +298,11 @@ pub fn follow(
     }
     let nearest = explored
         .iter()
-        .map(|c| (abs::diff(target, &abs::obs(&c.s)), c))
+        .map(|c| {
+            let mut d = abs::diff(target, &abs::obs(&c.s));
+            d.extend(missing_results(&c.results, done));
+            (d, c)
+        })
         .min_by_key(|(d, c)| (d.len(), c.path.len()));
     Err(match nearest {
         Some((d, c)) => Miss::NoAction {

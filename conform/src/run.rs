@@ -512,7 +512,7 @@ impl Runner {
     /// Runs the implementation (the model following) until it is quiescent, or for at
     /// most `limit` steps.
     #[allow(clippy::result_large_err)]
-    fn drain(&mut self, i: usize, limit: Option<usize>) -> Result<(), Mismatch> {
+    pub fn drain(&mut self, i: usize, limit: Option<usize>) -> Result<(), Mismatch> {
         let budget = limit.unwrap_or(self.cluster.step_budget as usize);
         for _ in 0..budget {
             let Some(what) = self.impl_step() else {

@@ -21,6 +21,10 @@ const PASS: &[(&str, &str)] = &[
     // effect in the kernel before the server had closed it (the descriptor now stays until
     // the server answers, for close and exit).
     ("close queued behind a stream exchange", "f1ac8dfb856d4fe0e824ee7ec70bc18bef05d91b923f76aaae3cd56f5170c4f0d2bf859672896256c6a976541228b6e6434a753cd6dd7ee5b324871e20b15f8ca83352a5a76276edf9784071b1ff36494e2852fcaa1b931c6329aef5251c2a0c835541314bf5719516a280e960c6035616d3108912b3967c2ca7da37bb341f454c3643bf60d0dfa3966372cacdab2024d2138fc918754df9a5b398e1328de43f61a985cc924e523bb44dcf96ada74b88bb5dd104676827e721b7cbe409ba7406fe0bf9d39d0ad5ae69adc41cbaf74ee15fecc7b96c4f3872066de6872284bbbffb2c90f46683f885e0608eeb7adc6804b44bff90b6a1e6a0ebb896a5f0b9b8cf"),
+    // Found by the lockstep: a close settled in the abstraction before the server began
+    // another exchange on the file, which then queued it: the abstraction went back on
+    // itself. A close now counts from the moment the server handles it.
+    ("close overtaken by a stream exchange at the server", "b442a7f281eed94bc716ee9ca9762efc38c245339fccab35673885a5d42ebc98b817097d8a5c0d9dbf138bf06f035f368716dfc581050c9759b67d5d6a7131a0acb810b5982619997244db1c959dfc12f22af1c7f64151c85029801ebac77a60a998a1b5289fbdb97200c69384acb81bfe6830e72315eda775a058ee5cfb2166d48f404d1ae8d3108a12908ccf78c655615193b817d08e198f551739d528c4f6e9a4f898c2d625fd978ee2b8de857674cb9ab778a5859e9f9d08d3ff4685da0cc26d239bf5366ed9300aab5c857dfd3aad0d38da242b1fe0500cdf547f80e1461900937d35f003fc386c29a43acb247025959668175a3a68c1fd7e0ce07adf3e"),
 ];
 
 fn bytes(hex: &str) -> Vec<u8> {
