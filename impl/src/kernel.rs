@@ -398,7 +398,7 @@ impl Kernel {
             Input::HostDown(h) => self.host_down(h),
             Input::OwnerReturns => {
                 self.owner_present = true;
-                self.evict_foreign();
+                self.evict_foreign(true);
             }
             Input::OwnerLeaves => {
                 // An eviction put off until a busy process is idle is due only while the
@@ -408,7 +408,8 @@ impl Kernel {
                     .values_mut()
                     .for_each(|p| p.evict_pending = false);
             }
-            Input::Reclaim => self.evict_foreign(),
+            // A process arriving now is, normally, the new holder's job: it stays.
+            Input::Reclaim => self.evict_foreign(false),
         }
         std::mem::take(&mut self.out)
     }
@@ -1199,13 +1200,16 @@ impl Kernel {
 
     // ------------------------------------------------------------ eviction
 
-    /// Sends every foreign process home: now if it is idle, else when its call completes.
-    fn evict_foreign(&mut self) {
+    /// Sends every foreign process home (arriving ones too, if `incoming`): now if it is
+    /// idle, else when its call completes.
+    fn evict_foreign(&mut self, incoming: bool) {
         let foreign: Vec<Pid> = self
             .procs
-            .keys()
-            .filter(|p| p.home != self.host())
-            .copied()
+            .iter()
+            .filter(|(p, pcb)| {
+                p.home != self.host() && (incoming || pcb.status != ProcStatus::Incoming)
+            })
+            .map(|(p, _)| *p)
             .collect();
         for pid in foreign {
             self.maybe_evict_now(pid);

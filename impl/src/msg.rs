@@ -667,6 +667,106 @@ mod tests {
     }
 
     #[test]
+    fn host_selection_messages_round_trip_canonically() {
+        let c = Pid::new(0, 0);
+        let msgs = vec![
+            (
+                Node::Host(HostId(2)),
+                Node::Migd,
+                Msg::LoadReport {
+                    report: LoadReport {
+                        accepting: true,
+                        loads_centi: [3, 70, 149],
+                        idle_ms: 31_000,
+                    },
+                },
+            ),
+            (
+                Node::Host(HostId(0)),
+                Node::Migd,
+                Msg::MigdOpen { client: c },
+            ),
+            (
+                Node::Migd,
+                Node::Host(HostId(0)),
+                Msg::MigdOpenReply {
+                    client: c,
+                    result: Err(MigdError::AlreadyConnected(c)),
+                },
+            ),
+            (
+                Node::Host(HostId(0)),
+                Node::Migd,
+                Msg::HostRequest { client: c },
+            ),
+            (
+                Node::Migd,
+                Node::Host(HostId(0)),
+                Msg::HostGrant {
+                    client: c,
+                    result: Ok(Some(HostId(3))),
+                },
+            ),
+            (
+                Node::Host(HostId(0)),
+                Node::Migd,
+                Msg::HostRelease {
+                    client: c,
+                    host: HostId(3),
+                },
+            ),
+            (
+                Node::Migd,
+                Node::Host(HostId(0)),
+                Msg::HostReleaseReply {
+                    client: c,
+                    result: Err(MigdError::NotHeld(HostId(3))),
+                },
+            ),
+            (
+                Node::Host(HostId(0)),
+                Node::Migd,
+                Msg::MigdClose { client: c },
+            ),
+            (
+                Node::Migd,
+                Node::Host(HostId(0)),
+                Msg::MigdCloseReply {
+                    client: c,
+                    result: Ok(()),
+                },
+            ),
+            (
+                Node::Migd,
+                Node::Host(HostId(0)),
+                Msg::HostReclaim {
+                    client: c,
+                    host: HostId(3),
+                    why: ReclaimReason::Fairness,
+                },
+            ),
+            (Node::Migd, Node::Host(HostId(3)), Msg::HostEvict),
+            (
+                Node::Migd,
+                Node::Host(HostId(0)),
+                Msg::HostAvailable { client: c },
+            ),
+        ];
+        for (from, to, msg) in msgs {
+            assert!(msg.is_policy(), "{msg:?}");
+            let env = Envelope { from, to, msg };
+            let bytes = encode(1, &env);
+            assert_eq!(decode(&bytes), Ok((1, env.clone())));
+            assert_eq!(encode(1, &decode(&bytes).unwrap().1), bytes);
+            for cut in 0..bytes.len() {
+                assert!(decode(&bytes[..cut]).is_err(), "truncated at {cut}");
+            }
+        }
+        assert!(!Msg::Resume { pid: c }.is_policy());
+        assert_eq!(Node::Migd.to_string(), "migd");
+    }
+
+    #[test]
     fn codec_rejects_garbage_without_panicking() {
         assert!(matches!(decode(b"SPR"), Err(DecodeError::TooShort(3))));
         assert!(matches!(

@@ -609,11 +609,52 @@ mod tests {
             "copy-on-reference leaves pages on the source"
         );
         assert_eq!(r.strategies[0].residual_hosts, 0);
+        let files = r
+            .table1
+            .iter()
+            .find(|row| row.action == "transfer state of open files")
+            .expect("row");
         assert!(
-            r.table1[2].structure.starts_with("3 RPCs per file"),
+            files.structure.starts_with("3 RPCs per file"),
             "{}",
-            r.table1[2].structure
+            files.structure
         );
         assert!(r.render().contains("SPE Table 1"));
+    }
+
+    #[test]
+    fn host_selection_is_measured_three_calls_to_migd() {
+        let model = CostModel::default();
+        let sel = measure_selection(&model).expect("measured");
+        let full = &sel.select_release;
+        // Sprite's 3 file-system operations: open the pseudo-device, request, close.
+        assert_eq!(full.rpcs, 3);
+        assert_eq!(
+            full.kinds.keys().copied().collect::<Vec<_>>(),
+            vec![
+                MsgKind::MigdOpen,
+                MsgKind::HostRequest,
+                MsgKind::HostGrant,
+                MsgKind::MigdClose
+            ]
+        );
+        assert_eq!(full.msgs, 6, "each call and its reply");
+        assert_eq!(full.kinds[&MsgKind::HostGrant].rpcs, 0, "a reply");
+        let again = &sel.request_release;
+        assert_eq!(again.rpcs, 2);
+        // The prediction is the measured counts priced by the model, nothing else.
+        let priced = |c: &Calls| {
+            c.rpcs as f64 * (model.rpc_latency_ms + model.migd_call_ms)
+                + c.bytes as f64 / 1024.0 / model.rpc_bandwidth_kb_s * 1000.0
+        };
+        assert_eq!(full.predicted_ms, priced(full));
+        assert_eq!(again.predicted_ms, priced(again));
+        // A cost model without the calibrated per-call work prices only the network.
+        let bare = CostModel {
+            migd_call_ms: 0.0,
+            ..CostModel::default()
+        };
+        let b = measure_selection(&bare).expect("measured");
+        assert!(b.select_release.predicted_ms < 4.0);
     }
 }

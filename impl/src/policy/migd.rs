@@ -20,6 +20,7 @@
 
 use crate::msg::{LoadReport, MigdError, Msg, Node, ReclaimReason};
 use serde::{Deserialize, Serialize};
+use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 use vocab::{HostId, Pid};
 
@@ -31,7 +32,8 @@ pub type Client = Pid;
 pub struct HostRecord {
     /// Whether the host's daemon last said it accepts foreign work.
     pub accepting: bool,
-    /// On migd's clock, since when the host has had no input (valid while accepting).
+    /// On migd's clock, since when the host has had no input, in whole seconds (valid
+    /// while accepting).
     pub idle_since: u64,
     pub granted_to: Option<Client>,
     /// Order of the grant (fairness takes a holder's most recent host).
@@ -99,12 +101,12 @@ impl Migd {
         match msg {
             Msg::LoadReport { report } => self.report(now, at, report, &mut out)?,
             Msg::MigdOpen { client } => {
-                let result = if self.clients.contains_key(&client) {
-                    Err(MigdError::AlreadyConnected(client))
-                } else {
-                    self.clients
-                        .insert(client, ClientRecord { at, waiting: false });
-                    Ok(())
+                let result = match self.clients.entry(client) {
+                    Entry::Occupied(_) => Err(MigdError::AlreadyConnected(client)),
+                    Entry::Vacant(e) => {
+                        e.insert(ClientRecord { at, waiting: false });
+                        Ok(())
+                    }
                 };
                 out.push((from, Msg::MigdOpenReply { client, result }));
             }
@@ -144,8 +146,10 @@ impl Migd {
         r.accepting = report.accepting;
         if report.accepting {
             // Derived from the daemon's own "time since input", so periodic reports do
-            // not make a host look freshly idle.
-            r.idle_since = now.saturating_sub(report.idle_ms);
+            // not make a host look freshly idle; in whole seconds, the resolution of
+            // Sprite's idle times, so that the few ms a report spends on the network do
+            // not decide between hosts that went idle together (the lower id does).
+            r.idle_since = now.saturating_sub(report.idle_ms) / 1000 * 1000;
             if !was {
                 self.wake_waiters(None, out);
             }

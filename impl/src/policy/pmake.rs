@@ -177,6 +177,8 @@ pub struct Pmake {
     reaping: Option<usize>,
     /// Job `j` writes file `/f(first_file + j)`.
     first_file: u8,
+    /// When pmake starts (simulated ms); `None` once it has.
+    starts_at: Option<u64>,
     /// Hosts pmake owes migd a HOST_RELEASE for.
     to_release: Vec<HostId>,
     outputs_submitted: bool,
@@ -291,6 +293,7 @@ impl Pmake {
             closed: false,
             reaping: None,
             first_file,
+            starts_at: Some(0),
             to_release: Vec::new(),
             outputs_submitted: false,
             report: PmakeReport {
@@ -299,6 +302,12 @@ impl Pmake {
                 ..PmakeReport::default()
             },
         })
+    }
+
+    /// Makes pmake start only at simulated time `t` (when run with others).
+    pub fn starting_at(mut self, t: u64) -> Pmake {
+        self.starts_at = Some(t);
+        self
     }
 
     /// Runs every job to completion on `c` (whose policy layer must be enabled).
@@ -317,6 +326,14 @@ impl Pmake {
 
     /// One turn: finished operations, migd's mail, then what to do next.
     fn turn(&mut self, c: &mut Cluster) -> Result<(), PmakeError> {
+        match self.starts_at {
+            Some(t) if c.now() < t => return Ok(()),
+            Some(_) => {
+                self.starts_at = None;
+                self.start(c)?;
+            }
+            None => {}
+        }
         self.collect(c)?;
         for m in c.client_mail(self.me) {
             self.on_mail(m)?;
@@ -344,7 +361,8 @@ impl Pmake {
     }
 
     fn next_deadline(&self) -> Option<u64> {
-        self.jobs.iter().filter_map(|j| j.computing_until).min()
+        let computing = self.jobs.iter().filter_map(|j| j.computing_until);
+        computing.chain(self.starts_at).min()
     }
 
     fn submit(&mut self, c: &mut Cluster, pid: Pid, op: Op, owner: Owner) {
@@ -744,9 +762,6 @@ pub fn run_all(c: &mut Cluster, mut ps: Vec<Pmake>) -> Result<Vec<PmakeReport>, 
         return Err(PmakeError::Config(
             "no migd runs (enable_policy first)".into(),
         ));
-    }
-    for p in ps.iter_mut() {
-        p.start(c)?;
     }
     // A bound on the loop: every turn steps the cluster, lets time pass, or finishes.
     let budget = c.step_budget.saturating_mul(100);
