@@ -847,12 +847,8 @@ impl Cluster {
     /// Schedules a cluster event at simulated time `at` (ms); [`Cluster::run_until`]
     /// applies it.
     pub fn schedule(&mut self, at: u64, ev: ClusterEvent) -> Result<(), SimError> {
-        let (ClusterEvent::OwnerReturns(h)
-        | ClusterEvent::OwnerLeaves(h)
-        | ClusterEvent::Crash(h)
-        | ClusterEvent::Reboot(h)) = ev;
-        if !self.kernels.contains_key(&h) {
-            return Err(SimError::UnknownHost(h));
+        if !self.kernels.contains_key(&ev.host()) {
+            return Err(SimError::UnknownHost(ev.host()));
         }
         self.timed.entry(at).or_default().push(ev);
         Ok(())

@@ -4,8 +4,9 @@
 //!
 //! Each job is a child of the pmake process: pmake forks it at home, and the child execs
 //! with the granted host as target (exec-time migration). The job then computes in steps
-//! (simulated time) and writes memory after each step; at the end it reads its memory back,
-//! writes that value to its own output file `/fJ`, closes it and exits; pmake waits for it.
+//! (simulated time); after each step it reads its memory (what the step before wrote) and
+//! writes it; at the end it reads its memory back, writes that value to its own output
+//! file `/fJ`, closes it and exits; pmake waits for it.
 //! Hosts are asked for one at a time, as Sprite's clients did [TH §8.5.2], and kept for
 //! the next job while there is work. When migd says a host was reclaimed (its owner came
 //! back, or fairness gave it away), the kernel has sent the job there home (EVICT);
@@ -205,7 +206,9 @@ fn job_file(first: u8, j: usize) -> FileName {
 fn script(j: usize, job: &Job, file: FileName) -> VecDeque<Item> {
     let mut s = VecDeque::new();
     for step in 0..job.steps {
+        // Read what the last step wrote, then write: memory must survive every move (MEM).
         s.push_back(Item::Compute(job.step_ms));
+        s.push_back(Item::Op(Op::MemRead { page: PageNo(0) }));
         s.push_back(Item::Op(Op::MemWrite {
             page: PageNo(0),
             sym: step_value(j, step),
