@@ -401,12 +401,13 @@ impl Kernel {
                 self.evict_foreign(true);
             }
             Input::OwnerLeaves => {
-                // An eviction put off until a busy process is idle is due only while the
-                // owner is there (a reclaim's is re-armed by the next Reclaim).
-                self.owner_present = false;
-                self.procs
-                    .values_mut()
-                    .for_each(|p| p.evict_pending = false);
+                // An eviction the owner's return put off until a busy process is idle is
+                // called off when the owner leaves first (as before reclaims existed).
+                if std::mem::replace(&mut self.owner_present, false) {
+                    self.procs
+                        .values_mut()
+                        .for_each(|p| p.evict_pending = false);
+                }
             }
             // A process arriving now is, normally, the new holder's job: it stays.
             Input::Reclaim => self.evict_foreign(false),
