@@ -471,28 +471,22 @@ fn pmake_run(model: &CostModel) -> Option<(PmakeReport, f64, f64)> {
         .filter(|m| m.succeeded())
         .map(|m| model.predict(m))
         .sum();
-    let client_calls = calls_since(model, &BTreeMap::new(), &c.ledger.totals);
-    let sel: u32 = [
-        MsgKind::MigdOpen,
-        MsgKind::HostRequest,
-        MsgKind::HostRelease,
-        MsgKind::MigdClose,
-    ]
-    .iter()
-    .filter_map(|k| client_calls.kinds.get(k))
-    .map(|n| n.rpcs)
-    .sum();
-    let bytes: u64 = [
+    // The client's calls to migd and their replies (not the daemons' reports, nor migd's
+    // notices).
+    let all = calls_since(model, &BTreeMap::new(), &c.ledger.totals);
+    let (mut sel, mut bytes) = (0, 0);
+    for k in [
         MsgKind::MigdOpen,
         MsgKind::HostRequest,
         MsgKind::HostGrant,
         MsgKind::HostRelease,
         MsgKind::MigdClose,
-    ]
-    .iter()
-    .filter_map(|k| client_calls.kinds.get(k))
-    .map(|n| n.bytes)
-    .sum();
+    ] {
+        if let Some(n) = all.kinds.get(&k) {
+            sel += n.rpcs;
+            bytes += n.bytes;
+        }
+    }
     Some((r, ms, model.predict_migd_calls(sel, bytes)))
 }
 

@@ -299,17 +299,20 @@ impl Migd {
                 self.notify(c, h, ReclaimReason::HostDown, &mut out);
             }
         }
-        let gone: Vec<Client> = self
-            .clients
-            .iter()
-            .filter(|(_, c)| c.at == h)
-            .map(|(p, _)| *p)
-            .collect();
-        for c in gone {
+        for c in self.clients_on(h) {
             self.clients.remove(&c);
             self.free_all(c, &mut out);
         }
         out
+    }
+
+    /// The clients whose connections come from workstation `h`.
+    pub fn clients_on(&self, h: HostId) -> Vec<Client> {
+        self.clients
+            .iter()
+            .filter(|(_, c)| c.at == h)
+            .map(|(p, _)| *p)
+            .collect()
     }
 }
 
@@ -363,6 +366,24 @@ mod tests {
 
     fn report(m: &mut Migd, now: u64, host: u8, r: LoadReport) -> Outs {
         m.handle(now, Node::Host(h(host)), Msg::LoadReport { report: r })
+            .unwrap()
+    }
+
+    /// The HOST_RECLAIM migd sends `c` (running on `at`) about `host`.
+    fn reclaim(c: Client, at: u8, host: u8, why: ReclaimReason) -> (Node, Msg) {
+        let host = h(host);
+        (
+            Node::Host(h(at)),
+            Msg::HostReclaim {
+                client: c,
+                host,
+                why,
+            },
+        )
+    }
+
+    fn release(m: &mut Migd, c: Client, at: u8, host: HostId) -> Outs {
+        m.handle(0, Node::Host(h(at)), Msg::HostRelease { client: c, host })
             .unwrap()
     }
 
@@ -429,14 +450,7 @@ mod tests {
             out,
             vec![
                 (Node::Host(h(1)), Msg::HostEvict),
-                (
-                    Node::Host(h(0)),
-                    Msg::HostReclaim {
-                        client: A,
-                        host: h(1),
-                        why: ReclaimReason::Fairness
-                    }
-                ),
+                reclaim(A, 0, 1, ReclaimReason::Fairness),
             ]
         );
         assert_eq!(m.hosts[&h(1)].granted_to, Some(B));
@@ -454,17 +468,7 @@ mod tests {
         report(&mut m, 1_000, 2, idle(500));
         assert_eq!(request(&mut m, A, 0).0, Some(h(1)));
         let out = report(&mut m, 2_000, 1, busy());
-        assert_eq!(
-            out,
-            vec![(
-                Node::Host(h(0)),
-                Msg::HostReclaim {
-                    client: A,
-                    host: h(1),
-                    why: ReclaimReason::NotIdle
-                }
-            )]
-        );
+        assert_eq!(out, vec![reclaim(A, 0, 1, ReclaimReason::NotIdle)]);
         assert_eq!(m.hosts[&h(1)].granted_to, None);
         assert_eq!(
             request(&mut m, A, 0).0,
@@ -487,16 +491,7 @@ mod tests {
         // second finds nobody above the share, and B waits.
         assert!(request(&mut m, B, 5).0.is_some());
         assert_eq!(request(&mut m, B, 5).0, None);
-        let out = m
-            .handle(
-                0,
-                Node::Host(h(0)),
-                Msg::HostRelease {
-                    client: A,
-                    host: hosts[0],
-                },
-            )
-            .unwrap();
+        let out = release(&mut m, A, 0, hosts[0]);
         assert_eq!(
             out,
             vec![
@@ -538,17 +533,7 @@ mod tests {
         assert_eq!(request(&mut m, A, 0).0, Some(h(1)));
         assert_eq!(request(&mut m, B, 5).0, Some(h(2)));
         let out = m.host_down(h(1));
-        assert_eq!(
-            out,
-            vec![(
-                Node::Host(h(0)),
-                Msg::HostReclaim {
-                    client: A,
-                    host: h(1),
-                    why: ReclaimReason::HostDown
-                }
-            )]
-        );
+        assert_eq!(out, vec![reclaim(A, 0, 1, ReclaimReason::HostDown)]);
         // B ran on h5: its connection dies with h5, and h2 is free again.
         assert!(m.host_down(h(5)).is_empty());
         assert!(!m.clients.contains_key(&B));
@@ -574,40 +559,22 @@ mod tests {
                 }
             )]
         );
-        let out = m
-            .handle(
-                0,
-                Node::Host(h(0)),
-                Msg::HostRelease {
-                    client: A,
-                    host: h(2),
-                },
-            )
-            .unwrap();
-        assert!(matches!(
-            out[0].1,
-            Msg::HostReleaseReply {
-                result: Err(MigdError::NotHeld(_)),
-                ..
-            }
-        ));
-        let out = m
-            .handle(
-                0,
-                Node::Host(h(0)),
-                Msg::HostRelease {
-                    client: A,
-                    host: h(9),
-                },
-            )
-            .unwrap();
-        assert!(matches!(
-            out[0].1,
-            Msg::HostReleaseReply {
-                result: Err(MigdError::UnknownHost(HostId(9))),
-                ..
-            }
-        ));
+        for (host, want) in [
+            (h(2), MigdError::NotHeld(h(2))),
+            (h(9), MigdError::UnknownHost(h(9))),
+        ] {
+            let out = release(&mut m, A, 0, host);
+            assert_eq!(
+                out,
+                vec![(
+                    Node::Host(h(0)),
+                    Msg::HostReleaseReply {
+                        client: A,
+                        result: Err(want)
+                    }
+                )]
+            );
+        }
         let out = m
             .handle(0, Node::Host(h(0)), Msg::MigdOpen { client: A })
             .unwrap();

@@ -121,14 +121,7 @@ impl Policy {
     /// the connections of clients that ran there.
     pub fn host_down(&mut self, h: HostId) -> Vec<Effect> {
         self.daemons.remove(&h);
-        let gone: Vec<Pid> = self
-            .migd
-            .clients
-            .iter()
-            .filter(|(_, c)| c.at == h)
-            .map(|(p, _)| *p)
-            .collect();
-        for p in gone {
+        for p in self.migd.clients_on(h) {
             self.mail.remove(&p);
         }
         self.migd
