@@ -281,3 +281,51 @@ fn bad_host_selection_calls_are_errors_that_change_nothing() {
         .all(|m| m.kind != sprite::msg::MigKind::Evict));
     assert_eq!(c.host_of(me), Some(HostId(1)));
 }
+
+/// Owners come and go at random times while one pmake, or two competing ones, run (all
+/// drawn from the seed, printed on failure): every job still completes, with one Unix
+/// machine's results.
+#[test]
+fn owners_coming_and_going_at_random_never_break_pmake() {
+    use rand::{Rng, SeedableRng};
+    let me = Pid::new(0, 0);
+    let other = Pid::new(4, 0);
+    let mut cfg = ClusterConfig::simple(5, &[(me, 1), (other, 1)]);
+    cfg.hosts[4].owner_present = true;
+    let job = Job {
+        steps: 4,
+        step_ms: 3_000,
+    };
+    for seed in 1..=seeds() * 4 {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mut c = Cluster::new(&cfg, seed).expect("cluster");
+        c.enable_policy(IdleRule::default()).expect("policy");
+        let mut events = Vec::new();
+        for _ in 0..rng.gen_range(1..8) {
+            let h = HostId(rng.gen_range(1..5));
+            let at = rng.gen_range(35_000..90_000);
+            let ev = if rng.gen_bool(0.6) {
+                ClusterEvent::OwnerReturns(h)
+            } else {
+                ClusterEvent::OwnerLeaves(h)
+            };
+            c.schedule(at, ev).expect("schedule");
+            events.push((at, ev));
+        }
+        c.run_until(35_000).expect("daemons report");
+        let mut ps = vec![Pmake::new(&c, me, &vec![job.clone(); 6], 1, 0).expect("pmake")];
+        let second = rng.gen_bool(0.5).then(|| rng.gen_range(35_000..60_000));
+        if let Some(t) = second {
+            let p = Pmake::new(&c, other, &vec![job.clone(); 3], 1, 100).expect("pmake");
+            ps.push(p.starting_at(t));
+        }
+        let why = format!("seed {seed}, events {events:?}, second pmake at {second:?}");
+        let rs = run_all(&mut c, ps).unwrap_or_else(|e| panic!("{why}: {e}"));
+        let done: Vec<u32> = rs.iter().map(|r| r.completed).collect();
+        assert_eq!(done, [6, 3][..rs.len()], "{why}");
+        let bad = check_tr(&c.cfg, &merged_log(&rs));
+        assert!(bad.is_empty(), "{why}: {bad:?}");
+        let migd = &c.policy().expect("policy").migd;
+        assert!(migd.clients.is_empty(), "seed {seed}: closed");
+    }
+}

@@ -465,15 +465,19 @@ impl Pmake {
                 match outcome {
                     Ok(_) => {
                         self.report.remigrations += 1;
-                        self.jobs[j].evicted = false;
-                        self.jobs[j].host = Some(h);
                         self.jobs[j].placements.push(h);
+                        // Unless migd took the host back while the job moved (then the job
+                        // is evicted again and still wants a host).
+                        if self.held.get(&h) == Some(&Some(j)) {
+                            self.jobs[j].evicted = false;
+                            self.jobs[j].host = Some(h);
+                        }
                     }
-                    Err(Errno::Refused(_)) => {
+                    Err(e @ (Errno::Refused(_) | Errno::ESRCH)) => {
                         // Still on its way home, or the host just became busy: try again
-                        // later, a bounded number of times.
+                        // later, a bounded number of times. (ESRCH: the job ended first.)
                         self.jobs[j].refused_moves += 1;
-                        if self.jobs[j].refused_moves >= MAX_REFUSED_MOVES {
+                        if self.jobs[j].refused_moves >= MAX_REFUSED_MOVES || e == Errno::ESRCH {
                             self.jobs[j].evicted = false;
                         }
                         if self.held.get(&h) == Some(&Some(j)) {
@@ -551,7 +555,8 @@ impl Pmake {
                     self.report.evictions += 1;
                     let job = &mut self.jobs[j];
                     job.host = None;
-                    if job.started && !job.exited {
+                    // (A job moving there is home already; the move's end records it.)
+                    if job.started && !job.exited && job.moving.is_none() {
                         job.evicted = true;
                         job.refused_moves = 0;
                         job.placements.push(self.me.home);
@@ -587,7 +592,9 @@ impl Pmake {
         self.jobs
             .iter()
             .enumerate()
-            .filter(|(_, j)| j.evicted && !j.exited && j.moving.is_none())
+            .filter(|(i, j)| {
+                j.evicted && !j.exited && j.moving.is_none() && self.reaping != Some(*i)
+            })
             .map(|(i, _)| i)
     }
 
