@@ -352,13 +352,7 @@ fn map_proc(
         last_time: mp.and_then(|p| p.last_time),
         born_remote: mp.is_some_and(|p| p.born_remote),
         lazy_from,
-        pinned: if pcb.shares_memory {
-            Some(vocab::Refusal::SharedMemory)
-        } else if pcb.maps_device {
-            Some(vocab::Refusal::MapsDevice)
-        } else {
-            None
-        },
+        pinned: Proc::pin(pcb.shares_memory, pcb.maps_device),
     }
 }
 
@@ -492,18 +486,6 @@ pub fn obs(s: &State) -> Obs {
         .flat_map(|(q, qp)| qp.fds.iter().rev().map(move |(g, t)| (*t, (*q, *g))))
         .collect();
     for (pid, p) in &s.procs {
-        let in_flight: u32 = s
-            .signals
-            .iter()
-            .filter(|(m, _)| m.pid == *pid)
-            .map(|(_, n)| *n as u32)
-            .sum();
-        let held: u32 = s
-            .hosts
-            .iter()
-            .filter_map(|h| h.held_signals.get(pid))
-            .map(|n| *n as u32)
-            .sum();
         o.procs.insert(
             *pid,
             ProcObs {
@@ -511,7 +493,7 @@ pub fn obs(s: &State) -> Obs {
                 status: p.status,
                 parent: p.parent,
                 signals: p.signals,
-                signals_pending: in_flight + held,
+                signals_pending: s.signals_pending(*pid),
                 fds: p
                     .fds
                     .iter()

@@ -183,20 +183,8 @@ pub fn inv_pid(_: &SpriteModel, s: &State) -> bool {
 /// home: none lost, none twice.
 pub fn inv_sig(_: &SpriteModel, s: &State) -> bool {
     s.procs.iter().all(|(pid, p)| {
-        let in_flight: u32 = s
-            .signals
-            .iter()
-            .filter(|(m, _)| m.pid == *pid)
-            .map(|(_, n)| *n as u32)
-            .sum();
-        let held: u32 = s
-            .hosts
-            .iter()
-            .filter_map(|h| h.held_signals.get(pid))
-            .map(|n| *n as u32)
-            .sum();
         let sent = s.ghost.procs.get(pid).map_or(0, |g| g.signals as u32);
-        p.signals as u32 + in_flight + held == sent
+        p.signals as u32 + s.signals_pending(*pid) == sent
     })
 }
 

@@ -233,7 +233,37 @@ pub struct State {
     pub violated: u16,
 }
 
+impl Proc {
+    /// The mark that pins a process (see [`Proc::pinned`]): sharing writable memory comes
+    /// first, as the refusal checks take it.
+    pub fn pin(shares_memory: bool, maps_device: bool) -> Option<vocab::Refusal> {
+        if shares_memory {
+            Some(vocab::Refusal::SharedMemory)
+        } else if maps_device {
+            Some(vocab::Refusal::MapsDevice)
+        } else {
+            None
+        }
+    }
+}
+
 impl State {
+    /// Signals sent to `pid` and not yet delivered: on the wire, or held by a home.
+    pub fn signals_pending(&self, pid: Pid) -> u32 {
+        let in_flight: u32 = self
+            .signals
+            .iter()
+            .filter(|(m, _)| m.pid == pid)
+            .map(|(_, n)| *n as u32)
+            .sum();
+        let held: u32 = self
+            .hosts
+            .iter()
+            .filter_map(|h| h.held_signals.get(&pid))
+            .map(|n| *n as u32)
+            .sum();
+        in_flight + held
+    }
     pub fn host(&self, h: HostId) -> &Host {
         &self.hosts[h.0 as usize]
     }
