@@ -275,6 +275,12 @@ pub enum Out {
     /// The process died (crash); its pending operation never completes.
     Killed(Pid),
     Note(Note),
+    /// The process's current operation (a migrate whose pages are pre-copied while the
+    /// process runs, V) goes on in the background: the process may start its next ones.
+    Detached(Pid),
+    /// The background operation of the process completed (a `Done` while no other
+    /// operation of the process runs completes it too).
+    DetachedDone(Pid, Outcome),
 }
 
 /// Inputs a kernel reacts to.
@@ -314,7 +320,7 @@ pub struct Kernel {
     pub outgoing: BTreeMap<Pid, migrate::OutMig>,
     pub incoming: BTreeMap<Pid, migrate::InMig>,
     /// Pages pre-copied to this host, waiting for the migration's state.
-    pub precopied: BTreeMap<Pid, Vec<(PageNo, u8)>>,
+    pub precopied: BTreeMap<Pid, migrate::PreCopyBuffer>,
     /// Streams moving into this host with migrating processes (moves not yet granted).
     pub incoming_streams: BTreeMap<StreamId, u8>,
     /// Dirty blocks a migration's BLOCK_FLUSH carries, until the server acknowledges.
@@ -418,6 +424,7 @@ impl Kernel {
         }
         self.out.push(Out::Done(pid, outcome));
         self.maybe_evict(pid);
+        migrate::op_done(self, pid);
     }
 
     fn block(&mut self, pid: Pid, p: Pending) {
@@ -428,6 +435,12 @@ impl Kernel {
 
     fn pending(&self, pid: Pid) -> Option<&Pending> {
         self.procs.get(&pid).and_then(|p| p.pending.as_ref())
+    }
+
+    /// Whether `op` of `pid` may start here now: the process is idle, and (while its pages
+    /// are pre-copied) the call is one that may run during the copy.
+    pub fn can_start(&self, pid: Pid, op: &Op) -> bool {
+        self.procs.get(&pid).is_some_and(|p| p.idle()) && migrate::admits(self, pid, op)
     }
 
     // ---------------------------------------------------------------- operations
@@ -1175,6 +1188,7 @@ impl Kernel {
         match (write, p.vm.get(page)) {
             (Some(sym), _) => {
                 p.vm.set(page, Page::Resident { sym, dirty: true });
+                migrate::page_written(self, pid, page);
                 self.done(pid, Ok(Value::Unit))
             }
             (None, Some(Page::Resident { sym, .. })) => self.done(pid, Ok(Value::Mem(sym))),
@@ -1199,13 +1213,16 @@ impl Kernel {
 
     fn maybe_evict_now(&mut self, pid: Pid) {
         let wait_at_home = !self.sw(Switch::WaitOnCurrent);
+        let moving = self.outgoing.contains_key(&pid);
         let Some(p) = self.procs.get_mut(&pid) else {
             return;
         };
         // A process blocked in wait waits at its home's rendezvous, so it can move.
         let in_wait = p.pending == Some(Pending::Wait);
-        let movable =
-            p.status == ProcStatus::Running && (p.pending.is_none() || (wait_at_home && in_wait));
+        // (A process pre-copied home while it runs is on its way already.)
+        let movable = p.status == ProcStatus::Running
+            && (p.pending.is_none() || (wait_at_home && in_wait))
+            && !moving;
         if movable {
             p.evict_pending = false;
             self.note(Note::Evicting { pid });

@@ -219,6 +219,8 @@ pub struct Cluster {
     ops: Vec<OpRecord>,
     queued: BTreeMap<Pid, VecDeque<OpId>>,
     running: BTreeMap<Pid, OpId>,
+    /// Operations going on in the background (a migrate pre-copying while its process runs).
+    detached: BTreeMap<Pid, OpId>,
     tracing: bool,
     trace: Vec<TraceLine>,
     pub ledger: Ledger,
@@ -297,6 +299,7 @@ impl Cluster {
             ops: Vec::new(),
             queued: BTreeMap::new(),
             running: BTreeMap::new(),
+            detached: BTreeMap::new(),
             tracing: false,
             trace: Vec::new(),
             ledger: Ledger::default(),
@@ -470,7 +473,10 @@ impl Cluster {
     }
 
     fn killed(&mut self, pid: Pid) {
-        if let Some(id) = self.running.remove(&pid) {
+        for id in [self.running.remove(&pid), self.detached.remove(&pid)]
+            .into_iter()
+            .flatten()
+        {
             self.ops[id.0].state = OpState::Killed;
         }
         self.log(TraceEvent::Killed { pid });
@@ -507,8 +513,17 @@ impl Cluster {
         for o in outs {
             match o {
                 Out::Send(to, msg) => self.send(from, to, msg),
-                Out::Done(pid, outcome) => {
+                Out::Detached(pid) => {
                     if let Some(id) = self.running.remove(&pid) {
+                        self.detached.insert(pid, id);
+                    }
+                }
+                Out::Done(pid, outcome) | Out::DetachedDone(pid, outcome) => {
+                    let id = match o {
+                        Out::Done(..) => self.running.remove(&pid),
+                        _ => None,
+                    };
+                    if let Some(id) = id.or_else(|| self.detached.remove(&pid)) {
                         let r = &mut self.ops[id.0];
                         r.state = OpState::Done;
                         r.outcome = Some(outcome);
@@ -561,13 +576,14 @@ impl Cluster {
             }
             let mut present = false;
             let mut idle_on = None;
+            let op = &self.ops[q[0].0].op;
             for (h, k) in &self.kernels {
                 if self.down.contains(h) {
                     continue;
                 }
-                if let Some(p) = k.procs.get(pid) {
+                if k.procs.contains_key(pid) {
                     present = true;
-                    if p.idle() {
+                    if k.can_start(*pid, op) {
                         idle_on = Some(*h);
                     }
                 }
