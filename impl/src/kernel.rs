@@ -55,6 +55,13 @@ pub enum Pending {
     Io {
         stream: StreamId,
     },
+    /// Waits for another process's I/O on the same stream from this host to finish (the
+    /// client serialises I/O on a stream, as Sprite's stream lock does, so that two
+    /// requests never carry the same access position).
+    IoQueued {
+        fd: Fd,
+        op: Op,
+    },
     Close,
     Unlink {
         name: FileName,
@@ -584,6 +591,36 @@ impl Kernel {
         self.procs.get(&pid)?.fds.get(&fd).copied()
     }
 
+    /// Whether a process on this host has I/O on `sid` at the server.
+    fn io_busy(&self, sid: StreamId) -> bool {
+        self.procs
+            .values()
+            .any(|p| p.pending == Some(Pending::Io { stream: sid }))
+    }
+
+    /// The I/O on `sid` from this host ended: start the next queued request on it.
+    fn io_resume(&mut self, sid: StreamId) {
+        while !self.io_busy(sid) {
+            let next = self.procs.iter().find_map(|(pid, p)| match p.pending {
+                Some(Pending::IoQueued { fd, op }) if self.stream_of(*pid, fd) == Some(sid) => {
+                    Some((*pid, fd, op))
+                }
+                _ => None,
+            });
+            let Some((pid, fd, op)) = next else { return };
+            if let Some(p) = self.procs.get_mut(&pid) {
+                p.pending = None;
+            }
+            let kind = match op {
+                Op::Read { .. } => IoKind::Read,
+                Op::Write { sym, .. } => IoKind::Write(sym),
+                Op::Lseek { pos, .. } => IoKind::Lseek(pos),
+                _ => return self.done(pid, Err(Errno::EINVAL)),
+            };
+            self.io(pid, fd, kind);
+        }
+    }
+
     fn io(&mut self, pid: Pid, fd: Fd, kind: IoKind) {
         let Some(sid) = self.stream_of(pid, fd) else {
             return self.done(pid, Err(Errno::EBADF));
@@ -591,6 +628,14 @@ impl Kernel {
         let Some(s) = self.streams.get(&sid).cloned() else {
             return self.done(pid, Err(Errno::EBADF));
         };
+        if self.io_busy(sid) {
+            let op = match kind {
+                IoKind::Read => Op::Read { fd },
+                IoKind::Write(sym) => Op::Write { fd, sym },
+                IoKind::Lseek(pos) => Op::Lseek { fd, pos },
+            };
+            return self.block(pid, Pending::IoQueued { fd, op });
+        }
         let cacheable = self.cache.get(&s.file).is_some_and(|c| c.cacheable);
         match kind {
             IoKind::Read if !s.mode.reads() => return self.done(pid, Err(Errno::EBADF)),
@@ -1396,6 +1441,17 @@ impl Kernel {
         let Some(pending) = self.pending(pid).cloned() else {
             return;
         };
+        let io_stream = match pending {
+            Pending::Io { stream } => Some(stream),
+            _ => None,
+        };
+        self.file_reply_to(pid, pending, resp);
+        if let Some(sid) = io_stream {
+            self.io_resume(sid);
+        }
+    }
+
+    fn file_reply_to(&mut self, pid: Pid, pending: Pending, resp: FileResp) {
         match (pending, resp) {
             (Pending::Open { name }, FileResp::Granted(g)) => {
                 self.install_grant(&g, 1);
@@ -1507,6 +1563,10 @@ impl Kernel {
         let Some(p) = self.procs.remove(&pid) else {
             return;
         };
+        if let Some(Pending::Io { stream }) = p.pending {
+            // Its reply will find nobody: the next I/O queued on the stream goes now.
+            self.io_resume(stream);
+        }
         // An arriving process holds references only to the streams already granted.
         let mut ungranted = BTreeSet::new();
         if let Some(m) = self.incoming.remove(&pid) {

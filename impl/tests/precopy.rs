@@ -3,6 +3,8 @@
 //! and the frozen round carries what is still stale. MEM must hold whatever the process
 //! writes during the copy; calls that would end or move the process wait for the move.
 
+mod common;
+use common::drive_until;
 use sprite::msg::Node;
 use sprite::{Cluster, ClusterConfig, Enabled};
 use vocab::{
@@ -33,14 +35,13 @@ fn read(page: u8) -> Op {
 
 /// Runs until the `n`th PAGE_FLUSH (pre-copy round) is in flight to the target.
 fn until_round_in_flight(c: &mut Cluster, n: u32) {
-    for _ in 0..100 {
-        let en = c.enabled();
+    drive_until(c, "pre-copy round", |c, en| {
         let sent = c
             .ledger
             .totals
             .get(&MsgKind::PageFlush)
             .map_or(0, |t| t.rpcs);
-        if sent == n
+        sent == n
             && en.iter().any(|e| {
                 matches!(
                     e,
@@ -51,19 +52,7 @@ fn until_round_in_flight(c: &mut Cluster, n: u32) {
                     }
                 )
             })
-        {
-            return;
-        }
-        // A delivery (the migration progresses), or else the start of the migrate call.
-        let e = en
-            .iter()
-            .find(|e| matches!(e, Enabled::Deliver { .. }))
-            .or(en.first())
-            .copied()
-            .expect("something to do");
-        assert!(c.perform(&e));
-    }
-    panic!("no pre-copy round was sent");
+    });
 }
 
 fn start_p(c: &mut Cluster) {

@@ -181,6 +181,12 @@ fn run(args: &Args) -> Result<bool, String> {
             );
         }
     }
+    if report.undecided {
+        println!(
+            "the comparison with one Unix machine gave up after {} orders: not decided",
+            sprite::history::STATE_BUDGET
+        );
+    }
     let ok = report.ok();
     if !ok {
         println!(

@@ -1,7 +1,7 @@
 //! Shared helpers: run the same operations on the cluster and on the one-machine Unix.
 #![allow(dead_code)]
 
-use sprite::{Cluster, ClusterConfig, OpId};
+use sprite::{Cluster, ClusterConfig, Enabled, OpId};
 use unix::Unix;
 use vocab::{ClusterEvent, Op, Outcome, Pid};
 
@@ -90,4 +90,23 @@ fn compare(
             script.join("\n  ")
         );
     }
+}
+
+/// Performs message deliveries (or, when none is possible, the first enabled event) until
+/// `done` holds of the cluster and what it may do next; panics after 100 steps.
+pub fn drive_until(c: &mut Cluster, what: &str, done: impl Fn(&Cluster, &[Enabled]) -> bool) {
+    for _ in 0..100 {
+        let en = c.enabled();
+        if done(c, &en) {
+            return;
+        }
+        let e = en
+            .iter()
+            .find(|e| matches!(e, Enabled::Deliver { .. }))
+            .or(en.first())
+            .copied()
+            .unwrap_or_else(|| panic!("quiescent before {what}"));
+        assert!(c.perform(&e));
+    }
+    panic!("no {what} after 100 steps");
 }
