@@ -305,6 +305,8 @@ pub enum Input {
         msg: Msg,
     },
     HostDown(HostId),
+    /// The host is up again after a crash (it rebooted with empty tables).
+    HostUp(HostId),
     OwnerReturns,
     OwnerLeaves,
 }
@@ -332,6 +334,10 @@ pub struct Kernel {
     pub incoming_streams: BTreeMap<StreamId, u8>,
     /// Dirty blocks a migration's BLOCK_FLUSH carries, until the server acknowledges.
     pub flushing: BTreeMap<Pid, Vec<(FileId, Blocks)>>,
+    /// Death notices that could not be delivered (their host was down), by destination:
+    /// sent when that host is up again (procRecovery.c's DEPEND_UNREACHABLE). They live in
+    /// this kernel's memory, so they are lost if this host crashes first.
+    pub undelivered: BTreeMap<HostId, BTreeMap<Pid, u8>>,
     #[serde(skip)]
     pub(crate) out: Vec<Out>,
     #[serde(skip)]
@@ -360,6 +366,7 @@ impl Kernel {
             precopied: BTreeMap::new(),
             incoming_streams: BTreeMap::new(),
             flushing: BTreeMap::new(),
+            undelivered: BTreeMap::new(),
             out: Vec::new(),
             now: 0,
         }
@@ -405,6 +412,7 @@ impl Kernel {
             Input::Msg { from, version, msg } => self.msg(from, version, msg),
             Input::Bounced { to, msg } => self.bounced(to, msg),
             Input::HostDown(h) => self.host_down(h),
+            Input::HostUp(h) => self.host_up(h),
             Input::OwnerReturns => self.owner_returns(),
             Input::OwnerLeaves => self.owner_present = false,
         }
@@ -1553,8 +1561,21 @@ impl Kernel {
                     },
                 );
             }
+            (Node::Host(h), Msg::DeathNotice { pid, status }) => {
+                // Kept, and sent when h is back (sprite-facts "Residual dependencies and
+                // failures"); h is down, so it gets the usual crash handling too.
+                self.undelivered.entry(h).or_default().insert(pid, status);
+                self.host_down(h);
+            }
             (Node::Host(h), _) => self.host_down(h),
             (Node::Server, _) => {}
+        }
+    }
+
+    /// Host `h` is up again: the death notices kept for it go now, once.
+    fn host_up(&mut self, h: HostId) {
+        for (pid, status) in self.undelivered.remove(&h).unwrap_or_default() {
+            self.send_host(h, Msg::DeathNotice { pid, status });
         }
     }
 

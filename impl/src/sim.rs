@@ -445,6 +445,17 @@ impl Cluster {
         for pid in dead {
             self.killed(pid);
         }
+        // Requests on their way to h fail at their senders, like those that reach it
+        // after the crash (a kept death notice, for one, must not vanish in flight).
+        let mut failed = Vec::new();
+        for ((from, to), q) in &self.chans {
+            if let (Node::Host(x), Node::Host(y)) = (*from, *to) {
+                if y == h && x != h && !self.down.contains(&x) {
+                    let reqs = q.iter().filter_map(|b| decode(b).ok());
+                    failed.extend(reqs.filter(|(_, e)| !e.msg.is_reply()).map(|(_, e)| (x, e)));
+                }
+            }
+        }
         self.chans
             .retain(|(a, b), _| *a != Node::Host(h) && *b != Node::Host(h));
         let others: Vec<HostId> = self
@@ -458,6 +469,15 @@ impl Cluster {
         }
         let outs = self.server.host_down(h);
         self.apply_server(outs);
+        for (x, env) in failed {
+            self.input(
+                x,
+                Input::Bounced {
+                    to: env.to,
+                    msg: env.msg,
+                },
+            )?;
+        }
         Ok(())
     }
 
@@ -468,6 +488,16 @@ impl Cluster {
         if self.down.remove(&h) {
             let fresh = Kernel::new(k.cfg.clone());
             self.kernels.insert(h, fresh);
+            // The others learn that it is back (Sprite's recovery module notices reboots).
+            let others: Vec<HostId> = self
+                .kernels
+                .keys()
+                .filter(|x| **x != h && !self.down.contains(x))
+                .copied()
+                .collect();
+            for x in others {
+                self.input(x, Input::HostUp(h))?;
+            }
         }
         Ok(())
     }
