@@ -159,6 +159,13 @@ pub fn map(c: &Cluster, model_state: &State, flags: u16) -> State {
                 last_time: mp.and_then(|p| p.last_time),
                 born_remote: mp.is_some_and(|p| p.born_remote),
                 lazy_from,
+                pinned: if pcb.shares_memory {
+                    Some(vocab::Refusal::SharedMemory)
+                } else if pcb.maps_device {
+                    Some(vocab::Refusal::MapsDevice)
+                } else {
+                    None
+                },
             },
         );
     }

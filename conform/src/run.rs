@@ -383,37 +383,6 @@ impl Runner {
         self
     }
 
-    /// Operations the harness does not issue because model and implementation are known
-    /// to disagree on them (each one is listed in conform/README.md, "Known divergences"):
-    /// - KNOWN-1: an exec-time migration the model would refuse (same host, target down,
-    ///   busy, of another version, not home, pinned process): the model returns the
-    ///   refusal and does not exec; the implementation execs on the current host.
-    /// - KNOWN-2: a fork by a process that shares writable memory: the implementation's
-    ///   child inherits the flag (its migrations are refused), the model's does not.
-    fn tolerated(&self, pid: Pid, op: &Op) -> bool {
-        let cfg = &self.model.cfg;
-        let pinned = cfg
-            .spec_of(pid)
-            .is_some_and(|s| s.shares_memory || s.maps_device);
-        match *op {
-            Op::Fork => pinned,
-            Op::Exec { target: Some(t) } => {
-                let p = &self.ms.procs[&pid];
-                let Some(ts) = cfg.host_spec(t) else {
-                    return true;
-                };
-                let th = &self.ms.hosts[t.0 as usize];
-                pinned
-                    || t == p.host
-                    || !th.up
-                    || (th.owner && t != pid.home)
-                    || ts.version != cfg.hosts[p.host.0 as usize].version
-                    || (p.host != pid.home && t != pid.home)
-            }
-            _ => false,
-        }
-    }
-
     /// Whether `pid` is mid-migration and holds the file `name` open.
     fn holds_while_moving(&self, pid: Pid, name: vocab::FileName) -> bool {
         let Some(ino) = self.ms.server.dir.get(&name) else {
@@ -513,13 +482,6 @@ impl Runner {
                 self.cluster
                     .event(e)
                     .map_err(|err| self.mismatch(i, Kind::Liveness(err.to_string())))?;
-                // KNOWN-3: after a reboot the implementation's owner is away, the model's
-                // owner flag is what it was before the crash. Align the model's flag.
-                if let ClusterEvent::Reboot(h) = e {
-                    if let Some(k) = self.cluster.kernel(h) {
-                        self.ms.hosts[h.0 as usize].owner = k.owner_present;
-                    }
-                }
                 if matches!(e, ClusterEvent::Crash(_)) {
                     self.pending_waits
                         .retain(|p, _| self.ms.procs.contains_key(p));
@@ -529,9 +491,6 @@ impl Runner {
                 let Some(pid) = self.resolve(who).filter(|p| self.ready(*p)) else {
                     return Ok(false);
                 };
-                if self.tolerated(pid, &op) {
-                    return Ok(false);
-                }
                 let g = ghost.apply(pid, &op).outcome;
                 let id = self.cluster.submit(pid, op);
                 submitted.push((pid, op, id, g));
@@ -543,7 +502,7 @@ impl Runner {
                     return Ok(false);
                 };
                 self.starve = self.ms.procs.get(&pid).map(|p| p.host);
-                if self.tolerated(pid, &first) || matches!(first, Op::Exit { .. } | Op::Wait) {
+                if matches!(first, Op::Exit { .. } | Op::Wait) {
                     return Ok(false);
                 }
                 let g = ghost.apply(pid, &first).outcome;
@@ -551,7 +510,7 @@ impl Runner {
                 submitted.push((pid, first, id, g));
                 self.model_run(pid, first, &mut log);
                 self.model_drain(&mut log, 1000);
-                if self.ready(pid) && !self.tolerated(pid, &second) {
+                if self.ready(pid) {
                     let g2 = ghost.apply(pid, &second).outcome;
                     let id2 = self.cluster.submit(pid, second);
                     submitted.push((pid, second, id2, g2));
@@ -592,9 +551,6 @@ impl Runner {
                 } else {
                     Op::Migrate { target }
                 };
-                if self.tolerated(m, &mop) {
-                    return Ok(false);
-                }
                 let g = ghost.apply(m, &mop).outcome;
                 let id = self.cluster.submit(m, mop);
                 submitted.push((m, mop, id, g));
@@ -602,7 +558,6 @@ impl Runner {
                 self.model_drain(&mut log, after as usize);
                 let o = self.resolve(other).filter(|p| *p != m && self.ready(*p));
                 let oop = op.unwrap_or(Op::Kill { pid: m });
-                let o = o.filter(|o| !self.tolerated(*o, &oop));
                 if let Some(o) = o {
                     if let Op::Unlink { name } = oop {
                         if self.holds_while_moving(m, name) {

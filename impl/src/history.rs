@@ -23,18 +23,19 @@
 //! every operation ends before the next starts, so there is exactly one order, the
 //! scenario's.
 //!
-//! Details that follow the sequential comparison: gettimeofday values are not compared
-//! (only that a time came back); migrate has nothing to do on one machine, its result
-//! (also a refusal) is not compared and it takes no place in the order (a pre-copy
-//! migration overlaps its own process's later calls); a wait still blocked when the run
-//! is quiescent must block on the ghost too. After a crash the ghost has no counterpart
+//! Details that follow the sequential comparison (`vocab::outcome::transparent`):
+//! gettimeofday values are not compared (only that a time came back); migrate has nothing
+//! to do on one machine, its result (also a refusal) is not compared and it takes no place
+//! in the order (a pre-copy migration overlaps its own process's later calls); a refused
+//! exec-time migration had no effect, so it takes no place either; a wait still blocked
+//! when the run is quiescent must block on the ghost too. After a crash the ghost has no counterpart
 //! (it cannot lose a host), so only the history before the first crash is checked: the
 //! operations that completed before it must be explained, and the ones still in progress
 //! then (or killed) may be placed anywhere after their start, or nowhere, with any result.
 
 use std::collections::{BTreeMap, HashSet};
 use unix::Unix;
-use vocab::{Op, Outcome, Pid, Value};
+use vocab::{Op, Outcome, Pid};
 
 /// What an operation must give on the ghost.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -97,12 +98,9 @@ impl Verdict {
 /// in progress, so the orders to try are few unless many operations overlap.
 pub const STATE_BUDGET: usize = 1_000_000;
 
-/// Whether the cluster's result equals the ghost's (time values: only that both are times).
-pub fn same(op: &Op, ghost: &Outcome, got: &Outcome) -> bool {
-    match (op, ghost, got) {
-        (Op::Gettimeofday, Ok(Value::Time(_)), Ok(Value::Time(_))) => true,
-        _ => ghost == got,
-    }
+/// Whether the cluster's result `got` stands for the ghost's (TR's one rule).
+fn same(op: &Op, ghost: &Outcome, got: &Outcome) -> bool {
+    vocab::outcome::transparent(op, got, ghost)
 }
 
 /// A search state: how far each process got, the waits blocked on the ghost, the ghost.
@@ -310,7 +308,7 @@ impl Search<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use vocab::{Fd, FileName, Mode};
+    use vocab::{Fd, FileName, Mode, Value};
 
     const A: Pid = Pid::new(0, 0);
     const B: Pid = Pid::new(1, 0);

@@ -68,9 +68,7 @@ pub enum Pending {
     },
     ForkPaging,
     ForkPid,
-    ExecDiscard {
-        target: Option<HostId>,
-    },
+    ExecDiscard,
     ExitClosing {
         status: u8,
     },
@@ -868,8 +866,10 @@ impl Kernel {
             fds: parent.fds.clone(),
             vm,
             signals: 0,
-            shares_memory: parent.shares_memory,
-            maps_device: parent.maps_device,
+            // fork copies the address space, so the child shares no writable memory and
+            // maps no device: it may migrate even if its parent may not (as in the model).
+            shares_memory: false,
+            maps_device: false,
             pending: None,
             evict_pending: false,
         };
@@ -891,28 +891,26 @@ impl Kernel {
     }
 
     fn exec(&mut self, pid: Pid, target: Option<HostId>) {
+        if let Some(t) = target.filter(|t| *t != self.host()) {
+            // Exec-time migration (TH §4.2): the new image starts on `t`. A refusal is an
+            // error and leaves the process untouched, old image included (REFUSE); the old
+            // image is dropped only once the migration is past its point of no return (the
+            // target discards its backing file, see `migrate::exec`).
+            if let Err(r) = migrate::start(self, pid, t, MigKind::Exec) {
+                self.done(pid, Err(Errno::Refused(r)));
+            }
+            return;
+        }
         let Some(p) = self.procs.get_mut(&pid) else {
             return;
         };
         p.vm.clear();
         if p.vm.has_backing {
             p.vm.has_backing = false;
-            self.block(pid, Pending::ExecDiscard { target });
+            self.block(pid, Pending::ExecDiscard);
             self.send_server(pid, FileReq::DiscardBacking { pid });
         } else {
-            self.exec_continue(pid, target);
-        }
-    }
-
-    fn exec_continue(&mut self, pid: Pid, target: Option<HostId>) {
-        match target {
-            Some(t) if t != self.host() => {
-                // Exec-time migration (TH §4.2). A refusal leaves the exec to run here.
-                if migrate::start(self, pid, t, MigKind::Exec).is_err() {
-                    self.done(pid, Ok(Value::Unit));
-                }
-            }
-            _ => self.done(pid, Ok(Value::Unit)),
+            self.done(pid, Ok(Value::Unit));
         }
     }
 
@@ -1510,7 +1508,7 @@ impl Kernel {
                     _ => self.done(pid, Ok(Value::Unit)),
                 }
             }
-            (Pending::ExecDiscard { target }, _) => self.exec_continue(pid, target),
+            (Pending::ExecDiscard, _) => self.done(pid, Ok(Value::Unit)),
             (Pending::ExitClosing { status }, _) => self.exit_discard(pid, status),
             (Pending::ExitDiscard { status }, _) => self.exit_notify(pid, status),
             (Pending::Migrate, resp) => migrate::on_file_reply(self, pid, resp),

@@ -14,7 +14,7 @@ use crate::scenario::{RunMode, Scenario, StepKind};
 use crate::sim::{Cluster, OpId, OpState, SimError, TraceLine};
 use crate::view::ClusterView;
 use serde::Serialize;
-use vocab::Op;
+use vocab::{Errno, Op};
 
 #[derive(Clone, Debug, Serialize)]
 pub struct StepResult {
@@ -89,7 +89,7 @@ fn matches_expect(expect: &str, got: &str) -> bool {
 }
 
 /// The history the cluster recorded, for [`history::check`]: every operation that started
-/// before `cut` (the first crash), migrations left out. Returns the entries and, for each,
+/// before `cut` (the first crash), moves with no effect left out. Returns the entries and, for each,
 /// its operation id.
 fn history_of(c: &Cluster, cut: Option<u64>) -> (Vec<Entry>, Vec<OpId>) {
     let before = |t: u64| cut.is_none_or(|x| t < x);
@@ -98,7 +98,9 @@ fn history_of(c: &Cluster, cut: Option<u64>) -> (Vec<Entry>, Vec<OpId>) {
         .iter()
         .enumerate()
         .map(|(i, r)| (OpId(i), r))
+        // Migrate has no effect on one machine; nor has a refused exec-time migration.
         .filter(|(_, r)| !matches!(r.op, Op::Migrate { .. }))
+        .filter(|(_, r)| !(r.op.moves() && matches!(r.outcome, Some(Err(Errno::Refused(_))))))
         .filter(|(_, r)| r.started_at.is_some_and(before))
         .collect();
     // Each process's operations in the order it ran them.

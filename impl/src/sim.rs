@@ -486,7 +486,11 @@ impl Cluster {
             return Err(SimError::UnknownHost(h));
         };
         if self.down.remove(&h) {
-            let fresh = Kernel::new(k.cfg.clone());
+            // The kernel comes back with empty tables; the owner at the console is a person,
+            // not kernel state, and is still there or away as before the crash (as in the
+            // model).
+            let mut fresh = Kernel::new(k.cfg.clone());
+            fresh.owner_present = k.owner_present;
             self.kernels.insert(h, fresh);
             // The others learn that it is back (Sprite's recovery module notices reboots).
             let others: Vec<HostId> = self

@@ -521,6 +521,99 @@ fn refuse_leaves_the_process_untouched() {
 }
 
 #[test]
+fn refused_exec_time_migration_does_not_exec() {
+    // The target's owner is back (HostBusy at MIG_INIT), and the target runs another
+    // version: either way the exec is refused and the old image is still there.
+    let mut c0 = cfg(Switches::SPRITE);
+    c0.hosts[2].version = 2;
+    let mut c = Cluster::new(&c0, 31).unwrap();
+    let write = Op::MemWrite {
+        page: PageNo(0),
+        sym: 8,
+    };
+    run(&mut c, P, write);
+    c.event(ClusterEvent::OwnerReturns(H1)).unwrap();
+    let before = c.view().process(P).cloned();
+    let exec_on = |h| Op::Exec { target: Some(h) };
+    let refused = |r| Some(Err(Errno::Refused(r)));
+    assert_eq!(run(&mut c, P, exec_on(H1)), refused(Refusal::HostBusy));
+    assert_eq!(
+        run(&mut c, P, exec_on(H2)),
+        refused(Refusal::VersionMismatch)
+    );
+    assert_eq!(c.view().process(P).cloned(), before, "untouched");
+    assert_eq!(
+        run(&mut c, P, Op::MemRead { page: PageNo(0) }),
+        Some(Ok(Value::Mem(8))),
+        "the old image is still there"
+    );
+    // On the host it is already on, exec is a plain exec.
+    assert_eq!(run(&mut c, P, exec_on(H0)), Some(Ok(Value::Unit)));
+    assert_eq!(
+        run(&mut c, P, Op::MemRead { page: PageNo(0) }),
+        Some(Ok(Value::Mem(0)))
+    );
+    // A process that shares writable memory may not exec elsewhere either.
+    let mut c1 = cfg(Switches::SPRITE);
+    c1.processes[0].shares_memory = true;
+    let mut c = Cluster::new(&c1, 31).unwrap();
+    assert_eq!(run(&mut c, P, exec_on(H1)), refused(Refusal::SharedMemory));
+    // An accepted one starts the new image on the target and drops the old backing file.
+    let mut c = Cluster::new(&cfg(Switches::SPRITE), 31).unwrap();
+    run(&mut c, P, write);
+    run(&mut c, P, Op::Migrate { target: H1 });
+    run(&mut c, P, Op::Migrate { target: H0 });
+    assert!(
+        c.view().backing.contains_key(&P),
+        "flushed twice: backing file"
+    );
+    assert_eq!(run(&mut c, P, exec_on(H1)), Some(Ok(Value::Unit)));
+    assert_eq!(c.view().process(P).map(|p| p.host), Some(H1));
+    assert_eq!(
+        run(&mut c, P, Op::MemRead { page: PageNo(0) }),
+        Some(Ok(Value::Mem(0)))
+    );
+    assert!(!c.view().backing.contains_key(&P), "old image discarded");
+}
+
+#[test]
+fn a_child_of_a_process_that_may_not_move_may_move() {
+    let mut c0 = cfg(Switches::SPRITE);
+    c0.processes[0].shares_memory = true;
+    let mut c = Cluster::new(&c0, 37).unwrap();
+    let child = match run(&mut c, P, Op::Fork) {
+        Some(Ok(Value::Pid(child))) => child,
+        other => panic!("fork: {other:?}"),
+    };
+    assert_eq!(
+        run(&mut c, P, Op::Migrate { target: H1 }),
+        Some(Err(Errno::Refused(Refusal::SharedMemory)))
+    );
+    assert_eq!(
+        run(&mut c, child, Op::Migrate { target: H1 }),
+        Some(Ok(Value::Unit)),
+        "fork copies the memory: the child shares none"
+    );
+}
+
+#[test]
+fn the_owner_stays_at_the_console_across_a_reboot() {
+    let mut c = Cluster::new(&cfg(Switches::SPRITE), 41).unwrap();
+    c.event(ClusterEvent::OwnerReturns(H1)).unwrap();
+    c.event(ClusterEvent::Crash(H1)).unwrap();
+    c.event(ClusterEvent::Reboot(H1)).unwrap();
+    assert_eq!(
+        run(&mut c, P, Op::Migrate { target: H1 }),
+        Some(Err(Errno::Refused(Refusal::HostBusy)))
+    );
+    c.event(ClusterEvent::OwnerLeaves(H1)).unwrap();
+    assert_eq!(
+        run(&mut c, P, Op::Migrate { target: H1 }),
+        Some(Ok(Value::Unit))
+    );
+}
+
+#[test]
 fn evict_sends_a_process_with_dirty_pages_home_intact() {
     let mut c = Cluster::new(&cfg(Switches::SPRITE), 23).unwrap();
     run(&mut c, P, Op::Migrate { target: H1 });

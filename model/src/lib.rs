@@ -86,6 +86,13 @@ impl SpriteModel {
                     last_time: None,
                     born_remote: false,
                     lazy_from: None,
+                    pinned: if spec.shares_memory {
+                        Some(vocab::Refusal::SharedMemory)
+                    } else if spec.maps_device {
+                        Some(vocab::Refusal::MapsDevice)
+                    } else {
+                        None
+                    },
                 },
             );
         }

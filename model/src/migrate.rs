@@ -16,15 +16,12 @@ impl Ctx<'_> {
     pub fn migrate(&mut self, pid: Pid, target: HostId, kind: Kind) {
         let p = &self.s.procs[&pid];
         let source = p.host;
-        let spec = self.cfg.spec_of(pid);
         let refusal = if self.cfg.host_spec(target).is_none() {
             Some(Refusal::UnknownHost)
         } else if target == source {
             Some(Refusal::SameHost)
-        } else if spec.is_some_and(|s| s.shares_memory) {
-            Some(Refusal::SharedMemory)
-        } else if spec.is_some_and(|s| s.maps_device) {
-            Some(Refusal::MapsDevice)
+        } else if p.pinned.is_some() {
+            p.pinned
         } else if source != pid.home && target != pid.home {
             Some(Refusal::NotHome)
         } else {

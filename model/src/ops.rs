@@ -21,7 +21,10 @@ impl Ctx<'_> {
             Op::Migrate { target } => {
                 return self.migrate(pid, target, crate::state::Kind::Voluntary)
             }
-            Op::Exec { target: Some(t) } => return self.migrate(pid, t, crate::state::Kind::Exec),
+            // An exec "on" the host the process is already on is a plain exec.
+            Op::Exec { target: Some(t) } if t != h => {
+                return self.migrate(pid, t, crate::state::Kind::Exec)
+            }
             _ => {}
         }
         let outcome = match op {
@@ -33,7 +36,7 @@ impl Ctx<'_> {
             Op::Unlink { name } => self.server_unlink(h, name).map(|()| Value::Unit),
             Op::Dup { fd } => self.dup(pid, h, fd),
             Op::Fork => self.fork(pid, h),
-            Op::Exec { target: None } => {
+            Op::Exec { .. } => {
                 self.clear_memory(pid);
                 Ok(Value::Unit)
             }
@@ -42,7 +45,7 @@ impl Ctx<'_> {
             Op::Kill { pid: target } => self.kill(h, target),
             Op::MemRead { page } => self.mem_read(pid, h, page),
             Op::MemWrite { page, sym } => self.mem_write(pid, page, sym),
-            Op::Exit { .. } | Op::Wait | Op::Migrate { .. } | Op::Exec { .. } => {
+            Op::Exit { .. } | Op::Wait | Op::Migrate { .. } => {
                 unreachable!("handled above")
             }
         };
@@ -55,7 +58,7 @@ impl Ctx<'_> {
         let h = self.s.procs[&pid].host;
         self.log.outcome(Actor::Host(h), pid, *op, outcome);
         if let Some(ghost) = ghost {
-            if !same_result(op, &outcome, &ghost) {
+            if !vocab::outcome::transparent(op, &outcome, &ghost) {
                 let id = InvariantId::of_result(op);
                 self.s.flag(InvariantId::TR);
                 self.violate(id, h, || {
@@ -252,6 +255,7 @@ impl Ctx<'_> {
                 last_time: None,
                 born_remote: h != pid.home,
                 lazy_from: None,
+                pinned: None,
             },
         );
         self.s
@@ -666,16 +670,6 @@ impl Ctx<'_> {
         p.pc += 1;
         let h = p.host;
         self.log.outcome(Actor::Host(h), parent, Op::Wait, result);
-    }
-}
-
-/// Equal results, except what TR leaves to other invariants: time values (TIME) and
-/// migration refusals (REFUSE).
-fn same_result(op: &Op, got: &Outcome, ghost: &Outcome) -> bool {
-    match (op, got) {
-        (Op::Gettimeofday, Ok(Value::Time(_))) => true,
-        (_, Err(Errno::Refused(_))) => true,
-        _ => got == ghost,
     }
 }
 

@@ -303,10 +303,7 @@ pub fn inv_refuse(m: &SpriteModel, s: &State) -> bool {
     let cfg = &m.cfg;
     ok(s, InvariantId::REFUSE)
         && s.procs.iter().all(|(pid, p)| {
-            let pinned = cfg
-                .spec_of(*pid)
-                .is_some_and(|sp| sp.shares_memory || sp.maps_device);
-            !pinned || (p.host == pid.home && !s.migrations.contains_key(pid))
+            p.pinned.is_none() || (p.host == pid.home && !s.migrations.contains_key(pid))
         })
         && s.migrations.iter().all(|(pid, mg)| {
             (mg.source == pid.home || mg.target == pid.home)

@@ -122,6 +122,10 @@ pub struct Proc {
     pub born_remote: bool,
     /// Under copy-on-reference: the host its untouched pages are still on.
     pub lazy_from: Option<HostId>,
+    /// Why it may never migrate (it shares writable memory or maps a device), if so. A
+    /// property of the process, not of its pid: a child gets a copy of the memory and no
+    /// device mapping, and a pid reused later names an unrelated process.
+    pub pinned: Option<vocab::Refusal>,
 }
 
 /// The file server's record of a file.

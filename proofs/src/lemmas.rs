@@ -120,9 +120,7 @@ pub fn up(_: &SpriteModel, s: &State) -> bool {
 pub fn migrations(m: &SpriteModel, s: &State) -> bool {
     let cfg = &m.cfg;
     s.procs.iter().all(|(pid, p)| {
-        let pinned = cfg
-            .spec_of(*pid)
-            .is_some_and(|sp| sp.shares_memory || sp.maps_device);
+        let pinned = p.pinned.is_some();
         (p.status == Status::Migrating) == s.migrations.contains_key(pid)
             && (!pinned || (p.host == pid.home && !s.migrations.contains_key(pid)))
     }) && s.migrations.iter().all(|(pid, mg)| {

@@ -189,6 +189,7 @@ fn proc(host: HostId, op: Op, parent: Option<Pid>) -> model::state::Proc {
         last_time: None,
         born_remote: false,
         lazy_from: None,
+        pinned: None,
     }
 }
 

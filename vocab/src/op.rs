@@ -94,6 +94,14 @@ pub enum Op {
 }
 
 impl Op {
+    /// Whether the operation asks to move the process: `migrate`, or `exec` on a named
+    /// host. One Unix machine has no hosts and never refuses these; a cluster may, and a
+    /// refused one must have had no effect at all (REFUSE), so the one-machine reference
+    /// must not perform it either.
+    pub fn moves(&self) -> bool {
+        matches!(self, Op::Migrate { .. } | Op::Exec { target: Some(_) })
+    }
+
     /// The operation's name, as the spec's call-disposition table lists it.
     pub fn name(&self) -> &'static str {
         match self {

@@ -122,6 +122,18 @@ impl fmt::Display for Errno {
 /// The result of one operation.
 pub type Outcome = Result<Value, Errno>;
 
+/// TR's comparison of a cluster's result with what one Unix machine returned: equal,
+/// except what TR leaves to other invariants: the values of gettimeofday (TIME compares
+/// their order per process; clocks differ by design) and refusals of operations that move
+/// a process (REFUSE; see [`crate::Op::moves`]).
+pub fn transparent(op: &crate::Op, got: &Outcome, one_machine: &Outcome) -> bool {
+    match (op, got, one_machine) {
+        (crate::Op::Gettimeofday, Ok(Value::Time(_)), Ok(Value::Time(_))) => true,
+        (_, Err(Errno::Refused(_)), _) => op.moves(),
+        _ => got == one_machine,
+    }
+}
+
 /// Formats an outcome the way traces print it.
 pub fn show(outcome: &Outcome) -> String {
     match outcome {

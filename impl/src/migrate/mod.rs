@@ -523,8 +523,9 @@ fn abort(k: &mut Kernel, pid: Pid, why: Refusal) {
             k.out.push(Out::DetachedDone(pid, Err(Errno::Refused(why))));
             k.maybe_evict(pid);
         }
-        MigKind::Migrate => k.done(pid, Err(Errno::Refused(why))),
-        MigKind::Exec => k.done(pid, Ok(Value::Unit)),
+        // A refused exec-time migration does not exec either: the process goes on with
+        // its old image where it was (REFUSE).
+        MigKind::Migrate | MigKind::Exec => k.done(pid, Err(Errno::Refused(why))),
         MigKind::Evict => {}
     }
 }

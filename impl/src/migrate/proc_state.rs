@@ -29,15 +29,14 @@ impl MigrationModule for ProcModule {
         true
     }
 
-    fn prepare(_k: &Kernel, pcb: &Pcb, cx: &Cx) -> Result<(), Refusal> {
-        // At exec the address space is replaced, so sharing and mappings end there.
-        if cx.kind != MigKind::Exec {
-            if pcb.shares_memory {
-                return Err(Refusal::SharedMemory);
-            }
-            if pcb.maps_device {
-                return Err(Refusal::MapsDevice);
-            }
+    fn prepare(_k: &Kernel, pcb: &Pcb, _cx: &Cx) -> Result<(), Refusal> {
+        // Also at exec: the check comes before the old image is given up, and a refused
+        // exec-time migration leaves the process as it was (REFUSE, as in the model).
+        if pcb.shares_memory {
+            return Err(Refusal::SharedMemory);
+        }
+        if pcb.maps_device {
+            return Err(Refusal::MapsDevice);
         }
         Ok(())
     }
