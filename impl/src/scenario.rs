@@ -104,7 +104,7 @@ struct StepSpec {
 /// How steps are scheduled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub enum RunMode {
-    /// Each step runs to quiescence before the next (results comparable with the ghost).
+    /// Each step runs to quiescence before the next (one order to compare with the ghost).
     Sequential,
     /// All operations are queued at once; the seed interleaves them (events still apply
     /// in order, each after the operations listed before it have been queued).
