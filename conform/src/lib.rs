@@ -3,9 +3,13 @@
 //! that proptest and libFuzzer share.
 //!
 //! - [`gen`]: the scenario type and its biased `arbitrary` generator;
-//! - [`run`]: the runner (both sides, outcomes compared, invariants on the mapped state,
-//!   state diff), quiescent-point comparison;
-//! - [`abs`]: the abstraction function from the implementation's state to a model state;
+//! - [`run`]: the runner: the implementation step by step, the model following in
+//!   lockstep, results compared, every invariant checked on the mapped state after every
+//!   implementation step;
+//! - [`lockstep`]: how the model follows: the model states consistent with what the
+//!   implementation has shown, and the search for the action(s) each step corresponds to;
+//! - [`abs`]: the abstraction function from the implementation's state to a model state,
+//!   and the observation both sides are compared on;
 //! - [`report`]: readable mismatch reports with a replay command;
 //! - [`stats`]: how often generation reaches the interesting situations;
 //! - [`alt`]: the model's counterexamples for the design switches, replayed on the
@@ -14,6 +18,7 @@
 pub mod abs;
 pub mod alt;
 pub mod gen;
+pub mod lockstep;
 pub mod report;
 pub mod run;
 pub mod stats;
@@ -118,7 +123,6 @@ pub mod detect {
     pub fn detect(sw: Switch, max: u32, seed: u64) -> Detection {
         let opts = Options {
             impl_switches: Some(Switches::only(sw)),
-            ..Options::default()
         };
         let count = Cell::new(0u32);
         let first = Cell::new(None::<u32>);

@@ -98,6 +98,9 @@ pub fn replay_command(bytes: &[u8], impl_switches: Option<Switches>) -> String {
 pub fn render(m: &Mismatch, sc: &Scenario, replay: &str) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "MISMATCH at step {}: {}", m.step, m.step_text);
+    if let Some((n, what)) = &m.impl_step {
+        let _ = writeln!(s, "  at the implementation's step {n}: {what}");
+    }
     match &m.kind {
         Kind::Outcome {
             pid,
@@ -115,7 +118,11 @@ pub fn render(m: &Mismatch, sc: &Scenario, replay: &str) -> String {
             let _ = writeln!(s, "  {id} fails on the implementation's state: {why}");
         }
         Kind::State => {
-            let _ = writeln!(s, "  the implementation's state differs from the model's");
+            let _ = writeln!(
+                s,
+                "  the implementation took a step no model action matches: its state is \
+                 neither the model's nor one a model action leads to"
+            );
         }
         Kind::Model(ids, alarms) => {
             let _ = writeln!(
@@ -137,7 +144,15 @@ pub fn render(m: &Mismatch, sc: &Scenario, replay: &str) -> String {
         let _ = writeln!(s, "  invariant {id} fails on the mapped state: {why}");
     }
     if !m.diff.is_empty() {
-        let _ = writeln!(s, "  state diff (implementation mapped vs model):");
+        if m.model_path.is_empty() {
+            let _ = writeln!(s, "  state diff (implementation mapped vs model):");
+        } else {
+            let _ = writeln!(
+                s,
+                "  state diff (implementation mapped vs the nearest model state, after {}):",
+                m.model_path.join(", ")
+            );
+        }
         for d in &m.diff {
             let _ = writeln!(s, "    {d}");
         }

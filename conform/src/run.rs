@@ -1,41 +1,40 @@
-//! The runner: one scenario on the implementation and on the model, operation by
-//! operation, compared at every quiescent point.
+//! The runner: one scenario on the implementation and, in lockstep, on the model.
 //!
-//! For each step: the operation is appended to the process's model script and the model
-//! takes `Action::Run(pid)`, then every internal action that becomes enabled (migration
-//! steps, signal deliveries, page flushes) until none is left, in the order the
-//! scenario's scheduling choice picks (first enabled by default); the implementation gets
-//! `submit(pid, op)` and runs until quiescent (by its seed, or by the scheduling choice
-//! through `enabled`/`perform`). Then:
-//! 1. the operation's outcome is compared between implementation, model and the ghost
-//!    one-machine Unix (time values are not compared, only their order per process;
-//!    refusal reasons are not compared when both refuse; the ghost is not consulted for a
-//!    refused migration);
-//! 2. the implementation's state is mapped onto a model state (`crate::abs::map`) and every
-//!    invariant of the catalogue is evaluated on it;
-//! 3. the mapped state is diffed against the model's state (`crate::abs::summary`).
+//! For each step of the scenario the runner submits the operation to the implementation
+//! (and appends it to the process's script in the model), then lets the implementation
+//! run, one step at a time (a message delivered, or an operation started), by its seed or
+//! by the scenario's scheduling choice, until it is quiescent. After **every**
+//! implementation step:
+//! 1. the implementation's state is mapped onto a model state (`crate::abs::map`, taken of
+//!    the settled copy, see `crate::abs`) and observed (`crate::abs::obs`);
+//! 2. the model follows (`crate::lockstep::follow`): the observation must be the model's
+//!    current one, or the one after a model action (or a few, the intermediate ones
+//!    invisible), and every result the implementation returned so far must be the
+//!    model's; the model checks each of its own results against the ghost one-machine
+//!    Unix (TR), so the implementation's results are compared with both;
+//! 3. every invariant of the catalogue is evaluated on the mapped state.
 //!
-//! This is the quiescent-point version of the lockstep the issue asks for: states are
-//! compared after each operation has run to completion, not after each internal message.
+//! Results are compared without time values (TIME compares their order per process, on the
+//! implementation's results) and without refusal reasons. A `wait` that blocks blocks on
+//! both sides. Events apply between scenario steps, when the implementation is quiescent.
 
 use crate::abs;
 use crate::gen::{Scenario, Step, Who, CLOCKS};
+use crate::lockstep::{self, Cand, ImplOps, Miss, Results};
 use model::config::{Config, HostSpec, ProcSpec, Script};
-use model::log::Log;
 use model::state::{State, Status};
 use model::{Action, SpriteModel};
 use sprite::msg::Node;
+use sprite::sim::OpState;
 use sprite::{Cluster, ClusterConfig, Enabled, HostConfig, OpId, ProcConfig};
-use std::collections::BTreeMap;
-use vocab::{ClusterEvent, Errno, HostId, InvariantId, Op, Outcome, Pid, Switches, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use vocab::{HostId, InvariantId, Op, Outcome, Pid, Switches, Value};
 
 /// How to run.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Options {
     /// Design switches for the implementation only (the model keeps the scenario's).
     pub impl_switches: Option<Switches>,
-    /// Do not tolerate the known divergences that the harness can mask.
-    pub strict: bool,
 }
 
 /// What went wrong.
@@ -47,11 +46,13 @@ pub enum Kind {
         op: Op,
         implementation: Option<Outcome>,
         model: Option<Outcome>,
+        /// What one Unix machine returns, when known (the model's result, when the model
+        /// agreed with it).
         ghost: Option<Outcome>,
     },
     /// An invariant fails on the implementation's mapped state.
     Invariant(InvariantId, String),
-    /// The mapped state differs from the model's.
+    /// The implementation took a step the model has no action for.
     State,
     /// The model itself flagged an invariant (expected only with a design switch on).
     Model(Vec<InvariantId>, Vec<String>),
@@ -65,9 +66,14 @@ pub struct Mismatch {
     /// Index of the step in the scenario.
     pub step: usize,
     pub step_text: String,
+    /// The implementation's step at which it showed (its number within the run, and what
+    /// it was), if it happened at one.
+    pub impl_step: Option<(usize, String)>,
     pub kind: Kind,
-    /// Field-by-field differences between the mapped implementation state and the model's.
+    /// Differences between the implementation's observation and the nearest model state.
     pub diff: Vec<String>,
+    /// The model actions that lead to that nearest state.
+    pub model_path: Vec<String>,
     /// Invariants that fail on the mapped implementation state.
     pub invariants: Vec<(InvariantId, String)>,
 }
@@ -89,7 +95,7 @@ impl Mismatch {
     }
 }
 
-/// The invariant a difference in a state field speaks to.
+/// The invariant a difference in an observed field speaks to.
 fn of_key(d: &str) -> InvariantId {
     let k = d.split(':').next().unwrap_or("");
     if k.contains("cacheable") {
@@ -128,23 +134,12 @@ pub struct RunResult {
     pub reached: u32,
     /// Operations compared.
     pub ops: usize,
-}
-
-/// Normalises an outcome for comparison: time values are compared by order elsewhere.
-fn norm(o: Option<Outcome>) -> Option<Outcome> {
-    match o {
-        Some(Ok(Value::Time(_))) => Some(Ok(Value::Time(0))),
-        Some(Err(Errno::Refused(_))) => Some(Err(Errno::Refused(vocab::Refusal::SameHost))),
-        x => x,
-    }
-}
-
-fn refused(o: &Option<Outcome>) -> bool {
-    matches!(o, Some(Err(Errno::Refused(_))))
+    /// Implementation steps the model followed.
+    pub impl_steps: usize,
 }
 
 /// The model configuration of a scenario (scripts start empty: the runner appends each
-/// operation to its process's script just before the process runs it).
+/// operation to its process's script when it submits it).
 pub fn model_config(sc: &Scenario) -> Config {
     let mut procs = vec![ProcSpec {
         pid: Pid::new(0, 0),
@@ -229,42 +224,43 @@ pub struct Runner {
     nhosts: u8,
     seed: u64,
     pub model: SpriteModel,
-    pub ms: State,
+    /// The model states consistent with everything the implementation showed (never
+    /// empty while the run goes on; the first is the one reports and choices use).
+    pub frontier: Vec<Cand>,
     pub cluster: Cluster,
     forked: Vec<Pid>,
-    pending_waits: BTreeMap<Pid, OpId>,
+    /// The processes alive at the last look (a new one is a child: `Who::Newest`).
+    live: BTreeSet<Pid>,
+    /// Operations submitted to the implementation and not yet returned or killed.
+    submitted: Vec<(OpId, Pid, Op)>,
+    /// The implementation's results so far, per process.
+    done: Results,
     last_time: BTreeMap<Pid, u32>,
     impl_flags: u16,
     sched: Option<u8>,
     sched_n: usize,
     pub reached: u32,
-    strict: bool,
     /// During a `Pipe` step: messages from this host to the file server are delivered
     /// only when nothing else can happen (a slow channel), so that the second operation
     /// can overtake what the first left in flight.
     starve: Option<HostId>,
-}
-
-/// Internal actions the runner drives itself (not script operations, not events).
-fn internal(a: &Action) -> bool {
-    !matches!(a, Action::Run(_) | Action::Event(_))
+    /// Implementation steps taken so far.
+    impl_steps: usize,
 }
 
 impl Runner {
     pub fn new(sc: &Scenario, opts: &Options) -> Result<Runner, String> {
         let sw = opts.impl_switches.unwrap_or(sc.switches);
-        let mut r = Runner::from_parts(
+        Runner::from_parts(
             model_config(sc),
             impl_config(sc, sw),
             sc.seed,
             sc.steps.clone(),
-        )?;
-        r.strict = opts.strict;
-        Ok(r)
+        )
     }
 
     /// A runner for explicit configurations (the model's scripts must be empty, one per
-    /// initial process: the runner appends each operation as it runs it).
+    /// initial process: the runner appends each operation as it submits it).
     pub fn from_parts(
         cfg: Config,
         icfg: ClusterConfig,
@@ -272,7 +268,7 @@ impl Runner {
         steps: Vec<Step>,
     ) -> Result<Runner, String> {
         let model = SpriteModel::new(cfg);
-        let ms = model.initial();
+        let initial = model.initial();
         let mut cluster = Cluster::new(&icfg, seed).map_err(|e| e.to_string())?;
         cluster.step_budget = 20_000;
         Ok(Runner {
@@ -280,22 +276,29 @@ impl Runner {
             seed,
             steps,
             model,
-            ms,
+            live: initial.procs.keys().copied().collect(),
+            frontier: vec![Cand::new(initial)],
             cluster,
             forked: Vec::new(),
-            pending_waits: BTreeMap::new(),
+            submitted: Vec::new(),
+            done: Results::new(),
             last_time: BTreeMap::new(),
             impl_flags: 0,
             sched: None,
             sched_n: 0,
             reached: 0,
-            strict: false,
             starve: None,
+            impl_steps: 0,
         })
     }
 
+    /// The model state reports and choices use.
+    pub fn ms(&self) -> &State {
+        &self.frontier[0].s
+    }
+
     fn resolve(&self, w: Who) -> Option<Pid> {
-        let live: Vec<Pid> = self.ms.procs.keys().copied().collect();
+        let live: Vec<Pid> = self.ms().procs.keys().copied().collect();
         if live.is_empty() {
             return None;
         }
@@ -306,17 +309,20 @@ impl Runner {
                 .forked
                 .iter()
                 .rev()
-                .find(|p| self.ms.procs.contains_key(p))
+                .find(|p| self.ms().procs.contains_key(p))
                 .copied()
                 .or(Some(live[0])),
         }
     }
 
+    /// Whether `pid` can run an operation now: ready in the model (on an up host) and
+    /// idle in the implementation (no operation of its own queued or running).
     fn ready(&self, pid: Pid) -> bool {
-        self.ms
-            .procs
+        let s = self.ms();
+        s.procs
             .get(&pid)
-            .is_some_and(|p| p.status == Status::Ready && self.ms.hosts[p.host.0 as usize].up)
+            .is_some_and(|p| p.status == Status::Ready && s.hosts[p.host.0 as usize].up)
+            && !self.submitted.iter().any(|(_, p, _)| *p == pid)
     }
 
     fn pick(&mut self, n: usize) -> usize {
@@ -329,10 +335,10 @@ impl Runner {
         }
     }
 
-    /// The model runs `op` as `pid`'s next operation.
-    fn model_run(&mut self, pid: Pid, op: Op, log: &mut Log) -> bool {
-        let Some(p) = self.ms.procs.get(&pid) else {
-            return false;
+    /// Submits `op` for `pid` on both sides.
+    fn submit(&mut self, pid: Pid, op: Op) {
+        let Some(p) = self.ms().procs.get(&pid) else {
+            return;
         };
         let si = p.script as usize;
         let scripts = &mut self.model.cfg.scripts;
@@ -342,181 +348,250 @@ impl Runner {
             scripts.push(Script::new(Vec::new()));
             scripts[si].children.push(new);
         }
-        let before: Vec<Pid> = self.ms.procs.keys().copied().collect();
-        match self.model.apply(&self.ms, Action::Run(pid), log) {
-            Some(next) => {
-                self.ms = next;
-                for p in self.ms.procs.keys() {
-                    if !before.contains(p) {
-                        self.forked.push(*p);
+        let id = self.cluster.submit(pid, op);
+        self.submitted.push((id, pid, op));
+    }
+
+    fn observe(&mut self) {
+        for c in &self.frontier {
+            self.reached |= crate::stats::situations(&self.model, &c.s);
+        }
+        let live: BTreeSet<Pid> = self.ms().procs.keys().copied().collect();
+        self.forked
+            .extend(live.iter().filter(|p| !self.live.contains(p)).copied());
+        self.live = live;
+    }
+
+    /// Records the results the implementation returned since the last look; checks TIME.
+    fn collect(&mut self) {
+        let mut still = Vec::new();
+        for (id, pid, op) in std::mem::take(&mut self.submitted) {
+            let rec = self.cluster.op(id).map(|r| (r.state, r.outcome));
+            match rec {
+                Some((OpState::Done, Some(o))) => {
+                    if let Ok(Value::Time(t)) = o {
+                        let last = self.last_time.insert(pid, t);
+                        if last.is_some_and(|l| t < l) {
+                            self.impl_flags |= InvariantId::TIME.bit();
+                        }
+                    }
+                    if !matches!(op, Op::Exit { .. }) {
+                        self.done.entry(pid).or_default().push((op, o));
                     }
                 }
-                self.observe();
-                true
+                Some((OpState::Killed, _)) => {}
+                _ => still.push((id, pid, op)),
             }
-            None => false,
+        }
+        self.submitted = still;
+    }
+
+    fn mismatch(&self, step: usize, kind: Kind) -> Mismatch {
+        let settled = abs::settled(&self.cluster);
+        let mapped = abs::map(&settled, self.ms(), self.impl_flags);
+        Mismatch {
+            step,
+            step_text: crate::report::step_text(&self.steps[step]),
+            impl_step: None,
+            kind,
+            diff: abs::diff(&abs::obs(&mapped), &abs::obs(self.ms())),
+            model_path: Vec::new(),
+            invariants: abs::broken_invariants(&self.model, &mapped),
         }
     }
 
-    /// The model takes up to `limit` internal actions.
-    fn model_drain(&mut self, log: &mut Log, limit: usize) {
-        let mut acts = Vec::new();
-        for _ in 0..limit {
-            acts.clear();
-            self.model.enabled(&self.ms, &mut acts);
-            acts.retain(internal);
-            if acts.is_empty() {
-                return;
+    /// After one implementation step (described by `what`): the model follows, and every
+    /// invariant is checked on the mapped state.
+    #[allow(clippy::result_large_err)] // a mismatch ends the run: its size does not matter
+    fn sync(&mut self, i: usize, what: String) -> Result<(), Mismatch> {
+        self.collect();
+        let settled = abs::settled(&self.cluster);
+        let target = abs::obs(&abs::map(&settled, self.ms(), self.impl_flags));
+        let frontier = std::mem::take(&mut self.frontier);
+        let at = Some((self.impl_steps, what));
+        let imp = impl_ops(&settled);
+        match lockstep::follow(&self.model, frontier.clone(), &target, &imp) {
+            Ok(next) => self.frontier = next,
+            Err(miss) => {
+                self.frontier = frontier;
+                let mut m = self.mismatch(i, Kind::State);
+                m.impl_step = at;
+                match miss {
+                    Miss::NoAction { nearest, path } => {
+                        m.diff = nearest;
+                        m.model_path = path.iter().map(|a| a.to_string()).collect();
+                    }
+                    Miss::Result {
+                        pid,
+                        op,
+                        implementation,
+                        model,
+                    } => {
+                        self.impl_flags |= InvariantId::TR.bit();
+                        m.kind = Kind::Outcome {
+                            pid,
+                            op,
+                            implementation: Some(implementation),
+                            model: Some(model),
+                            ghost: Some(model),
+                        };
+                        m.diff.clear();
+                    }
+                    Miss::Model { state, path } => {
+                        let ids = InvariantId::ALL
+                            .into_iter()
+                            .filter(|id| state.flagged(*id))
+                            .collect();
+                        let mut log = model::log::Log::on();
+                        let mut c = Cand::new(self.ms().clone());
+                        for a in &path {
+                            let Some(s) = self.model.apply(&c.s, *a, &mut log) else {
+                                break;
+                            };
+                            c.s = s;
+                        }
+                        let alarms = log
+                            .into_lines()
+                            .into_iter()
+                            .filter_map(|l| match l {
+                                model::log::Line::Alarm { at, text } => {
+                                    Some(format!("at {at}: {text}"))
+                                }
+                                _ => None,
+                            })
+                            .collect();
+                        m.kind = Kind::Model(ids, alarms);
+                        m.model_path = path.iter().map(|a| a.to_string()).collect();
+                    }
+                }
+                return Err(m);
             }
-            let i = self.pick(acts.len());
-            match self.model.apply(&self.ms, acts[i], log) {
-                Some(next) => self.ms = next,
-                None => return,
-            }
-            self.observe();
         }
+        self.observe();
+        let mapped = abs::map(&settled, self.ms(), self.impl_flags);
+        let broken = abs::broken_invariants(&self.model, &mapped);
+        if let Some((id, why)) = broken.first().cloned() {
+            let mut m = self.mismatch(i, Kind::Invariant(id, why));
+            m.impl_step = at;
+            m.diff.clear();
+            return Err(m);
+        }
+        Ok(())
     }
 
-    /// Sets strict mode (no tolerated divergence).
-    pub fn strict(mut self, on: bool) -> Runner {
-        self.strict = on;
-        self
+    /// One implementation step: by the seed, by the scenario's scheduling choice, or
+    /// (during a `Pipe`) with the process's channel to the server starved. `None` when
+    /// quiescent.
+    fn impl_step(&mut self) -> Option<String> {
+        let en = self.cluster.enabled();
+        if en.is_empty() {
+            return None;
+        }
+        let e = match (self.starve, self.sched) {
+            // Deliver on the starved channel only when nothing else can happen.
+            (Some(h), _) => en
+                .iter()
+                .find(|e| {
+                    !matches!(e, Enabled::Deliver { from: Node::Host(f), to: Node::Server, .. } if *f == h)
+                })
+                .copied()
+                .unwrap_or(en[0]),
+            (None, Some(_)) => en[self.pick(en.len())],
+            (None, None) => {
+                // The seed chooses, exactly as `Cluster::step` does.
+                let e = self.cluster.step_chosen()?;
+                self.impl_steps += 1;
+                return Some(describe(&e));
+            }
+        };
+        self.cluster.perform(&e);
+        self.impl_steps += 1;
+        Some(describe(&e))
+    }
+
+    /// Runs the implementation (the model following) until it is quiescent, or for at
+    /// most `limit` steps.
+    #[allow(clippy::result_large_err)]
+    pub fn drain(&mut self, i: usize, limit: Option<usize>) -> Result<(), Mismatch> {
+        let budget = limit.unwrap_or(self.cluster.step_budget as usize);
+        for _ in 0..budget {
+            let Some(what) = self.impl_step() else {
+                return Ok(());
+            };
+            self.sync(i, what)?;
+        }
+        if limit.is_some() {
+            return Ok(());
+        }
+        Err(self.mismatch(
+            i,
+            Kind::Liveness(format!(
+                "no quiescence after {budget} steps (seed {})",
+                self.seed
+            )),
+        ))
     }
 
     /// Whether `pid` is mid-migration and holds the file `name` open.
     fn holds_while_moving(&self, pid: Pid, name: vocab::FileName) -> bool {
-        let Some(ino) = self.ms.server.dir.get(&name) else {
+        let s = self.ms();
+        let Some(ino) = s.server.dir.get(&name) else {
             return false;
         };
-        self.ms.migrations.contains_key(&pid)
-            && self.ms.procs[&pid].fds.values().any(|sid| {
-                self.ms
-                    .server
-                    .streams
-                    .get(sid)
-                    .is_some_and(|st| st.ino == *ino)
-            })
-    }
-
-    fn observe(&mut self) {
-        self.reached |= crate::stats::situations(&self.model, &self.ms);
-    }
-
-    fn impl_drain(&mut self, limit: Option<u64>) -> Result<(), String> {
-        match (self.sched.or(self.starve.map(|_| 0)), limit) {
-            (None, None) => self
-                .cluster
-                .run_until_quiescent()
-                .map(|_| ())
-                .map_err(|e| e.to_string()),
-            (_, limit) => {
-                let budget = limit.unwrap_or(self.cluster.step_budget);
-                for _ in 0..budget {
-                    let en = self.cluster.enabled();
-                    if en.is_empty() {
-                        return Ok(());
-                    }
-                    let e = match self.starve {
-                        // Deliver on the starved channel only when nothing else can happen.
-                        Some(h) => en
-                            .iter()
-                            .find(|e| {
-                                !matches!(e, Enabled::Deliver { from: Node::Host(f), to: Node::Server, .. } if *f == h)
-                            })
-                            .copied()
-                            .unwrap_or(en[0]),
-                        None => en[self.pick(en.len())],
-                    };
-                    self.cluster.perform(&e);
-                }
-                if limit.is_some() {
-                    Ok(())
-                } else {
-                    Err(format!(
-                        "no quiescence after {budget} steps (seed {})",
-                        self.seed
-                    ))
-                }
-            }
-        }
-    }
-
-    fn mismatch(&self, step: usize, kind: Kind) -> Mismatch {
-        let mapped = abs::map(&self.cluster, &self.ms, self.impl_flags);
-        Mismatch {
-            step,
-            step_text: crate::report::step_text(&self.steps[step]),
-            kind,
-            diff: abs::diff(&mapped, &self.ms, self.strict),
-            invariants: abs::broken_invariants(&self.model, &mapped),
-        }
+        s.migrations.contains_key(&pid)
+            && s.procs[&pid]
+                .fds
+                .values()
+                .any(|sid| s.server.streams.get(sid).is_some_and(|st| st.ino == *ino))
     }
 
     /// Runs one step; `Ok(false)` if it was skipped (nobody to run it).
     #[allow(clippy::result_large_err)] // a mismatch ends the run: its size does not matter
     pub fn step(&mut self, i: usize) -> Result<bool, Mismatch> {
         let step = self.steps[i].clone();
-        let mut log = Log::on();
-        // (pid, op, impl op id, ghost outcome)
-        let mut submitted: Vec<(Pid, Op, OpId, Option<Outcome>)> = Vec::new();
-        let mut ghost = self.ms.ghost.clone();
         match step {
             Step::Sched(b) => {
                 self.sched = Some(b);
                 return Ok(false);
             }
             Step::Event(e) => {
-                let known = self.model.cfg.events.contains(&e);
-                if !known {
+                if !self.model.cfg.events.contains(&e) {
                     if self.model.cfg.events.len() >= 8 {
                         return Ok(false);
                     }
                     self.model.cfg.events.push(e);
                 }
-                let Some(next) = self.model.apply(&self.ms, Action::Event(e), &mut log) else {
+                let next: Vec<Cand> = self
+                    .frontier
+                    .iter()
+                    .filter_map(|c| lockstep::apply(&self.model, c, Action::Event(e)))
+                    .collect();
+                if next.len() != self.frontier.len() {
+                    // Not possible in the model now (or already used): skipped on both sides.
                     return Ok(false);
-                };
-                self.ms = next;
-                self.observe();
-                self.model_drain(&mut log, 1000);
+                }
+                self.frontier = next;
                 self.cluster
                     .event(e)
                     .map_err(|err| self.mismatch(i, Kind::Liveness(err.to_string())))?;
-                if matches!(e, ClusterEvent::Crash(_)) {
-                    self.pending_waits
-                        .retain(|p, _| self.ms.procs.contains_key(p));
-                }
+                self.sync(i, format!("event: {e}"))?;
             }
             Step::Op { who, op } => {
                 let Some(pid) = self.resolve(who).filter(|p| self.ready(*p)) else {
                     return Ok(false);
                 };
-                let g = ghost.apply(pid, &op).outcome;
-                let id = self.cluster.submit(pid, op);
-                submitted.push((pid, op, id, g));
-                self.model_run(pid, op, &mut log);
-                self.model_drain(&mut log, 1000);
+                self.submit(pid, op);
             }
             Step::Pipe { who, first, second } => {
                 let Some(pid) = self.resolve(who).filter(|p| self.ready(*p)) else {
                     return Ok(false);
                 };
-                self.starve = self.ms.procs.get(&pid).map(|p| p.host);
                 if matches!(first, Op::Exit { .. } | Op::Wait) {
                     return Ok(false);
                 }
-                let g = ghost.apply(pid, &first).outcome;
-                let id = self.cluster.submit(pid, first);
-                submitted.push((pid, first, id, g));
-                self.model_run(pid, first, &mut log);
-                self.model_drain(&mut log, 1000);
-                if self.ready(pid) {
-                    let g2 = ghost.apply(pid, &second).outcome;
-                    let id2 = self.cluster.submit(pid, second);
-                    submitted.push((pid, second, id2, g2));
-                    self.model_run(pid, second, &mut log);
-                    self.model_drain(&mut log, 1000);
-                }
+                self.starve = self.ms().procs.get(&pid).map(|p| p.host);
+                self.submit(pid, first);
+                self.submit(pid, second);
             }
             Step::Kill { who, target } => {
                 let (Some(pid), Some(t)) = (self.resolve(who), self.resolve(target)) else {
@@ -525,12 +600,7 @@ impl Runner {
                 if !self.ready(pid) {
                     return Ok(false);
                 }
-                let op = Op::Kill { pid: t };
-                let g = ghost.apply(pid, &op).outcome;
-                let id = self.cluster.submit(pid, op);
-                submitted.push((pid, op, id, g));
-                self.model_run(pid, op, &mut log);
-                self.model_drain(&mut log, 1000);
+                self.submit(pid, Op::Kill { pid: t });
             }
             Step::During {
                 mover,
@@ -551,136 +621,105 @@ impl Runner {
                 } else {
                     Op::Migrate { target }
                 };
-                let g = ghost.apply(m, &mop).outcome;
-                let id = self.cluster.submit(m, mop);
-                submitted.push((m, mop, id, g));
-                self.model_run(m, mop, &mut log);
-                self.model_drain(&mut log, after as usize);
                 let o = self.resolve(other).filter(|p| *p != m && self.ready(*p));
+                self.submit(m, mop);
+                // The implementation takes a few steps of the migration before the second
+                // operation starts.
+                self.drain(i, Some(after as usize * 2))?;
                 let oop = op.unwrap_or(Op::Kill { pid: m });
-                if let Some(o) = o {
+                if let Some(o) = o.filter(|o| self.ready(*o)) {
                     if let Op::Unlink { name } = oop {
                         if self.holds_while_moving(m, name) {
                             self.reached |= crate::stats::UNLINK_WHILE_MOVING;
                         }
                     }
-                    // The implementation takes a few internal steps before the second
-                    // operation starts, as the model did.
-                    let _ = self.impl_drain(Some(after as u64 * 2));
-                    let g2 = ghost.apply(o, &oop).outcome;
-                    let id2 = self.cluster.submit(o, oop);
-                    submitted.push((o, oop, id2, g2));
-                    self.model_run(o, oop, &mut log);
+                    self.submit(o, oop);
                 }
-                self.model_drain(&mut log, 1000);
             }
         }
-        let drained = self.impl_drain(None);
+        let drained = self.drain(i, None);
         self.starve = None;
-        if let Err(e) = drained {
-            return Err(self.mismatch(i, Kind::Liveness(e)));
-        }
-        if self.ms.violated != 0 {
-            let ids = InvariantId::ALL
-                .into_iter()
-                .filter(|id| self.ms.flagged(*id))
-                .collect();
-            let alarms = log
-                .into_lines()
-                .into_iter()
-                .filter_map(|l| match l {
-                    model::log::Line::Alarm { at, text } => Some(format!("at {at}: {text}")),
-                    _ => None,
-                })
-                .collect();
-            return Err(self.mismatch(i, Kind::Model(ids, alarms)));
-        }
-        // 1. Outcomes.
-        let mut outcomes = log.outcomes();
-        for (pid, op, id, g) in &submitted {
-            let pos = outcomes.iter().position(|(p, o, _)| p == pid && o == op);
-            let m = pos.map(|k| outcomes.remove(k).2);
-            let im = self.cluster.outcome(*id);
-            if let Some(Ok(Value::Time(t))) = im {
-                let last = self.last_time.insert(*pid, t);
-                if last.is_some_and(|l| t < l) {
-                    self.impl_flags |= InvariantId::TIME.bit();
-                }
-            }
-            if matches!(op, Op::Exit { .. }) {
-                continue;
-            }
-            if *op == Op::Wait && m.is_none() && im.is_none() {
-                self.pending_waits.insert(*pid, *id);
-                continue;
-            }
-            let bad_model = norm(im) != norm(m);
-            let bad_ghost = !refused(&im) && g.is_some() && norm(im) != norm(*g);
-            if bad_model || bad_ghost {
-                if bad_ghost {
-                    self.impl_flags |= InvariantId::TR.bit();
-                }
-                return Err(self.mismatch(
-                    i,
-                    Kind::Outcome {
-                        pid: *pid,
-                        op: *op,
-                        implementation: im,
-                        model: m,
-                        ghost: *g,
-                    },
-                ));
-            }
-        }
-        // Wakeups of waits that blocked at an earlier step.
-        for (pid, op, out) in outcomes {
-            if op != Op::Wait {
-                continue;
-            }
-            if let Some(id) = self.pending_waits.remove(&pid) {
-                let im = self.cluster.outcome(id);
-                if norm(im) != norm(Some(out)) {
-                    return Err(self.mismatch(
-                        i,
-                        Kind::Outcome {
-                            pid,
-                            op,
-                            implementation: im,
-                            model: Some(out),
-                            ghost: None,
-                        },
-                    ));
-                }
-            }
-        }
-        let early: Vec<(Pid, OpId)> = self
-            .pending_waits
+        drained?;
+        self.settle_quiescent(i)?;
+        Ok(true)
+    }
+
+    /// At quiescence the model must have run every operation the implementation
+    /// returned, and nothing the implementation did not: keep the model states that
+    /// agree exactly.
+    #[allow(clippy::result_large_err)]
+    fn settle_quiescent(&mut self, i: usize) -> Result<(), Mismatch> {
+        self.collect();
+        let done = &self.done;
+        let exact: Vec<Cand> = self
+            .frontier
             .iter()
-            .filter(|(_, id)| self.cluster.outcome(**id).is_some())
-            .map(|(p, id)| (*p, *id))
+            .filter(|c| {
+                c.results
+                    .iter()
+                    .all(|(p, v)| v.len() == done.get(p).map_or(0, |d| d.len()))
+            })
+            .cloned()
             .collect();
-        if let Some((pid, id)) = early.first() {
-            return Err(self.mismatch(
-                i,
-                Kind::Outcome {
-                    pid: *pid,
-                    op: Op::Wait,
-                    implementation: self.cluster.outcome(*id),
-                    model: None,
+        if exact.is_empty() {
+            // Every model state has returned a result the implementation has not.
+            let c = &self.frontier[0];
+            let extra = c.results.iter().find_map(|(p, v)| {
+                let n = done.get(p).map_or(0, |d| d.len());
+                v.get(n).map(|(op, o)| (*p, *op, *o))
+            });
+            let kind = match extra {
+                Some((pid, op, model)) => Kind::Outcome {
+                    pid,
+                    op,
+                    implementation: None,
+                    model: Some(model),
                     ghost: None,
                 },
-            ));
+                None => Kind::State,
+            };
+            return Err(self.mismatch(i, kind));
         }
-        // 2. Invariants on the mapped state, 3. the state diff.
-        let mapped = abs::map(&self.cluster, &self.ms, self.impl_flags);
-        let broken = abs::broken_invariants(&self.model, &mapped);
-        if let Some((id, why)) = broken.first().cloned() {
-            return Err(self.mismatch(i, Kind::Invariant(id, why)));
+        self.frontier = exact;
+        for c in &mut self.frontier {
+            c.path.clear();
         }
-        if !abs::diff(&mapped, &self.ms, self.strict).is_empty() {
-            return Err(self.mismatch(i, Kind::State));
+        Ok(())
+    }
+}
+
+/// What an implementation's operations have done: the results returned, per process, in
+/// order (`exit` has none; an operation of a process that died has none), and the
+/// processes with an operation in progress (or an exit done).
+fn impl_ops(c: &Cluster) -> ImplOps {
+    let mut r = ImplOps::default();
+    for rec in c.ops() {
+        match (rec.state, rec.outcome) {
+            (OpState::Done, Some(o)) if !matches!(rec.op, Op::Exit { .. }) => {
+                r.done.entry(rec.pid).or_default().push((rec.op, o));
+            }
+            // An exit returns nothing: once done it stays "in progress" for the model,
+            // which may still have to take it.
+            (OpState::Running, _) | (OpState::Done, _) => {
+                r.running.insert(rec.pid);
+            }
+            _ => {}
         }
-        Ok(true)
+    }
+    r
+}
+
+/// An implementation step, readably.
+fn describe(e: &Enabled) -> String {
+    match e {
+        Enabled::Deliver { from, to, kind } => format!(
+            "deliver {} {from} -> {to}",
+            kind.map_or("(garbage)".to_string(), |k| k.name().to_string())
+        ),
+        Enabled::Start { pid, host } => match host {
+            Some(h) => format!("start the next operation of {pid} on {h}"),
+            None => format!("start the next operation of {pid} (no host has it)"),
+        },
     }
 }
 
@@ -698,8 +737,10 @@ pub fn run_with(r: Result<Runner, String>) -> RunResult {
                 mismatch: Some(Mismatch {
                     step: 0,
                     step_text: "build the cluster".into(),
+                    impl_step: None,
                     kind: Kind::Liveness(e),
                     diff: Vec::new(),
+                    model_path: Vec::new(),
                     invariants: Vec::new(),
                 }),
                 ..Default::default()
@@ -708,14 +749,17 @@ pub fn run_with(r: Result<Runner, String>) -> RunResult {
     };
     let mut res = RunResult::default();
     // The initial states must agree before anything runs.
-    let mapped = abs::map(&r.cluster, &r.ms, 0);
-    let d = abs::diff(&mapped, &r.ms, r.strict);
+    let settled = abs::settled(&r.cluster);
+    let mapped = abs::map(&settled, r.ms(), 0);
+    let d = abs::diff(&abs::obs(&mapped), &abs::obs(r.ms()));
     if !d.is_empty() {
         res.mismatch = Some(Mismatch {
             step: 0,
             step_text: "initial state".into(),
+            impl_step: None,
             kind: Kind::State,
             diff: d,
+            model_path: Vec::new(),
             invariants: Vec::new(),
         });
         return res;
@@ -736,5 +780,6 @@ pub fn run_with(r: Result<Runner, String>) -> RunResult {
         }
     }
     res.reached = r.reached;
+    res.impl_steps = r.impl_steps;
     res
 }

@@ -57,7 +57,8 @@ pub struct MigrationRecord {
     pub precopy_rounds: u32,
     pub pages_faulted: u32,
     pub blocks_flushed: u32,
-    pub streams_moved: u32,
+    /// Open files moved: one three-party exchange each (all the process's streams on it).
+    pub files_moved: u32,
     pub state_bytes: u64,
     /// Simulated steps from freeze to resume.
     pub freeze_steps: u64,
@@ -128,7 +129,7 @@ impl Ledger {
         // three as the 3 RPCs per open file.
         r.phases.entry(kind).or_default().add(bytes, rpc);
         match msg {
-            Msg::StreamMove { .. } => r.streams_moved += 1,
+            Msg::StreamMove { .. } => r.files_moved += 1,
             Msg::MigState { buf, .. } => r.state_bytes += buf.len() as u64,
             _ => {}
         }
@@ -168,7 +169,7 @@ impl Ledger {
                     precopy_rounds: 0,
                     pages_faulted: 0,
                     blocks_flushed: 0,
-                    streams_moved: 0,
+                    files_moved: 0,
                     state_bytes: 0,
                     freeze_steps: 0,
                     frozen_at: None,
@@ -356,11 +357,11 @@ impl CostModel {
             MigKind::Exec => self.exec_fixed_ms,
             _ => self.migrate_fixed_ms,
         };
-        let stream_rpcs = r.streams_moved * 3;
+        let stream_rpcs = r.files_moved * 3;
         let other_rpcs = r.rpcs().saturating_sub(stream_rpcs) as f64;
         fixed
             + other_rpcs * self.rpc_latency_ms
-            + r.streams_moved as f64 * (3.0 * self.rpc_latency_ms + self.stream_server_ms)
+            + r.files_moved as f64 * (3.0 * self.rpc_latency_ms + self.stream_server_ms)
             + self.kb_ms(
                 r.pages_flushed as f64 * self.page_bytes as f64,
                 self.vm_bandwidth_kb_s,

@@ -6,7 +6,7 @@
 //! the messages to send. Sources: CACHE (Nelson, Welch, Ousterhout) for the consistency
 //! protocol; SPE "Migrating Open Files" and TH ch. 5 for streams and shadow streams.
 
-use crate::msg::{FileReq, FileResp, Grant, Msg, Node, PosGrant};
+use crate::msg::{FileReq, FileResp, Grant, MovingStream, Msg, Node, PosGrant, Released};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use vocab::{Errno, FileName, HostId, Mode, PageNo, Pid, StreamId, Switch, Switches, Value};
@@ -103,13 +103,10 @@ pub struct FileServer {
     next_version: u32,
     suspended: Option<Suspended>,
     queue: VecDeque<(Node, Msg)>,
-    /// While a STREAM_MOVE is judged: (source, target, streams of the same migration not
-    /// yet moved), counted as if already on the target.
+    /// Streams whose position the last STREAM_RELEASE_REPLY took from the source's own
+    /// copy (rather than leaving one the server already kept).
     #[serde(skip)]
-    assume_moved: Option<(HostId, HostId, Vec<StreamId>)>,
-    /// The last STREAM_RELEASE_REPLY carried the source's own position.
-    #[serde(skip)]
-    released_local_pos: bool,
+    released_local_pos: BTreeSet<StreamId>,
 }
 
 fn smallest_free<K: Ord + Copy>(
@@ -131,8 +128,7 @@ impl FileServer {
             next_version: 1,
             suspended: None,
             queue: VecDeque::new(),
-            assume_moved: None,
-            released_local_pos: false,
+            released_local_pos: BTreeSet::new(),
         }
     }
 
@@ -164,14 +160,8 @@ impl FileServer {
     /// Per host: (readers, writers) of a file, counted over streams (CACHE §3).
     pub fn users(&self, file: FileId) -> BTreeMap<HostId, (u8, u8)> {
         let mut m: BTreeMap<HostId, (u8, u8)> = BTreeMap::new();
-        for (id, s) in self.streams.iter().filter(|(_, s)| s.file == file) {
-            let mut hosts = s.hosts.clone();
-            if let Some((src, t, later)) = &self.assume_moved {
-                if later.contains(id) && hosts.remove(src) {
-                    hosts.insert(*t);
-                }
-            }
-            for h in &hosts {
+        for s in self.streams.values().filter(|s| s.file == file) {
+            for h in &s.hosts {
                 let e = m.entry(*h).or_default();
                 if s.mode.reads() {
                     e.0 = e.0.saturating_add(1);
@@ -217,13 +207,8 @@ impl FileServer {
                 }
                 self.callback_done(h, out);
             }
-            Msg::StreamReleaseReply {
-                stream,
-                pos,
-                still_used,
-                ..
-            } => {
-                self.released(h, stream, pos, still_used);
+            Msg::StreamReleaseReply { released, .. } => {
+                self.released(h, &released);
                 self.callback_done(h, out);
             }
             // Requests that never wait for anybody are answered at once, even while
@@ -281,21 +266,25 @@ impl FileServer {
         Some(f.version)
     }
 
-    fn released(&mut self, src: HostId, stream: StreamId, pos: Option<u8>, still_used: bool) {
-        let Some(s) = self.streams.get_mut(&stream) else {
-            return;
-        };
-        if !still_used {
-            s.hosts.remove(&src);
-        }
-        if let Some(p) = pos {
-            if s.shadow.is_none() {
-                s.shadow = Some(p);
+    fn released(&mut self, src: HostId, released: &[Released]) {
+        self.released_local_pos.clear();
+        for r in released {
+            let Some(s) = self.streams.get_mut(&r.stream) else {
+                continue;
+            };
+            if !r.still_used {
+                s.hosts.remove(&src);
+            }
+            if let Some(p) = r.pos {
+                if s.shadow.is_none() {
+                    s.shadow = Some(p);
+                }
+                // A position from the source's own copy may go to the target; one the
+                // server already kept stays here (holders may have requests on it in
+                // flight).
+                self.released_local_pos.insert(r.stream);
             }
         }
-        // A position from the source's own copy may go to the target; one the server
-        // already kept stays here (holders may have requests on it in flight).
-        self.released_local_pos = pos.is_some();
         if let Some(susp) = &mut self.suspended {
             susp.released = true;
         }
@@ -444,43 +433,27 @@ impl FileServer {
     }
 
     /// The server's part of the three-party exchange (SPE "Migrating Open Files"): the
-    /// target's STREAM_MOVE arrives; the server calls the source back (STREAM_RELEASE),
-    /// and only then decides cacheability and where the position lives, so the reference
-    /// is moved, never closed.
+    /// target's STREAM_MOVE arrives for all of the process's streams on one file; the
+    /// server calls the source back (STREAM_RELEASE), and only then, with every one of
+    /// them released, decides cacheability and where each position lives, so references
+    /// are moved, never closed, and the process never looks like it shares the file with
+    /// itself.
     fn stream_move(&mut self, from: Node, msg: Msg, released: bool, out: &mut Vec<(Node, Msg)>) {
-        if let (
-            Node::Host(t),
-            Msg::StreamMove {
-                from: src, later, ..
-            },
-        ) = (from, &msg)
-        {
-            self.assume_moved = Some((*src, t, later.clone()));
-        }
-        self.stream_move_inner(from, msg, released, out);
-        self.assume_moved = None;
-    }
-
-    fn stream_move_inner(
-        &mut self,
-        from: Node,
-        msg: Msg,
-        released: bool,
-        out: &mut Vec<(Node, Msg)>,
-    ) {
         let Node::Host(t) = from else { return };
         let Msg::StreamMove {
             pid,
-            stream,
             from: src,
-            refs,
+            streams,
             cached_version,
-            ..
         } = msg.clone()
         else {
             return;
         };
-        let Some(s) = self.streams.get(&stream).cloned() else {
+        let known: Vec<(MovingStream, ServerStream)> = streams
+            .iter()
+            .filter_map(|m| self.streams.get(&m.stream).map(|s| (*m, s.clone())))
+            .collect();
+        let Some(file) = known.first().map(|(_, s)| s.file) else {
             out.push((
                 from,
                 Msg::StreamMoveReply {
@@ -490,23 +463,33 @@ impl FileServer {
             ));
             return;
         };
-        let target_first = self.switches.has(Switch::NotifyTargetFirst);
+        let mode = match (
+            known.iter().any(|(_, s)| s.mode.reads()),
+            known.iter().any(|(_, s)| s.mode.writes()),
+        ) {
+            (true, true) => Mode::ReadWrite,
+            (false, true) => Mode::Write,
+            _ => Mode::Read,
+        };
         if !released {
-            if target_first {
+            if self.switches.has(Switch::NotifyTargetFirst) {
                 // The rejected second design: the target registers first, so for a moment
                 // the file looks open on both hosts, and a writer disables caching for good.
-                if let Some(st) = self.streams.get_mut(&stream) {
-                    st.hosts.insert(t);
+                for (m, _) in &known {
+                    if let Some(st) = self.streams.get_mut(&m.stream) {
+                        st.hosts.insert(t);
+                    }
                 }
-                let users = self.users(s.file);
+                let users = self.users(file);
                 let shared = users.len() >= 2 && users.values().any(|(_, w)| *w > 0);
-                if let Some(f) = self.files.get_mut(&s.file) {
+                if let Some(f) = self.files.get_mut(&file) {
                     if shared {
                         f.cacheable = false;
                     }
                 }
             }
-            out.push((Node::Host(src), Msg::StreamRelease { pid, stream, refs }));
+            let streams = known.iter().map(|(m, _)| *m).collect();
+            out.push((Node::Host(src), Msg::StreamRelease { pid, streams }));
             self.suspend(from, msg, BTreeSet::from([src]), false);
             return;
         }
@@ -515,7 +498,7 @@ impl FileServer {
         // stream is not a new open: no recall here, the source flushed its dirty blocks
         // during migration (so `no-block-flush` breaks CONS, as SPE says).
         let cbs: Vec<_> = self
-            .callbacks(s.file, t, s.mode, None)
+            .callbacks(file, t, mode, None)
             .into_iter()
             .filter(|(_, m)| matches!(m, Msg::CacheDisable { .. }))
             .collect();
@@ -528,25 +511,35 @@ impl FileServer {
             return;
         }
         let client_offsets = self.switches.has(Switch::ClientOffsets);
-        let Some(st) = self.streams.get_mut(&stream) else {
-            return;
-        };
-        st.hosts.insert(t);
-        let pos = if client_offsets || (st.hosts.len() < 2 && self.released_local_pos) {
-            // The target is the only holder and the position came from the source's copy
-            // (or positions stay on clients): the target keeps it.
-            PosGrant::Local(st.shadow.take().unwrap_or(0))
-        } else {
-            // Sharers on two hosts, or a position the server already kept: it stays at
-            // the server, so requests in flight from other holders see one position (OFF).
-            PosGrant::Shadow
-        };
-        if client_offsets {
-            st.shadow = None;
+        // Every stream is on the target before any grant judges sharing.
+        let mut positions = Vec::new();
+        for (m, _) in &known {
+            let Some(st) = self.streams.get_mut(&m.stream) else {
+                continue;
+            };
+            st.hosts.insert(t);
+            let local = client_offsets
+                || (st.hosts.len() < 2 && self.released_local_pos.contains(&m.stream));
+            let pos = if local {
+                // The target is the only holder and the position came from the source's
+                // copy (or positions stay on clients): the target keeps it.
+                PosGrant::Local(st.shadow.take().unwrap_or(0))
+            } else {
+                // Sharers on two hosts, or a position the server already kept: it stays
+                // at the server, so requests in flight from other holders see one
+                // position (OFF).
+                PosGrant::Shadow
+            };
+            if client_offsets {
+                st.shadow = None;
+            }
+            positions.push((m.stream, pos));
         }
-        let result = self
-            .grant(stream, t, cached_version, pos)
-            .ok_or(Errno::EBADF);
+        let grants: Option<Vec<Grant>> = positions
+            .into_iter()
+            .map(|(stream, pos)| self.grant(stream, t, cached_version, pos))
+            .collect();
+        let result = grants.ok_or(Errno::EBADF);
         out.push((from, Msg::StreamMoveReply { pid, result }));
     }
 

@@ -62,7 +62,11 @@ pub enum Pending {
         fd: Fd,
         op: Op,
     },
-    Close,
+    /// The host's last reference to the descriptor's stream: the server must close it
+    /// first (the descriptor goes when it answers).
+    Close {
+        fd: Fd,
+    },
     Unlink {
         name: FileName,
     },
@@ -71,6 +75,8 @@ pub enum Pending {
     ExecDiscard,
     ExitClosing {
         status: u8,
+        /// The streams whose last reference on this host the server is closing.
+        closing: Vec<StreamId>,
     },
     ExitDiscard {
         status: u8,
@@ -700,18 +706,51 @@ impl Kernel {
         }
     }
 
+    /// `close`. The host's last reference to a stream is a call to the server, and the
+    /// close takes effect there: until the server answers, the descriptor and the host's
+    /// reference stay (the server may be busy with another request on the file, such as
+    /// a stream exchange, that must see this host as a user still).
     fn close(&mut self, pid: Pid, fd: Fd) {
         let Some(sid) = self.stream_of(pid, fd) else {
             return self.done(pid, Err(Errno::EBADF));
         };
-        if let Some(p) = self.procs.get_mut(&pid) {
-            p.fds.remove(&fd);
-        }
-        if self.drop_stream_ref(sid) {
-            self.block(pid, Pending::Close);
+        if !self.last_refs(&[sid]).is_empty() {
+            self.block(pid, Pending::Close { fd });
             self.send_server(pid, FileReq::Close { streams: vec![sid] });
         } else {
+            self.drop_fds(pid, &[fd]);
             self.done(pid, Ok(Value::Unit));
+        }
+    }
+
+    /// The streams among `refs` (one entry per reference) whose last reference on this host
+    /// these are: dropping them means telling the server. A stream moving in with a
+    /// migrating process is never one (see [`Kernel::drop_stream_ref`]).
+    fn last_refs(&self, refs: &[StreamId]) -> Vec<StreamId> {
+        let mut last = Vec::new();
+        for sid in refs {
+            let mine = refs.iter().filter(|s| *s == sid).count();
+            let held = self.streams.get(sid).map_or(0, |s| s.refs as usize);
+            if held > 0
+                && held <= mine
+                && !self.incoming_streams.contains_key(sid)
+                && !last.contains(sid)
+            {
+                last.push(*sid);
+            }
+        }
+        last
+    }
+
+    /// Removes descriptors of a process and drops the host's references behind them (the
+    /// server has been told of any last reference already).
+    fn drop_fds(&mut self, pid: Pid, fds: &[Fd]) {
+        let Some(p) = self.procs.get_mut(&pid) else {
+            return;
+        };
+        let sids: Vec<StreamId> = fds.iter().filter_map(|fd| p.fds.remove(fd)).collect();
+        for sid in sids {
+            self.drop_stream_ref(sid);
         }
     }
 
@@ -914,23 +953,51 @@ impl Kernel {
         }
     }
 
+    /// `exit`: the process's streams are closed first (as by `close`, the descriptors stay
+    /// until the server has closed the host's last references), then its backing file is
+    /// discarded and the home is told.
     fn exit(&mut self, pid: Pid, status: u8) {
+        let Some(p) = self.procs.get(&pid) else {
+            return;
+        };
+        let sids: Vec<StreamId> = p.fds.values().copied().collect();
+        let closing = self.last_refs(&sids);
+        // References that are not the host's last go now (nothing outside this host sees
+        // them); the others when the server has closed them.
+        for sid in sids.iter().filter(|s| !closing.contains(s)) {
+            self.drop_stream_ref(*sid);
+        }
+        if closing.is_empty() {
+            self.block(
+                pid,
+                Pending::ExitClosing {
+                    status,
+                    closing: Vec::new(),
+                },
+            );
+            self.exit_closed(pid, status, &[]);
+        } else {
+            self.block(
+                pid,
+                Pending::ExitClosing {
+                    status,
+                    closing: closing.clone(),
+                },
+            );
+            self.send_server(pid, FileReq::Close { streams: closing });
+        }
+    }
+
+    /// The exiting process's last references are closed at the server: its descriptors go.
+    fn exit_closed(&mut self, pid: Pid, status: u8, closing: &[StreamId]) {
         let Some(p) = self.procs.get_mut(&pid) else {
             return;
         };
-        let fds: Vec<StreamId> = std::mem::take(&mut p.fds).into_values().collect();
-        let mut last = Vec::new();
-        for sid in fds {
-            if self.drop_stream_ref(sid) && !last.contains(&sid) {
-                last.push(sid);
-            }
+        let sids: Vec<StreamId> = std::mem::take(&mut p.fds).into_values().collect();
+        for sid in sids.iter().filter(|s| closing.contains(s)) {
+            self.drop_stream_ref(*sid);
         }
-        self.block(pid, Pending::ExitClosing { status });
-        if last.is_empty() {
-            self.exit_discard(pid, status);
-        } else {
-            self.send_server(pid, FileReq::Close { streams: last });
-        }
+        self.exit_discard(pid, status);
     }
 
     fn exit_discard(&mut self, pid: Pid, status: u8) {
@@ -1151,12 +1218,19 @@ impl Kernel {
         Ok(Value::Unit)
     }
 
-    /// A signal for a process that should be here; if it left, back to its home.
+    /// A signal for a process that should be here; if it left, back to its home. A process
+    /// frozen for a migration takes it only until the home is told of the move (MIG_START
+    /// on its way or done): from then on the home holds signals until the move ends, so
+    /// the signal goes back to the home, which gets it after MIG_START (one channel keeps
+    /// its order) and holds it (SIG; the model's home holds it from MIG_START on).
     fn deliver_signal(&mut self, target: Pid) {
         let here = self.procs.get(&target).is_some_and(|p| {
             p.status == ProcStatus::Running
                 || (p.status == ProcStatus::Migrating
-                    && self.outgoing.get(&target).is_some_and(|m| !m.state_sent()))
+                    && self
+                        .outgoing
+                        .get(&target)
+                        .is_some_and(|m| m.phase == crate::migrate::OutPhase::Init))
         });
         if here {
             if let Some(p) = self.procs.get_mut(&target) {
@@ -1500,7 +1574,10 @@ impl Kernel {
                 }
                 self.done(pid, outcome)
             }
-            (Pending::Close, _) => self.done(pid, Ok(Value::Unit)),
+            (Pending::Close { fd }, _) => {
+                self.drop_fds(pid, &[fd]);
+                self.done(pid, Ok(Value::Unit))
+            }
             (Pending::Unlink { name }, r) => {
                 self.names.remove(&name);
                 match r {
@@ -1509,7 +1586,9 @@ impl Kernel {
                 }
             }
             (Pending::ExecDiscard, _) => self.done(pid, Ok(Value::Unit)),
-            (Pending::ExitClosing { status }, _) => self.exit_discard(pid, status),
+            (Pending::ExitClosing { status, closing }, _) => {
+                self.exit_closed(pid, status, &closing)
+            }
             (Pending::ExitDiscard { status }, _) => self.exit_notify(pid, status),
             (Pending::Migrate, resp) => migrate::on_file_reply(self, pid, resp),
             (_, FileResp::Failed(e)) => self.done(pid, Err(e)),
@@ -1590,16 +1669,26 @@ impl Kernel {
         let mut ungranted = BTreeSet::new();
         if let Some(m) = self.incoming.remove(&pid) {
             for rpc in m.current.iter().chain(m.rpcs.iter()) {
-                if let Msg::StreamMove { stream, .. } = rpc.msg {
-                    ungranted.insert(stream);
+                if let Msg::StreamMove { streams, .. } = &rpc.msg {
+                    ungranted.extend(streams.iter().map(|m| m.stream));
                 }
             }
             for sid in &ungranted {
                 self.stream_arrived(pid, *sid);
             }
         }
+        // An exiting process dropped its references that were not the host's last already;
+        // the others the server may be closing right now (a second close is harmless).
+        let dropped = |sid: &StreamId| match &p.pending {
+            Some(Pending::ExitClosing { closing, .. }) => !closing.contains(sid),
+            _ => false,
+        };
         let mut last = Vec::new();
-        for sid in p.fds.values().filter(|s| !ungranted.contains(s)) {
+        for sid in p
+            .fds
+            .values()
+            .filter(|s| !ungranted.contains(s) && !dropped(s))
+        {
             if self.drop_stream_ref(*sid) && !last.contains(sid) {
                 last.push(*sid);
             }

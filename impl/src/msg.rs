@@ -70,6 +70,22 @@ pub struct Grant {
     pub data: Option<Vec<u8>>,
 }
 
+/// A stream in a STREAM_MOVE or STREAM_RELEASE, with the moving process's references.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MovingStream {
+    pub stream: StreamId,
+    pub refs: u8,
+}
+
+/// The source's answer for one stream: its access position (if the source kept it) and
+/// whether other processes on the source still use the stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Released {
+    pub stream: StreamId,
+    pub pos: Option<u8>,
+    pub still_used: bool,
+}
+
 /// File operations a client sends to the server (FILE_OP).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum FileReq {
@@ -188,31 +204,28 @@ pub enum Msg {
         pid: Pid,
         ok: bool,
     },
+    /// One exchange moves all of the process's streams on one file (several after dup,
+    /// or after opening the file twice), so that the server never sees the moving process
+    /// on two hosts at once and judges sharing once, with all of them moved (CACHE; the
+    /// model's STREAM_MOVE step is the same). SPE Table 1's "per open file" cost.
     StreamMove {
         pid: Pid,
-        stream: StreamId,
         from: HostId,
-        refs: u8,
+        streams: Vec<MovingStream>,
         cached_version: Option<u32>,
-        /// The migration's streams that move after this one: the server judges sharing as
-        /// if they had moved already, so moving a process never looks like write-sharing
-        /// with itself (CACHE; the model moves all streams at once).
-        later: Vec<StreamId>,
     },
+    /// One grant per stream, in the request's order.
     StreamMoveReply {
         pid: Pid,
-        result: Result<Grant, Errno>,
+        result: Result<Vec<Grant>, Errno>,
     },
     StreamRelease {
         pid: Pid,
-        stream: StreamId,
-        refs: u8,
+        streams: Vec<MovingStream>,
     },
     StreamReleaseReply {
         pid: Pid,
-        stream: StreamId,
-        pos: Option<u8>,
-        still_used: bool,
+        released: Vec<Released>,
     },
     HomeUpdate {
         pid: Pid,

@@ -222,6 +222,8 @@ pub struct Cluster {
     /// Operations going on in the background (a migrate pre-copying while its process runs).
     detached: BTreeMap<Pid, OpId>,
     tracing: bool,
+    /// Print the trace when dropped (`SPRITE_DEBUG_TRACE`); never for a settled copy.
+    dump_trace: bool,
     trace: Vec<TraceLine>,
     pub ledger: Ledger,
     /// Bound on the number of steps of one `run_until_quiescent`.
@@ -301,6 +303,7 @@ impl Cluster {
             running: BTreeMap::new(),
             detached: BTreeMap::new(),
             tracing: false,
+            dump_trace: false,
             trace: Vec::new(),
             ledger: Ledger::default(),
             step_budget: 100_000,
@@ -309,6 +312,7 @@ impl Cluster {
         })
         .map(|mut c| {
             c.tracing = std::env::var("SPRITE_DEBUG_TRACE").is_ok();
+            c.dump_trace = c.tracing;
             c
         })
     }
@@ -634,19 +638,23 @@ impl Cluster {
     pub fn enabled(&self) -> Vec<Enabled> {
         self.choices()
             .into_iter()
-            .map(|c| match c {
-                Choice::Deliver((from, to)) => {
-                    let kind = self
-                        .chans
-                        .get(&(from, to))
-                        .and_then(|q| q.front())
-                        .and_then(|b| decode(b).ok())
-                        .map(|(_, env)| env.msg.kind());
-                    Enabled::Deliver { from, to, kind }
-                }
-                Choice::Start(pid, host) => Enabled::Start { pid, host },
-            })
+            .map(|c| self.describe(c))
             .collect()
+    }
+
+    fn describe(&self, c: Choice) -> Enabled {
+        match c {
+            Choice::Deliver((from, to)) => {
+                let kind = self
+                    .chans
+                    .get(&(from, to))
+                    .and_then(|q| q.front())
+                    .and_then(|b| decode(b).ok())
+                    .map(|(_, env)| env.msg.kind());
+                Enabled::Deliver { from, to, kind }
+            }
+            Choice::Start(pid, host) => Enabled::Start { pid, host },
+        }
     }
 
     /// Performs one event the caller chose from [`Cluster::enabled`]. Returns false (and
@@ -669,11 +677,17 @@ impl Cluster {
 
     /// Performs one event chosen by the seed. Returns false when quiescent.
     pub fn step(&mut self) -> bool {
+        self.step_chosen().is_some()
+    }
+
+    /// Performs one event chosen by the seed (as [`Cluster::step`]) and says which it
+    /// was; `None` when quiescent.
+    pub fn step_chosen(&mut self) -> Option<Enabled> {
         let mut choices = std::mem::take(&mut self.scratch);
         self.choices_into(&mut choices);
         if choices.is_empty() {
             self.scratch = choices;
-            return false;
+            return None;
         }
         let i = match self.schedule.pop_front() {
             // An explicit schedule: indices into the enabled list (modulo its length).
@@ -682,12 +696,13 @@ impl Cluster {
         };
         let chosen = choices[i];
         self.scratch = choices;
+        let e = self.describe(chosen);
         self.now += 1;
         match chosen {
             Choice::Deliver(key) => self.deliver(key),
             Choice::Start(pid, host) => self.start(pid, host),
         }
-        true
+        Some(e)
     }
 
     /// Steps until nothing is left to do.
@@ -740,6 +755,10 @@ impl Cluster {
         let Some(bytes) = self.chans.get_mut(&key).and_then(|q| q.pop_front()) else {
             return;
         };
+        self.deliver_bytes(key, bytes);
+    }
+
+    fn deliver_bytes(&mut self, key: (Node, Node), bytes: Vec<u8>) {
         let (version, env) = match decode(&bytes) {
             Ok((_, env)) if (env.from, env.to) != key => {
                 let kind = env.msg.kind().name().to_string();
@@ -807,6 +826,45 @@ impl Cluster {
         }
     }
 
+    /// Every message on the wire, oldest first per channel (channels in a fixed order).
+    /// Bytes that do not decode (injected garbage) are skipped.
+    pub fn in_flight(&self) -> Vec<Envelope> {
+        self.chans
+            .values()
+            .flatten()
+            .filter_map(|b| decode(b).ok().map(|(_, env)| env))
+            .collect()
+    }
+
+    /// A copy of the cluster in which every message on the wire that `settles` accepts
+    /// has been delivered, and then every such message those deliveries sent, and so on
+    /// (at most `limit` deliveries), taken from anywhere in their channels; no operation
+    /// starts. A conformance harness uses it to see the effects of steps whose outcome is
+    /// already decided (a reply on its way, say) as if they had arrived. The copy keeps
+    /// no trace and prints none.
+    pub fn settled(&self, settles: impl Fn(&Msg) -> bool, limit: usize) -> Cluster {
+        let mut c = self.clone();
+        c.tracing = false;
+        c.dump_trace = false;
+        c.trace.clear();
+        for _ in 0..limit {
+            let found = c.chans.iter().find_map(|(key, q)| {
+                q.iter()
+                    .position(|b| {
+                        decode(b)
+                            .is_ok_and(|(_, env)| (env.from, env.to) == *key && settles(&env.msg))
+                    })
+                    .map(|i| (*key, i))
+            });
+            let Some((key, i)) = found else { break };
+            let Some(bytes) = c.chans.get_mut(&key).and_then(|q| q.remove(i)) else {
+                break;
+            };
+            c.deliver_bytes(key, bytes);
+        }
+        c
+    }
+
     /// Delivers raw bytes to a node as if they came off the network (for fuzzing the
     /// codec path): garbage is dropped with a trace line, never a panic.
     pub fn inject_bytes(&mut self, from: Node, to: Node, bytes: Vec<u8>) {
@@ -839,7 +897,7 @@ pub enum Enabled {
 /// records its trace and prints it to stderr when dropped (e.g. around a conform replay).
 impl Drop for Cluster {
     fn drop(&mut self) {
-        if std::env::var("SPRITE_DEBUG_TRACE").is_ok() {
+        if self.dump_trace {
             for l in &self.trace {
                 eprintln!("{l}");
             }

@@ -62,7 +62,7 @@ fn del_temp_file_survives_migration_and_is_reclaimed_at_last_close() {
         "the unlinked file was reclaimed at the last close"
     );
     let m = &c.ledger.migrations[0];
-    assert_eq!(m.streams_moved, 1);
+    assert_eq!(m.files_moved, 1);
     let rpcs = |k| m.phases.get(&k).map(|c| c.rpcs).unwrap_or(0);
     assert_eq!(
         rpcs(vocab::MsgKind::StreamMove)

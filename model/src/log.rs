@@ -43,19 +43,36 @@ pub enum Line {
 #[derive(Debug, Default)]
 pub struct Log {
     lines: Option<Vec<Line>>,
+    /// Only [`Line::Outcome`]s are kept (no text is formatted).
+    outcomes_only: bool,
 }
 
 impl Log {
     pub fn off() -> Log {
-        Log { lines: None }
+        Log {
+            lines: None,
+            outcomes_only: false,
+        }
     }
     pub fn on() -> Log {
         Log {
             lines: Some(Vec::new()),
+            outcomes_only: false,
         }
     }
+    /// Keeps the operations' results only: cheap enough for a harness that applies many
+    /// actions to follow an implementation.
+    pub fn outcomes_only() -> Log {
+        Log {
+            lines: Some(Vec::new()),
+            outcomes_only: true,
+        }
+    }
+    fn text_lines(&mut self) -> Option<&mut Vec<Line>> {
+        self.lines.as_mut().filter(|_| !self.outcomes_only)
+    }
     pub fn msg(&mut self, from: Actor, to: Actor, text: impl FnOnce() -> String) {
-        if let Some(l) = &mut self.lines {
+        if let Some(l) = self.text_lines() {
             if from != to {
                 l.push(Line::Msg {
                     from,
@@ -66,12 +83,12 @@ impl Log {
         }
     }
     pub fn note(&mut self, at: Actor, text: impl FnOnce() -> String) {
-        if let Some(l) = &mut self.lines {
+        if let Some(l) = self.text_lines() {
             l.push(Line::Note { at, text: text() });
         }
     }
     pub fn alarm(&mut self, at: Actor, text: impl FnOnce() -> String) {
-        if let Some(l) = &mut self.lines {
+        if let Some(l) = self.text_lines() {
             l.push(Line::Alarm { at, text: text() });
         }
     }

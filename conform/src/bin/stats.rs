@@ -1,7 +1,7 @@
 //! Generates N scenarios from a printed seed, runs each, and prints how often each
 //! interesting situation was reached and how many runs disagreed (with the first report).
 //!
-//! `cargo run --release -p conform --bin stats -- [seed] [n] [bytes] [--impl-switches S] [--strict]`
+//! `cargo run --release -p conform --bin stats -- [seed] [n] [bytes] [--impl-switches S]`
 
 use conform::{report, run, Options, Scenario, SplitMix};
 use std::time::Instant;
@@ -12,10 +12,7 @@ fn main() {
     let seed = num(0, 1);
     let n = num(1, 500) as usize;
     let len = num(2, 256) as usize;
-    let mut opts = Options {
-        strict: args.iter().any(|a| a == "--strict"),
-        ..Options::default()
-    };
+    let mut opts = Options::default();
     if let Some(i) = args.iter().position(|a| a == "--impl-switches") {
         opts.impl_switches = args.get(i + 1).and_then(|s| s.parse().ok());
     }
@@ -30,12 +27,14 @@ fn main() {
     let mut first: Option<String> = None;
     let mut rng = SplitMix(seed);
     let mut ops = 0;
+    let mut impl_steps = 0;
     let t = Instant::now();
     for case in 0..n {
         let bytes = rng.bytes(len);
         let sc = Scenario::from_bytes(&bytes);
         let r = run(&sc, &opts);
         ops += r.ops;
+        impl_steps += r.impl_steps;
         for (i, c) in counts.iter_mut().enumerate() {
             if r.reached & (1 << i) != 0 {
                 *c += 1;
@@ -60,7 +59,8 @@ fn main() {
     }
     let secs = t.elapsed().as_secs_f64();
     println!(
-        "{n} scenarios in {secs:.1}s ({:.0}/s), {ops} operations compared",
+        "{n} scenarios in {secs:.1}s ({:.0}/s), {ops} operations compared, {impl_steps} \
+         implementation steps followed by the model",
         n as f64 / secs
     );
     println!("situations reached (scenarios out of {n}):");

@@ -158,7 +158,7 @@ fn run(args: &Args) -> Result<bool, String> {
                 r.pages_flushed,
                 r.pages_faulted,
                 r.blocks_flushed,
-                r.streams_moved,
+                r.files_moved,
                 m.predicted_ms,
                 m.predicted_freeze_ms,
                 match &r.result {

@@ -1,14 +1,15 @@
 //! Open files (SPE "Migrating Open Files"; TH ch. 5): dirty blocks are flushed while the
-//! process is frozen; each stream then moves with the three-party exchange (the target's
-//! STREAM_MOVE to the server, the server's STREAM_RELEASE callback to the source, the
-//! source's STREAM_RELEASE_REPLY with the position and whether it still uses the stream),
-//! so a reference is moved, never closed. The rejected first design (`reopen-files`)
-//! closes on the source and reopens on the target.
+//! process is frozen; each open file then moves with the three-party exchange (the
+//! target's STREAM_MOVE to the server, the server's STREAM_RELEASE callback to the source,
+//! the source's STREAM_RELEASE_REPLY with each stream's position and whether it still uses
+//! it), so a reference is moved, never closed. One exchange carries all of the process's
+//! streams on the file. The rejected first design (`reopen-files`) closes on the source
+//! and reopens on the target.
 
 use super::{Cx, MigrationModule, Rpc};
 use crate::fs::{Blocks, FileId};
 use crate::kernel::{Kernel, Note, Pcb};
-use crate::msg::{FileReq, FileResp, MigKind, Msg, Node};
+use crate::msg::{FileReq, FileResp, MigKind, MovingStream, Msg, Node, Released};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use vocab::{Fd, Mode, Pid, StreamId, Switch};
@@ -153,6 +154,16 @@ impl MigrationModule for FilesModule {
     }
 
     fn deencapsulate(k: &mut Kernel, pcb: &mut Pcb, st: FilesState, cx: &Cx) -> Vec<Rpc> {
+        // Files move in the order of the process's descriptors (as the model's steps do).
+        let mut order: Vec<StreamId> = Vec::new();
+        for (_, sid) in &st.fds {
+            if !order.contains(sid) {
+                order.push(*sid);
+            }
+        }
+        let mut st = st;
+        st.streams
+            .sort_by_key(|s| order.iter().position(|x| *x == s.stream));
         pcb.fds = st.fds.into_iter().collect();
         let reopen = k.sw(Switch::ReopenFiles);
         let ids: Vec<StreamId> = st.streams.iter().map(|s| s.stream).collect();
@@ -162,12 +173,18 @@ impl MigrationModule for FilesModule {
                 *k.incoming_streams.entry(*sid).or_insert(0) += 1;
             }
         }
-        st.streams
-            .into_iter()
-            .enumerate()
-            .map(|(i, s)| {
-                let msg = if reopen {
-                    Msg::FileOp {
+        let rpc = |msg| Rpc {
+            token: Self::TOKEN,
+            to: Node::Server,
+            msg,
+            await_reply: true,
+        };
+        if reopen {
+            return st
+                .streams
+                .into_iter()
+                .map(|s| {
+                    rpc(Msg::FileOp {
                         pid: cx.pid,
                         req: FileReq::Reopen {
                             file: s.file,
@@ -176,41 +193,51 @@ impl MigrationModule for FilesModule {
                             old: s.stream,
                             refs: s.refs,
                         },
-                    }
-                } else {
-                    let cached_version = k
-                        .cache
-                        .get(&s.file)
-                        .filter(|c| c.cacheable)
-                        .map(|c| c.version);
-                    Msg::StreamMove {
-                        pid: cx.pid,
-                        stream: s.stream,
-                        from: cx.from,
-                        refs: s.refs,
-                        cached_version,
-                        later: ids[i + 1..].to_vec(),
-                    }
-                };
-                Rpc {
-                    token: Self::TOKEN,
-                    to: Node::Server,
-                    msg,
-                    await_reply: true,
-                }
+                    })
+                })
+                .collect();
+        }
+        // One exchange per open file, in the order of its first descriptor.
+        let mut files: Vec<(FileId, Vec<MovingStream>)> = Vec::new();
+        for s in &st.streams {
+            let m = MovingStream {
+                stream: s.stream,
+                refs: s.refs,
+            };
+            match files.iter_mut().find(|(f, _)| *f == s.file) {
+                Some((_, v)) => v.push(m),
+                None => files.push((s.file, vec![m])),
+            }
+        }
+        files
+            .into_iter()
+            .map(|(file, streams)| {
+                let cached_version = k
+                    .cache
+                    .get(&file)
+                    .filter(|c| c.cacheable)
+                    .map(|c| c.version);
+                rpc(Msg::StreamMove {
+                    pid: cx.pid,
+                    from: cx.from,
+                    streams,
+                    cached_version,
+                })
             })
             .collect()
     }
 
     fn install_reply(k: &mut Kernel, cx: &Cx, req: &Msg, reply: &Msg) {
         match (req, reply) {
-            (Msg::StreamMove { refs, stream, .. }, Msg::StreamMoveReply { result: Ok(g), .. }) => {
-                k.install_grant(g, *refs);
-                k.stream_arrived(cx.pid, *stream);
-            }
-            (Msg::StreamMove { stream, .. }, Msg::StreamMoveReply { result: Err(_), .. }) => {
-                drop_fds(k, cx.pid, *stream);
-                k.stream_arrived(cx.pid, *stream);
+            (Msg::StreamMove { streams, .. }, Msg::StreamMoveReply { result, .. }) => {
+                let grants = result.as_deref().unwrap_or_default();
+                for m in streams {
+                    match grants.iter().find(|g| g.stream == m.stream) {
+                        Some(g) => k.install_grant(g, m.refs),
+                        None => drop_fds(k, cx.pid, m.stream),
+                    }
+                    k.stream_arrived(cx.pid, m.stream);
+                }
             }
             (
                 Msg::FileOp {
@@ -267,31 +294,33 @@ fn drop_fds(k: &mut Kernel, pid: Pid, stream: StreamId) {
 }
 
 /// The source's part of the exchange: release the moving process's references and tell
-/// the server the position and whether this host still uses the stream.
-pub fn release(k: &mut Kernel, pid: Pid, stream: StreamId, refs: u8) {
+/// the server each stream's position and whether this host still uses it.
+pub fn release(k: &mut Kernel, pid: Pid, streams: &[MovingStream]) {
     let client_offsets = k.sw(Switch::ClientOffsets);
-    let (pos, still_used) = match k.streams.get_mut(&stream) {
-        Some(s) => {
-            s.refs = s.refs.saturating_sub(refs);
-            let pos = s.pos;
-            let still = s.refs > 0;
-            if !still {
-                k.streams.remove(&stream);
-            } else if !client_offsets {
-                // Sharers on two hosts: the position moves to the server (shadow stream).
-                s.pos = None;
+    let released = streams
+        .iter()
+        .map(|m| {
+            let (pos, still_used) = match k.streams.get_mut(&m.stream) {
+                Some(s) => {
+                    s.refs = s.refs.saturating_sub(m.refs);
+                    let pos = s.pos;
+                    let still = s.refs > 0;
+                    if !still {
+                        k.streams.remove(&m.stream);
+                    } else if !client_offsets {
+                        // Sharers on two hosts: the position moves to the server (shadow).
+                        s.pos = None;
+                    }
+                    (pos, still)
+                }
+                None => (None, false),
+            };
+            Released {
+                stream: m.stream,
+                pos,
+                still_used,
             }
-            (pos, still)
-        }
-        None => (None, false),
-    };
-    k.send(
-        Node::Server,
-        Msg::StreamReleaseReply {
-            pid,
-            stream,
-            pos,
-            still_used,
-        },
-    );
+        })
+        .collect();
+    k.send(Node::Server, Msg::StreamReleaseReply { pid, released });
 }

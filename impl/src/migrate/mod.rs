@@ -597,7 +597,7 @@ pub fn on_msg(k: &mut Kernel, src: Option<HostId>, version: u16, msg: Msg) {
             // After encapsulation a failure is fatal (style guide §5).
             k.kill_local(pid, true);
         }
-        Msg::StreamRelease { pid, stream, refs } => files::release(k, pid, stream, refs),
+        Msg::StreamRelease { pid, streams } => files::release(k, pid, &streams),
         ref reply @ Msg::StreamMoveReply { pid, .. } => install_reply(k, pid, reply),
         Msg::HomeUpdate { pid, at } => {
             home_located(k, pid, at);
@@ -709,16 +709,19 @@ fn pump_in(k: &mut Kernel, pid: Pid) {
 
 fn install_reply(k: &mut Kernel, pid: Pid, reply: &Msg) {
     let Some(m) = k.incoming.get_mut(&pid) else {
-        // The arriving process died meanwhile: give back a reference granted to nobody.
-        if let Msg::StreamMoveReply { result: Ok(g), .. } = reply {
-            if !k.streams.contains_key(&g.stream) {
+        // The arriving process died meanwhile: give back references granted to nobody.
+        if let Msg::StreamMoveReply { result: Ok(gs), .. } = reply {
+            let streams: Vec<_> = gs
+                .iter()
+                .map(|g| g.stream)
+                .filter(|s| !k.streams.contains_key(s))
+                .collect();
+            if !streams.is_empty() {
                 k.send(
                     Node::Server,
                     Msg::FileOp {
                         pid,
-                        req: crate::msg::FileReq::Close {
-                            streams: vec![g.stream],
-                        },
+                        req: crate::msg::FileReq::Close { streams },
                     },
                 );
             }

@@ -1,0 +1,317 @@
+//! The model follows the implementation, one implementation step at a time.
+//!
+//! After every step of the implementation (one message delivered, or one operation
+//! started) the harness observes the implementation's mapped state ([`crate::abs::obs`])
+//! and asks: is this the model's current state, or the state after a model action? The
+//! model has an action for every step the implementation takes, or the step is invisible
+//! to the model (it changed nothing the model defines).
+//!
+//! The answer is a search, because the implementation does not say which model action a
+//! step completes, and because the model takes some steps that change nothing observable
+//! (a signal's first hop, an operation such as `getpid` that changes no state): the
+//! harness keeps a small *frontier* of model states consistent with everything observed
+//! so far and, at each implementation step, replaces it with the states reachable from it
+//! in at most [`DEPTH`] model actions whose observation equals the implementation's and
+//! whose operation results agree with every result the implementation has returned. A
+//! state that matches already is kept as it is (the model catches up lazily); an empty
+//! frontier is a mismatch. Model states whose own checks fail (the model's result differs
+//! from the one-machine Unix's, a transition invariant breaks) are dropped and reported
+//! if nothing else is left.
+
+use crate::abs::{self, Obs};
+use model::log::{Line, Log};
+use model::state::State;
+use model::{Action, SpriteModel};
+use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
+use std::hash::{Hash, Hasher};
+use vocab::{Errno, Op, Outcome, Pid, Refusal, Value};
+
+/// How many model actions one implementation step may correspond to (a step that ends a
+/// stream exchange can end the whole migration: the last STREAM_MOVE, HOME_UPDATE and
+/// RESUME when the target is the home, and the held signals it then delivers).
+pub const DEPTH: usize = 10;
+
+/// How many model states the frontier keeps.
+pub const WIDTH: usize = 48;
+
+/// Results of operations, per process, in the order they returned (`exit` has none).
+pub type Results = BTreeMap<Pid, Vec<(Op, Outcome)>>;
+
+/// What the implementation's operations have done: the results returned, and the
+/// processes with an operation started and not yet returned.
+#[derive(Clone, Debug, Default)]
+pub struct ImplOps {
+    pub done: Results,
+    pub running: BTreeSet<Pid>,
+}
+
+/// One model state consistent with what the implementation has shown.
+#[derive(Clone, Debug)]
+pub struct Cand {
+    pub s: State,
+    /// What the model's operations returned.
+    pub results: Results,
+    /// The model actions taken to reach it from the scenario step's start (for reports).
+    pub path: Vec<Action>,
+}
+
+impl Cand {
+    pub fn new(s: State) -> Cand {
+        Cand {
+            s,
+            results: Results::new(),
+            path: Vec::new(),
+        }
+    }
+}
+
+/// Results compared: time values by kind (TIME checks their order), refusals without
+/// their reason.
+pub fn same(op: &Op, a: &Outcome, b: &Outcome) -> bool {
+    norm(op, a) == norm(op, b)
+}
+
+fn norm(_op: &Op, o: &Outcome) -> Outcome {
+    match o {
+        Ok(Value::Time(_)) => Ok(Value::Time(0)),
+        Err(Errno::Refused(_)) => Err(Errno::Refused(Refusal::SameHost)),
+        x => *x,
+    }
+}
+
+/// How a model state's results stand against the implementation's.
+enum Standing {
+    /// Every result the implementation returned, the model returned too, equal.
+    Agrees,
+    /// The model has not yet run some operation the implementation completed.
+    Behind,
+    /// A result differs.
+    Differs {
+        pid: Pid,
+        op: Op,
+        implementation: Outcome,
+        model: Outcome,
+    },
+}
+
+fn standing(model: &Results, implementation: &Results) -> Standing {
+    let mut behind = false;
+    for (pid, done) in implementation {
+        let mine = model.get(pid).map_or(&[][..], |v| &v[..]);
+        for (k, (op, o)) in done.iter().enumerate() {
+            match mine.get(k) {
+                Some((mop, mo)) if mop == op && same(op, o, mo) => {}
+                Some((_, mo)) => {
+                    return Standing::Differs {
+                        pid: *pid,
+                        op: *op,
+                        implementation: *o,
+                        model: *mo,
+                    }
+                }
+                None => behind = true,
+            }
+        }
+    }
+    if behind {
+        Standing::Behind
+    } else {
+        Standing::Agrees
+    }
+}
+
+/// Why the model could not follow a step.
+#[derive(Clone, Debug)]
+pub enum Miss {
+    /// No model state within reach shows what the implementation shows.
+    NoAction {
+        /// The observation's differences from the nearest model state found, and the
+        /// actions that lead there from the frontier.
+        nearest: Vec<String>,
+        path: Vec<Action>,
+    },
+    /// The implementation returned a result no model state within reach returns.
+    Result {
+        pid: Pid,
+        op: Op,
+        implementation: Outcome,
+        model: Outcome,
+    },
+    /// Every model state within reach broke one of the model's own checks.
+    Model {
+        state: Box<State>,
+        path: Vec<Action>,
+    },
+}
+
+/// The results the implementation returned that the model has not (yet), as diff lines.
+fn missing_results(model: &Results, implementation: &Results) -> Vec<String> {
+    let mut out = Vec::new();
+    for (pid, done) in implementation {
+        let n = model.get(pid).map_or(0, |v| v.len());
+        for (op, o) in done.iter().skip(n) {
+            out.push(format!(
+                "result of {pid} {op}: impl {}, model (not returned)",
+                vocab::outcome::show(o)
+            ));
+        }
+    }
+    out
+}
+
+fn fingerprint(c: &Cand) -> u64 {
+    let mut h = ahash::AHasher::default();
+    c.s.hash(&mut h);
+    c.results.hash(&mut h);
+    h.finish()
+}
+
+/// Applies `a` to a candidate, recording the model's results. A result for a process
+/// that the same step kills (a crash that ends a waiting parent's child and the parent
+/// together) reaches nobody: the implementation has no result for it either.
+pub fn apply(m: &SpriteModel, c: &Cand, a: Action) -> Option<Cand> {
+    let mut log = Log::outcomes_only();
+    let s = m.apply(&c.s, a, &mut log)?;
+    let mut results = c.results.clone();
+    for line in log.into_lines() {
+        if let Line::Outcome {
+            pid, op, outcome, ..
+        } = line
+        {
+            if s.procs.contains_key(&pid) {
+                results.entry(pid).or_default().push((op, outcome));
+            }
+        }
+    }
+    let mut path = c.path.clone();
+    path.push(a);
+    Some(Cand { s, results, path })
+}
+
+/// Whether the search tries action `a` from candidate `c`: every step of a migration, a
+/// signal or a flush; events never (the runner applies them); and an operation only if the
+/// implementation has started it: it returned more results for the process than the model
+/// has, or it has an operation in progress (which may show before it returns: an exit, a
+/// close waiting for the server, a migration). The implementation's results are those of
+/// its settled copy, so they are known from the operation's linearisation point on.
+fn worth_trying(c: &Cand, imp: &ImplOps, a: &Action) -> bool {
+    match a {
+        Action::Event(_) => false,
+        Action::Run(pid) => {
+            imp.running.contains(pid)
+                || imp.done.get(pid).map_or(0, |v| v.len())
+                    > c.results.get(pid).map_or(0, |v| v.len())
+        }
+        _ => true,
+    }
+}
+
+/// The frontier after an implementation step that shows `target`, with what the
+/// implementation's operations have done (those of its settled copy).
+pub fn follow(
+    m: &SpriteModel,
+    frontier: Vec<Cand>,
+    target: &Obs,
+    imp: &ImplOps,
+) -> Result<Vec<Cand>, Miss> {
+    let done = &imp.done;
+    let mut out: Vec<Cand> = Vec::new();
+    let mut seen: HashSet<u64> = HashSet::new();
+    let mut explored: Vec<Cand> = Vec::new();
+    let mut differs: Option<Miss> = None;
+    let mut flagged: Option<Cand> = None;
+    let mut queue: VecDeque<(Cand, usize)> = frontier.into_iter().map(|c| (c, 0)).collect();
+    let mut acts = Vec::new();
+    while let Some((c, depth)) = queue.pop_front() {
+        match standing(&c.results, done) {
+            Standing::Differs {
+                pid,
+                op,
+                implementation,
+                model,
+            } => {
+                differs.get_or_insert(Miss::Result {
+                    pid,
+                    op,
+                    implementation,
+                    model,
+                });
+                continue;
+            }
+            Standing::Agrees if abs::obs(&c.s) == *target => {
+                out.push(c);
+                if out.len() >= 4 * WIDTH {
+                    break;
+                }
+                continue;
+            }
+            _ => {}
+        }
+        if depth >= DEPTH {
+            explored.push(c);
+            continue;
+        }
+        if !seen.insert(fingerprint(&c)) {
+            continue;
+        }
+        acts.clear();
+        m.enabled(&c.s, &mut acts);
+        for a in acts.iter().filter(|a| worth_trying(&c, imp, a)) {
+            let Some(next) = apply(m, &c, *a) else {
+                continue;
+            };
+            if next.s.violated != 0 {
+                flagged.get_or_insert(next);
+                continue;
+            }
+            queue.push_back((next, depth + 1));
+        }
+        explored.push(c);
+    }
+    if out.len() > 1 {
+        // Hashing a state costs: only when there is something to tell it from.
+        let mut kept: HashSet<u64> = HashSet::new();
+        out.retain(|c| kept.insert(fingerprint(c)));
+        out.truncate(WIDTH);
+    }
+    if !out.is_empty() {
+        return Ok(out);
+    }
+    if let Some(d) = differs {
+        return Err(d);
+    }
+    if let Some(f) = flagged {
+        return Err(Miss::Model {
+            state: Box::new(f.s),
+            path: f.path,
+        });
+    }
+    if std::env::var("CONFORM_DEBUG_LOCKSTEP").is_ok() {
+        // Debugging aid: every model state the search looked at, and how it differs.
+        for c in &explored {
+            let path: Vec<String> = c.path.iter().map(|a| a.to_string()).collect();
+            eprintln!("model state after [{}]:", path.join(", "));
+            for d in abs::diff(target, &abs::obs(&c.s)) {
+                eprintln!("    {d}");
+            }
+        }
+    }
+    let nearest = explored
+        .iter()
+        .map(|c| {
+            let mut d = abs::diff(target, &abs::obs(&c.s));
+            d.extend(missing_results(&c.results, done));
+            (d, c)
+        })
+        .min_by_key(|(d, c)| (d.len(), c.path.len()));
+    Err(match nearest {
+        Some((d, c)) => Miss::NoAction {
+            nearest: d,
+            path: c.path.clone(),
+        },
+        None => Miss::NoAction {
+            nearest: vec!["(no model state to compare with)".into()],
+            path: Vec::new(),
+        },
+    })
+}
