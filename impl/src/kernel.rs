@@ -35,6 +35,10 @@ pub struct KernelConfig {
     pub hosts: BTreeSet<HostId>,
     /// Size of the exec arguments and environment an exec-time migration carries.
     pub exec_args_bytes: u32,
+    /// With `precopy-vm`: the process runs during the copy rounds, as in V (see
+    /// `migrate/vm.rs`). Off, the rounds run with the process frozen, which is the
+    /// reference model's pre-copy and what the conformance lockstep can follow.
+    pub precopy_runs: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -70,6 +70,21 @@ fn cluster(switches: Switches, pages: u8) -> Cluster {
     }
 }
 
+/// Which rows the strategy table has: (strategy, pre-copy runs during the rounds, the
+/// process writes while it migrates).
+const ROWS: [(VmStrategy, bool, bool); 10] = [
+    (VmStrategy::Flush, false, false),
+    (VmStrategy::FullCopy, false, false),
+    (VmStrategy::PreCopy, false, false),
+    (VmStrategy::PreCopy, true, false),
+    (VmStrategy::CopyOnReference, false, false),
+    (VmStrategy::Flush, false, true),
+    (VmStrategy::FullCopy, false, true),
+    (VmStrategy::PreCopy, false, true),
+    (VmStrategy::PreCopy, true, true),
+    (VmStrategy::CopyOnReference, false, true),
+];
+
 fn ops(c: &mut Cluster, ops: &[Op]) {
     for op in ops {
         let _ = c.run_op(P, *op);
@@ -87,8 +102,11 @@ const WRITES_DURING_COPY: [u8; 6] = [0, 2, 4, 0, 2, 4];
 /// and one write of the process whenever it may run (a process that keeps writing while it
 /// is copied). Only pre-copy lets it run then; the other strategies hold the writes until
 /// it has moved.
-fn strategy_row(s: VmStrategy, writes_during: bool, model: &CostModel) -> StrategyRow {
+/// With `runs` (pre-copy only), the process runs during the copy rounds, as in V; without,
+/// pre-copy sends its round with the process frozen (the reference model's pre-copy).
+fn strategy_row(s: VmStrategy, runs: bool, writes_during: bool, model: &CostModel) -> StrategyRow {
     let mut c = cluster(strategy_switches(s), 8);
+    c.set_precopy_runs(runs);
     let mut before = Vec::new();
     for i in 0..4 {
         before.push(Op::MemWrite {
@@ -137,11 +155,15 @@ fn strategy_row(s: VmStrategy, writes_during: bool, model: &CostModel) -> Strate
         .filter(|h| h.id != H1 && h.residual.contains_key(&P))
         .count();
     StrategyRow {
-        strategy: if writes_during {
-            format!("{s:?}, writes")
-        } else {
-            format!("{s:?}")
-        },
+        strategy: format!(
+            "{s:?}{}{}",
+            if s == VmStrategy::PreCopy && !runs {
+                " frozen"
+            } else {
+                ""
+            },
+            if writes_during { ", writes" } else { "" }
+        ),
         cells: [
             cell(PageClass::Dirty, true),
             cell(PageClass::Dirty, false),
@@ -190,19 +212,10 @@ fn first_migration(c: &Cluster) -> Option<&MigrationRecord> {
 
 /// Builds the whole report.
 pub fn build(model: &CostModel) -> Report {
-    let strategies = [
-        (VmStrategy::Flush, false),
-        (VmStrategy::FullCopy, false),
-        (VmStrategy::PreCopy, false),
-        (VmStrategy::CopyOnReference, false),
-        (VmStrategy::Flush, true),
-        (VmStrategy::FullCopy, true),
-        (VmStrategy::PreCopy, true),
-        (VmStrategy::CopyOnReference, true),
-    ]
-    .into_iter()
-    .map(|(s, w)| strategy_row(s, w, model))
-    .collect();
+    let strategies = ROWS
+        .into_iter()
+        .map(|(s, runs, w)| strategy_row(s, runs, w, model))
+        .collect();
     let mut table1 = Vec::new();
 
     table1.push(Table1Row {
@@ -502,22 +515,36 @@ mod tests {
         let r = build(&CostModel::default());
         assert_eq!(r.strategies[0].cells, [Some(2), Some(1), Some(1), Some(0)]);
         assert_eq!(r.strategies[1].cells, [Some(1), Some(1), Some(1), Some(1)]);
-        assert_eq!(r.strategies[3].cells, [Some(1), Some(0), Some(1), Some(0)]);
+        assert_eq!(r.strategies[4].cells, [Some(1), Some(0), Some(1), Some(0)]);
         assert_eq!(
-            r.strategies[3].residual_hosts, 1,
+            r.strategies[4].residual_hosts, 1,
             "copy-on-reference leaves pages on the source"
         );
         assert_eq!(r.strategies[0].residual_hosts, 0);
         // Pre-copy with writes during the copy: pages go again, and the frozen round
-        // carries the ones still stale (a longer freeze than with no writes).
-        let (idle, busy) = (&r.strategies[2], &r.strategies[6]);
-        assert_eq!(busy.strategy, "PreCopy, writes");
+        // carries the ones still stale (a longer freeze than with no writes). Frozen, it
+        // is a full copy.
+        let row = |name: &str| {
+            r.strategies
+                .iter()
+                .find(|s| s.strategy == name)
+                .unwrap_or_else(|| panic!("row {name}"))
+        };
+        let (idle, busy) = (row("PreCopy"), row("PreCopy, writes"));
         assert_eq!((idle.pages_sent_twice, idle.precopy_rounds), (0, 1));
         assert!(busy.pages_sent_twice > 0 && busy.precopy_rounds >= 2);
         assert!(busy.predicted_freeze_ms > idle.predicted_freeze_ms);
-        assert!(busy.predicted_freeze_ms < r.strategies[1].predicted_freeze_ms);
-        for other in [4, 5, 7] {
-            assert_eq!(r.strategies[other].pages_sent_twice, 0);
+        let full = row("FullCopy");
+        assert!(busy.predicted_freeze_ms < full.predicted_freeze_ms);
+        let frozen = row("PreCopy frozen, writes");
+        assert_eq!((frozen.pages_sent_twice, frozen.precopy_rounds), (0, 0));
+        assert!(frozen.predicted_freeze_ms > full.predicted_freeze_ms);
+        for other in [
+            "Flush, writes",
+            "FullCopy, writes",
+            "CopyOnReference, writes",
+        ] {
+            assert_eq!(row(other).pages_sent_twice, 0);
         }
         assert!(
             r.table1[2].structure.starts_with("3 RPCs per file"),

@@ -131,6 +131,7 @@ pub fn run(s: &Scenario, trace: bool, model: &CostModel) -> Result<RunReport, Si
     let mut c = Cluster::new(&s.cluster, s.seed)?;
     c.set_tracing(trace);
     c.set_schedule(s.schedule.clone());
+    c.set_precopy_runs(s.precopy_runs);
     let mut ghost = unix::Unix::new();
     for (name, data) in &s.cluster.files {
         ghost.add_file(*name, data.clone());

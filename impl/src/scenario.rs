@@ -6,6 +6,8 @@
 //! seed = 7
 //! switches = "sprite"            # or e.g. "no-vm-flush+local-time"
 //! mode = "sequential"            # each step runs to quiescence; or "concurrent"
+//! precopy_runs = true            # optional: with precopy-vm, the process runs during the
+//!                                # copy rounds (V); default false, the model's frozen copy
 //! schedule = [0, 2, 1]           # optional: indices into the enabled events, then the seed
 //! steps = [
 //!   { pid = "p0.0", op = "open /f1 rw create", expect = "fd0" },
@@ -51,6 +53,7 @@ struct FileSpec {
     switches: Option<Spanned<String>>,
     mode: Option<Spanned<String>>,
     exec_args_bytes: Option<u32>,
+    precopy_runs: Option<bool>,
     #[serde(default)]
     schedule: Vec<usize>,
     #[serde(default)]
@@ -134,6 +137,9 @@ pub struct Scenario {
     pub mode: RunMode,
     pub steps: Vec<ScenarioStep>,
     pub cost_model: CostModel,
+    /// With `precopy-vm`, processes run during the copy rounds (V); see
+    /// `Cluster::set_precopy_runs`.
+    pub precopy_runs: bool,
 }
 
 /// A problem with a scenario file, located.
@@ -320,6 +326,7 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
         mode,
         steps,
         cost_model: spec.cost_model.unwrap_or_default(),
+        precopy_runs: spec.precopy_runs.unwrap_or(false),
     })
 }
 

@@ -251,6 +251,7 @@ impl Cluster {
                 switches: cfg.switches,
                 hosts: hosts.clone(),
                 exec_args_bytes: cfg.exec_args_bytes,
+                precopy_runs: false,
             });
             k.owner_present = h.owner_present;
             kernels.insert(h.id, k);
@@ -325,6 +326,14 @@ impl Cluster {
 
     pub fn seed(&self) -> u64 {
         self.seed
+    }
+
+    /// With `precopy-vm`, lets processes run while their pages are pre-copied (V); off by
+    /// default, since the reference model freezes them (`KernelConfig::precopy_runs`).
+    pub fn set_precopy_runs(&mut self, on: bool) {
+        for k in self.kernels.values_mut() {
+            k.cfg.precopy_runs = on;
+        }
     }
     pub fn now(&self) -> u64 {
         self.now

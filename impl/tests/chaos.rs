@@ -145,6 +145,8 @@ fn chaos_runs_reach_quiescence_and_keep_the_invariants() {
         }
         let crashes = seed % 3 == 0;
         let mut c = Cluster::new(&cfg, seed).expect("cluster");
+        // With precopy-vm, processes run during the copy rounds (more interleavings).
+        c.set_precopy_runs(true);
         c.set_tracing(std::env::var("SPRITE_TRACE").is_ok());
         for _round in 0..12 {
             for _ in 0..rng.gen_range(1..4) {
@@ -323,6 +325,7 @@ fn wait_and_fail_hold_across_crash_and_reboot_sequences() {
             cfg.switches = sw.parse().expect("switches");
         }
         let mut c = Cluster::new(&cfg, seed).expect("cluster");
+        c.set_precopy_runs(true);
         c.set_tracing(std::env::var("SPRITE_TRACE").is_ok());
         for _round in 0..8 {
             let live: Vec<Pid> = c.view().processes.iter().map(|p| p.pid).collect();

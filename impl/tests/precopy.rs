@@ -2,6 +2,8 @@
 //! running while its pages are copied, a page written after its copy left is sent again,
 //! and the frozen round carries what is still stale. MEM must hold whatever the process
 //! writes during the copy; calls that would end or move the process wait for the move.
+//! Running during the copy is the cluster setting `set_precopy_runs(true)`; by default the
+//! process stays frozen, as in the reference model (the last test).
 
 mod common;
 use common::drive_until;
@@ -19,6 +21,13 @@ const H1: HostId = HostId(1);
 fn cfg(pages: u8) -> ClusterConfig {
     let mut c = ClusterConfig::simple(3, &[(P, pages)]);
     c.switches = Switches::only(Switch::PrecopyVm);
+    c
+}
+
+/// A pre-copy cluster whose processes run during the copy rounds (V).
+fn running(cfg: &ClusterConfig, seed: u64) -> Cluster {
+    let mut c = Cluster::new(cfg, seed).unwrap();
+    c.set_precopy_runs(true);
     c
 }
 
@@ -70,7 +79,7 @@ fn start_p(c: &mut Cluster) {
 
 #[test]
 fn mem_a_page_written_during_the_copy_is_sent_again() {
-    let mut c = Cluster::new(&cfg(4), 1).unwrap();
+    let mut c = running(&cfg(4), 1);
     for i in 0..4 {
         c.run_op(P, write(i, i + 1)).unwrap();
     }
@@ -115,7 +124,7 @@ fn mem_a_page_written_during_the_copy_is_sent_again() {
 fn mem_the_frozen_round_sends_what_the_running_rounds_left_stale() {
     // Page 0 is written during every round: the dirty set stops shrinking (1 page, then 1
     // page), so the rounds end and the frozen round carries page 0 a third time.
-    let mut c = Cluster::new(&cfg(2), 1).unwrap();
+    let mut c = running(&cfg(2), 1);
     c.run_op(P, write(0, 1)).unwrap();
     c.run_op(P, write(1, 2)).unwrap();
     c.submit(P, Op::Migrate { target: H1 });
@@ -143,7 +152,7 @@ fn mem_holds_for_writes_interleaved_with_the_rounds_by_the_seed() {
     let mut resent = 0;
     let mut during = 0;
     for seed in 0..300u64 {
-        let mut c = Cluster::new(&cfg(4), seed).unwrap();
+        let mut c = running(&cfg(4), seed);
         let mut mem = [0u8; 4];
         for i in 0..4u8 {
             c.run_op(P, write(i, i + 1)).unwrap();
@@ -212,7 +221,7 @@ fn calls_that_end_or_move_the_process_wait_for_the_move() {
     .into_iter()
     .enumerate()
     {
-        let mut c = Cluster::new(&cfg(2), i as u64).unwrap();
+        let mut c = running(&cfg(2), i as u64);
         c.run_op(P, write(0, 7)).unwrap();
         if op == Op::Wait {
             c.run_op(P, Op::Fork).unwrap();
@@ -248,7 +257,7 @@ fn calls_that_end_or_move_the_process_wait_for_the_move() {
 
 #[test]
 fn a_crash_of_the_target_mid_copy_refuses_the_migration_and_the_process_runs_on() {
-    let mut c = Cluster::new(&cfg(2), 4).unwrap();
+    let mut c = running(&cfg(2), 4);
     c.run_op(P, write(0, 7)).unwrap();
     let mig = c.submit(P, Op::Migrate { target: H1 });
     let w = c.submit(P, write(1, 8));
@@ -281,7 +290,7 @@ fn a_crash_of_the_source_mid_copy_leaves_nothing_on_the_target() {
     let q = Pid::new(1, 0);
     let mut cfg = ClusterConfig::simple(3, &[(q, 2)]);
     cfg.switches = Switches::only(Switch::PrecopyVm);
-    let mut c = Cluster::new(&cfg, 2).unwrap();
+    let mut c = running(&cfg, 2);
     c.run_op(q, write(0, 7)).unwrap();
     c.submit(q, Op::Migrate { target: HostId(2) });
     for _ in 0..100 {
@@ -295,4 +304,30 @@ fn a_crash_of_the_source_mid_copy_leaves_nothing_on_the_target() {
     c.run_until_quiescent().unwrap();
     assert!(c.kernel(HostId(2)).unwrap().precopied.is_empty());
     assert!(c.view().process(q).is_none());
+}
+
+#[test]
+fn by_default_pre_copy_keeps_the_process_frozen_as_the_model_does() {
+    // Without `precopy_runs`, the one round goes with the process frozen (the reference
+    // model's pre-copy): the write waits for the move, nothing is sent twice.
+    let mut c = Cluster::new(&cfg(2), 1).unwrap();
+    c.run_op(P, write(0, 7)).unwrap();
+    c.submit(P, Op::Migrate { target: H1 });
+    let w = c.submit(P, write(0, 9));
+    until_round_in_flight(&mut c, 1);
+    assert!(
+        !c.enabled()
+            .iter()
+            .any(|e| matches!(e, Enabled::Start { pid: P, .. })),
+        "frozen during the copy"
+    );
+    c.run_until_quiescent().unwrap();
+    assert_eq!(c.outcome(w), Some(Ok(Value::Unit)));
+    assert_eq!(c.run_op(P, read(0)).unwrap(), Some(Ok(Value::Mem(9))));
+    let m = &c.ledger.migrations[0];
+    assert_eq!(
+        (m.precopy_rounds, m.pages_precopied, m.pages_sent_twice()),
+        (0, 0, 0)
+    );
+    assert_eq!(m.pages_flushed, 1, "the frozen round");
 }

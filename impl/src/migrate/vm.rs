@@ -15,6 +15,13 @@
 //! carries whatever is left. Only a voluntary migration copies while running: an evicted
 //! process is suspended at once (the owner wants the processor back, STATUS §3), so its
 //! one round runs frozen, as a full copy's would.
+//!
+//! Running during the rounds is a setting of the cluster (`KernelConfig::precopy_runs`,
+//! `Cluster::set_precopy_runs`, the scenario key `precopy_runs`), off by default: the
+//! reference model's `precopy-vm` keeps the process frozen for the whole move, and the
+//! conformance harness follows the implementation step by step against it, so a process
+//! that runs during the copy would be a behaviour the model lacks. With the setting off,
+//! the one round is sent frozen, before the state.
 
 use super::{Cx, MigrationModule, Rpc};
 use crate::kernel::{Kernel, Note, Pcb};
@@ -69,9 +76,9 @@ pub struct PreCopyBuffer {
 }
 
 /// Whether this migration copies pages while the process keeps running (V's pre-copy of a
-/// voluntary migration).
+/// voluntary migration, when the cluster lets processes run during the copy).
 pub fn copies_while_running(k: &Kernel, cx: &Cx) -> bool {
-    k.cfg.switches.vm() == VmStrategy::PreCopy && cx.kind == MigKind::Migrate
+    k.cfg.precopy_runs && k.cfg.switches.vm() == VmStrategy::PreCopy && cx.kind == MigKind::Migrate
 }
 
 /// Sends the next pre-copy round if the rule above calls for one; false when the rounds
