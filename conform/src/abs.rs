@@ -40,6 +40,7 @@ use sprite::kernel::{Kernel, Life, Pending, ProcStatus};
 use sprite::msg::{FileReq, Msg, Node};
 use sprite::vm::Page as IPage;
 use sprite::Cluster;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use unix::Ino;
 use vocab::{Fd, FileName, HostId, PageNo, Pid, StreamId, Switch};
@@ -112,9 +113,30 @@ pub fn settles(c: &Cluster, m: &Msg) -> bool {
     }
 }
 
-/// The settled copy the abstraction is taken of.
-pub fn settled(c: &Cluster) -> Cluster {
-    c.settled(|m| settles(c, m), 10_000)
+/// The settled copy the abstraction is taken of (the cluster itself when nothing on the
+/// wire settles).
+pub fn settled(c: &Cluster) -> Cow<'_, Cluster> {
+    if c.in_flight().iter().any(|env| settles(c, &env.msg)) {
+        Cow::Owned(c.settled(|m| settles(c, m), 10_000))
+    } else {
+        Cow::Borrowed(c)
+    }
+}
+
+/// A mapped state with the parts the implementation does not have taken from `hidden`
+/// instead (see the module comment).
+pub fn with_hidden(mut s: State, hidden: &State) -> State {
+    s.migrations = hidden.migrations.clone();
+    s.events_used = hidden.events_used;
+    s.ghost = hidden.ghost.clone();
+    for (pid, p) in s.procs.iter_mut() {
+        let mp = hidden.procs.get(pid);
+        p.script = mp.map_or(0, |q| q.script);
+        p.pc = mp.map_or(0, |q| q.pc);
+        p.last_time = mp.and_then(|q| q.last_time);
+        p.born_remote = mp.is_some_and(|q| q.born_remote);
+    }
+    s
 }
 
 /// The kernel and PCB that stand for `pid`: the target's, from the moment it holds the

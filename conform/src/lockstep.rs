@@ -12,9 +12,10 @@
 //! harness keeps a small *frontier* of model states consistent with everything observed
 //! so far and, at each implementation step, replaces it with the states reachable from it
 //! in at most [`DEPTH`] model actions whose observation equals the implementation's and
-//! whose operation results agree with every result the implementation has returned. A
-//! state that matches already is kept as it is (the model catches up lazily); an empty
-//! frontier is a mismatch. Model states whose own checks fail (the model's result differs
+//! whose operation results agree with every result the implementation has returned; only
+//! the states reached with the fewest actions are kept. A state that matches already is
+//! kept as it is (the model catches up lazily: an action it did not need now it can take
+//! at a later step); an empty frontier is a mismatch. Model states whose own checks fail (the model's result differs
 //! from the one-machine Unix's, a transition invariant breaks) are dropped and reported
 //! if nothing else is left.
 
@@ -222,7 +223,13 @@ pub fn follow(
     let mut flagged: Option<Cand> = None;
     let mut queue: VecDeque<(Cand, usize)> = frontier.into_iter().map(|c| (c, 0)).collect();
     let mut acts = Vec::new();
+    // The fewest model actions that match: the search stops after that depth (the model
+    // catches up lazily; anything it did not take now it can take at a later step).
+    let mut found_at: Option<usize> = None;
     while let Some((c, depth)) = queue.pop_front() {
+        if found_at.is_some_and(|d| depth > d) {
+            break;
+        }
         match standing(&c.results, done) {
             Standing::Differs {
                 pid,
@@ -239,6 +246,7 @@ pub fn follow(
                 continue;
             }
             Standing::Agrees if abs::obs(&c.s) == *target => {
+                found_at = Some(depth);
                 out.push(c);
                 if out.len() >= 4 * WIDTH {
                     break;

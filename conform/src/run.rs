@@ -246,6 +246,10 @@ pub struct Runner {
     starve: Option<HostId>,
     /// Implementation steps taken so far.
     impl_steps: usize,
+    /// What the model last matched: the observation and the results.
+    last_seen: Option<(abs::Obs, Results)>,
+    /// The mapped state whose invariants were checked last.
+    last_mapped: Option<State>,
 }
 
 impl Runner {
@@ -289,6 +293,8 @@ impl Runner {
             reached: 0,
             starve: None,
             impl_steps: 0,
+            last_seen: None,
+            last_mapped: None,
         })
     }
 
@@ -406,12 +412,28 @@ impl Runner {
     fn sync(&mut self, i: usize, what: String) -> Result<(), Mismatch> {
         self.collect();
         let settled = abs::settled(&self.cluster);
-        let target = abs::obs(&abs::map(&settled, self.ms(), self.impl_flags));
-        let frontier = std::mem::take(&mut self.frontier);
-        let at = Some((self.impl_steps, what));
+        let mapped = abs::map(&settled, self.ms(), self.impl_flags);
+        let target = abs::obs(&mapped);
         let imp = impl_ops(&settled);
+        drop(settled);
+        let at = Some((self.impl_steps, what));
+        // A step that changed nothing the model sees, and returned nothing: the frontier
+        // matched exactly this already.
+        let seen = (target, imp.done);
+        if self.last_seen.as_ref() == Some(&seen) {
+            return self.check_invariants(i, mapped, at);
+        }
+        let (target, done) = seen;
+        let imp = ImplOps {
+            done,
+            running: imp.running,
+        };
+        let frontier = std::mem::take(&mut self.frontier);
         match lockstep::follow(&self.model, frontier.clone(), &target, &imp) {
-            Ok(next) => self.frontier = next,
+            Ok(next) => {
+                self.frontier = next;
+                self.last_seen = Some((target, imp.done));
+            }
             Err(miss) => {
                 self.frontier = frontier;
                 let mut m = self.mismatch(i, Kind::State);
@@ -468,7 +490,22 @@ impl Runner {
             }
         }
         self.observe();
-        let mapped = abs::map(&settled, self.ms(), self.impl_flags);
+        let mapped = abs::with_hidden(mapped, self.ms());
+        self.check_invariants(i, mapped, at)
+    }
+
+    /// Every invariant of the catalogue on the mapped state (unless it is the one checked
+    /// last time).
+    #[allow(clippy::result_large_err)]
+    fn check_invariants(
+        &mut self,
+        i: usize,
+        mapped: State,
+        at: Option<(usize, String)>,
+    ) -> Result<(), Mismatch> {
+        if self.last_mapped.as_ref() == Some(&mapped) {
+            return Ok(());
+        }
         let broken = abs::broken_invariants(&self.model, &mapped);
         if let Some((id, why)) = broken.first().cloned() {
             let mut m = self.mismatch(i, Kind::Invariant(id, why));
@@ -476,6 +513,7 @@ impl Runner {
             m.diff.clear();
             return Err(m);
         }
+        self.last_mapped = Some(mapped);
         Ok(())
     }
 
@@ -571,6 +609,7 @@ impl Runner {
                     return Ok(false);
                 }
                 self.frontier = next;
+                self.last_seen = None;
                 self.cluster
                     .event(e)
                     .map_err(|err| self.mismatch(i, Kind::Liveness(err.to_string())))?;
