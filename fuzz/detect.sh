@@ -1,23 +1,24 @@
 #!/usr/bin/env bash
 # For every design switch that breaks an invariant: turn it on in the implementation only
-# (CONFORM_IMPL_SWITCHES) and run the `migrate` fuzzer from the seed corpus until the first
-# crash or the time limit; print seconds and executions to detection. Built with -s none
-# (no AddressSanitizer) for speed.
+# (CONFORM_IMPL_SWITCHES) and run the `migrate` fuzzer from the committed seeds
+# (fuzz/corpus/migrate/seed-*) until the first crash or the time limit; print seconds and
+# executions to detection. Built with -s none (no AddressSanitizer) for speed.
 #
 #   fuzz/detect.sh [seconds-per-switch] [seeds|empty]   (default 60 seeds)
 # `empty` starts from an empty corpus (no seed inputs): detection by mutation alone.
 set -uo pipefail
 secs="${1:-60}"
-start_corpus="seeds/migrate"
-if [ "${2:-seeds}" = empty ]; then start_corpus=""; fi
+mode="${2:-seeds}"
 cd "$(dirname "$0")"
 switches="reopen-files notify-target-first client-offsets no-vm-flush no-block-flush local-time direct-signals local-pids wait-on-current lazy-vm"
 echo "| switch | detected | seconds | executions |"
 echo "| --- | --- | --- | --- |"
 for sw in $switches; do
   work=$(mktemp -d)
+  mkdir -p "$work/corpus"
+  if [ "$mode" = seeds ]; then cp corpus/migrate/seed-* "$work/corpus/"; fi
   start=$(date +%s.%N)
-  CONFORM_IMPL_SWITCHES="$sw" cargo fuzz run -s none migrate "$work" $start_corpus -- \
+  CONFORM_IMPL_SWITCHES="$sw" cargo fuzz run -s none migrate "$work/corpus" -- \
     -max_total_time="$secs" -seed=1 -artifact_prefix="$work/" -print_final_stats=1 \
     > "$work/log" 2>&1
   rc=$?

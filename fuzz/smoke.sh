@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Short smoke run of every fuzz target, for CI: each target starts from its committed seed
-# corpus (fuzz/seeds/<target>) and runs for a bounded time. Exits non-zero on the first
+# Short smoke run of every fuzz target, for CI: each target starts from its corpus
+# directory fuzz/corpus/<target> (the committed seed-* files, plus whatever earlier runs
+# added there) and runs for a bounded time. Exits non-zero on the first
 # crash (the artifact is in fuzz/artifacts/<target>/; see fuzz/README.md to replay it).
 # Built without AddressSanitizer (-s none): the code under test is safe Rust, and the
 # build and the runs are several times faster.
@@ -14,7 +15,7 @@ for t in migrate codec scenario; do
   mkdir -p "corpus/$t"
   echo "== fuzz target $t for ${secs}s"
   log=$(mktemp)
-  if cargo fuzz run -s none "$t" "corpus/$t" "seeds/$t" -- \
+  if cargo fuzz run -s none "$t" "corpus/$t" -- \
     -max_total_time="$secs" -seed=1 -print_final_stats=1 >"$log" 2>&1; then
     grep -E "^(Done|stat::number_of_executed_units|stat::average_exec_per_sec)" "$log" || true
   else

@@ -1,6 +1,6 @@
 //! The message codec: arbitrary bytes decode to an error, or to an envelope that encodes
 //! back to exactly the same bytes. (KNOWN-9, fixed in `impl/`: the decoder used to accept
-//! non-canonical varints such as `80 00` for 0; the seed `seeds/codec/noncanonical-varint`
+//! non-canonical varints such as `80 00` for 0; the seed `corpus/codec/seed-noncanonical-varint`
 //! keeps the case.)
 #![no_main]
 

@@ -1,7 +1,9 @@
 //! Simulated operations per second and migrations per second (the fuzzing issue needs a
-//! 64-operation scenario well under 100 µs).
+//! 64-operation scenario well under 100 µs), and host selections per second through migd.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use sprite::msg::Msg;
+use sprite::policy::IdleRule;
 use sprite::{Cluster, ClusterConfig};
 use vocab::{Fd, FileName, HostId, Mode, Op, PageNo, Pid};
 
@@ -104,5 +106,31 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// Host selections per second: one select-and-release (MIGD_OPEN, HOST_REQUEST, MIGD_CLOSE
+/// and their replies) through the simulator, codec and migd, on a cluster whose daemons
+/// have reported the other hosts idle.
+fn selection(c: &mut Criterion) {
+    let cfg = ClusterConfig::simple(4, &[(P, 1)]);
+    let mut cl = Cluster::new(&cfg, 1).expect("cluster");
+    cl.enable_policy(IdleRule::default()).expect("policy");
+    cl.run_until(35_000).expect("daemons report");
+    let mut g = c.benchmark_group("policy");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("select and release a host through migd", |b| {
+        b.iter(|| {
+            for msg in [
+                Msg::MigdOpen { client: P },
+                Msg::HostRequest { client: P },
+                Msg::MigdClose { client: P },
+            ] {
+                cl.client_send(P, msg).expect("sent");
+                cl.run_until_quiescent().expect("quiescent");
+                black_box(cl.client_mail(P));
+            }
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench, selection);
 criterion_main!(benches);

@@ -318,8 +318,11 @@ pub struct CostModel {
     pub exec_fixed_ms: f64,
     /// Server work inside each stream's three-party exchange (calibrated on 9.4 ms/file).
     pub stream_server_ms: f64,
-    /// migd work to select and release a host beyond its two RPCs (calibrated on 36 ms).
-    pub select_fixed_ms: f64,
+    /// Work of one call to migd beyond its RPC round trip: the pseudo-device's share of
+    /// the file-system call, copying into migd's address space, switching to migd, and
+    /// migd's own work (TH §7.3.1: about three quarters of a call's time). Calibrated on
+    /// the 36 ms of select-and-release, which takes 3 calls (open, request, close).
+    pub migd_call_ms: f64,
     /// Local fork + exec + wait of a null process (46 ms measured).
     pub local_fork_exec_wait_ms: f64,
 }
@@ -335,7 +338,7 @@ impl Default for CostModel {
             migrate_fixed_ms: 72.0,
             exec_fixed_ms: 28.0,
             stream_server_ms: 6.4,
-            select_fixed_ms: 34.0,
+            migd_call_ms: 11.0,
             local_fork_exec_wait_ms: 46.0,
         }
     }
@@ -392,8 +395,10 @@ impl CostModel {
     pub fn per_file_ms(&self) -> f64 {
         3.0 * self.rpc_latency_ms + self.stream_server_ms
     }
-    pub fn select_ms(&self) -> f64 {
-        2.0 * self.rpc_latency_ms + self.select_fixed_ms
+    /// Predicted time of calls to migd from their measured RPCs and bytes.
+    pub fn predict_migd_calls(&self, rpcs: u32, bytes: u64) -> f64 {
+        rpcs as f64 * (self.rpc_latency_ms + self.migd_call_ms)
+            + self.kb_ms(bytes as f64, self.rpc_bandwidth_kb_s)
     }
 }
 

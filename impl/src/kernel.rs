@@ -317,6 +317,10 @@ pub enum Input {
     HostUp(HostId),
     OwnerReturns,
     OwnerLeaves,
+    /// migd took this idle host back for another client (fairness, TH §6.2.1) and the
+    /// load daemon asks the kernel to evict: foreign processes go home as on the owner's
+    /// return, but the host stays idle and keeps accepting work.
+    Reclaim,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -421,8 +425,21 @@ impl Kernel {
             Input::Bounced { to, msg } => self.bounced(to, msg),
             Input::HostDown(h) => self.host_down(h),
             Input::HostUp(h) => self.host_up(h),
-            Input::OwnerReturns => self.owner_returns(),
-            Input::OwnerLeaves => self.owner_present = false,
+            Input::OwnerReturns => {
+                self.owner_present = true;
+                self.evict_foreign(true);
+            }
+            Input::OwnerLeaves => {
+                // An eviction the owner's return put off until a busy process is idle is
+                // called off when the owner leaves first (as before reclaims existed).
+                if std::mem::replace(&mut self.owner_present, false) {
+                    self.procs
+                        .values_mut()
+                        .for_each(|p| p.evict_pending = false);
+                }
+            }
+            // A process arriving now is, normally, the new holder's job: it stays.
+            Input::Reclaim => self.evict_foreign(false),
         }
         std::mem::take(&mut self.out)
     }
@@ -1327,13 +1344,16 @@ impl Kernel {
 
     // ------------------------------------------------------------ eviction
 
-    fn owner_returns(&mut self) {
-        self.owner_present = true;
+    /// Sends every foreign process home (arriving ones too, if `incoming`): now if it is
+    /// idle, else when its call completes.
+    fn evict_foreign(&mut self, incoming: bool) {
         let foreign: Vec<Pid> = self
             .procs
-            .keys()
-            .filter(|p| p.home != self.host())
-            .copied()
+            .iter()
+            .filter(|(p, pcb)| {
+                p.home != self.host() && (incoming || pcb.status != ProcStatus::Incoming)
+            })
+            .map(|(p, _)| *p)
             .collect();
         for pid in foreign {
             self.maybe_evict_now(pid);
@@ -1364,12 +1384,10 @@ impl Kernel {
     }
 
     pub(crate) fn maybe_evict(&mut self, pid: Pid) {
-        let due = self.owner_present
-            && pid.home != self.host()
-            && self
-                .procs
-                .get(&pid)
-                .is_some_and(|p| p.status == ProcStatus::Running);
+        let due = pid.home != self.host()
+            && self.procs.get(&pid).is_some_and(|p| {
+                p.status == ProcStatus::Running && (self.owner_present || p.evict_pending)
+            });
         if due {
             self.maybe_evict_now(pid);
         }
@@ -1380,7 +1398,7 @@ impl Kernel {
     fn msg(&mut self, from: Node, version: u16, msg: Msg) {
         let src = match from {
             Node::Host(h) => Some(h),
-            Node::Server => None,
+            Node::Server | Node::Migd => None,
         };
         match msg {
             // Replies to a process's own calls.
@@ -1649,7 +1667,7 @@ impl Kernel {
                 self.host_down(h);
             }
             (Node::Host(h), _) => self.host_down(h),
-            (Node::Server, _) => {}
+            (Node::Server | Node::Migd, _) => {}
         }
     }
 

@@ -19,11 +19,15 @@ pub const HEADER_LEN: usize = 6;
 /// Largest message the codec accepts (a bound on every queue, as TigerBeetle asks).
 pub const MAX_MSG_BYTES: usize = 64 * 1024;
 
-/// Who sends or receives a message: a workstation kernel, or the file server.
+/// Who sends or receives a message: a workstation (its kernel, or a user-level program on
+/// it: a load daemon, a pmake), the file server, or the central migration server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Node {
     Host(HostId),
     Server,
+    /// migd, the central host-selection server (TH §6.3.2). It has a node of its own, as
+    /// the file server does: see `policy` for why.
+    Migd,
 }
 
 impl fmt::Display for Node {
@@ -31,6 +35,7 @@ impl fmt::Display for Node {
         match self {
             Node::Host(h) => write!(f, "{h}"),
             Node::Server => f.write_str("fs"),
+            Node::Migd => f.write_str("migd"),
         }
     }
 }
@@ -156,6 +161,65 @@ pub enum FileResp {
 pub enum Forwarded {
     Gettimeofday,
 }
+
+/// What a host's load daemon tells migd (LOAD_REPORT). Load averages travel as hundredths
+/// of a runnable process, so the message has one encoding (no floating point on the wire).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoadReport {
+    /// Whether the host takes foreign work (the daemon's hysteresis decided).
+    pub accepting: bool,
+    /// The 1-, 5- and 15-minute load averages, in hundredths.
+    pub loads_centi: [u32; 3],
+    /// Milliseconds since the last keyboard or mouse input (0 while the owner is there).
+    pub idle_ms: u64,
+}
+
+/// Why migd took a host back from a client (HOST_RECLAIM).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum ReclaimReason {
+    /// The host's daemon reported it no longer accepts foreign work (the owner is back, or
+    /// its load rose above the stop thresholds).
+    NotIdle,
+    /// Fairness: another client holding fewer hosts than its share was given the host.
+    Fairness,
+    /// The host went down.
+    HostDown,
+}
+
+/// A request migd rejects: an error value sent back, never a panic (bad input).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum MigdError {
+    /// The client has no open connection (MIGD_OPEN first).
+    NotConnected(Pid),
+    /// The client opened a connection twice.
+    AlreadyConnected(Pid),
+    /// No such workstation in the cluster.
+    UnknownHost(HostId),
+    /// The client released a host it does not hold.
+    NotHeld(HostId),
+    /// The message came from a node that cannot send it (e.g. a load report not from a
+    /// workstation).
+    WrongSender,
+    /// migd does not take this kind of message (a reply, or a kernel message).
+    Unexpected(MsgKind),
+}
+
+impl fmt::Display for MigdError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MigdError::NotConnected(c) => write!(f, "client {c} has no connection to migd"),
+            MigdError::AlreadyConnected(c) => {
+                write!(f, "client {c} already has a connection to migd")
+            }
+            MigdError::UnknownHost(h) => write!(f, "no host {h} in the cluster"),
+            MigdError::NotHeld(h) => write!(f, "host {h} is not held by this client"),
+            MigdError::WrongSender => f.write_str("message from a node that cannot send it"),
+            MigdError::Unexpected(k) => write!(f, "migd does not take {k} messages"),
+        }
+    }
+}
+
+impl std::error::Error for MigdError {}
 
 /// Typed messages. Each maps to one [`MsgKind`] name for traces; RPC replies map to the
 /// kind of their request (except the two replies the vocabulary names).
@@ -320,6 +384,51 @@ pub enum Msg {
         pid: Pid,
         status: u8,
     },
+    // Host selection (SPE "Migration Policies"; TH ch. 6). New variants go at the end so
+    // that the encodings of the older ones do not change.
+    LoadReport {
+        report: LoadReport,
+    },
+    MigdOpen {
+        client: Pid,
+    },
+    MigdOpenReply {
+        client: Pid,
+        result: Result<(), MigdError>,
+    },
+    HostRequest {
+        client: Pid,
+    },
+    /// The reply to HOST_REQUEST: a host, or `None` when none is free and fairness takes
+    /// none.
+    HostGrant {
+        client: Pid,
+        result: Result<Option<HostId>, MigdError>,
+    },
+    HostRelease {
+        client: Pid,
+        host: HostId,
+    },
+    HostReleaseReply {
+        client: Pid,
+        result: Result<(), MigdError>,
+    },
+    MigdClose {
+        client: Pid,
+    },
+    MigdCloseReply {
+        client: Pid,
+        result: Result<(), MigdError>,
+    },
+    HostReclaim {
+        client: Pid,
+        host: HostId,
+        why: ReclaimReason,
+    },
+    HostEvict,
+    HostAvailable {
+        client: Pid,
+    },
 }
 
 impl Msg {
@@ -350,6 +459,15 @@ impl Msg {
             CacheDisable { .. } | CacheDisableReply { .. } => MsgKind::CacheDisable,
             FileOp { .. } | FileOpReply { .. } => MsgKind::FileOp,
             DeathNotice { .. } => MsgKind::DeathNotice,
+            LoadReport { .. } => MsgKind::LoadReport,
+            MigdOpen { .. } | MigdOpenReply { .. } => MsgKind::MigdOpen,
+            HostRequest { .. } => MsgKind::HostRequest,
+            HostGrant { .. } => MsgKind::HostGrant,
+            HostRelease { .. } | HostReleaseReply { .. } => MsgKind::HostRelease,
+            MigdClose { .. } | MigdCloseReply { .. } => MsgKind::MigdClose,
+            HostReclaim { .. } => MsgKind::HostReclaim,
+            HostEvict => MsgKind::HostEvict,
+            HostAvailable { .. } => MsgKind::HostAvailable,
         }
     }
 
@@ -376,6 +494,32 @@ impl Msg {
                 | BlockRecallReply { .. }
                 | CacheDisableReply { .. }
                 | FileOpReply { .. }
+                | MigdOpenReply { .. }
+                | HostGrant { .. }
+                | HostReleaseReply { .. }
+                | MigdCloseReply { .. }
+        )
+    }
+
+    /// Whether the message belongs to host selection: it goes to or comes from migd, and
+    /// at a workstation it is for a user-level program (load daemon, client), not the
+    /// kernel, as Sprite's pseudo-device hands requests to a user process (TH §6.3.2).
+    pub fn is_policy(&self) -> bool {
+        use Msg::*;
+        matches!(
+            self,
+            LoadReport { .. }
+                | MigdOpen { .. }
+                | MigdOpenReply { .. }
+                | HostRequest { .. }
+                | HostGrant { .. }
+                | HostRelease { .. }
+                | HostReleaseReply { .. }
+                | MigdClose { .. }
+                | MigdCloseReply { .. }
+                | HostReclaim { .. }
+                | HostEvict
+                | HostAvailable { .. }
         )
     }
 
@@ -416,10 +560,22 @@ impl Msg {
             Signal { target, .. } => Some(*target),
             SignalReply { sender, .. } => Some(*sender),
             ForkPid { parent, .. } | ForkPidReply { parent, .. } => Some(*parent),
+            MigdOpen { client }
+            | MigdOpenReply { client, .. }
+            | HostRequest { client }
+            | HostGrant { client, .. }
+            | HostRelease { client, .. }
+            | HostReleaseReply { client, .. }
+            | MigdClose { client }
+            | MigdCloseReply { client, .. }
+            | HostReclaim { client, .. }
+            | HostAvailable { client } => Some(*client),
             BlockRecall { .. }
             | BlockRecallReply { .. }
             | CacheDisable { .. }
-            | CacheDisableReply { .. } => None,
+            | CacheDisableReply { .. }
+            | LoadReport { .. }
+            | HostEvict => None,
         }
     }
 }
@@ -521,6 +677,106 @@ mod tests {
         let bytes = encode(3, &env);
         assert_eq!(&bytes[..4], b"SPRT");
         assert_eq!(decode(&bytes), Ok((3, env)));
+    }
+
+    #[test]
+    fn host_selection_messages_round_trip_canonically() {
+        let c = Pid::new(0, 0);
+        let msgs = vec![
+            (
+                Node::Host(HostId(2)),
+                Node::Migd,
+                Msg::LoadReport {
+                    report: LoadReport {
+                        accepting: true,
+                        loads_centi: [3, 70, 149],
+                        idle_ms: 31_000,
+                    },
+                },
+            ),
+            (
+                Node::Host(HostId(0)),
+                Node::Migd,
+                Msg::MigdOpen { client: c },
+            ),
+            (
+                Node::Migd,
+                Node::Host(HostId(0)),
+                Msg::MigdOpenReply {
+                    client: c,
+                    result: Err(MigdError::AlreadyConnected(c)),
+                },
+            ),
+            (
+                Node::Host(HostId(0)),
+                Node::Migd,
+                Msg::HostRequest { client: c },
+            ),
+            (
+                Node::Migd,
+                Node::Host(HostId(0)),
+                Msg::HostGrant {
+                    client: c,
+                    result: Ok(Some(HostId(3))),
+                },
+            ),
+            (
+                Node::Host(HostId(0)),
+                Node::Migd,
+                Msg::HostRelease {
+                    client: c,
+                    host: HostId(3),
+                },
+            ),
+            (
+                Node::Migd,
+                Node::Host(HostId(0)),
+                Msg::HostReleaseReply {
+                    client: c,
+                    result: Err(MigdError::NotHeld(HostId(3))),
+                },
+            ),
+            (
+                Node::Host(HostId(0)),
+                Node::Migd,
+                Msg::MigdClose { client: c },
+            ),
+            (
+                Node::Migd,
+                Node::Host(HostId(0)),
+                Msg::MigdCloseReply {
+                    client: c,
+                    result: Ok(()),
+                },
+            ),
+            (
+                Node::Migd,
+                Node::Host(HostId(0)),
+                Msg::HostReclaim {
+                    client: c,
+                    host: HostId(3),
+                    why: ReclaimReason::Fairness,
+                },
+            ),
+            (Node::Migd, Node::Host(HostId(3)), Msg::HostEvict),
+            (
+                Node::Migd,
+                Node::Host(HostId(0)),
+                Msg::HostAvailable { client: c },
+            ),
+        ];
+        for (from, to, msg) in msgs {
+            assert!(msg.is_policy(), "{msg:?}");
+            let env = Envelope { from, to, msg };
+            let bytes = encode(1, &env);
+            assert_eq!(decode(&bytes), Ok((1, env.clone())));
+            assert_eq!(encode(1, &decode(&bytes).unwrap().1), bytes);
+            for cut in 0..bytes.len() {
+                assert!(decode(&bytes[..cut]).is_err(), "truncated at {cut}");
+            }
+        }
+        assert!(!Msg::Resume { pid: c }.is_policy());
+        assert_eq!(Node::Migd.to_string(), "migd");
     }
 
     #[test]

@@ -3,13 +3,18 @@
 //! SPE Table 1. Every figure comes from running small workloads on the simulated cluster
 //! and pricing the counted RPCs and bytes with the [`CostModel`].
 
-use crate::cost::{CostModel, MigrationRecord, TableCell};
-use crate::msg::MigKind;
+use crate::cost::{CostModel, Counter, MigrationRecord, TableCell};
+use crate::msg::{MigKind, Msg};
+use crate::policy::{IdleRule, Job, PmakeReport, PmakeSpec};
 use crate::sim::{Cluster, ClusterConfig, Enabled};
 use crate::vm::PageClass;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::fmt::Write;
-use vocab::{Fd, FileName, HostId, Mode, Op, PageNo, Pid, Switch, Switches, VmStrategy};
+use vocab::{
+    ClusterEvent, Fd, FileName, HostId, Mode, MsgKind, Op, PageNo, Pid, Switch, Switches,
+    VmStrategy,
+};
 
 const P: Pid = Pid::new(0, 0);
 const H1: HostId = HostId(1);
@@ -41,13 +46,36 @@ pub struct Table1Row {
     pub structure: String,
 }
 
+/// Messages of some calls to migd, measured in the simulator, and their predicted time.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Calls {
+    pub rpcs: u32,
+    pub msgs: u32,
+    pub bytes: u64,
+    /// Per message kind.
+    pub kinds: BTreeMap<MsgKind, Counter>,
+    pub predicted_ms: f64,
+}
+
+/// Host selection measured in the simulator (SPE Table 1, TH §6.3.2 and Table 7.1).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct SelectionCost {
+    /// Open the connection, obtain a host, close (Sprite's 3 file-system operations).
+    pub select_release: Calls,
+    /// On an open connection: obtain a host and return it explicitly.
+    pub request_release: Calls,
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
     pub strategies: Vec<StrategyRow>,
     pub table1: Vec<Table1Row>,
-    /// A pmake run: 8 jobs, 4 idle hosts granted by migd, one owner returning mid-job.
-    pub pmake: Option<crate::policy::PmakeReport>,
+    pub selection: Option<SelectionCost>,
+    /// A pmake run through migd ([`pmake_spec`]): 8 jobs, an owner returning mid-job.
+    pub pmake: Option<PmakeReport>,
     pub pmake_migration_ms: f64,
+    /// Predicted time of the pmake run's calls to migd.
+    pub pmake_selection_ms: f64,
     pub model: CostModel,
 }
 
@@ -218,12 +246,39 @@ pub fn build(model: &CostModel) -> Report {
         .collect();
     let mut table1 = Vec::new();
 
-    table1.push(Table1Row {
-        action: "select and release an idle host",
-        paper: "36 ms",
-        predicted: format!("{:.1} ms", model.select_ms()),
-        structure: "2 RPCs to migd (request, release) + migd work (calibrated)".into(),
-    });
+    let selection = measure_selection(model).ok();
+    if let Some(sel) = &selection {
+        let names = |c: &Calls| {
+            c.kinds
+                .iter()
+                .filter(|(_, n)| n.rpcs > 0)
+                .map(|(k, _)| k.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        table1.push(Table1Row {
+            action: "select and release an idle host",
+            paper: "36 ms",
+            predicted: format!("{:.1} ms", sel.select_release.predicted_ms),
+            structure: format!(
+                "{} RPCs, {} B measured ({}); migd call work calibrated",
+                sel.select_release.rpcs,
+                sel.select_release.bytes,
+                names(&sel.select_release)
+            ),
+        });
+        table1.push(Table1Row {
+            action: "  request + explicit release (open conn.)",
+            paper: "22 ms (TH 6.3.2)",
+            predicted: format!("{:.1} ms", sel.request_release.predicted_ms),
+            structure: format!(
+                "{} RPCs, {} B measured ({}); predicted, not calibrated",
+                sel.request_release.rpcs,
+                sel.request_release.bytes,
+                names(&sel.request_release)
+            ),
+        });
+    }
 
     let mut null = cluster(Switches::SPRITE, 0);
     ops(&mut null, &[Op::Migrate { target: H1 }]);
@@ -371,30 +426,128 @@ pub fn build(model: &CostModel) -> Report {
         ),
     });
 
-    let (pmake, pmake_migration_ms) = pmake_run(model);
+    let (pmake, pmake_migration_ms, pmake_selection_ms) = match pmake_run(model) {
+        Some((r, a, b)) => (Some(r), a, b),
+        None => (None, 0.0, 0.0),
+    };
     Report {
         strategies,
         table1,
+        selection,
         pmake,
         pmake_migration_ms,
+        pmake_selection_ms,
         model: model.clone(),
     }
 }
 
-fn pmake_run(model: &CostModel) -> (Option<crate::policy::PmakeReport>, f64) {
-    use crate::policy::{pmake, Job, Migd};
-    let me = Pid::new(0, 0);
-    let cfg = ClusterConfig::simple(5, &[(me, 1)]);
-    let Ok(mut c) = Cluster::new(&cfg, 7) else {
-        return (None, 0.0);
-    };
-    let mut migd = Migd::new();
-    for h in 1..5u8 {
-        migd.report(HostId(h), true, h as u64);
+/// Counts of the messages sent since `before`, priced as calls to migd.
+fn calls_since(
+    model: &CostModel,
+    before: &BTreeMap<MsgKind, Counter>,
+    after: &BTreeMap<MsgKind, Counter>,
+) -> Calls {
+    let mut calls = Calls::default();
+    for (k, a) in after {
+        let b = before.get(k).copied().unwrap_or_default();
+        let d = Counter {
+            msgs: a.msgs - b.msgs,
+            rpcs: a.rpcs - b.rpcs,
+            bytes: a.bytes - b.bytes,
+        };
+        if d.msgs > 0 {
+            calls.rpcs += d.rpcs;
+            calls.msgs += d.msgs;
+            calls.bytes += d.bytes;
+            calls.kinds.insert(*k, d);
+        }
     }
-    let jobs = vec![Job { work: 4 }; 8];
-    let evict = std::collections::BTreeMap::from([(2usize, HostId(1))]);
-    let r = pmake(&mut c, &mut migd, me, &jobs, &evict).ok();
+    calls.predicted_ms = model.predict_migd_calls(calls.rpcs, calls.bytes);
+    calls
+}
+
+/// One call from `P` to migd, run to quiescence; returns migd's answer.
+fn call(c: &mut Cluster, msg: Msg) -> Result<Msg, String> {
+    c.client_send(P, msg).map_err(|e| e.to_string())?;
+    c.run_until_quiescent().map_err(|e| e.to_string())?;
+    let mut mail = c.client_mail(P);
+    match (mail.pop(), mail.is_empty()) {
+        (Some(m), true) => Ok(m),
+        (m, _) => Err(format!(
+            "expected one answer from migd, got {m:?} and {mail:?}"
+        )),
+    }
+}
+
+/// Measures host selection on a 3-host cluster once its daemons have reported the other
+/// hosts idle: the full protocol (open, request, close), then request and explicit
+/// release on an open connection. Only the calls' own messages are counted (no timer
+/// fires while a call runs).
+pub fn measure_selection(model: &CostModel) -> Result<SelectionCost, String> {
+    let mut c = cluster(Switches::SPRITE, 1);
+    let rule = IdleRule::default();
+    let idle_at = rule.no_input_ms + rule.sample_ms;
+    c.enable_policy(rule).map_err(|e| e.to_string())?;
+    c.run_until(idle_at).map_err(|e| e.to_string())?;
+    let granted = |m: Msg| match m {
+        Msg::HostGrant {
+            result: Ok(Some(h)),
+            ..
+        } => Ok(h),
+        other => Err(format!("no host granted: {other:?}")),
+    };
+    let before = c.ledger.totals.clone();
+    call(&mut c, Msg::MigdOpen { client: P })?;
+    granted(call(&mut c, Msg::HostRequest { client: P })?)?;
+    call(&mut c, Msg::MigdClose { client: P })?;
+    let select_release = calls_since(model, &before, &c.ledger.totals);
+    call(&mut c, Msg::MigdOpen { client: P })?;
+    let before = c.ledger.totals.clone();
+    let h = granted(call(&mut c, Msg::HostRequest { client: P })?)?;
+    call(&mut c, Msg::HostRelease { client: P, host: h })?;
+    let request_release = calls_since(model, &before, &c.ledger.totals);
+    call(&mut c, Msg::MigdClose { client: P })?;
+    Ok(SelectionCost {
+        select_release,
+        request_release,
+    })
+}
+
+/// The standard pmake run: 6 hosts, pmake on h0, 8 jobs of 8 steps of 5 s. h1 to h4 are
+/// idle when pmake starts; h5's owner is at the console and leaves as pmake starts, so
+/// h5 becomes idle 30 s later; the owner of h1 (the first host granted: all became idle
+/// together, ties go to the lowest id) returns 7 s into the run. So the job on h1 is
+/// evicted, migd has no host for it until h5 comes free, and then pmake re-migrates it.
+pub fn pmake_spec() -> (ClusterConfig, PmakeSpec) {
+    let me = Pid::new(0, 0);
+    let mut cfg = ClusterConfig::simple(6, &[(me, 1)]);
+    cfg.hosts[5].owner_present = true;
+    let rule = IdleRule::default();
+    let spec = PmakeSpec {
+        client: me,
+        jobs: vec![
+            Job {
+                steps: 8,
+                step_ms: 5_000
+            };
+            8
+        ],
+        local_slots: 1,
+        first_file: 0,
+        start_ms: rule.no_input_ms + rule.sample_ms,
+        events: vec![
+            (0, ClusterEvent::OwnerLeaves(HostId(5))),
+            (7_000, ClusterEvent::OwnerReturns(HostId(1))),
+        ],
+    };
+    (cfg, spec)
+}
+
+fn pmake_run(model: &CostModel) -> Option<(PmakeReport, f64, f64)> {
+    let (cfg, spec) = pmake_spec();
+    let mut c = Cluster::new(&cfg, 7).ok()?;
+    c.enable_policy(IdleRule::default()).ok()?;
+    let r = crate::policy::run_spec(&mut c, &spec).ok()?;
     let ms = c
         .ledger
         .migrations
@@ -402,7 +555,23 @@ fn pmake_run(model: &CostModel) -> (Option<crate::policy::PmakeReport>, f64) {
         .filter(|m| m.succeeded())
         .map(|m| model.predict(m))
         .sum();
-    (r, ms)
+    // The client's calls to migd and their replies (not the daemons' reports, nor migd's
+    // notices).
+    let all = calls_since(model, &BTreeMap::new(), &c.ledger.totals);
+    let (mut sel, mut bytes) = (0, 0);
+    for k in [
+        MsgKind::MigdOpen,
+        MsgKind::HostRequest,
+        MsgKind::HostGrant,
+        MsgKind::HostRelease,
+        MsgKind::MigdClose,
+    ] {
+        if let Some(n) = all.kinds.get(&k) {
+            sel += n.rpcs;
+            bytes += n.bytes;
+        }
+    }
+    Some((r, ms, model.predict_migd_calls(sel, bytes)))
 }
 
 impl Report {
@@ -478,20 +647,28 @@ impl Report {
         if let Some(p) = &self.pmake {
             let _ = writeln!(
                 s,
-                "\npmake: {} jobs, {} remote, {} local, {} eviction(s), {} re-migration(s); \
-                 predicted migration time {:.0} ms in all",
+                "\npmake through migd: {} jobs, {} remote, {} local, {} eviction(s), {} \
+                 re-migration(s); {} request(s), {} grant(s), {} denial(s), {} release(s); \
+                 {} result(s) differ from one Unix machine; predicted migration time {:.0} ms, \
+                 host selection {:.0} ms",
                 p.completed,
                 p.ran_remotely,
                 p.ran_locally,
                 p.evictions,
                 p.remigrations,
-                self.pmake_migration_ms
+                p.requests,
+                p.grants,
+                p.denials,
+                p.releases,
+                p.tr_mismatches.len(),
+                self.pmake_migration_ms,
+                self.pmake_selection_ms
             );
         }
         let _ = writeln!(
             s,
             "\nParameters: RPC {} ms, {} KB/s ({} KB/s VM), page {} B, block {} B; calibrated: \
-             migrate fixed {} ms, exec fixed {} ms, stream server work {} ms, migd {} ms.",
+             migrate fixed {} ms, exec fixed {} ms, stream server work {} ms, migd call {} ms.",
             self.model.rpc_latency_ms,
             self.model.rpc_bandwidth_kb_s,
             self.model.vm_bandwidth_kb_s,
@@ -500,7 +677,7 @@ impl Report {
             self.model.migrate_fixed_ms,
             self.model.exec_fixed_ms,
             self.model.stream_server_ms,
-            self.model.select_fixed_ms
+            self.model.migd_call_ms
         );
         s
     }
@@ -546,11 +723,52 @@ mod tests {
         ] {
             assert_eq!(row(other).pages_sent_twice, 0);
         }
+        let files = r
+            .table1
+            .iter()
+            .find(|row| row.action == "transfer state of open files")
+            .expect("row");
         assert!(
-            r.table1[2].structure.starts_with("3 RPCs per file"),
+            files.structure.starts_with("3 RPCs per file"),
             "{}",
-            r.table1[2].structure
+            files.structure
         );
         assert!(r.render().contains("SPE Table 1"));
+    }
+
+    #[test]
+    fn host_selection_is_measured_three_calls_to_migd() {
+        let model = CostModel::default();
+        let sel = measure_selection(&model).expect("measured");
+        let full = &sel.select_release;
+        // Sprite's 3 file-system operations: open the pseudo-device, request, close.
+        assert_eq!(full.rpcs, 3);
+        assert_eq!(
+            full.kinds.keys().copied().collect::<Vec<_>>(),
+            vec![
+                MsgKind::MigdOpen,
+                MsgKind::HostRequest,
+                MsgKind::HostGrant,
+                MsgKind::MigdClose
+            ]
+        );
+        assert_eq!(full.msgs, 6, "each call and its reply");
+        assert_eq!(full.kinds[&MsgKind::HostGrant].rpcs, 0, "a reply");
+        let again = &sel.request_release;
+        assert_eq!(again.rpcs, 2);
+        // The prediction is the measured counts priced by the model, nothing else.
+        let priced = |c: &Calls| {
+            c.rpcs as f64 * (model.rpc_latency_ms + model.migd_call_ms)
+                + c.bytes as f64 / 1024.0 / model.rpc_bandwidth_kb_s * 1000.0
+        };
+        assert_eq!(full.predicted_ms, priced(full));
+        assert_eq!(again.predicted_ms, priced(again));
+        // A cost model without the calibrated per-call work prices only the network.
+        let bare = CostModel {
+            migd_call_ms: 0.0,
+            ..CostModel::default()
+        };
+        let b = measure_selection(&bare).expect("measured");
+        assert!(b.select_release.predicted_ms < 4.0);
     }
 }

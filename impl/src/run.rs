@@ -10,11 +10,12 @@
 
 use crate::cost::{CostModel, MigrationRecord};
 use crate::history::{self, Entry, Expect};
-use crate::scenario::{RunMode, Scenario, StepKind};
+use crate::policy::{check_tr, merged_log, run_all, Pmake, PmakeReport};
+use crate::scenario::{PmakeExpect, RunMode, Scenario, StepKind};
 use crate::sim::{Cluster, OpId, OpState, SimError, TraceLine};
 use crate::view::ClusterView;
 use serde::Serialize;
-use vocab::{Errno, Op};
+use vocab::{Errno, Op, Pid};
 
 #[derive(Clone, Debug, Serialize)]
 pub struct StepResult {
@@ -53,10 +54,23 @@ pub struct RunReport {
     pub totals: std::collections::BTreeMap<vocab::MsgKind, crate::cost::Counter>,
     pub trace: Vec<TraceLine>,
     pub final_state: ClusterView,
+    /// The `[[pmake]]` runs, if the scenario has any.
+    pub pmakes: Vec<PmakeResult>,
+    /// pmake results that differ from one Unix machine's (TR).
+    pub pmake_tr_mismatches: Vec<String>,
     /// The comparison with the ghost gave up (too many orders to try): nothing decided.
     pub undecided: bool,
     /// The ghost needed an order other than the order in which operations completed.
     pub reordered: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct PmakeResult {
+    pub line: usize,
+    pub client: Pid,
+    pub report: PmakeReport,
+    pub expect: PmakeExpect,
+    pub expect_ok: bool,
 }
 
 impl RunReport {
@@ -67,6 +81,8 @@ impl RunReport {
                 .steps
                 .iter()
                 .all(|s| s.expect_ok != Some(false) && s.agrees != Some(false))
+            && self.pmakes.iter().all(|p| p.expect_ok)
+            && self.pmake_tr_mismatches.is_empty()
     }
 }
 
@@ -132,6 +148,9 @@ pub fn run(s: &Scenario, trace: bool, model: &CostModel) -> Result<RunReport, Si
     c.set_tracing(trace);
     c.set_schedule(s.schedule.clone());
     c.set_precopy_runs(s.precopy_runs);
+    if !s.pmakes.is_empty() {
+        return run_pmakes(s, c, model);
+    }
     let mut ghost = unix::Unix::new();
     for (name, data) in &s.cluster.files {
         ghost.add_file(*name, data.clone());
@@ -192,6 +211,13 @@ pub fn run(s: &Scenario, trace: bool, model: &CostModel) -> Result<RunReport, Si
             expect_ok,
         });
     }
+    let mut r = report(s, &c, model, steps);
+    r.undecided = verdict.undecided;
+    r.reordered = verdict.reordered;
+    Ok(r)
+}
+
+fn report(s: &Scenario, c: &Cluster, model: &CostModel, steps: Vec<StepResult>) -> RunReport {
     let migrations = c
         .ledger
         .migrations
@@ -204,7 +230,7 @@ pub fn run(s: &Scenario, trace: bool, model: &CostModel) -> Result<RunReport, Si
             record: r.clone(),
         })
         .collect();
-    Ok(RunReport {
+    RunReport {
         seed: s.seed,
         switches: s.cluster.switches.to_string(),
         steps,
@@ -212,7 +238,42 @@ pub fn run(s: &Scenario, trace: bool, model: &CostModel) -> Result<RunReport, Si
         totals: c.ledger.totals.clone(),
         trace: c.trace().to_vec(),
         final_state: c.view(),
-        undecided: verdict.undecided,
-        reordered: verdict.reordered,
-    })
+        pmakes: Vec::new(),
+        pmake_tr_mismatches: Vec::new(),
+        undecided: false,
+        reordered: false,
+    }
+}
+
+/// Runs the scenario's pmakes side by side through migd, with its timed events, and
+/// replays their results on the one-machine Unix.
+fn run_pmakes(s: &Scenario, mut c: Cluster, model: &CostModel) -> Result<RunReport, SimError> {
+    c.enable_policy(s.policy.clone().unwrap_or_default())?;
+    for (at, ev, _) in &s.timed {
+        c.schedule(*at, *ev)?;
+    }
+    let policy_err = |e: crate::policy::PmakeError| SimError::Policy(e.to_string());
+    let mut ps = Vec::new();
+    for p in &s.pmakes {
+        let pm =
+            Pmake::new(&c, p.client, &p.jobs, p.local_slots, p.first_file).map_err(policy_err)?;
+        ps.push(pm.starting_at(p.start_ms));
+    }
+    let reports = run_all(&mut c, ps).map_err(policy_err)?;
+    let mismatches = check_tr(&c.cfg, &merged_log(&reports));
+    let mut r = report(s, &c, model, Vec::new());
+    r.pmake_tr_mismatches = mismatches;
+    r.pmakes = s
+        .pmakes
+        .iter()
+        .zip(reports)
+        .map(|(p, rep)| PmakeResult {
+            line: p.line,
+            client: p.client,
+            expect_ok: p.expect.holds(&rep),
+            expect: p.expect.clone(),
+            report: rep,
+        })
+        .collect();
+    Ok(r)
 }

@@ -37,9 +37,39 @@
 //! `owner-leaves hN`. An `expect` is the printed outcome (`data 7`, `EOF`, `ok`, `ESRCH`,
 //! `migration refused: ...`, `blocked`, `killed`); a trailing `*` matches a prefix.
 //!
+//! Instead of `steps`, a scenario may run pmakes through the host-selection layer (load
+//! daemons, migd; see `policy`), on a simulated clock in ms:
+//!
+//! ```toml
+//! timed = [                      # cluster events at simulated times
+//!   { at_ms = 42000, event = "owner-returns h1" },
+//! ]
+//!
+//! [policy]                       # optional: load-daemon parameters, each optional
+//! no_input_ms = 30000            # no input this long before a host may be idle
+//! accept_below = [0.75, 1.0, 1.5]
+//! refuse_above = [2.5, 2.75, 3.0]
+//! sample_ms = 5000
+//! report_ms = 60000
+//!
+//! [[pmake]]                      # one table per pmake run side by side
+//! client = "p0.0"                # a listed process with at least one page
+//! jobs = 8                       # job J computes `steps` times `step_ms`, writing memory
+//! steps = 8                      # after each step, then writes file /f(first_file + J)
+//! step_ms = 5000
+//! local_slots = 1                # optional: jobs at home when migd has no host (1)
+//! first_file = 0                 # optional (0)
+//! start_ms = 35000               # optional: when pmake starts (default: no_input_ms +
+//!                                # sample_ms, the first time hosts can be idle)
+//! expect = { completed = 8, evictions = 1, remigrations = 1 }   # optional, each optional
+//! ```
+//!
+//! Every pmake result is replayed on the one-machine Unix (TR), as steps are.
+//!
 //! Errors name the file, the line and the problem; nothing panics on input.
 
 use crate::cost::CostModel;
+use crate::policy::{IdleRule, Job};
 use crate::sim::{ClusterConfig, HostConfig, ProcConfig, SERVER_VERSION};
 use serde::Deserialize;
 use std::fmt;
@@ -65,6 +95,63 @@ struct FileSpec {
     #[serde(default)]
     process: Vec<ProcSpec>,
     cost_model: Option<CostModel>,
+    policy: Option<Spanned<IdleRule>>,
+    #[serde(default)]
+    pmake: Vec<PmakeTable>,
+    #[serde(default)]
+    timed: Vec<TimedSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PmakeTable {
+    client: Spanned<String>,
+    jobs: Spanned<u16>,
+    steps: u8,
+    step_ms: u64,
+    local_slots: Option<usize>,
+    first_file: Option<u8>,
+    start_ms: Option<u64>,
+    #[serde(default)]
+    expect: PmakeExpect,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TimedSpec {
+    at_ms: u64,
+    event: Spanned<String>,
+}
+
+/// What a pmake run must give (each field optional).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PmakeExpect {
+    pub completed: Option<u32>,
+    pub evictions: Option<u32>,
+    pub remigrations: Option<u32>,
+}
+
+impl PmakeExpect {
+    /// Whether `r` meets every expectation given.
+    pub fn holds(&self, r: &crate::policy::PmakeReport) -> bool {
+        let ok = |want: Option<u32>, got: u32| want.is_none_or(|w| w == got);
+        ok(self.completed, r.completed)
+            && ok(self.evictions, r.evictions)
+            && ok(self.remigrations, r.remigrations)
+    }
+}
+
+/// One `[[pmake]]` of a scenario.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct PmakeStep {
+    pub client: Pid,
+    pub jobs: Vec<Job>,
+    pub local_slots: usize,
+    pub first_file: u8,
+    pub start_ms: u64,
+    pub expect: PmakeExpect,
+    pub line: usize,
 }
 
 #[derive(Debug, Deserialize)]
@@ -140,6 +227,11 @@ pub struct Scenario {
     /// With `precopy-vm`, processes run during the copy rounds (V); see
     /// `Cluster::set_precopy_runs`.
     pub precopy_runs: bool,
+    /// The load daemons' parameters, when the scenario runs pmakes.
+    pub policy: Option<IdleRule>,
+    pub pmakes: Vec<PmakeStep>,
+    /// Cluster events at simulated times (ms), with their lines.
+    pub timed: Vec<(u64, ClusterEvent, usize)>,
 }
 
 /// A problem with a scenario file, located.
@@ -271,6 +363,75 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
             maps_device: p.maps_device,
         });
     }
+    let policy = match &spec.policy {
+        Some(r) => {
+            r.get_ref().check().map_err(|e| cx.err(r.span(), e))?;
+            Some(r.get_ref().clone())
+        }
+        None => None,
+    };
+    let rule = policy.clone().unwrap_or_default();
+    let mut pmakes = Vec::new();
+    for t in &spec.pmake {
+        let span = t.client.span();
+        let client = parse_pid(t.client.get_ref()).map_err(|e| cx.err(span.clone(), e))?;
+        match processes.iter().find(|p| p.pid == client) {
+            None => return Err(cx.err(span, format!("{client} is not a listed process"))),
+            Some(p) if p.pages == 0 => {
+                return Err(cx.err(span, format!("{client} needs a page for its jobs")))
+            }
+            Some(_) => {}
+        }
+        if pmakes.iter().any(|p: &PmakeStep| p.client == client) {
+            return Err(cx.err(span, format!("{client} runs two pmakes")));
+        }
+        let first_file = t.first_file.unwrap_or(0);
+        let jobs = *t.jobs.get_ref();
+        if first_file as usize + jobs as usize > 256 {
+            return Err(cx.err(
+                t.jobs.span(),
+                format!("{jobs} jobs from /f{first_file}: more than 256 output files"),
+            ));
+        }
+        let (line, _) = line_col(text, span.start);
+        pmakes.push(PmakeStep {
+            client,
+            jobs: vec![
+                Job {
+                    steps: t.steps,
+                    step_ms: t.step_ms,
+                };
+                jobs as usize
+            ],
+            local_slots: t.local_slots.unwrap_or(1),
+            first_file,
+            start_ms: t.start_ms.unwrap_or(rule.no_input_ms + rule.sample_ms),
+            expect: t.expect.clone(),
+            line,
+        });
+    }
+    if let (Some(p), false) = (spec.pmake.first(), spec.steps.is_empty()) {
+        return Err(cx.err(
+            p.client.span(),
+            "a scenario runs either `steps` or `[[pmake]]`, not both",
+        ));
+    }
+    let mut timed = Vec::new();
+    for t in &spec.timed {
+        let span = t.event.span();
+        if spec.pmake.is_empty() {
+            return Err(cx.err(
+                span,
+                "`timed` events need a `[[pmake]]` (steps have no clock)",
+            ));
+        }
+        let e = parse_event(t.event.get_ref()).map_err(|e| cx.err(span.clone(), e))?;
+        if !known(e.host()) {
+            return Err(cx.err(span, format!("no host {} in the scenario", e.host())));
+        }
+        let (line, _) = line_col(text, span.start);
+        timed.push((t.at_ms, e, line));
+    }
     let mut steps = Vec::new();
     for s in &spec.steps {
         let (kind, span) = match (&s.pid, &s.op, &s.event) {
@@ -281,12 +442,7 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
             }
             (None, None, Some(ev)) => {
                 let e = parse_event(ev.get_ref()).map_err(|e| cx.err(ev.span(), e))?;
-                let h = match e {
-                    ClusterEvent::OwnerReturns(h)
-                    | ClusterEvent::OwnerLeaves(h)
-                    | ClusterEvent::Crash(h)
-                    | ClusterEvent::Reboot(h) => h,
-                };
+                let h = e.host();
                 if !known(h) {
                     return Err(cx.err(ev.span(), format!("no host {h} in the scenario")));
                 }
@@ -327,6 +483,9 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
         steps,
         cost_model: spec.cost_model.unwrap_or_default(),
         precopy_runs: spec.precopy_runs.unwrap_or(false),
+        policy: (!pmakes.is_empty()).then_some(rule),
+        pmakes,
+        timed,
     })
 }
 
@@ -549,12 +708,91 @@ pages = 2
         assert!(e.message.contains("colour"), "{e}");
     }
 
+    const PMAKE: &str = r#"
+seed = 1
+timed = [
+  { at_ms = 40000, event = "owner-returns h1" },
+]
+[policy]
+no_input_ms = 20000
+[[pmake]]
+client = "p0.0"
+jobs = 3
+steps = 2
+step_ms = 1000
+expect = { completed = 3 }
+[[host]]
+id = 0
+[[host]]
+id = 1
+[[process]]
+pid = "p0.0"
+pages = 1
+"#;
+
+    #[test]
+    fn parses_a_pmake_scenario() {
+        let s = parse("pmake.toml", PMAKE).expect("parses");
+        assert_eq!(s.pmakes.len(), 1);
+        let p = &s.pmakes[0];
+        assert_eq!((p.client, p.jobs.len(), p.line), (Pid::new(0, 0), 3, 9));
+        assert_eq!(p.start_ms, 25_000, "no_input_ms + sample_ms by default");
+        assert_eq!(
+            s.timed,
+            vec![(40_000, ClusterEvent::OwnerReturns(HostId(1)), 4)]
+        );
+        assert_eq!(s.policy.map(|r| r.no_input_ms), Some(20_000));
+        assert_eq!(p.expect.completed, Some(3));
+    }
+
+    #[test]
+    fn pmake_errors_are_located() {
+        let cases = [
+            (
+                PMAKE.replace(
+                    "seed = 1",
+                    "seed = 1\nsteps = [{ pid = \"p0.0\", op = \"getpid\" }]",
+                ),
+                "either `steps` or `[[pmake]]`",
+            ),
+            (
+                PMAKE.replace("client = \"p0.0\"", "client = \"p1.4\""),
+                "p1.4 is not a listed process",
+            ),
+            (PMAKE.replace("pages = 1", "pages = 0"), "needs a page"),
+            (
+                PMAKE.replace("owner-returns h1", "owner-returns h8"),
+                "no host h8",
+            ),
+            (
+                PMAKE.replace("no_input_ms = 20000", "sample_ms = 0"),
+                "must be positive",
+            ),
+            (PMAKE.replace("jobs = 3", "jobs = 300"), "more than 256"),
+            (
+                PMAKE.replace("steps = 2", "steps = 2\ncolour = 1"),
+                "colour",
+            ),
+        ];
+        for (text, want) in cases {
+            let e = parse("p.toml", &text).unwrap_err();
+            assert!(e.message.contains(want), "{e}");
+            assert!(e.line > 1, "{e}");
+        }
+        let no_pmake = GOOD.replace(
+            "seed = 3",
+            "seed = 3\ntimed = [{ at_ms = 1, event = \"crash h1\" }]",
+        );
+        let e = parse("t.toml", &no_pmake).unwrap_err();
+        assert!(e.message.contains("need a `[[pmake]]`"), "{e}");
+    }
+
     #[test]
     fn garbage_never_panics() {
         use rand::{Rng, SeedableRng};
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
-        let bytes = GOOD.as_bytes();
-        for _ in 0..2000 {
+        for _ in 0..4000 {
+            let bytes = if rng.gen_bool(0.5) { GOOD } else { PMAKE }.as_bytes();
             let mut b = bytes.to_vec();
             for _ in 0..rng.gen_range(1..6) {
                 let i = rng.gen_range(0..b.len());

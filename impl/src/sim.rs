@@ -10,6 +10,7 @@ use crate::cost::Ledger;
 use crate::fs::FileServer;
 use crate::kernel::{Input, Kernel, KernelConfig, Note, Out, Pcb};
 use crate::msg::{decode, encode, Envelope, Msg, Node};
+use crate::policy::{Effect, IdleRule, Policy};
 use crate::view::ClusterView;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -86,6 +87,8 @@ pub enum SimError {
         steps: u64,
         seed: u64,
     },
+    /// A host-selection call the simulator cannot carry (no policy layer, unknown client).
+    Policy(String),
 }
 
 impl fmt::Display for SimError {
@@ -96,6 +99,7 @@ impl fmt::Display for SimError {
             SimError::NoProgress { steps, seed } => {
                 write!(f, "no quiescence after {steps} steps (seed {seed})")
             }
+            SimError::Policy(s) => write!(f, "host selection: {s}"),
         }
     }
 }
@@ -230,6 +234,10 @@ pub struct Cluster {
     pub step_budget: u64,
     scratch: Vec<Choice>,
     schedule: VecDeque<usize>,
+    /// Load daemons and migd, once [`Cluster::enable_policy`] started them.
+    policy: Option<Policy>,
+    /// Cluster events due at a simulated time (see [`Cluster::run_until`]).
+    timed: BTreeMap<u64, Vec<ClusterEvent>>,
 }
 
 impl Cluster {
@@ -310,6 +318,8 @@ impl Cluster {
             step_budget: 100_000,
             scratch: Vec::new(),
             schedule: VecDeque::new(),
+            policy: None,
+            timed: BTreeMap::new(),
         })
         .map(|mut c| {
             c.tracing = std::env::var("SPRITE_DEBUG_TRACE").is_ok();
@@ -418,6 +428,8 @@ impl Cluster {
 
     /// Applies a cluster event now.
     pub fn event(&mut self, ev: ClusterEvent) -> Result<(), SimError> {
+        let was_down = |h: &HostId| self.down.contains(h);
+        let restarts = matches!(ev, ClusterEvent::Reboot(h) if was_down(&h));
         self.log(TraceEvent::Event {
             what: ev.to_string(),
         });
@@ -427,6 +439,26 @@ impl Cluster {
             ClusterEvent::Crash(h) => self.crash(h)?,
             ClusterEvent::Reboot(h) => self.reboot(h)?,
         }
+        // The host's load daemon hears of it too (a down host runs none).
+        let now = self.now;
+        let owner = |h: HostId| self.kernels.get(&h).is_some_and(|k| k.owner_present);
+        let rebooted_owner = match ev {
+            ClusterEvent::Reboot(h) => owner(h),
+            _ => false,
+        };
+        let effects = match (&mut self.policy, ev) {
+            (Some(p), ClusterEvent::OwnerReturns(h)) => p.owner(now, h, true),
+            (Some(p), ClusterEvent::OwnerLeaves(h)) => p.owner(now, h, false),
+            (Some(p), ClusterEvent::Crash(h)) => p.host_down(h),
+            (Some(p), ClusterEvent::Reboot(h)) => {
+                if restarts {
+                    p.host_up(now, h, rebooted_owner);
+                }
+                Vec::new()
+            }
+            (None, _) => Vec::new(),
+        };
+        self.apply_policy(effects);
         Ok(())
     }
 
@@ -536,7 +568,7 @@ impl Cluster {
                 .get(&h)
                 .map(|k| k.cfg.version)
                 .unwrap_or(SERVER_VERSION),
-            Node::Server => SERVER_VERSION,
+            Node::Server | Node::Migd => SERVER_VERSION,
         };
         let env = Envelope { from, to, msg };
         let bytes = encode(version, &env);
@@ -796,6 +828,7 @@ impl Cluster {
                 let outs = self.server.handle(env.from, env.msg);
                 self.apply_server(outs);
             }
+            Node::Migd => self.deliver_policy(env.from, env.to, env.msg),
             Node::Host(h) if self.down.contains(&h) || !self.kernels.contains_key(&h) => {
                 let kind = env.msg.kind().name().to_string();
                 self.log(TraceEvent::Dropped {
@@ -819,9 +852,14 @@ impl Cluster {
                             let outs = self.server.host_down(h);
                             self.apply_server(outs);
                         }
+                        Node::Migd => {
+                            let effects = self.policy.as_mut().map(|p| p.host_down(h));
+                            self.apply_policy(effects.unwrap_or_default());
+                        }
                     }
                 }
             }
+            Node::Host(_) if env.msg.is_policy() => self.deliver_policy(env.from, env.to, env.msg),
             Node::Host(h) => {
                 let _ = self.input(
                     h,
@@ -872,6 +910,144 @@ impl Cluster {
             c.deliver_bytes(key, bytes);
         }
         c
+    }
+
+    // ------------------------------------------------------------ host selection
+
+    /// Starts the host-selection layer: migd and a load daemon on every host that is up,
+    /// with their clock at the current time (see [`crate::policy`]).
+    pub fn enable_policy(&mut self, rule: IdleRule) -> Result<(), SimError> {
+        rule.check().map_err(SimError::Config)?;
+        let hosts: Vec<(HostId, bool, bool)> = self
+            .kernels
+            .iter()
+            .map(|(h, k)| (*h, !self.down.contains(h), k.owner_present))
+            .collect();
+        self.policy = Some(Policy::new(rule, self.now, &hosts));
+        Ok(())
+    }
+
+    /// The host-selection layer, if started.
+    pub fn policy(&self) -> Option<&Policy> {
+        self.policy.as_ref()
+    }
+
+    /// A user-level client (the process `client`, e.g. a pmake) sends a host-selection
+    /// call to migd from the host it runs on.
+    pub fn client_send(&mut self, client: Pid, msg: Msg) -> Result<(), SimError> {
+        if self.policy.is_none() {
+            return Err(SimError::Policy(
+                "no migd runs (enable_policy first)".into(),
+            ));
+        }
+        if !msg.is_policy() || msg.pid() != Some(client) {
+            return Err(SimError::Policy(format!(
+                "{} is not a call of client {client}",
+                msg.kind()
+            )));
+        }
+        let Some(h) = self.host_of(client) else {
+            return Err(SimError::Policy(format!("no process {client} runs")));
+        };
+        self.send(Node::Host(h), Node::Migd, msg);
+        Ok(())
+    }
+
+    /// Takes the messages migd sent `client` (replies and notices), oldest first.
+    pub fn client_mail(&mut self, client: Pid) -> Vec<Msg> {
+        self.policy
+            .as_mut()
+            .map(|p| p.take_mail(client))
+            .unwrap_or_default()
+    }
+
+    /// Schedules a cluster event at simulated time `at` (ms); [`Cluster::run_until`]
+    /// applies it.
+    pub fn schedule(&mut self, at: u64, ev: ClusterEvent) -> Result<(), SimError> {
+        if !self.kernels.contains_key(&ev.host()) {
+            return Err(SimError::UnknownHost(ev.host()));
+        }
+        self.timed.entry(at).or_default().push(ev);
+        Ok(())
+    }
+
+    /// Lets simulated time pass until `t` (ms): runs to quiescence, then jumps the clock
+    /// to the next timer (a daemon's sample, a scheduled event), fires it and runs to
+    /// quiescence again, in time order. Returns early, with `true`, as soon as a client
+    /// has mail to read. Every step still takes 1 ms; timers never fire inside
+    /// [`Cluster::step`], so quiescence keeps its meaning.
+    pub fn run_until(&mut self, t: u64) -> Result<bool, SimError> {
+        loop {
+            self.run_until_quiescent()?;
+            if self.policy.as_ref().is_some_and(Policy::has_mail) {
+                return Ok(true);
+            }
+            let daemons = self.policy.as_ref().and_then(Policy::deadline);
+            let events = self.timed.keys().next().copied();
+            let next = match (daemons, events) {
+                (Some(a), Some(b)) => a.min(b),
+                (a, b) => match a.or(b) {
+                    Some(x) => x,
+                    None => break,
+                },
+            };
+            if next > t {
+                break;
+            }
+            self.now = self.now.max(next);
+            while let Some(entry) = self.timed.first_entry() {
+                if *entry.key() > self.now {
+                    break;
+                }
+                for ev in entry.remove() {
+                    self.event(ev)?;
+                }
+            }
+            let now = self.now;
+            let kernels = &self.kernels;
+            let effects = match self.policy.as_mut() {
+                Some(p) => p.tick(now, |h| {
+                    kernels
+                        .get(&h)
+                        .map(crate::policy::daemon::runnable)
+                        .unwrap_or(0)
+                }),
+                None => Vec::new(),
+            };
+            self.apply_policy(effects);
+        }
+        self.now = self.now.max(t);
+        Ok(false)
+    }
+
+    fn deliver_policy(&mut self, from: Node, to: Node, msg: Msg) {
+        let now = self.now;
+        let effects = match self.policy.as_mut() {
+            Some(p) => p.deliver(now, from, to, msg),
+            None => vec![Effect::Reject {
+                at: to,
+                kind: msg.kind(),
+                why: "no host-selection layer runs".into(),
+            }],
+        };
+        self.apply_policy(effects);
+    }
+
+    fn apply_policy(&mut self, effects: Vec<Effect>) {
+        for e in effects {
+            match e {
+                Effect::Send(from, to, msg) => self.send(from, to, msg),
+                Effect::Kernel(h, input) => {
+                    let _ = self.input(h, input);
+                }
+                Effect::Reject { at, kind, why } => self.log(TraceEvent::Dropped {
+                    from: at,
+                    to: at,
+                    kind: kind.name().to_string(),
+                    why,
+                }),
+            }
+        }
     }
 
     /// Delivers raw bytes to a node as if they came off the network (for fuzzing the

@@ -20,6 +20,18 @@ pub enum ClusterEvent {
     Reboot(HostId),
 }
 
+impl ClusterEvent {
+    /// The host the event happens to.
+    pub fn host(&self) -> HostId {
+        match *self {
+            ClusterEvent::OwnerReturns(h)
+            | ClusterEvent::OwnerLeaves(h)
+            | ClusterEvent::Crash(h)
+            | ClusterEvent::Reboot(h) => h,
+        }
+    }
+}
+
 impl fmt::Display for ClusterEvent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -52,6 +52,32 @@ pub enum MsgKind {
     FileOp,
     /// A dead process reported to its home after a crash.
     DeathNotice,
+    /// A host's load daemon tells migd whether the host accepts foreign work, with its
+    /// load averages and time since the last input: every 60 s, and at once when that
+    /// changes (SPE "Selecting Idle Hosts"; TH §6.3.2).
+    LoadReport,
+    /// A client (pmake, mig) opens its connection to migd: in Sprite, an open of migd's
+    /// pseudo-device (TH §6.3.2, step 1).
+    MigdOpen,
+    /// A client asks migd for one idle host (Sprite: an ioctl on the pseudo-device).
+    HostRequest,
+    /// migd's answer to a request: the longest-idle free host, one that fairness took
+    /// from a client holding more than its share, or none.
+    HostGrant,
+    /// A client hands one host back while keeping its connection.
+    HostRelease,
+    /// A client closes its connection (explicitly, or because it exited): every host it
+    /// still holds goes back to the pool (TH §6.3.2).
+    MigdClose,
+    /// migd tells a client that a host it held was taken back: the owner returned, the
+    /// host went down, or fairness gave it to another client.
+    HostReclaim,
+    /// migd asks a host's load daemon to evict its foreign processes because the host was
+    /// reclaimed for fairness ("just as if the user returned", TH §7.2.2).
+    HostEvict,
+    /// migd tells a client it turned away that a host became free, so that it may ask
+    /// again (TH §7.2.2: the server notifies clients when a new host becomes available).
+    HostAvailable,
 }
 
 impl MsgKind {
@@ -80,6 +106,15 @@ impl MsgKind {
             MsgKind::CacheDisable => "CACHE_DISABLE",
             MsgKind::FileOp => "FILE_OP",
             MsgKind::DeathNotice => "DEATH_NOTICE",
+            MsgKind::LoadReport => "LOAD_REPORT",
+            MsgKind::MigdOpen => "MIGD_OPEN",
+            MsgKind::HostRequest => "HOST_REQUEST",
+            MsgKind::HostGrant => "HOST_GRANT",
+            MsgKind::HostRelease => "HOST_RELEASE",
+            MsgKind::MigdClose => "MIGD_CLOSE",
+            MsgKind::HostReclaim => "HOST_RECLAIM",
+            MsgKind::HostEvict => "HOST_EVICT",
+            MsgKind::HostAvailable => "HOST_AVAILABLE",
         }
     }
 }

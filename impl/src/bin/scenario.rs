@@ -135,6 +135,40 @@ fn run(args: &Args) -> Result<bool, String> {
         }
         println!("{line}");
     }
+    for p in &report.pmakes {
+        let r = &p.report;
+        let mut line = format!(
+            "line {:>3}  pmake {}: {} job(s) done ({} remote, {} at home), {} evicted, {} \
+             re-migrated; migd: {} request(s), {} grant(s), {} denial(s), {} release(s); \
+             closed at {} ms",
+            p.line,
+            p.client,
+            r.completed,
+            r.ran_remotely,
+            r.ran_locally,
+            r.evictions,
+            r.remigrations,
+            r.requests,
+            r.grants,
+            r.denials,
+            r.releases,
+            r.finished_ms
+        );
+        if !p.expect_ok {
+            line.push_str(&format!("   EXPECTED {:?}", p.expect));
+        }
+        println!("{line}");
+        for (j, (hosts, out)) in r.placements.iter().zip(&r.outputs).enumerate() {
+            let path: Vec<String> = hosts.iter().map(|h| h.to_string()).collect();
+            let out = out
+                .map(|v| v.to_string())
+                .unwrap_or_else(|| "nothing".into());
+            println!("           job {j}: {}, wrote {out}", path.join(" -> "));
+        }
+    }
+    for m in &report.pmake_tr_mismatches {
+        println!("DIFFERS from one Unix machine: {m}");
+    }
     if !report.migrations.is_empty() {
         println!("-- migrations");
         println!(

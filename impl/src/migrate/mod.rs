@@ -535,7 +535,7 @@ pub fn on_msg(k: &mut Kernel, src: Option<HostId>, version: u16, msg: Msg) {
     match msg {
         Msg::MigInit { pid, .. } => {
             // The target decides: same version, and nobody at the console (TH §4.2). One
-            // foreign job per host is migd's policy, not a kernel refusal (policy.rs).
+            // foreign job per host is migd's policy, not a kernel refusal (policy/migd.rs).
             let result = if version != k.cfg.version {
                 Err(Refusal::VersionMismatch)
             } else if k.owner_present {
