@@ -2,6 +2,7 @@
 //! panics, every run reaches quiescence (LIVE), and the state invariants that hold at rest
 //! hold (HOME, RES, CACHE, OFF, DEL, PID). A failure prints the seed.
 
+mod common;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sprite::view::{ClusterView, PosView};
@@ -304,10 +305,7 @@ fn fail_a_crash_kills_exactly_the_processes_of_that_host() {
 fn wait_and_fail_hold_across_crash_and_reboot_sequences() {
     use std::collections::BTreeMap;
     use vocab::{Errno, Value};
-    let n: u64 = std::env::var("SPRITE_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(300);
+    let n = common::seeds(300);
     let mut crashes = 0;
     let mut reported = 0;
     let mut deaths = 0;

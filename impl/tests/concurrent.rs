@@ -4,7 +4,7 @@
 //! by the concurrent comparison alone (no expectations in the files).
 
 mod common;
-use common::drive_until;
+use common::{drive_until, seeds};
 use sprite::cost::CostModel;
 use sprite::run::{run, RunReport};
 use sprite::scenario::{parse, Scenario};
@@ -128,14 +128,6 @@ fn differs(r: &RunReport) -> Option<String> {
         .map(|s| format!("{} = {}, one Unix: {:?}", s.step, s.outcome, s.unix))
 }
 
-/// Seeds per scenario and design (`SPRITE_SEEDS=N` for long runs).
-fn seeds() -> u64 {
-    std::env::var("SPRITE_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(60)
-}
-
 #[test]
 fn tr_concurrent_runs_agree_with_one_machine_under_every_seed() {
     let mut compared = 0;
@@ -148,7 +140,7 @@ fn tr_concurrent_runs_agree_with_one_machine_under_every_seed() {
         "lazy-vm",
     ] {
         for text in [SHARING, TEMP_FILE, SHARED_OFFSET] {
-            for seed in 0..seeds() {
+            for seed in 0..seeds(60) {
                 let r = go(text, seed, switches);
                 assert!(
                     r.ok(),

@@ -116,3 +116,11 @@ pub fn drive_until(c: &mut Cluster, what: &str, done: impl Fn(&Cluster, &[Enable
     }
     panic!("no {what} after 100 steps");
 }
+
+/// Seeds a randomised test runs: `SPRITE_SEEDS=N` for long runs, else `default`.
+pub fn seeds(default: u64) -> u64 {
+    std::env::var("SPRITE_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
