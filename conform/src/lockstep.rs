@@ -304,14 +304,20 @@ pub fn follow(
             }
         }
     }
+    // The nearest state: one that has returned every result the implementation has, if
+    // any (its differences then say what the operation did wrong), with the fewest
+    // differences, reached with the fewest actions.
     let nearest = explored
         .iter()
         .map(|c| {
+            let missing = missing_results(&c.results, done);
             let mut d = abs::diff(target, &abs::obs(&c.s));
-            d.extend(missing_results(&c.results, done));
-            (d, c)
+            let behind = !missing.is_empty();
+            d.extend(missing);
+            (behind, d, c)
         })
-        .min_by_key(|(d, c)| (d.len(), c.path.len()));
+        .min_by_key(|(behind, d, c)| (*behind, d.len(), c.path.len()))
+        .map(|(_, d, c)| (d, c));
     Err(match nearest {
         Some((d, c)) => Miss::NoAction {
             nearest: d,

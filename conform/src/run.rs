@@ -409,14 +409,14 @@ impl Runner {
     /// After one implementation step (described by `what`): the model follows, and every
     /// invariant is checked on the mapped state.
     #[allow(clippy::result_large_err)] // a mismatch ends the run: its size does not matter
-    fn sync(&mut self, i: usize, what: String) -> Result<(), Mismatch> {
+    fn sync(&mut self, i: usize, what: Did) -> Result<(), Mismatch> {
         self.collect();
         let settled = abs::settled(&self.cluster);
         let mapped = abs::map(&settled, self.ms(), self.impl_flags);
         let target = abs::obs(&mapped);
         let imp = impl_ops(&settled);
         drop(settled);
-        let at = Some((self.impl_steps, what));
+        let at = (self.impl_steps, what);
         // A step that changed nothing the model sees, and returned nothing: the frontier
         // matched exactly this already.
         let seen = (target, imp.done);
@@ -437,7 +437,7 @@ impl Runner {
             Err(miss) => {
                 self.frontier = frontier;
                 let mut m = self.mismatch(i, Kind::State);
-                m.impl_step = at;
+                m.impl_step = Some((at.0, at.1.to_string()));
                 match miss {
                     Miss::NoAction { nearest, path } => {
                         m.diff = nearest;
@@ -501,7 +501,7 @@ impl Runner {
         &mut self,
         i: usize,
         mapped: State,
-        at: Option<(usize, String)>,
+        at: (usize, Did),
     ) -> Result<(), Mismatch> {
         if self.last_mapped.as_ref() == Some(&mapped) {
             return Ok(());
@@ -509,7 +509,7 @@ impl Runner {
         let broken = abs::broken_invariants(&self.model, &mapped);
         if let Some((id, why)) = broken.first().cloned() {
             let mut m = self.mismatch(i, Kind::Invariant(id, why));
-            m.impl_step = at;
+            m.impl_step = Some((at.0, at.1.to_string()));
             m.diff.clear();
             return Err(m);
         }
@@ -520,7 +520,7 @@ impl Runner {
     /// One implementation step: by the seed, by the scenario's scheduling choice, or
     /// (during a `Pipe`) with the process's channel to the server starved. `None` when
     /// quiescent.
-    fn impl_step(&mut self) -> Option<String> {
+    fn impl_step(&mut self) -> Option<Did> {
         let en = self.cluster.enabled();
         if en.is_empty() {
             return None;
@@ -539,12 +539,12 @@ impl Runner {
                 // The seed chooses, exactly as `Cluster::step` does.
                 let e = self.cluster.step_chosen()?;
                 self.impl_steps += 1;
-                return Some(describe(&e));
+                return Some(Did::Step(e));
             }
         };
         self.cluster.perform(&e);
         self.impl_steps += 1;
-        Some(describe(&e))
+        Some(Did::Step(e))
     }
 
     /// Runs the implementation (the model following) until it is quiescent, or for at
@@ -613,7 +613,7 @@ impl Runner {
                 self.cluster
                     .event(e)
                     .map_err(|err| self.mismatch(i, Kind::Liveness(err.to_string())))?;
-                self.sync(i, format!("event: {e}"))?;
+                self.sync(i, Did::Event(e))?;
             }
             Step::Op { who, op } => {
                 let Some(pid) = self.resolve(who).filter(|p| self.ready(*p)) else {
@@ -748,17 +748,30 @@ fn impl_ops(c: &Cluster) -> ImplOps {
     r
 }
 
-/// An implementation step, readably.
-fn describe(e: &Enabled) -> String {
-    match e {
-        Enabled::Deliver { from, to, kind } => format!(
-            "deliver {} {from} -> {to}",
-            kind.map_or("(garbage)".to_string(), |k| k.name().to_string())
-        ),
-        Enabled::Start { pid, host } => match host {
-            Some(h) => format!("start the next operation of {pid} on {h}"),
-            None => format!("start the next operation of {pid} (no host has it)"),
-        },
+/// What the implementation did in one step: a delivery or an operation's start, or a
+/// cluster event.
+#[derive(Clone, Copy, Debug)]
+enum Did {
+    Step(Enabled),
+    Event(vocab::ClusterEvent),
+}
+
+impl std::fmt::Display for Did {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Did::Step(Enabled::Deliver { from, to, kind }) => write!(
+                f,
+                "deliver {} {from} -> {to}",
+                kind.map_or("(garbage)", |k| k.name())
+            ),
+            Did::Step(Enabled::Start { pid, host: Some(h) }) => {
+                write!(f, "start the next operation of {pid} on {h}")
+            }
+            Did::Step(Enabled::Start { pid, host: None }) => {
+                write!(f, "start the next operation of {pid} (no host has it)")
+            }
+            Did::Event(e) => write!(f, "event: {e}"),
+        }
     }
 }
 

@@ -102,7 +102,10 @@ fn main() -> std::io::Result<()> {
         },
     ];
     for (i, m) in msgs.iter().enumerate() {
-        fs::write(root.join("codec").join(format!("seed-msg-{i}")), encode(1, m))?;
+        fs::write(
+            root.join("codec").join(format!("seed-msg-{i}")),
+            encode(1, m),
+        )?;
     }
     // The first message with its last varint padded (`80 00` for 0): it must not decode
     // (KNOWN-9, found by this target: the codec accepted it, so the round trip failed).
@@ -111,10 +114,7 @@ fn main() -> std::io::Result<()> {
         padded.pop();
         padded.extend([0x87, 0x00]);
     }
-    fs::write(
-        root.join("codec").join("seed-noncanonical-varint"),
-        &padded,
-    )?;
+    fs::write(root.join("codec").join("seed-noncanonical-varint"), &padded)?;
     println!("examples: {examples:?}");
     Ok(())
 }
