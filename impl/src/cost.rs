@@ -32,6 +32,9 @@ pub struct PageRecord {
     pub class: PageClass,
     pub reused: bool,
     pub transfers: u32,
+    /// Transfers while the migration was in progress (more than one: pre-copy sent the
+    /// page again after the process wrote it).
+    pub sent: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -48,6 +51,10 @@ pub struct MigrationRecord {
     pub phases: BTreeMap<MsgKind, Counter>,
     pub pages: Vec<PageRecord>,
     pub pages_flushed: u32,
+    /// Of `pages_flushed`, the pages pre-copied while the process ran (outside the freeze).
+    pub pages_precopied: u32,
+    /// Pre-copy rounds sent while the process ran.
+    pub precopy_rounds: u32,
     pub pages_faulted: u32,
     pub blocks_flushed: u32,
     /// Open files moved: one three-party exchange each (all the process's streams on it).
@@ -68,6 +75,10 @@ impl MigrationRecord {
     }
     pub fn succeeded(&self) -> bool {
         matches!(self.result, Some(Ok(())))
+    }
+    /// Pages that crossed the network more than once during the migration.
+    pub fn pages_sent_twice(&self) -> u32 {
+        self.pages.iter().filter(|p| p.sent >= 2).count() as u32
     }
 }
 
@@ -150,9 +161,12 @@ impl Ledger {
                             class: *class,
                             reused: false,
                             transfers: 0,
+                            sent: 0,
                         })
                         .collect(),
                     pages_flushed: 0,
+                    pages_precopied: 0,
+                    precopy_rounds: 0,
                     pages_faulted: 0,
                     blocks_flushed: 0,
                     files_moved: 0,
@@ -173,6 +187,7 @@ impl Ledger {
                 if let Some(i) = self.active.get(pid) {
                     let r = &mut self.migrations[*i];
                     match phase {
+                        Phase::PreCopy => r.precopy_rounds += 1,
                         Phase::Flush => r.frozen_at = Some(now),
                         Phase::Resume => {
                             r.freeze_steps = now.saturating_sub(r.frozen_at.unwrap_or(now));
@@ -205,11 +220,16 @@ impl Ledger {
                     let r = &mut self.migrations[i];
                     if active {
                         r.pages_flushed += 1;
+                        if r.frozen_at.is_none() {
+                            // Only pre-copy rounds send pages before the freeze.
+                            r.pages_precopied += 1;
+                        }
                     } else {
                         r.pages_faulted += 1;
                     }
                     if let Some(p) = r.pages.iter_mut().find(|p| p.page == *page) {
                         p.transfers += 1;
+                        p.sent += active as u32;
                     }
                 }
             }
@@ -356,22 +376,20 @@ impl CostModel {
             + self.kb_ms(r.state_bytes as f64, self.rpc_bandwidth_kb_s)
     }
 
-    /// Predicted freeze: everything but the fixed work before the freeze (INIT, START).
+    /// Predicted freeze: everything but the work before the freeze (INIT, START, and the
+    /// pre-copy rounds sent while the process ran: one PAGE_FLUSH RPC and its pages each).
     pub fn predict_freeze(&self, r: &MigrationRecord) -> f64 {
         let before = [MsgKind::MigInit, MsgKind::MigInitReply, MsgKind::MigStart]
             .iter()
             .filter_map(|k| r.phases.get(k))
             .map(|c| c.rpcs)
-            .sum::<u32>() as f64;
-        let precopy = if r.strategy == VmStrategy::PreCopy {
-            self.kb_ms(
-                r.pages_flushed as f64 * self.page_bytes as f64,
-                self.vm_bandwidth_kb_s,
-            )
-        } else {
-            0.0
-        };
-        (self.predict(r) - before * self.rpc_latency_ms - precopy).max(0.0)
+            .sum::<u32>()
+            + r.precopy_rounds;
+        let precopy = self.kb_ms(
+            r.pages_precopied as f64 * self.page_bytes as f64,
+            self.vm_bandwidth_kb_s,
+        );
+        (self.predict(r) - before as f64 * self.rpc_latency_ms - precopy).max(0.0)
     }
 
     pub fn per_file_ms(&self) -> f64 {

@@ -638,7 +638,9 @@ impl FileServer {
                     .map(|f| f.data.get(p as usize).copied())
                     .unwrap_or(None);
                 let np = if data.is_some() { p + 1 } else { p };
-                if pos.is_none() {
+                if pos.is_none() || s.shadow.is_some() {
+                    // (A request sent with the client's own position before that position
+                    // moved here, in a stream exchange, moves the shadow position on.)
                     if let Some(s) = self.streams.get_mut(&stream) {
                         s.shadow = Some(np);
                     }
@@ -677,7 +679,7 @@ impl FileServer {
                     d[p as usize] = sym;
                     f.version = v;
                 }
-                if pos.is_none() {
+                if pos.is_none() || s.shadow.is_some() {
                     if let Some(s) = self.streams.get_mut(&stream) {
                         s.shadow = Some(p + 1);
                     }

@@ -35,6 +35,10 @@ pub struct KernelConfig {
     pub hosts: BTreeSet<HostId>,
     /// Size of the exec arguments and environment an exec-time migration carries.
     pub exec_args_bytes: u32,
+    /// With `precopy-vm`: the process runs during the copy rounds, as in V (see
+    /// `migrate/vm.rs`). Off, the rounds run with the process frozen, which is the
+    /// reference model's pre-copy and what the conformance lockstep can follow.
+    pub precopy_runs: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -54,6 +58,13 @@ pub enum Pending {
     },
     Io {
         stream: StreamId,
+    },
+    /// Waits for another process's I/O on the same stream from this host to finish (the
+    /// client serialises I/O on a stream, as Sprite's stream lock does, so that two
+    /// requests never carry the same access position).
+    IoQueued {
+        fd: Fd,
+        op: Op,
     },
     /// The host's last reference to the descriptor's stream: the server must close it
     /// first (the descriptor goes when it answers).
@@ -279,6 +290,12 @@ pub enum Out {
     /// The process died (crash); its pending operation never completes.
     Killed(Pid),
     Note(Note),
+    /// The process's current operation (a migrate whose pages are pre-copied while the
+    /// process runs, V) goes on in the background: the process may start its next ones.
+    Detached(Pid),
+    /// The background operation of the process completed (a `Done` while no other
+    /// operation of the process runs completes it too).
+    DetachedDone(Pid, Outcome),
 }
 
 /// Inputs a kernel reacts to.
@@ -296,6 +313,8 @@ pub enum Input {
         msg: Msg,
     },
     HostDown(HostId),
+    /// The host is up again after a crash (it rebooted with empty tables).
+    HostUp(HostId),
     OwnerReturns,
     OwnerLeaves,
     /// migd took this idle host back for another client (fairness, TH §6.2.1) and the
@@ -322,11 +341,15 @@ pub struct Kernel {
     pub outgoing: BTreeMap<Pid, migrate::OutMig>,
     pub incoming: BTreeMap<Pid, migrate::InMig>,
     /// Pages pre-copied to this host, waiting for the migration's state.
-    pub precopied: BTreeMap<Pid, Vec<(PageNo, u8)>>,
+    pub precopied: BTreeMap<Pid, migrate::PreCopyBuffer>,
     /// Streams moving into this host with migrating processes (moves not yet granted).
     pub incoming_streams: BTreeMap<StreamId, u8>,
     /// Dirty blocks a migration's BLOCK_FLUSH carries, until the server acknowledges.
     pub flushing: BTreeMap<Pid, Vec<(FileId, Blocks)>>,
+    /// Death notices that could not be delivered (their host was down), by destination:
+    /// sent when that host is up again (procRecovery.c's DEPEND_UNREACHABLE). They live in
+    /// this kernel's memory, so they are lost if this host crashes first.
+    pub undelivered: BTreeMap<HostId, BTreeMap<Pid, u8>>,
     #[serde(skip)]
     pub(crate) out: Vec<Out>,
     #[serde(skip)]
@@ -355,6 +378,7 @@ impl Kernel {
             precopied: BTreeMap::new(),
             incoming_streams: BTreeMap::new(),
             flushing: BTreeMap::new(),
+            undelivered: BTreeMap::new(),
             out: Vec::new(),
             now: 0,
         }
@@ -400,6 +424,7 @@ impl Kernel {
             Input::Msg { from, version, msg } => self.msg(from, version, msg),
             Input::Bounced { to, msg } => self.bounced(to, msg),
             Input::HostDown(h) => self.host_down(h),
+            Input::HostUp(h) => self.host_up(h),
             Input::OwnerReturns => {
                 self.owner_present = true;
                 self.evict_foreign(true);
@@ -439,6 +464,7 @@ impl Kernel {
         }
         self.out.push(Out::Done(pid, outcome));
         self.maybe_evict(pid);
+        migrate::op_done(self, pid);
     }
 
     fn block(&mut self, pid: Pid, p: Pending) {
@@ -449,6 +475,12 @@ impl Kernel {
 
     fn pending(&self, pid: Pid) -> Option<&Pending> {
         self.procs.get(&pid).and_then(|p| p.pending.as_ref())
+    }
+
+    /// Whether `op` of `pid` may start here now: the process is idle, and (while its pages
+    /// are pre-copied) the call is one that may run during the copy.
+    pub fn can_start(&self, pid: Pid, op: &Op) -> bool {
+        self.procs.get(&pid).is_some_and(|p| p.idle()) && migrate::admits(self, pid, op)
     }
 
     // ---------------------------------------------------------------- operations
@@ -592,6 +624,36 @@ impl Kernel {
         self.procs.get(&pid)?.fds.get(&fd).copied()
     }
 
+    /// Whether a process on this host has I/O on `sid` at the server.
+    fn io_busy(&self, sid: StreamId) -> bool {
+        self.procs
+            .values()
+            .any(|p| p.pending == Some(Pending::Io { stream: sid }))
+    }
+
+    /// The I/O on `sid` from this host ended: start the next queued request on it.
+    fn io_resume(&mut self, sid: StreamId) {
+        while !self.io_busy(sid) {
+            let next = self.procs.iter().find_map(|(pid, p)| match p.pending {
+                Some(Pending::IoQueued { fd, op }) if self.stream_of(*pid, fd) == Some(sid) => {
+                    Some((*pid, fd, op))
+                }
+                _ => None,
+            });
+            let Some((pid, fd, op)) = next else { return };
+            if let Some(p) = self.procs.get_mut(&pid) {
+                p.pending = None;
+            }
+            let kind = match op {
+                Op::Read { .. } => IoKind::Read,
+                Op::Write { sym, .. } => IoKind::Write(sym),
+                Op::Lseek { pos, .. } => IoKind::Lseek(pos),
+                _ => return self.done(pid, Err(Errno::EINVAL)),
+            };
+            self.io(pid, fd, kind);
+        }
+    }
+
     fn io(&mut self, pid: Pid, fd: Fd, kind: IoKind) {
         let Some(sid) = self.stream_of(pid, fd) else {
             return self.done(pid, Err(Errno::EBADF));
@@ -599,6 +661,14 @@ impl Kernel {
         let Some(s) = self.streams.get(&sid).cloned() else {
             return self.done(pid, Err(Errno::EBADF));
         };
+        if self.io_busy(sid) {
+            let op = match kind {
+                IoKind::Read => Op::Read { fd },
+                IoKind::Write(sym) => Op::Write { fd, sym },
+                IoKind::Lseek(pos) => Op::Lseek { fd, pos },
+            };
+            return self.block(pid, Pending::IoQueued { fd, op });
+        }
         let cacheable = self.cache.get(&s.file).is_some_and(|c| c.cacheable);
         match kind {
             IoKind::Read if !s.mode.reads() => return self.done(pid, Err(Errno::EBADF)),
@@ -1264,6 +1334,7 @@ impl Kernel {
         match (write, p.vm.get(page)) {
             (Some(sym), _) => {
                 p.vm.set(page, Page::Resident { sym, dirty: true });
+                migrate::page_written(self, pid, page);
                 self.done(pid, Ok(Value::Unit))
             }
             (None, Some(Page::Resident { sym, .. })) => self.done(pid, Ok(Value::Mem(sym))),
@@ -1291,13 +1362,16 @@ impl Kernel {
 
     fn maybe_evict_now(&mut self, pid: Pid) {
         let wait_at_home = !self.sw(Switch::WaitOnCurrent);
+        let moving = self.outgoing.contains_key(&pid);
         let Some(p) = self.procs.get_mut(&pid) else {
             return;
         };
         // A process blocked in wait waits at its home's rendezvous, so it can move.
         let in_wait = p.pending == Some(Pending::Wait);
-        let movable =
-            p.status == ProcStatus::Running && (p.pending.is_none() || (wait_at_home && in_wait));
+        // (A process pre-copied home while it runs is on its way already.)
+        let movable = p.status == ProcStatus::Running
+            && (p.pending.is_none() || (wait_at_home && in_wait))
+            && !moving;
         if movable {
             p.evict_pending = false;
             self.note(Note::Evicting { pid });
@@ -1469,6 +1543,17 @@ impl Kernel {
         let Some(pending) = self.pending(pid).cloned() else {
             return;
         };
+        let io_stream = match pending {
+            Pending::Io { stream } => Some(stream),
+            _ => None,
+        };
+        self.file_reply_to(pid, pending, resp);
+        if let Some(sid) = io_stream {
+            self.io_resume(sid);
+        }
+    }
+
+    fn file_reply_to(&mut self, pid: Pid, pending: Pending, resp: FileResp) {
         match (pending, resp) {
             (Pending::Open { name }, FileResp::Granted(g)) => {
                 self.install_grant(&g, 1);
@@ -1575,8 +1660,21 @@ impl Kernel {
                     },
                 );
             }
+            (Node::Host(h), Msg::DeathNotice { pid, status }) => {
+                // Kept, and sent when h is back (sprite-facts "Residual dependencies and
+                // failures"); h is down, so it gets the usual crash handling too.
+                self.undelivered.entry(h).or_default().insert(pid, status);
+                self.host_down(h);
+            }
             (Node::Host(h), _) => self.host_down(h),
             (Node::Server | Node::Migd, _) => {}
+        }
+    }
+
+    /// Host `h` is up again: the death notices kept for it go now, once.
+    fn host_up(&mut self, h: HostId) {
+        for (pid, status) in self.undelivered.remove(&h).unwrap_or_default() {
+            self.send_host(h, Msg::DeathNotice { pid, status });
         }
     }
 
@@ -1585,6 +1683,10 @@ impl Kernel {
         let Some(p) = self.procs.remove(&pid) else {
             return;
         };
+        if let Some(Pending::Io { stream }) = p.pending {
+            // Its reply will find nobody: the next I/O queued on the stream goes now.
+            self.io_resume(stream);
+        }
         // An arriving process holds references only to the streams already granted.
         let mut ungranted = BTreeSet::new();
         if let Some(m) = self.incoming.remove(&pid) {

@@ -6,10 +6,12 @@
 //! [`fs`] (the file server), [`vm`] (pages), [`migrate`] (the module table and the
 //! driver), [`sim`] (network, scheduler, crashes), [`view`] (read-only state for the
 //! conformance harness), [`cost`] (accounting and the cost model), [`policy`] (load
-//! daemon, migd, pmake), [`scenario`] (the scenario file format).
+//! daemon, migd, pmake), [`scenario`] (the scenario file format), [`history`] (a run's
+//! results against the one-machine Unix, concurrent operations included).
 
 pub mod cost;
 pub mod fs;
+pub mod history;
 pub mod kernel;
 pub mod migrate;
 pub mod msg;

@@ -6,7 +6,7 @@
 use crate::cost::{CostModel, Counter, MigrationRecord, TableCell};
 use crate::msg::{MigKind, Msg};
 use crate::policy::{IdleRule, Job, PmakeReport, PmakeSpec};
-use crate::sim::{Cluster, ClusterConfig};
+use crate::sim::{Cluster, ClusterConfig, Enabled};
 use crate::vm::PageClass;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -24,7 +24,14 @@ pub struct StrategyRow {
     pub strategy: String,
     /// Transfers per page: dirty+reused, dirty+unused, clean+reused, clean+unused.
     pub cells: [Option<u32>; 4],
+    /// The same cells as (fewest, most) transfers, when pages of a class differ.
+    pub ranges: [Option<(u32, u32)>; 4],
     pub total_transfers: u32,
+    /// Pages that crossed the network more than once during the migration (pre-copy
+    /// re-sends a page the process wrote after its copy left).
+    pub pages_sent_twice: u32,
+    /// Pre-copy rounds sent while the process ran.
+    pub precopy_rounds: u32,
     pub predicted_ms: f64,
     pub predicted_freeze_ms: f64,
     /// Hosts other than the current one that still hold pages of the process.
@@ -91,16 +98,43 @@ fn cluster(switches: Switches, pages: u8) -> Cluster {
     }
 }
 
+/// Which rows the strategy table has: (strategy, pre-copy runs during the rounds, the
+/// process writes while it migrates).
+const ROWS: [(VmStrategy, bool, bool); 10] = [
+    (VmStrategy::Flush, false, false),
+    (VmStrategy::FullCopy, false, false),
+    (VmStrategy::PreCopy, false, false),
+    (VmStrategy::PreCopy, true, false),
+    (VmStrategy::CopyOnReference, false, false),
+    (VmStrategy::Flush, false, true),
+    (VmStrategy::FullCopy, false, true),
+    (VmStrategy::PreCopy, false, true),
+    (VmStrategy::PreCopy, true, true),
+    (VmStrategy::CopyOnReference, false, true),
+];
+
 fn ops(c: &mut Cluster, ops: &[Op]) {
     for op in ops {
         let _ = c.run_op(P, *op);
     }
 }
 
+/// Writes the process makes while its migration is in progress, in the row with writes
+/// during the copy: a working set of three pages (two dirty ones and a clean one), each
+/// written twice.
+const WRITES_DURING_COPY: [u8; 6] = [0, 2, 4, 0, 2, 4];
+
 /// The seed's workload: 8 pages, 2 dirty+reused, 2 dirty+unused, 2 clean+reused, 2
-/// clean+unused; one migration to h1.
-fn strategy_row(s: VmStrategy, model: &CostModel) -> StrategyRow {
+/// clean+unused; one migration to h1. With `writes_during`, the process goes on writing
+/// [`WRITES_DURING_COPY`] while it migrates: the schedule alternates one message delivery
+/// and one write of the process whenever it may run (a process that keeps writing while it
+/// is copied). Only pre-copy lets it run then; the other strategies hold the writes until
+/// it has moved.
+/// With `runs` (pre-copy only), the process runs during the copy rounds, as in V; without,
+/// pre-copy sends its round with the process frozen (the reference model's pre-copy).
+fn strategy_row(s: VmStrategy, runs: bool, writes_during: bool, model: &CostModel) -> StrategyRow {
     let mut c = cluster(strategy_switches(s), 8);
+    c.set_precopy_runs(runs);
     let mut before = Vec::new();
     for i in 0..4 {
         before.push(Op::MemWrite {
@@ -112,7 +146,21 @@ fn strategy_row(s: VmStrategy, model: &CostModel) -> StrategyRow {
         before.push(Op::MemRead { page: PageNo(i) });
     }
     ops(&mut c, &before);
-    ops(&mut c, &[Op::Migrate { target: H1 }]);
+    if writes_during {
+        c.submit(P, Op::Migrate { target: H1 });
+        for (k, page) in WRITES_DURING_COPY.iter().enumerate() {
+            c.submit(
+                P,
+                Op::MemWrite {
+                    page: PageNo(*page),
+                    sym: 10 + k as u8,
+                },
+            );
+        }
+        run_writing(&mut c);
+    } else {
+        ops(&mut c, &[Op::Migrate { target: H1 }]);
+    }
     let after: Vec<Op> = [0u8, 1, 4, 5]
         .iter()
         .map(|i| Op::MemRead { page: PageNo(*i) })
@@ -120,6 +168,10 @@ fn strategy_row(s: VmStrategy, model: &CostModel) -> StrategyRow {
     ops(&mut c, &after);
     let t = c.ledger.transfer_table();
     let cell = |class, reused| t.get(&(class, reused)).and_then(TableCell::exact);
+    let range = |class, reused| {
+        t.get(&(class, reused))
+            .and_then(|c: &TableCell| Some((c.min?, c.max?)))
+    };
     let m = c.ledger.migrations.iter().find(|m| m.succeeded());
     let total = m
         .map(|m| m.pages.iter().map(|p| p.transfers).sum())
@@ -131,17 +183,54 @@ fn strategy_row(s: VmStrategy, model: &CostModel) -> StrategyRow {
         .filter(|h| h.id != H1 && h.residual.contains_key(&P))
         .count();
     StrategyRow {
-        strategy: format!("{s:?}"),
+        strategy: format!(
+            "{s:?}{}{}",
+            if s == VmStrategy::PreCopy && !runs {
+                " frozen"
+            } else {
+                ""
+            },
+            if writes_during { ", writes" } else { "" }
+        ),
         cells: [
             cell(PageClass::Dirty, true),
             cell(PageClass::Dirty, false),
             cell(PageClass::Clean, true),
             cell(PageClass::Clean, false),
         ],
+        ranges: [
+            range(PageClass::Dirty, true),
+            range(PageClass::Dirty, false),
+            range(PageClass::Clean, true),
+            range(PageClass::Clean, false),
+        ],
         total_transfers: total,
+        pages_sent_twice: m.map(|m| m.pages_sent_twice()).unwrap_or(0),
+        precopy_rounds: m.map(|m| m.precopy_rounds).unwrap_or(0),
         predicted_ms: m.map(|m| model.predict(m)).unwrap_or(0.0),
         predicted_freeze_ms: m.map(|m| model.predict_freeze(m)).unwrap_or(0.0),
         residual_hosts,
+    }
+}
+
+/// Runs to quiescence, alternating a message delivery and a start of the process's next
+/// operation whenever both are possible.
+fn run_writing(c: &mut Cluster) {
+    let mut write_next = false;
+    for _ in 0..10_000 {
+        let en = c.enabled();
+        let start = en.iter().find(|e| matches!(e, Enabled::Start { .. }));
+        let deliver = en.iter().find(|e| matches!(e, Enabled::Deliver { .. }));
+        let Some(e) = (if write_next {
+            start.or(deliver)
+        } else {
+            deliver.or(start)
+        }) else {
+            return;
+        };
+        write_next = matches!(e, Enabled::Deliver { .. });
+        let e = *e;
+        c.perform(&e);
     }
 }
 
@@ -151,15 +240,10 @@ fn first_migration(c: &Cluster) -> Option<&MigrationRecord> {
 
 /// Builds the whole report.
 pub fn build(model: &CostModel) -> Report {
-    let strategies = [
-        VmStrategy::Flush,
-        VmStrategy::FullCopy,
-        VmStrategy::PreCopy,
-        VmStrategy::CopyOnReference,
-    ]
-    .into_iter()
-    .map(|s| strategy_row(s, model))
-    .collect();
+    let strategies = ROWS
+        .into_iter()
+        .map(|(s, runs, w)| strategy_row(s, runs, w, model))
+        .collect();
     let mut table1 = Vec::new();
 
     let selection = measure_selection(model).ok();
@@ -494,20 +578,29 @@ impl Report {
     /// The report as text, one table per section.
     pub fn render(&self) -> String {
         let mut s = String::new();
-        let c = |x: Option<u32>| x.map(|v| v.to_string()).unwrap_or_else(|| "-".into());
+        let c = |x: Option<(u32, u32)>| match x {
+            Some((a, b)) if a == b => a.to_string(),
+            Some((a, b)) => format!("{a}-{b}"),
+            None => "-".into(),
+        };
         let _ = writeln!(
             s,
-            "Per-page transfers for one migration (SPE \"Virtual Memory Transfer\")"
+            "Per-page transfers for one migration (SPE \"Virtual Memory Transfer\"); \
+             \", writes\": the process writes 3 pages {} times while it migrates, one write \
+             per message delivered",
+            WRITES_DURING_COPY.len()
         );
         let _ = writeln!(
             s,
-            "{:<16} {:>11} {:>11} {:>11} {:>11} {:>6} {:>9} {:>10} {:>9}",
+            "{:<24} {:>10} {:>10} {:>10} {:>10} {:>5} {:>5} {:>6} {:>8} {:>9} {:>8}",
             "strategy",
             "dirty+used",
             "dirty+idle",
             "clean+used",
             "clean+idle",
             "total",
+            "twice",
+            "rounds",
             "pred ms",
             "freeze ms",
             "residual"
@@ -515,13 +608,15 @@ impl Report {
         for r in &self.strategies {
             let _ = writeln!(
                 s,
-                "{:<16} {:>11} {:>11} {:>11} {:>11} {:>6} {:>9.1} {:>10.1} {:>9}",
+                "{:<24} {:>10} {:>10} {:>10} {:>10} {:>5} {:>5} {:>6} {:>8.1} {:>9.1} {:>8}",
                 r.strategy,
-                c(r.cells[0]),
-                c(r.cells[1]),
-                c(r.cells[2]),
-                c(r.cells[3]),
+                c(r.ranges[0]),
+                c(r.ranges[1]),
+                c(r.ranges[2]),
+                c(r.ranges[3]),
                 r.total_transfers,
+                r.pages_sent_twice,
+                r.precopy_rounds,
                 r.predicted_ms,
                 r.predicted_freeze_ms,
                 r.residual_hosts
@@ -529,7 +624,7 @@ impl Report {
         }
         let _ = writeln!(
             s,
-            "{:<16} {:>11} {:>11} {:>11} {:>11}",
+            "{:<24} {:>10} {:>10} {:>10} {:>10}",
             "seed's table", 2, 1, 1, 0
         );
         let _ = writeln!(s);
@@ -597,12 +692,37 @@ mod tests {
         let r = build(&CostModel::default());
         assert_eq!(r.strategies[0].cells, [Some(2), Some(1), Some(1), Some(0)]);
         assert_eq!(r.strategies[1].cells, [Some(1), Some(1), Some(1), Some(1)]);
-        assert_eq!(r.strategies[3].cells, [Some(1), Some(0), Some(1), Some(0)]);
+        assert_eq!(r.strategies[4].cells, [Some(1), Some(0), Some(1), Some(0)]);
         assert_eq!(
-            r.strategies[3].residual_hosts, 1,
+            r.strategies[4].residual_hosts, 1,
             "copy-on-reference leaves pages on the source"
         );
         assert_eq!(r.strategies[0].residual_hosts, 0);
+        // Pre-copy with writes during the copy: pages go again, and the frozen round
+        // carries the ones still stale (a longer freeze than with no writes). Frozen, it
+        // is a full copy.
+        let row = |name: &str| {
+            r.strategies
+                .iter()
+                .find(|s| s.strategy == name)
+                .unwrap_or_else(|| panic!("row {name}"))
+        };
+        let (idle, busy) = (row("PreCopy"), row("PreCopy, writes"));
+        assert_eq!((idle.pages_sent_twice, idle.precopy_rounds), (0, 1));
+        assert!(busy.pages_sent_twice > 0 && busy.precopy_rounds >= 2);
+        assert!(busy.predicted_freeze_ms > idle.predicted_freeze_ms);
+        let full = row("FullCopy");
+        assert!(busy.predicted_freeze_ms < full.predicted_freeze_ms);
+        let frozen = row("PreCopy frozen, writes");
+        assert_eq!((frozen.pages_sent_twice, frozen.precopy_rounds), (0, 0));
+        assert!(frozen.predicted_freeze_ms > full.predicted_freeze_ms);
+        for other in [
+            "Flush, writes",
+            "FullCopy, writes",
+            "CopyOnReference, writes",
+        ] {
+            assert_eq!(row(other).pages_sent_twice, 0);
+        }
         let files = r
             .table1
             .iter()

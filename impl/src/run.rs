@@ -1,14 +1,21 @@
 //! Runs a scenario on the cluster, beside the one-machine Unix ghost, and collects what the
 //! command line prints: each result (with the ghost's, and the expectation), the trace,
 //! and the cost of every migration.
+//!
+//! Every result is checked against the ghost, in every mode: after the run, the recorded
+//! history (when each operation started and completed) goes to [`crate::history`], which
+//! applies each operation to the ghost at its linearization point: in completion order if
+//! that explains every result, else in another order real time allows (that module's doc
+//! says why completion alone is not enough). Sequential runs have one possible order.
 
 use crate::cost::{CostModel, MigrationRecord};
+use crate::history::{self, Entry, Expect};
 use crate::policy::{check_tr, merged_log, run_all, Pmake, PmakeReport};
 use crate::scenario::{PmakeExpect, RunMode, Scenario, StepKind};
 use crate::sim::{Cluster, OpId, OpState, SimError, TraceLine};
 use crate::view::ClusterView;
 use serde::Serialize;
-use vocab::{Op, Outcome, Pid, Value};
+use vocab::{Errno, Op, Pid};
 
 #[derive(Clone, Debug, Serialize)]
 pub struct StepResult {
@@ -16,7 +23,9 @@ pub struct StepResult {
     pub step: String,
     /// The printed outcome: a value, an error, `blocked` or `killed`.
     pub outcome: String,
-    /// What the one-machine Unix returns (none after a crash: the ghost has no crashes).
+    /// What the one-machine Unix returns at this operation's place in the order found
+    /// (none after a crash, the ghost has no crashes, and none for migrate, which has
+    /// nothing to do on one machine).
     pub unix: Option<String>,
     /// Whether the cluster agrees with the ghost (TR); gettimeofday values and migrate
     /// results are not compared.
@@ -49,6 +58,10 @@ pub struct RunReport {
     pub pmakes: Vec<PmakeResult>,
     /// pmake results that differ from one Unix machine's (TR).
     pub pmake_tr_mismatches: Vec<String>,
+    /// The comparison with the ghost gave up (too many orders to try): nothing decided.
+    pub undecided: bool,
+    /// The ghost needed an order other than the order in which operations completed.
+    pub reordered: bool,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -63,9 +76,11 @@ pub struct PmakeResult {
 impl RunReport {
     /// True when every expectation held and the cluster agreed with the ghost.
     pub fn ok(&self) -> bool {
-        self.steps
-            .iter()
-            .all(|s| s.expect_ok != Some(false) && s.agrees != Some(false))
+        !self.undecided
+            && self
+                .steps
+                .iter()
+                .all(|s| s.expect_ok != Some(false) && s.agrees != Some(false))
             && self.pmakes.iter().all(|p| p.expect_ok)
             && self.pmake_tr_mismatches.is_empty()
     }
@@ -89,12 +104,42 @@ fn matches_expect(expect: &str, got: &str) -> bool {
     }
 }
 
-fn comparable(op: &Op, ghost: &Outcome, got: Option<Outcome>) -> bool {
-    match (op, got) {
-        (Op::Migrate { .. }, _) => true,
-        (Op::Gettimeofday, Some(Ok(Value::Time(_)))) => matches!(ghost, Ok(Value::Time(_))),
-        (_, g) => g == Some(*ghost),
-    }
+/// The history the cluster recorded, for [`history::check`]: every operation that started
+/// before `cut` (the first crash), moves with no effect left out. Returns the entries and, for each,
+/// its operation id.
+fn history_of(c: &Cluster, cut: Option<u64>) -> (Vec<Entry>, Vec<OpId>) {
+    let before = |t: u64| cut.is_none_or(|x| t < x);
+    let mut recs: Vec<(OpId, &crate::sim::OpRecord)> = c
+        .ops()
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (OpId(i), r))
+        // Migrate has no effect on one machine; nor has a refused exec-time migration.
+        .filter(|(_, r)| !matches!(r.op, Op::Migrate { .. }))
+        .filter(|(_, r)| !(r.op.moves() && matches!(r.outcome, Some(Err(Errno::Refused(_))))))
+        .filter(|(_, r)| r.started_at.is_some_and(before))
+        .collect();
+    // Each process's operations in the order it ran them.
+    recs.sort_by_key(|(id, r)| (r.pid, r.started_at, *id));
+    recs.into_iter()
+        .map(|(id, r)| {
+            let end = r.done_at.filter(|t| before(*t));
+            let expect = match (r.state, r.outcome, end) {
+                (OpState::Done, Some(o), Some(_)) => Expect::Result(o),
+                // At rest with no crash: an operation still running blocks for good.
+                (OpState::Running, _, _) if cut.is_none() => Expect::Blocked,
+                _ => Expect::Any,
+            };
+            let e = Entry {
+                pid: r.pid,
+                op: r.op,
+                start: r.started_at.unwrap_or(0),
+                end: if expect == Expect::Any { None } else { end },
+                expect,
+            };
+            (e, id)
+        })
+        .unzip()
 }
 
 /// Runs the scenario; `trace` records every message and phase.
@@ -102,6 +147,7 @@ pub fn run(s: &Scenario, trace: bool, model: &CostModel) -> Result<RunReport, Si
     let mut c = Cluster::new(&s.cluster, s.seed)?;
     c.set_tracing(trace);
     c.set_schedule(s.schedule.clone());
+    c.set_precopy_runs(s.precopy_runs);
     if !s.pmakes.is_empty() {
         return run_pmakes(s, c, model);
     }
@@ -112,55 +158,43 @@ pub fn run(s: &Scenario, trace: bool, model: &CostModel) -> Result<RunReport, Si
     for p in &s.cluster.processes {
         ghost.add_process(p.pid, p.pages);
     }
-    let mut ghost_valid = s.mode == RunMode::Sequential;
-    let mut ids: Vec<Option<(OpId, Pid, Op)>> = Vec::new();
-    let mut ghost_results: Vec<Option<Outcome>> = vec![None; s.steps.len()];
-    let mut blocked: Vec<(Pid, usize)> = Vec::new();
-    for (i, step) in s.steps.iter().enumerate() {
+    let mut ids: Vec<Option<OpId>> = Vec::new();
+    let mut cut = None;
+    for step in &s.steps {
         match &step.kind {
             StepKind::Event(e) => {
-                if matches!(e, vocab::ClusterEvent::Crash(_)) {
-                    ghost_valid = false;
+                if matches!(e, vocab::ClusterEvent::Crash(_)) && cut.is_none() {
+                    cut = Some(c.now());
                 }
                 c.event(*e)?;
                 ids.push(None);
             }
-            StepKind::Op(pid, op) => {
-                let id = c.submit(*pid, *op);
-                ids.push(Some((id, *pid, *op)));
-                if ghost_valid {
-                    let st = ghost.apply(*pid, op);
-                    ghost_results[i] = st.outcome;
-                    if st.outcome.is_none() {
-                        blocked.push((*pid, i));
-                    }
-                    if let Some((w, out)) = st.woke {
-                        if let Some(k) = blocked.iter().position(|(p, _)| *p == w) {
-                            let (_, j) = blocked.remove(k);
-                            ghost_results[j] = Some(out);
-                        }
-                    }
-                }
-            }
+            StepKind::Op(pid, op) => ids.push(Some(c.submit(*pid, *op))),
         }
         if s.mode == RunMode::Sequential {
             c.run_until_quiescent()?;
         }
     }
     c.run_until_quiescent()?;
+    let (entries, entry_ids) = history_of(&c, cut);
+    let verdict = history::check(&ghost, &entries);
+    let bad = verdict.disagreement.as_ref().map(|d| entry_ids[d.entry]);
     let mut steps = Vec::new();
     for (i, step) in s.steps.iter().enumerate() {
         let (text, outcome, unix, agrees) = match (&step.kind, &ids[i]) {
-            (StepKind::Op(pid, op), Some((id, _, _))) => {
-                let got = c.outcome(*id);
-                let g = ghost_results[i];
-                let agrees = g.map(|g| comparable(op, &g, got)).or_else(|| {
-                    // The ghost blocked (wait that never returns): so must the cluster.
-                    (ghost_valid && matches!(op, Op::Wait)).then(|| got.is_none())
+            (StepKind::Op(pid, op), Some(id)) => {
+                let k = entry_ids.iter().position(|x| x == id);
+                let g = k.and_then(|k| verdict.ghost[k]);
+                let unix = g.map(|g| {
+                    g.map(|o| vocab::outcome::show(&o))
+                        .unwrap_or_else(|| "blocked".into())
                 });
-                let unix = g.map(|g| vocab::outcome::show(&g)).or_else(|| {
-                    (ghost_valid && matches!(op, Op::Wait)).then(|| "blocked".to_string())
-                });
+                let agrees = match k.map(|k| entries[k].expect) {
+                    _ if verdict.undecided => None,
+                    _ if bad == Some(*id) => Some(false),
+                    Some(Expect::Result(_) | Expect::Blocked) if g.is_some() => Some(true),
+                    _ => None,
+                };
                 (format!("{pid}: {op}"), show(&c, *id), unix, agrees)
             }
             (StepKind::Event(e), _) => (format!("event: {e}"), "done".into(), None, None),
@@ -177,7 +211,10 @@ pub fn run(s: &Scenario, trace: bool, model: &CostModel) -> Result<RunReport, Si
             expect_ok,
         });
     }
-    Ok(report(s, &c, model, steps))
+    let mut r = report(s, &c, model, steps);
+    r.undecided = verdict.undecided;
+    r.reordered = verdict.reordered;
+    Ok(r)
 }
 
 fn report(s: &Scenario, c: &Cluster, model: &CostModel, steps: Vec<StepResult>) -> RunReport {
@@ -203,6 +240,8 @@ fn report(s: &Scenario, c: &Cluster, model: &CostModel, steps: Vec<StepResult>) 
         final_state: c.view(),
         pmakes: Vec::new(),
         pmake_tr_mismatches: Vec::new(),
+        undecided: false,
+        reordered: false,
     }
 }
 

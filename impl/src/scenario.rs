@@ -6,6 +6,8 @@
 //! seed = 7
 //! switches = "sprite"            # or e.g. "no-vm-flush+local-time"
 //! mode = "sequential"            # each step runs to quiescence; or "concurrent"
+//! precopy_runs = true            # optional: with precopy-vm, the process runs during the
+//!                                # copy rounds (V); default false, the model's frozen copy
 //! schedule = [0, 2, 1]           # optional: indices into the enabled events, then the seed
 //! steps = [
 //!   { pid = "p0.0", op = "open /f1 rw create", expect = "fd0" },
@@ -81,6 +83,7 @@ struct FileSpec {
     switches: Option<Spanned<String>>,
     mode: Option<Spanned<String>>,
     exec_args_bytes: Option<u32>,
+    precopy_runs: Option<bool>,
     #[serde(default)]
     schedule: Vec<usize>,
     #[serde(default)]
@@ -191,7 +194,7 @@ struct StepSpec {
 /// How steps are scheduled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub enum RunMode {
-    /// Each step runs to quiescence before the next (results comparable with the ghost).
+    /// Each step runs to quiescence before the next (one order to compare with the ghost).
     Sequential,
     /// All operations are queued at once; the seed interleaves them (events still apply
     /// in order, each after the operations listed before it have been queued).
@@ -221,6 +224,9 @@ pub struct Scenario {
     pub mode: RunMode,
     pub steps: Vec<ScenarioStep>,
     pub cost_model: CostModel,
+    /// With `precopy-vm`, processes run during the copy rounds (V); see
+    /// `Cluster::set_precopy_runs`.
+    pub precopy_runs: bool,
     /// The load daemons' parameters, when the scenario runs pmakes.
     pub policy: Option<IdleRule>,
     pub pmakes: Vec<PmakeStep>,
@@ -476,6 +482,7 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
         mode,
         steps,
         cost_model: spec.cost_model.unwrap_or_default(),
+        precopy_runs: spec.precopy_runs.unwrap_or(false),
         policy: (!pmakes.is_empty()).then_some(rule),
         pmakes,
         timed,

@@ -223,6 +223,8 @@ pub struct Cluster {
     ops: Vec<OpRecord>,
     queued: BTreeMap<Pid, VecDeque<OpId>>,
     running: BTreeMap<Pid, OpId>,
+    /// Operations going on in the background (a migrate pre-copying while its process runs).
+    detached: BTreeMap<Pid, OpId>,
     tracing: bool,
     /// Print the trace when dropped (`SPRITE_DEBUG_TRACE`); never for a settled copy.
     dump_trace: bool,
@@ -257,6 +259,7 @@ impl Cluster {
                 switches: cfg.switches,
                 hosts: hosts.clone(),
                 exec_args_bytes: cfg.exec_args_bytes,
+                precopy_runs: false,
             });
             k.owner_present = h.owner_present;
             kernels.insert(h.id, k);
@@ -307,6 +310,7 @@ impl Cluster {
             ops: Vec::new(),
             queued: BTreeMap::new(),
             running: BTreeMap::new(),
+            detached: BTreeMap::new(),
             tracing: false,
             dump_trace: false,
             trace: Vec::new(),
@@ -332,6 +336,14 @@ impl Cluster {
 
     pub fn seed(&self) -> u64 {
         self.seed
+    }
+
+    /// With `precopy-vm`, lets processes run while their pages are pre-copied (V); off by
+    /// default, since the reference model freezes them (`KernelConfig::precopy_runs`).
+    pub fn set_precopy_runs(&mut self, on: bool) {
+        for k in self.kernels.values_mut() {
+            k.cfg.precopy_runs = on;
+        }
     }
     pub fn now(&self) -> u64 {
         self.now
@@ -478,6 +490,17 @@ impl Cluster {
         for pid in dead {
             self.killed(pid);
         }
+        // Requests on their way to h fail at their senders, like those that reach it
+        // after the crash (a kept death notice, for one, must not vanish in flight).
+        let mut failed = Vec::new();
+        for ((from, to), q) in &self.chans {
+            if let (Node::Host(x), Node::Host(y)) = (*from, *to) {
+                if y == h && x != h && !self.down.contains(&x) {
+                    let reqs = q.iter().filter_map(|b| decode(b).ok());
+                    failed.extend(reqs.filter(|(_, e)| !e.msg.is_reply()).map(|(_, e)| (x, e)));
+                }
+            }
+        }
         self.chans
             .retain(|(a, b), _| *a != Node::Host(h) && *b != Node::Host(h));
         let others: Vec<HostId> = self
@@ -491,6 +514,15 @@ impl Cluster {
         }
         let outs = self.server.host_down(h);
         self.apply_server(outs);
+        for (x, env) in failed {
+            self.input(
+                x,
+                Input::Bounced {
+                    to: env.to,
+                    msg: env.msg,
+                },
+            )?;
+        }
         Ok(())
     }
 
@@ -505,12 +537,25 @@ impl Cluster {
             let mut fresh = Kernel::new(k.cfg.clone());
             fresh.owner_present = k.owner_present;
             self.kernels.insert(h, fresh);
+            // The others learn that it is back (Sprite's recovery module notices reboots).
+            let others: Vec<HostId> = self
+                .kernels
+                .keys()
+                .filter(|x| **x != h && !self.down.contains(x))
+                .copied()
+                .collect();
+            for x in others {
+                self.input(x, Input::HostUp(h))?;
+            }
         }
         Ok(())
     }
 
     fn killed(&mut self, pid: Pid) {
-        if let Some(id) = self.running.remove(&pid) {
+        for id in [self.running.remove(&pid), self.detached.remove(&pid)]
+            .into_iter()
+            .flatten()
+        {
             self.ops[id.0].state = OpState::Killed;
         }
         self.log(TraceEvent::Killed { pid });
@@ -547,8 +592,17 @@ impl Cluster {
         for o in outs {
             match o {
                 Out::Send(to, msg) => self.send(from, to, msg),
-                Out::Done(pid, outcome) => {
+                Out::Detached(pid) => {
                     if let Some(id) = self.running.remove(&pid) {
+                        self.detached.insert(pid, id);
+                    }
+                }
+                Out::Done(pid, outcome) | Out::DetachedDone(pid, outcome) => {
+                    let id = match o {
+                        Out::Done(..) => self.running.remove(&pid),
+                        _ => None,
+                    };
+                    if let Some(id) = id.or_else(|| self.detached.remove(&pid)) {
                         let r = &mut self.ops[id.0];
                         r.state = OpState::Done;
                         r.outcome = Some(outcome);
@@ -601,13 +655,14 @@ impl Cluster {
             }
             let mut present = false;
             let mut idle_on = None;
+            let op = &self.ops[q[0].0].op;
             for (h, k) in &self.kernels {
                 if self.down.contains(h) {
                     continue;
                 }
-                if let Some(p) = k.procs.get(pid) {
+                if k.procs.contains_key(pid) {
                     present = true;
-                    if p.idle() {
+                    if k.can_start(*pid, op) {
                         idle_on = Some(*h);
                     }
                 }

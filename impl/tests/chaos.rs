@@ -2,6 +2,7 @@
 //! panics, every run reaches quiescence (LIVE), and the state invariants that hold at rest
 //! hold (HOME, RES, CACHE, OFF, DEL, PID). A failure prints the seed.
 
+mod common;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sprite::view::{ClusterView, PosView};
@@ -145,6 +146,8 @@ fn chaos_runs_reach_quiescence_and_keep_the_invariants() {
         }
         let crashes = seed % 3 == 0;
         let mut c = Cluster::new(&cfg, seed).expect("cluster");
+        // With precopy-vm, processes run during the copy rounds (more interleavings).
+        c.set_precopy_runs(true);
         c.set_tracing(std::env::var("SPRITE_TRACE").is_ok());
         for _round in 0..12 {
             for _ in 0..rng.gen_range(1..4) {
@@ -291,4 +294,164 @@ fn fail_a_crash_kills_exactly_the_processes_of_that_host() {
         c.run_until_quiescent()
             .unwrap_or_else(|e| panic!("{e} (seed {seed})"));
     }
+}
+
+/// Crash and reboot sequences with forks, exits, waits and migrations in between (WAIT,
+/// FAIL): each crash kills exactly the processes whose home or host it was, the others
+/// keep their host and descriptors; no child's status is reported more often than the
+/// child was created; and once the survivors have collected their children, no zombie is
+/// left in any home table.
+#[test]
+fn wait_and_fail_hold_across_crash_and_reboot_sequences() {
+    use std::collections::BTreeMap;
+    use vocab::{Errno, Value};
+    let n = common::seeds(300);
+    let mut crashes = 0;
+    let mut reported = 0;
+    let mut deaths = 0;
+    for seed in 0..n {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xdead);
+        let mut cfg = ClusterConfig::simple(
+            3,
+            &[
+                (Pid::new(0, 0), 1),
+                (Pid::new(1, 0), 1),
+                (Pid::new(2, 0), 1),
+            ],
+        );
+        if let Ok(sw) = std::env::var("CHAOS_SWITCHES") {
+            cfg.switches = sw.parse().expect("switches");
+        }
+        let mut c = Cluster::new(&cfg, seed).expect("cluster");
+        c.set_precopy_runs(true);
+        c.set_tracing(std::env::var("SPRITE_TRACE").is_ok());
+        for _round in 0..8 {
+            let live: Vec<Pid> = c.view().processes.iter().map(|p| p.pid).collect();
+            for _ in 0..rng.gen_range(2..6) {
+                // Mostly processes that exist (some of them exit meanwhile).
+                let pid = match live.len() {
+                    0 => Pid::new(rng.gen_range(0..3), 0),
+                    n if rng.gen_bool(0.9) => live[rng.gen_range(0..n)],
+                    _ => Pid::new(rng.gen_range(0..3), rng.gen_range(0..3)),
+                };
+                let op = match rng.gen_range(0..6) {
+                    0 | 1 => Op::Fork,
+                    2 => Op::Exit {
+                        status: rng.gen_range(0..9),
+                    },
+                    3 => Op::Wait,
+                    4 => Op::MemWrite {
+                        page: PageNo(0),
+                        sym: 1,
+                    },
+                    _ => Op::Migrate {
+                        target: HostId(rng.gen_range(0..3)),
+                    },
+                };
+                c.submit(pid, op);
+            }
+            c.run_until_quiescent()
+                .unwrap_or_else(|e| panic!("{e} (seed {seed})"));
+            let h = HostId(rng.gen_range(0..3));
+            if !rng.gen_bool(0.4) {
+                continue;
+            }
+            if !c.is_up(h) {
+                c.event(ClusterEvent::Reboot(h)).expect("reboot");
+                continue;
+            }
+            let before = c.view();
+            let at = c.now();
+            c.event(ClusterEvent::Crash(h)).expect("crash");
+            crashes += 1;
+            c.run_until_quiescent()
+                .unwrap_or_else(|e| panic!("{e} (seed {seed})"));
+            let after = c.view();
+            // A waiter answered by the crash runs the operations it had queued: it may
+            // have exited, or moved, of its own accord.
+            let ran_on = |pid: Pid| {
+                c.ops()
+                    .iter()
+                    .any(|r| r.pid == pid && r.started_at.is_some_and(|t| t > at))
+            };
+            // A pid freed by the crash may be given to a new child since.
+            let reborn = |pid: Pid| {
+                c.ops().iter().any(|r| {
+                    r.outcome == Some(Ok(Value::Pid(pid))) && r.done_at.is_some_and(|t| t > at)
+                })
+            };
+            for p in &before.processes {
+                let doomed = p.home == h || p.host == h;
+                if (!doomed && p.busy && ran_on(p.pid)) || (doomed && reborn(p.pid)) {
+                    continue;
+                }
+                match (doomed, after.process(p.pid)) {
+                    (true, Some(_)) => {
+                        if std::env::var("SPRITE_TRACE").is_ok() {
+                            for l in c.trace() {
+                                eprintln!("{l}");
+                            }
+                        }
+                        panic!("FAIL: {} survived {h} (seed {seed})", p.pid)
+                    }
+                    (false, None) => {
+                        if std::env::var("SPRITE_TRACE").is_ok() {
+                            for l in c.trace() {
+                                eprintln!("{l}");
+                            }
+                        }
+                        panic!("FAIL: {} died with {h} (seed {seed})", p.pid)
+                    }
+                    (false, Some(s)) => assert_eq!(
+                        (s.host, &s.fds),
+                        (p.host, &p.fds),
+                        "FAIL: {} changed (seed {seed})",
+                        p.pid
+                    ),
+                    (true, None) => {}
+                }
+            }
+        }
+        // The survivors collect their children.
+        for p in c.view().processes.iter().filter(|p| !p.busy) {
+            for _ in 0..8 {
+                match c.run_op(p.pid, Op::Wait).expect("quiescent") {
+                    Some(Err(Errno::ECHILD)) | None => break,
+                    _ => {}
+                }
+            }
+        }
+        // WAIT: never more reports of a child than creations of it.
+        let mut forks: BTreeMap<Pid, usize> = BTreeMap::new();
+        let mut waits: BTreeMap<Pid, usize> = BTreeMap::new();
+        for r in c.ops() {
+            match (r.op, r.outcome) {
+                (Op::Fork, Some(Ok(Value::Pid(child)))) => *forks.entry(child).or_default() += 1,
+                (Op::Wait, Some(Ok(Value::Child { pid, status }))) => {
+                    *waits.entry(pid).or_default() += 1;
+                    deaths += (status == vocab::KILLED_STATUS) as usize;
+                }
+                _ => {}
+            }
+        }
+        for (child, n) in &waits {
+            reported += n;
+            assert!(
+                *n <= forks.get(child).copied().unwrap_or(0),
+                "WAIT: {child} reported {n} times (seed {seed})"
+            );
+        }
+        let v = c.view();
+        for h in v.hosts.iter().filter(|h| h.up) {
+            for (pid, e) in &h.home_table {
+                assert!(
+                    !matches!(e.life, sprite::kernel::Life::Zombie(_)),
+                    "WAIT: zombie {pid} left on {} (seed {seed})",
+                    h.id
+                );
+            }
+        }
+    }
+    eprintln!("{crashes} crashes, {reported} statuses reported ({deaths} deaths in a crash)");
+    assert!(crashes > n as usize && reported > n as usize / 2 && deaths > n as usize / 20);
 }

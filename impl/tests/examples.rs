@@ -36,7 +36,7 @@ fn every_example_scenario_passes() {
             n += 1;
         }
     }
-    assert!(n >= 8, "only {n} example scenarios");
+    assert!(n >= 9, "only {n} example scenarios");
 }
 
 #[test]
@@ -48,11 +48,14 @@ fn the_rejected_designs_fail_the_examples() {
         ("skewed-clocks.toml", "local-time"),
         ("remote-fork-wait.toml", "wait-on-current"),
         ("remote-fork-wait.toml", "local-pids"),
+        // Concurrent steps, no expectations: the comparison with one machine catches it.
+        ("concurrent-unlink.toml", "reopen-files"),
     ] {
         let p = dir.join(file);
         let (code, out, _) = scenario(&[p.to_str().expect("utf-8"), "--switches", switch]);
         assert_eq!(code, 1, "{file} with {switch} should fail:\n{out}");
         assert!(out.contains("replay: scenario"), "prints how to replay");
+        assert!(out.contains("DIFFERS") || out.contains("EXPECTED"), "{out}");
     }
 }
 

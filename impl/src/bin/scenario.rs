@@ -27,6 +27,10 @@ struct Args {
     /// Override the design switches (`sprite`, or names joined with `+`).
     #[arg(long)]
     switches: Option<String>,
+    /// With `precopy-vm`: processes run during the copy rounds (V), as the scenario key
+    /// `precopy_runs = true` does.
+    #[arg(long)]
+    precopy_runs: bool,
     /// Print every message, phase and result.
     #[arg(long)]
     trace: bool,
@@ -84,6 +88,7 @@ fn run(args: &Args) -> Result<bool, String> {
     if let Some(seed) = args.seed {
         s.seed = seed;
     }
+    s.precopy_runs |= args.precopy_runs;
     if let Some(sw) = &args.switches {
         s.cluster.switches = sw.parse().map_err(|e: String| format!("--switches: {e}"))?;
     }
@@ -214,6 +219,12 @@ fn run(args: &Args) -> Result<bool, String> {
                 c.bytes
             );
         }
+    }
+    if report.undecided {
+        println!(
+            "the comparison with one Unix machine gave up after {} orders: not decided",
+            sprite::history::STATE_BUDGET
+        );
     }
     let ok = report.ok();
     if !ok {

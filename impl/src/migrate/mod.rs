@@ -11,6 +11,14 @@
 //! Message sequence (vocabulary names): MIG_INIT / MIG_INIT_REPLY (skipped when the target
 //! is home), MIG_START to the home, PAGE_FLUSH / BLOCK_FLUSH, MIG_STATE (one buffer), per
 //! stream STREAM_MOVE / STREAM_RELEASE / STREAM_RELEASE_REPLY, HOME_UPDATE, RESUME.
+//!
+//! With V's pre-copy (`precopy-vm`), a voluntary migration has one more phase between
+//! MIG_INIT_REPLY and MIG_START: rounds of PAGE_FLUSH to the target while the process runs
+//! on (see `vm.rs` for when the rounds stop). The process's migrate call then goes on in
+//! the background ([`crate::kernel::Out::Detached`]): the process may make other calls,
+//! except those that would end or move it (exec, exit, wait, another migrate), which wait
+//! for the move to finish ([`admits`]). When the rounds are over the process is frozen at
+//! the end of the call in progress, and the migration goes on as usual from MIG_START.
 
 mod exec;
 mod files;
@@ -19,14 +27,15 @@ mod signals;
 mod vm;
 
 pub use files::release as stream_release;
+pub use vm::{PreCopy, PreCopyBuffer, MAX_ROUNDS as PRECOPY_MAX_ROUNDS};
 
-use crate::kernel::{Kernel, Loc, Note, Pcb, Pending, ProcStatus};
+use crate::kernel::{Kernel, Loc, Note, Out, Pcb, Pending, ProcStatus};
 use crate::msg::{FileResp, MigKind, Msg, Node};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::marker::PhantomData;
-use vocab::{Errno, HostId, Pid, Refusal, Value};
+use vocab::{Errno, HostId, Op, PageNo, Pid, Refusal, Value};
 
 /// Who is moving where, and why.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -158,6 +167,8 @@ pub struct Part {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Phase {
     Init,
+    /// A pre-copy round sent while the process runs (V).
+    PreCopy,
     HomeStart,
     Flush,
     State,
@@ -170,6 +181,8 @@ pub enum Phase {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OutPhase {
     Init,
+    /// Pre-copy rounds while the process runs (V's strategy only).
+    PreCopy,
     Start,
     Flush,
     StateSent,
@@ -182,6 +195,8 @@ pub struct OutMig {
     pub phase: OutPhase,
     pub rpcs: VecDeque<Rpc>,
     pub awaiting: Option<u8>,
+    /// V's pre-copy rounds, when the process is copied while it runs.
+    pub precopy: Option<PreCopy>,
 }
 
 impl OutMig {
@@ -244,10 +259,11 @@ pub fn start(k: &mut Kernel, pid: Pid, target: HostId, kind: MigKind) -> Result<
             phase: OutPhase::Init,
             rpcs: VecDeque::new(),
             awaiting: None,
+            precopy: None,
         },
     );
     if target == pid.home {
-        home_start(k, pid);
+        begin(k, pid);
     } else {
         k.note(Note::MigPhase {
             pid,
@@ -256,6 +272,87 @@ pub fn start(k: &mut Kernel, pid: Pid, target: HostId, kind: MigKind) -> Result<
         k.send(Node::Host(target), Msg::MigInit { pid, kind });
     }
     Ok(())
+}
+
+/// The target agreed (or is the home): pre-copy lets the process run on while its pages
+/// are copied; every other strategy goes on frozen.
+fn begin(k: &mut Kernel, pid: Pid) {
+    let Some(m) = k.outgoing.get_mut(&pid) else {
+        return;
+    };
+    let cx = m.cx;
+    if !vm::copies_while_running(k, &cx) {
+        return home_start(k, pid);
+    }
+    if let Some(m) = k.outgoing.get_mut(&pid) {
+        m.phase = OutPhase::PreCopy;
+        m.precopy = Some(PreCopy::default());
+    }
+    if let Some(p) = k.procs.get_mut(&pid) {
+        p.status = ProcStatus::Running;
+        p.pending = None;
+    }
+    // The migrate call completes later, in the background.
+    k.out.push(Out::Detached(pid));
+    precopy_next(k, pid);
+}
+
+/// Sends the next pre-copy round, or ends the rounds.
+fn precopy_next(k: &mut Kernel, pid: Pid) {
+    let Some(cx) = k.outgoing.get(&pid).map(|m| m.cx) else {
+        return;
+    };
+    if !vm::send_round(k, &cx) {
+        stop_copying(k, pid);
+    }
+}
+
+/// The rounds are over: freeze the process now if it is between calls, else when its call
+/// in progress ends ([`op_done`]).
+fn stop_copying(k: &mut Kernel, pid: Pid) {
+    let idle = k.procs.get(&pid).is_some_and(|p| p.idle());
+    let Some(pc) = k.outgoing.get_mut(&pid).and_then(|m| m.precopy.as_mut()) else {
+        return;
+    };
+    if !idle {
+        pc.freeze_due = true;
+        return;
+    }
+    pc.freeze_due = false;
+    if let Some(p) = k.procs.get_mut(&pid) {
+        p.status = ProcStatus::Migrating;
+        p.pending = Some(Pending::Migrate);
+    }
+    home_start(k, pid);
+}
+
+/// A call of `pid` ended on this host: a pre-copy waiting for it freezes the process now.
+pub fn op_done(k: &mut Kernel, pid: Pid) {
+    let due = k.outgoing.get(&pid).is_some_and(|m| {
+        m.phase == OutPhase::PreCopy && m.precopy.as_ref().is_some_and(|pc| pc.freeze_due)
+    });
+    if due {
+        stop_copying(k, pid);
+    }
+}
+
+/// Whether `pid` may start `op` now, as far as migration is concerned: while its pages are
+/// pre-copied, calls that would end it, replace its image or move it again wait.
+pub fn admits(k: &Kernel, pid: Pid, op: &Op) -> bool {
+    let copying = k
+        .outgoing
+        .get(&pid)
+        .is_some_and(|m| m.phase == OutPhase::PreCopy);
+    !copying
+        || !matches!(
+            op,
+            Op::Exec { .. } | Op::Exit { .. } | Op::Wait | Op::Migrate { .. }
+        )
+}
+
+/// The process wrote `page` (pre-copy keeps track of copies gone stale).
+pub fn page_written(k: &mut Kernel, pid: Pid, page: PageNo) {
+    vm::page_written(k, pid, page);
 }
 
 fn home_start(k: &mut Kernel, pid: Pid) {
@@ -419,6 +516,13 @@ fn abort(k: &mut Kernel, pid: Pid, why: Refusal) {
         result: Err(why.to_string()),
     });
     match m.cx.kind {
+        MigKind::Migrate if m.phase == OutPhase::PreCopy => {
+            // The process ran on during the rounds and may be in a call: only the
+            // background migrate call ends. The target dropped the copies when it
+            // crashed (the only way a pre-copy aborts).
+            k.out.push(Out::DetachedDone(pid, Err(Errno::Refused(why))));
+            k.maybe_evict(pid);
+        }
         // A refused exec-time migration does not exec either: the process goes on with
         // its old image where it was (REFUSE).
         MigKind::Migrate | MigKind::Exec => k.done(pid, Err(Errno::Refused(why))),
@@ -449,7 +553,7 @@ pub fn on_msg(k: &mut Kernel, src: Option<HostId>, version: u16, msg: Msg) {
                 .is_some_and(|m| m.phase == OutPhase::Init) =>
         {
             match result {
-                Ok(()) => home_start(k, pid),
+                Ok(()) => begin(k, pid),
                 Err(r) => abort(k, pid, r),
             }
         }
@@ -468,10 +572,17 @@ pub fn on_msg(k: &mut Kernel, src: Option<HostId>, version: u16, msg: Msg) {
         }
         Msg::PageFlush { pid, pages, reply } => {
             // Pre-copied pages arriving at the target.
-            k.precopied.insert(pid, pages);
+            vm::receive_pages(k, pid, src, pages);
             if let (true, Some(h)) = (reply, src) {
                 k.send(Node::Host(h), Msg::PageFlushAck { pid });
             }
+        }
+        Msg::PageFlushAck { pid }
+            if k.outgoing
+                .get(&pid)
+                .is_some_and(|m| m.phase == OutPhase::PreCopy) =>
+        {
+            precopy_next(k, pid)
         }
         ref reply @ (Msg::PageFlushAck { pid } | Msg::BlockFlushAck { pid, .. }) => {
             flush_reply(k, pid, reply)
@@ -672,4 +783,7 @@ pub fn host_down(k: &mut Kernel, h: HostId) {
     for pid in inc {
         k.kill_local(pid, pid.home == k.host());
     }
+    // Pages pre-copied here for a process that died with its source or its home.
+    k.precopied
+        .retain(|pid, b| pid.home != h && b.from != Some(h));
 }

@@ -1,7 +1,7 @@
 //! Shared helpers: run the same operations on the cluster and on the one-machine Unix.
 #![allow(dead_code)]
 
-use sprite::{Cluster, ClusterConfig, OpId};
+use sprite::{Cluster, ClusterConfig, Enabled, OpId};
 use unix::Unix;
 use vocab::{ClusterEvent, Op, Outcome, Pid};
 
@@ -96,4 +96,31 @@ fn compare(
             script.join("\n  ")
         );
     }
+}
+
+/// Performs message deliveries (or, when none is possible, the first enabled event) until
+/// `done` holds of the cluster and what it may do next; panics after 100 steps.
+pub fn drive_until(c: &mut Cluster, what: &str, done: impl Fn(&Cluster, &[Enabled]) -> bool) {
+    for _ in 0..100 {
+        let en = c.enabled();
+        if done(c, &en) {
+            return;
+        }
+        let e = en
+            .iter()
+            .find(|e| matches!(e, Enabled::Deliver { .. }))
+            .or(en.first())
+            .copied()
+            .unwrap_or_else(|| panic!("quiescent before {what}"));
+        assert!(c.perform(&e));
+    }
+    panic!("no {what} after 100 steps");
+}
+
+/// Seeds a randomised test runs: `SPRITE_SEEDS=N` for long runs, else `default`.
+pub fn seeds(default: u64) -> u64 {
+    std::env::var("SPRITE_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
 }
