@@ -68,6 +68,9 @@ pub struct Grant {
     pub version: u32,
     /// The file's data, when the client may cache it and its copy is stale.
     pub data: Option<Vec<u8>>,
+    /// The stream is an end of a pipe: never cached, every read and write goes to the
+    /// server, and it cannot seek.
+    pub pipe: bool,
 }
 
 /// File operations a client sends to the server (FILE_OP).
@@ -112,6 +115,8 @@ pub enum FileReq {
     DiscardBacking {
         pid: Pid,
     },
+    /// Make an unnamed pipe with a read and a write stream, both used on the sender.
+    Pipe,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -132,13 +137,21 @@ pub enum FileResp {
     Closed {
         reclaimed: Vec<FileId>,
     },
+    /// A new pipe: its read stream and its write stream.
+    PipeGranted {
+        read: Grant,
+        write: Grant,
+    },
     Failed(Errno),
 }
 
-/// A call forwarded to the home (Sprite forwards 11 of 106 calls blindly, TH App. A).
+/// A call forwarded to the home (Sprite forwards 11 of 106 calls blindly, TH App. A):
+/// the home's clock, and the process groups the home keeps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Forwarded {
     Gettimeofday,
+    Getpgrp,
+    Setpgid { pgrp: Pid },
 }
 
 /// Typed messages. Each maps to one [`MsgKind`] name for traces; RPC replies map to the
@@ -237,6 +250,12 @@ pub enum Msg {
         target: Pid,
         sender: Option<(HostId, Pid)>,
     },
+    /// killpg, to the home of the group (which is every member's home); answered with a
+    /// SIGNAL reply once the home has sent each member its signal.
+    Killpg {
+        pgrp: Pid,
+        sender: (HostId, Pid),
+    },
     SignalReply {
         sender: Pid,
         outcome: Outcome,
@@ -327,7 +346,7 @@ impl Msg {
             Resume { .. } => MsgKind::Resume,
             MigAbort { .. } => MsgKind::MigAbort,
             Evict { .. } => MsgKind::Evict,
-            Signal { .. } | SignalReply { .. } => MsgKind::Signal,
+            Signal { .. } | SignalReply { .. } | Killpg { .. } => MsgKind::Signal,
             Forward { .. } | ForwardReply { .. } => MsgKind::Forward,
             ForkPid { .. } | ForkPidReply { .. } => MsgKind::ForkPid,
             ExitNotice { .. } | ExitAck { .. } => MsgKind::ExitNotice,
@@ -401,6 +420,7 @@ impl Msg {
             | FileOpReply { pid, .. }
             | DeathNotice { pid, .. } => Some(*pid),
             Signal { target, .. } => Some(*target),
+            Killpg { sender, .. } => Some(sender.1),
             SignalReply { sender, .. } => Some(*sender),
             ForkPid { parent, .. } | ForkPidReply { parent, .. } => Some(*parent),
             BlockRecall { .. }

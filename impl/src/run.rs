@@ -99,6 +99,10 @@ pub fn run(s: &Scenario, trace: bool, model: &CostModel) -> Result<RunReport, Si
     let mut blocked: Vec<(Pid, usize)> = Vec::new();
     for (i, step) in s.steps.iter().enumerate() {
         match &step.kind {
+            StepKind::Settle => {
+                c.run_until_quiescent()?;
+                ids.push(None);
+            }
             StepKind::Event(e) => {
                 if matches!(e, vocab::ClusterEvent::Crash(_)) {
                     ghost_valid = false;
