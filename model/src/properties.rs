@@ -185,22 +185,14 @@ pub fn inv_pid(_: &SpriteModel, s: &State) -> bool {
         })
 }
 
-/// SIG: every signal sent to a live process (by kill, or by killpg to its group) is
-/// delivered, in flight, or held by its home: none lost, none twice; and the home of each
-/// live process records the process group the one-machine Unix has for it, so that killpg
-/// reaches exactly the group's members. (A process the one-machine Unix does not have is
-/// PID's and FAIL's concern.)
+/// SIG: every signal sent to a live process (by kill, or by killpg to a group it is in) is
+/// delivered, in flight, or held by its home: none lost, none twice. A killpg that missed a
+/// member, or reached a process outside the group, shows here as a count that differs from
+/// the one-machine Unix's. (That each home records its processes' groups as the one-machine
+/// Unix has them is a fact of the proofs' strengthening, `g_procs`, not part of SIG: the
+/// conformance harness maps the implementation's state without the groups.)
 pub fn inv_sig(_: &SpriteModel, s: &State) -> bool {
-    s.procs.keys().all(|pid| {
-        let recorded = s
-            .hosts
-            .get(pid.home.0 as usize)
-            .and_then(|h| h.groups.get(pid));
-        s.ghost
-            .procs
-            .get(pid)
-            .is_none_or(|g| recorded == Some(&g.pgrp))
-    }) && s.procs.iter().all(|(pid, p)| {
+    s.procs.iter().all(|(pid, p)| {
         let in_flight: u32 = s
             .signals
             .iter()
@@ -454,11 +446,6 @@ pub fn why(id: InvariantId, m: &SpriteModel, s: &State) -> String {
             })
         }),
         SIG => s.procs.iter().find_map(|(pid, p)| {
-            let group = s.hosts.get(pid.home.0 as usize).and_then(|h| h.groups.get(pid));
-            let want = s.ghost.procs.get(pid).map(|g| g.pgrp);
-            if want.is_some() && group.copied() != want {
-                return Some(format!("{pid}'s home records group {group:?}, one Unix machine has {want:?}"));
-            }
             let sent = s.ghost.procs.get(pid).map_or(0, |g| g.signals);
             let in_flight: u8 = s.signals.iter().filter(|(x, _)| x.pid == *pid).map(|(_, n)| *n).sum();
             let held: u8 = s.hosts.iter().filter_map(|h| h.held_signals.get(pid)).sum();
