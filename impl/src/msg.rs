@@ -137,12 +137,12 @@ pub enum FileResp {
     Closed {
         reclaimed: Vec<FileId>,
     },
+    Failed(Errno),
     /// A new pipe: its read stream and its write stream.
     PipeGranted {
         read: Grant,
         write: Grant,
     },
-    Failed(Errno),
 }
 
 /// A call forwarded to the home (Sprite forwards 11 of 106 calls blindly, TH App. A):
@@ -250,12 +250,6 @@ pub enum Msg {
         target: Pid,
         sender: Option<(HostId, Pid)>,
     },
-    /// killpg, to the home of the group (which is every member's home); answered with a
-    /// SIGNAL reply once the home has sent each member its signal.
-    Killpg {
-        pgrp: Pid,
-        sender: (HostId, Pid),
-    },
     SignalReply {
         sender: Pid,
         outcome: Outcome,
@@ -325,6 +319,13 @@ pub enum Msg {
     DeathNotice {
         pid: Pid,
         status: u8,
+    },
+    /// killpg, to the home of the group (which is every member's home); answered with a
+    /// SIGNAL reply once the home has sent each member its signal. (Last, so that the
+    /// encodings of the other messages stay what they were.)
+    Killpg {
+        pgrp: Pid,
+        sender: (HostId, Pid),
     },
 }
 

@@ -582,6 +582,39 @@ pages = 2
     }
 
     #[test]
+    fn pipe_and_group_operations_and_settle_parse() {
+        assert_eq!(parse_op("pipe"), Ok(Op::Pipe));
+        assert_eq!(parse_op("getpgrp"), Ok(Op::Getpgrp));
+        assert_eq!(
+            parse_op("setpgid p0.1"),
+            Ok(Op::Setpgid {
+                pgrp: Pid::new(0, 1)
+            })
+        );
+        assert_eq!(
+            parse_op("killpg p1.0"),
+            Ok(Op::Killpg {
+                pgrp: Pid::new(1, 0)
+            })
+        );
+        let with_settle = GOOD.replace(
+            "{ event = \"crash h1\" },",
+            "{ settle = true },\n  { event = \"crash h1\" },",
+        );
+        let s = parse("settle.toml", &with_settle).expect("parses");
+        assert_eq!(s.steps[1].kind, StepKind::Settle);
+        for bad in [
+            "{ settle = false },",
+            "{ settle = true, pid = \"p0.0\", op = \"pipe\" },",
+        ] {
+            let text = GOOD.replace("{ event = \"crash h1\" },", bad);
+            let e = parse("bad.toml", &text).unwrap_err();
+            assert!(e.message.contains("settle"), "{e}");
+            assert_eq!(e.line, 5);
+        }
+    }
+
+    #[test]
     fn garbage_never_panics() {
         use rand::{Rng, SeedableRng};
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);

@@ -74,14 +74,14 @@ pub enum Errno {
     /// Could not create a process (pid space of the home exhausted); or, on a
     /// non-blocking pipe, nothing to read while a writer remains, or no room to write.
     EAGAIN,
+    /// The migration was refused; the process continues where it was (REFUSE).
+    Refused(Refusal),
     /// Write to a pipe no process can read from any more.
     EPIPE,
     /// lseek on a pipe.
     ESPIPE,
     /// setpgid to a group the caller may not join.
     EPERM,
-    /// The migration was refused; the process continues where it was (REFUSE).
-    Refused(Refusal),
 }
 
 /// Why a migration was refused (SPE "Migration Mechanics"; TH §4.2, §8.4).
