@@ -5,6 +5,9 @@
 //! A sans-IO state machine: [`FileServer::handle`] takes one arriving message and returns
 //! the messages to send. Sources: CACHE (Nelson, Welch, Ousterhout) for the consistency
 //! protocol; SPE "Migrating Open Files" and TH ch. 5 for streams and shadow streams.
+//! Pipes are objects of this server too (`pipe` submodule).
+
+mod pipe;
 
 use crate::msg::{FileReq, FileResp, Grant, MovingStream, Msg, Node, PosGrant, Released};
 use serde::{Deserialize, Serialize};
@@ -70,6 +73,9 @@ pub struct ServerFile {
     /// The host that last opened the file for writing with caching on: it may hold dirty
     /// blocks, recalled before another host opens the file (sequential write-sharing).
     pub last_writer: Option<HostId>,
+    /// An unnamed pipe (never linked, never cacheable; `data` holds the symbols not yet
+    /// read, oldest first).
+    pub pipe: bool,
 }
 
 /// A stream as the server knows it: which hosts hold references, and the shadow position.
@@ -151,6 +157,7 @@ impl FileServer {
                 cacheable: true,
                 cached_on: BTreeSet::new(),
                 last_writer: None,
+                pipe: false,
             },
         );
         self.dir.insert(name, id);
@@ -364,9 +371,18 @@ impl FileServer {
         cached_version: Option<u32>,
         pos: u8,
     ) -> FileResp {
-        let Some(stream) = smallest_free(self.streams.keys().copied(), StreamId) else {
+        let Some(stream) = self.new_stream(file, mode, h) else {
             return FileResp::Failed(Errno::EMFILE);
         };
+        match self.grant(stream, h, cached_version, PosGrant::Local(pos)) {
+            Some(g) => FileResp::Granted(g),
+            None => FileResp::Failed(Errno::ENOENT),
+        }
+    }
+
+    /// A new stream of `file`, used on host `h` (None: no stream id left).
+    fn new_stream(&mut self, file: FileId, mode: Mode, h: HostId) -> Option<StreamId> {
+        let stream = smallest_free(self.streams.keys().copied(), StreamId)?;
         self.streams.insert(
             stream,
             ServerStream {
@@ -376,10 +392,7 @@ impl FileServer {
                 shadow: None,
             },
         );
-        match self.grant(stream, h, cached_version, PosGrant::Local(pos)) {
-            Some(g) => FileResp::Granted(g),
-            None => FileResp::Failed(Errno::ENOENT),
-        }
+        Some(stream)
     }
 
     /// Makes the grant for host `h` after callbacks are done: disables caching if the file
@@ -416,6 +429,7 @@ impl FileServer {
             cacheable: f.cacheable,
             version: f.version,
             data,
+            pipe: f.pipe,
         })
     }
 
@@ -622,6 +636,12 @@ impl FileServer {
                     }
                 }
                 FileResp::Closed { reclaimed }
+            }
+            FileReq::Pipe => self.make_pipe(h),
+            FileReq::Read { .. } | FileReq::Write { .. } | FileReq::Lseek { .. }
+                if self.is_pipe_stream(&req) =>
+            {
+                self.pipe_io(req)
             }
             FileReq::Read { stream, pos } => {
                 if let Some(cb) = self.shadow_recall(stream, pos) {

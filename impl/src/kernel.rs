@@ -5,8 +5,11 @@
 //! as `now`.
 //!
 //! Where each call is handled follows `vocab::msg::disposition` (TH §4.3, Appendix A):
-//! location-independent calls locally, gettimeofday and kill through the home, fork, exec,
+//! location-independent calls locally (pipe and pipe I/O are file-system calls to the
+//! server), gettimeofday, kill and the process-group calls through the home, fork, exec,
 //! exit and wait jointly with the home.
+
+mod groups;
 
 use crate::fs::{Blocks, FileId};
 use crate::migrate;
@@ -87,10 +90,13 @@ pub enum Pending {
     },
     ExitNotify,
     Wait,
-    Time,
+    /// A call forwarded home (gettimeofday, getpgrp, setpgid).
+    Forwarded,
+    /// A signal (kill) or a group's signals (killpg) sent to a home, which answers.
     Kill {
         to: HostId,
     },
+    Pipe,
     Fault {
         page: PageNo,
         write: Option<u8>,
@@ -162,6 +168,8 @@ pub struct HomeEntry {
     pub held_signals: u32,
     /// A wait's answer held while the waiting process moves (it may be evicted mid-wait).
     pub held_wait: Option<Outcome>,
+    /// The process group (the home keeps the groups: TH Appendix A).
+    pub pgrp: Pid,
 }
 
 /// A stream as a client host holds it.
@@ -173,6 +181,8 @@ pub struct HostStream {
     pub refs: u8,
     /// The access position, or `None` when the server keeps it (shadow stream).
     pub pos: Option<u8>,
+    /// An end of a pipe: every read and write goes to the server; no seeking.
+    pub pipe: bool,
 }
 
 /// A client's cached copy of a file.
@@ -410,6 +420,7 @@ impl Kernel {
                     waiting: None,
                     held_signals: 0,
                     held_wait: None,
+                    pgrp: pid,
                 },
             );
         }
@@ -511,16 +522,19 @@ impl Kernel {
                     let t = self.clock(self.now);
                     self.done(pid, Ok(Value::Time(t)));
                 } else {
-                    self.block(pid, Pending::Time);
-                    self.send_host(
-                        pid.home,
-                        Msg::Forward {
-                            pid,
-                            call: Forwarded::Gettimeofday,
-                        },
-                    );
+                    self.forward_home(pid, Forwarded::Gettimeofday);
                 }
             }
+            Op::Pipe => {
+                if self.procs[&pid].fds.len() + 2 > MAX_FDS {
+                    return self.done(pid, Err(Errno::EMFILE));
+                }
+                self.block(pid, Pending::Pipe);
+                self.send_server(pid, FileReq::Pipe);
+            }
+            Op::Getpgrp => self.group_call(pid, Forwarded::Getpgrp),
+            Op::Setpgid { pgrp } => self.group_call(pid, Forwarded::Setpgid { pgrp }),
+            Op::Killpg { pgrp } => self.killpg(pid, pgrp),
             Op::Kill { pid: target } => self.kill(pid, target),
             Op::MemRead { page } => self.mem(pid, page, None),
             Op::MemWrite { page, sym } => self.mem(pid, page, Some(sym)),
@@ -565,6 +579,7 @@ impl Kernel {
             mode: g.mode,
             refs: 0,
             pos,
+            pipe: g.pipe,
         });
         e.refs = e.refs.saturating_add(refs);
         e.pos = pos;
@@ -669,6 +684,9 @@ impl Kernel {
             };
             return self.block(pid, Pending::IoQueued { fd, op });
         }
+        if s.pipe {
+            return self.pipe_io(pid, sid, &s, kind);
+        }
         let cacheable = self.cache.get(&s.file).is_some_and(|c| c.cacheable);
         match kind {
             IoKind::Read if !s.mode.reads() => return self.done(pid, Err(Errno::EBADF)),
@@ -719,6 +737,27 @@ impl Kernel {
                 self.send_server(pid, req);
             }
         }
+    }
+
+    /// I/O on a pipe's end: the access mode is checked here, no seeking, and every read and
+    /// write is a FILE_OP to the server, which keeps the pipe (nobody caches it).
+    fn pipe_io(&mut self, pid: Pid, sid: StreamId, s: &HostStream, kind: IoKind) {
+        let req = match kind {
+            IoKind::Lseek(_) => return self.done(pid, Err(Errno::ESPIPE)),
+            IoKind::Read if !s.mode.reads() => return self.done(pid, Err(Errno::EBADF)),
+            IoKind::Write(_) if !s.mode.writes() => return self.done(pid, Err(Errno::EBADF)),
+            IoKind::Read => FileReq::Read {
+                stream: sid,
+                pos: s.pos,
+            },
+            IoKind::Write(sym) => FileReq::Write {
+                stream: sid,
+                pos: s.pos,
+                sym,
+            },
+        };
+        self.block(pid, Pending::Io { stream: sid });
+        self.send_server(pid, req);
     }
 
     fn set_pos(&mut self, sid: StreamId, p: u8) {
@@ -870,15 +909,26 @@ impl Kernel {
         }
     }
 
-    /// The home allocates a pid for a child of `parent` running on `at` (PID).
+    /// The home allocates a pid for a child of `parent` running on `at` (PID): an index no
+    /// process of this home has, alive or exited, and no process group is named after
+    /// (POSIX); the child is in its parent's group.
     fn home_alloc(&mut self, parent: Pid, at: HostId) -> Result<Pid, Errno> {
         let me = self.host();
+        let groups = self
+            .home
+            .values()
+            .filter(|e| e.life == Life::Alive)
+            .map(|e| e.pgrp);
         let used: BTreeSet<u8> = self
             .home
             .keys()
+            .copied()
+            .chain(groups)
             .filter(|p| p.home == me)
             .map(|p| p.index)
             .collect();
+        // Under `local-pids` the parent's entry is at its own home, not here.
+        let pgrp = self.home.get(&parent).map_or(parent, |e| e.pgrp);
         let index = smallest_free(&used, |i| i).ok_or(Errno::EAGAIN)?;
         if index == u8::MAX {
             return Err(Errno::EAGAIN);
@@ -893,6 +943,7 @@ impl Kernel {
                 waiting: None,
                 held_signals: 0,
                 held_wait: None,
+                pgrp,
             },
         );
         Ok(child)
@@ -1220,7 +1271,7 @@ impl Kernel {
     }
 
     /// The home routes a signal: to the current host, or held while the process moves (SIG).
-    fn home_signal(&mut self, target: Pid) -> Outcome {
+    pub(crate) fn home_signal(&mut self, target: Pid) -> Outcome {
         let Some(e) = self.home.get_mut(&target) else {
             return Err(Errno::ESRCH);
         };
@@ -1410,7 +1461,7 @@ impl Kernel {
                 }
             }
             Msg::ForwardReply { pid, outcome } => {
-                if self.pending(pid) == Some(&Pending::Time) {
+                if self.pending(pid) == Some(&Pending::Forwarded) {
                     self.done(pid, outcome);
                 }
             }
@@ -1431,20 +1482,26 @@ impl Kernel {
                 }
             }
             // Requests to the home.
-            Msg::Forward {
-                pid,
-                call: Forwarded::Gettimeofday,
-            } => {
-                let t = self.clock(self.now);
+            Msg::Forward { pid, call } => {
+                let outcome = match call {
+                    Forwarded::Gettimeofday => Ok(Value::Time(self.clock(self.now))),
+                    Forwarded::Getpgrp | Forwarded::Setpgid { .. } => {
+                        self.home_group_call(pid, call)
+                    }
+                };
                 if let Some(h) = src {
-                    self.send_host(
-                        h,
-                        Msg::ForwardReply {
-                            pid,
-                            outcome: Ok(Value::Time(t)),
-                        },
-                    );
+                    self.send_host(h, Msg::ForwardReply { pid, outcome });
                 }
+            }
+            Msg::Killpg { pgrp, sender } => {
+                let outcome = self.home_killpg(pgrp);
+                self.send_host(
+                    sender.0,
+                    Msg::SignalReply {
+                        sender: sender.1,
+                        outcome,
+                    },
+                );
             }
             Msg::ForkPid { parent, at } => {
                 let result = self.home_alloc(parent, at);
@@ -1555,6 +1612,28 @@ impl Kernel {
 
     fn file_reply_to(&mut self, pid: Pid, pending: Pending, resp: FileResp) {
         match (pending, resp) {
+            (Pending::Pipe, FileResp::PipeGranted { read, write }) => {
+                self.install_grant(&read, 1);
+                self.install_grant(&write, 1);
+                let Some(p) = self.procs.get_mut(&pid) else {
+                    return;
+                };
+                let mut ends = [Fd(0); 2];
+                for (end, g) in ends.iter_mut().zip([&read, &write]) {
+                    let used: BTreeSet<Fd> = p.fds.keys().copied().collect();
+                    // Two descriptors were free when the call started, and only the
+                    // process itself (blocked here) changes its table.
+                    *end = smallest_free(&used, Fd).unwrap_or(Fd(u8::MAX));
+                    p.fds.insert(*end, g.stream);
+                }
+                self.done(
+                    pid,
+                    Ok(Value::Pipe {
+                        read: ends[0],
+                        write: ends[1],
+                    }),
+                )
+            }
             (Pending::Open { name }, FileResp::Granted(g)) => {
                 self.install_grant(&g, 1);
                 self.names.insert(name, g.file);

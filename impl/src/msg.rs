@@ -73,6 +73,9 @@ pub struct Grant {
     pub version: u32,
     /// The file's data, when the client may cache it and its copy is stale.
     pub data: Option<Vec<u8>>,
+    /// The stream is an end of a pipe: never cached, every read and write goes to the
+    /// server, and it cannot seek.
+    pub pipe: bool,
 }
 
 /// A stream in a STREAM_MOVE or STREAM_RELEASE, with the moving process's references.
@@ -133,6 +136,8 @@ pub enum FileReq {
     DiscardBacking {
         pid: Pid,
     },
+    /// Make an unnamed pipe with a read and a write stream, both used on the sender.
+    Pipe,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -154,12 +159,20 @@ pub enum FileResp {
         reclaimed: Vec<FileId>,
     },
     Failed(Errno),
+    /// A new pipe: its read stream and its write stream.
+    PipeGranted {
+        read: Grant,
+        write: Grant,
+    },
 }
 
-/// A call forwarded to the home (Sprite forwards 11 of 106 calls blindly, TH App. A).
+/// A call forwarded to the home (Sprite forwards 11 of 106 calls blindly, TH App. A):
+/// the home's clock, and the process groups the home keeps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Forwarded {
     Gettimeofday,
+    Getpgrp,
+    Setpgid { pgrp: Pid },
 }
 
 /// What a host's load daemon tells migd (LOAD_REPORT). Load averages travel as hundredths
@@ -429,6 +442,13 @@ pub enum Msg {
     HostAvailable {
         client: Pid,
     },
+    /// killpg, to the home of the group (which is every member's home); answered with a
+    /// SIGNAL reply once the home has sent each member its signal. (After the others,
+    /// so that their encodings stay what they were.)
+    Killpg {
+        pgrp: Pid,
+        sender: (HostId, Pid),
+    },
 }
 
 impl Msg {
@@ -449,7 +469,7 @@ impl Msg {
             Resume { .. } => MsgKind::Resume,
             MigAbort { .. } => MsgKind::MigAbort,
             Evict { .. } => MsgKind::Evict,
-            Signal { .. } | SignalReply { .. } => MsgKind::Signal,
+            Signal { .. } | SignalReply { .. } | Killpg { .. } => MsgKind::Signal,
             Forward { .. } | ForwardReply { .. } => MsgKind::Forward,
             ForkPid { .. } | ForkPidReply { .. } => MsgKind::ForkPid,
             ExitNotice { .. } | ExitAck { .. } => MsgKind::ExitNotice,
@@ -558,6 +578,7 @@ impl Msg {
             | FileOpReply { pid, .. }
             | DeathNotice { pid, .. } => Some(*pid),
             Signal { target, .. } => Some(*target),
+            Killpg { sender, .. } => Some(sender.1),
             SignalReply { sender, .. } => Some(*sender),
             ForkPid { parent, .. } | ForkPidReply { parent, .. } => Some(*parent),
             MigdOpen { client }

@@ -162,6 +162,10 @@ pub fn run(s: &Scenario, trace: bool, model: &CostModel) -> Result<RunReport, Si
     let mut cut = None;
     for step in &s.steps {
         match &step.kind {
+            StepKind::Settle => {
+                c.run_until_quiescent()?;
+                ids.push(None);
+            }
             StepKind::Event(e) => {
                 if matches!(e, vocab::ClusterEvent::Crash(_)) && cut.is_none() {
                     cut = Some(c.now());

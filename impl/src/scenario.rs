@@ -13,6 +13,7 @@
 //!   { pid = "p0.0", op = "open /f1 rw create", expect = "fd0" },
 //!   { pid = "p0.0", op = "migrate h1" },
 //!   { event = "owner-returns h1" },
+//!   { settle = true },            # concurrent mode: run what is queued to quiescence first
 //! ]
 //!
 //! [[host]]
@@ -33,9 +34,12 @@
 //! Operation syntax: `open /fN r|w|rw [create]`, `read fdN`, `write fdN SYM`,
 //! `lseek fdN POS`, `close fdN`, `unlink /fN`, `dup fdN`, `fork`, `exec [hN]`,
 //! `exit STATUS`, `wait`, `getpid`, `gettimeofday`, `kill pH.I`, `memread pgN`,
-//! `memwrite pgN SYM`, `migrate hN`. Events: `crash hN`, `reboot hN`, `owner-returns hN`,
-//! `owner-leaves hN`. An `expect` is the printed outcome (`data 7`, `EOF`, `ok`, `ESRCH`,
-//! `migration refused: ...`, `blocked`, `killed`); a trailing `*` matches a prefix.
+//! `memwrite pgN SYM`, `migrate hN`, `pipe` (an unnamed, non-blocking pipe: two new
+//! descriptors, the read end first), `getpgrp`, `setpgid pH.I` (join that process group),
+//! `killpg pH.I` (signal every member of that group). Events: `crash hN`, `reboot hN`,
+//! `owner-returns hN`, `owner-leaves hN`. An `expect` is the printed outcome (`data 7`,
+//! `EOF`, `ok`, `ESRCH`, `EAGAIN`, `EPIPE`, `pipe fd0 fd1`, `p0.0`, `migration refused:
+//! ...`, `blocked`, `killed`); a trailing `*` matches a prefix.
 //!
 //! Instead of `steps`, a scenario may run pmakes through the host-selection layer (load
 //! daemons, migd; see `policy`), on a simulated clock in ms:
@@ -189,6 +193,9 @@ struct StepSpec {
     op: Option<Spanned<String>>,
     event: Option<Spanned<String>>,
     expect: Option<Spanned<String>>,
+    /// In concurrent mode, a barrier: everything queued so far runs to quiescence before
+    /// the later steps are queued (so a concurrent part can start from a set-up state).
+    settle: Option<Spanned<bool>>,
 }
 
 /// How steps are scheduled.
@@ -205,6 +212,9 @@ pub enum RunMode {
 pub enum StepKind {
     Op(Pid, Op),
     Event(ClusterEvent),
+    /// Run to quiescence (a barrier in concurrent mode; every step settles in sequential
+    /// mode anyway).
+    Settle,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -434,6 +444,21 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
     }
     let mut steps = Vec::new();
     for s in &spec.steps {
+        if let Some(settle) = &s.settle {
+            if s.pid.is_some() || s.op.is_some() || s.event.is_some() || s.expect.is_some() {
+                return Err(cx.err(settle.span(), "a `settle` step has nothing else"));
+            }
+            if !settle.get_ref() {
+                return Err(cx.err(settle.span(), "`settle` is only ever `true`"));
+            }
+            let (line, _) = line_col(text, settle.span().start);
+            steps.push(ScenarioStep {
+                kind: StepKind::Settle,
+                expect: None,
+                line,
+            });
+            continue;
+        }
         let (kind, span) = match (&s.pid, &s.op, &s.event) {
             (Some(pid), Some(op), None) => {
                 let p = parse_pid(pid.get_ref()).map_err(|e| cx.err(pid.span(), e))?;
@@ -629,6 +654,20 @@ pub fn parse_op(s: &str) -> Result<Op, String> {
         "migrate" => Op::Migrate {
             target: parse_host(&args::<1>(&words, "migrate h1")?[0])?,
         },
+        "pipe" => {
+            args::<0>(&words, "pipe")?;
+            Op::Pipe
+        }
+        "getpgrp" => {
+            args::<0>(&words, "getpgrp")?;
+            Op::Getpgrp
+        }
+        "setpgid" => Op::Setpgid {
+            pgrp: parse_pid(&args::<1>(&words, "setpgid p0.1")?[0])?,
+        },
+        "killpg" => Op::Killpg {
+            pgrp: parse_pid(&args::<1>(&words, "killpg p0.0")?[0])?,
+        },
         other => return Err(format!("unknown operation `{other}`")),
     })
 }
@@ -788,6 +827,39 @@ pages = 1
     }
 
     #[test]
+    fn pipe_and_group_operations_and_settle_parse() {
+        assert_eq!(parse_op("pipe"), Ok(Op::Pipe));
+        assert_eq!(parse_op("getpgrp"), Ok(Op::Getpgrp));
+        assert_eq!(
+            parse_op("setpgid p0.1"),
+            Ok(Op::Setpgid {
+                pgrp: Pid::new(0, 1)
+            })
+        );
+        assert_eq!(
+            parse_op("killpg p1.0"),
+            Ok(Op::Killpg {
+                pgrp: Pid::new(1, 0)
+            })
+        );
+        let with_settle = GOOD.replace(
+            "{ event = \"crash h1\" },",
+            "{ settle = true },\n  { event = \"crash h1\" },",
+        );
+        let s = parse("settle.toml", &with_settle).expect("parses");
+        assert_eq!(s.steps[1].kind, StepKind::Settle);
+        for bad in [
+            "{ settle = false },",
+            "{ settle = true, pid = \"p0.0\", op = \"pipe\" },",
+        ] {
+            let text = GOOD.replace("{ event = \"crash h1\" },", bad);
+            let e = parse("bad.toml", &text).unwrap_err();
+            assert!(e.message.contains("settle"), "{e}");
+            assert_eq!(e.line, 5);
+        }
+    }
+
+    #[test]
     fn garbage_never_panics() {
         use rand::{Rng, SeedableRng};
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
@@ -808,6 +880,10 @@ pages = 1
             "migrate hx",
             "exec h1 h2",
             "lseek fd0 999",
+            "pipe fd0",
+            "getpgrp p0.0",
+            "setpgid",
+            "killpg h1",
         ] {
             assert!(parse_op(s).is_err(), "{s}");
         }

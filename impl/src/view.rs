@@ -1,7 +1,7 @@
 //! A read-only, serialisable view of the whole cluster, flattened so that a conformance
-//! harness can map it onto the model's state: where each process is and what it holds,
-//! where each stream's access position lives, what the server knows about each file, what
-//! each client caches.
+//! harness can map it onto the model's state: where each process is and what it holds and
+//! which process group its home records, where each stream's access position lives, what
+//! the server knows about each file and each pipe, what each client caches.
 
 use crate::fs::FileId;
 use crate::kernel::{CacheEntry, HomeEntry, ProcStatus};
@@ -25,6 +25,8 @@ pub struct ProcView {
     pub pages: Vec<Page>,
     pub fds: BTreeMap<Fd, StreamId>,
     pub signals: u32,
+    /// The process group its home records (`None` while its home is down).
+    pub pgrp: Option<Pid>,
 }
 
 /// Where a stream's access position lives.
@@ -40,6 +42,8 @@ pub enum PosView {
 pub struct StreamView {
     pub id: StreamId,
     pub file: FileId,
+    /// An end of a pipe (`file` is the pipe).
+    pub pipe: bool,
     pub mode: Mode,
     /// Per host: descriptor references on that host.
     pub refs: BTreeMap<HostId, u8>,
@@ -49,6 +53,8 @@ pub struct StreamView {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileView {
     pub id: FileId,
+    /// A pipe: unnamed, never linked or cacheable, `data` the symbols not yet read.
+    pub pipe: bool,
     pub names: Vec<FileName>,
     pub linked: bool,
     pub data: Vec<u8>,
@@ -113,6 +119,10 @@ impl ClusterView {
                 if p.status == ProcStatus::Incoming {
                     continue;
                 }
+                let home_entry = c
+                    .kernel(pid.home)
+                    .filter(|_| c.is_up(pid.home))
+                    .and_then(|hk| hk.home.get(pid));
                 processes.push(ProcView {
                     pid: *pid,
                     home: pid.home,
@@ -122,14 +132,11 @@ impl ClusterView {
                     waiting: p.pending == Some(crate::kernel::Pending::Wait),
                     // The home's rendezvous knows whether the parent is still there (an
                     // orphan's PCB elsewhere may still name a dead parent).
-                    parent: c
-                        .kernel(pid.home)
-                        .filter(|_| c.is_up(pid.home))
-                        .and_then(|hk| hk.home.get(pid))
-                        .map_or(p.parent, |e| e.parent),
+                    parent: home_entry.map_or(p.parent, |e| e.parent),
                     pages: p.vm.pages.clone(),
                     fds: p.fds.clone(),
                     signals: p.signals,
+                    pgrp: home_entry.map(|e| e.pgrp),
                 });
             }
         }
@@ -156,6 +163,7 @@ impl ClusterView {
                 StreamView {
                     id: *id,
                     file: s.file,
+                    pipe: srv.files.get(&s.file).is_some_and(|f| f.pipe),
                     mode: s.mode,
                     refs,
                     pos,
@@ -167,6 +175,7 @@ impl ClusterView {
             .iter()
             .map(|(id, f)| FileView {
                 id: *id,
+                pipe: f.pipe,
                 names: srv
                     .dir
                     .iter()

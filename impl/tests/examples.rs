@@ -36,7 +36,7 @@ fn every_example_scenario_passes() {
             n += 1;
         }
     }
-    assert!(n >= 9, "only {n} example scenarios");
+    assert!(n >= 12, "only {n} example scenarios");
 }
 
 #[test]

@@ -29,6 +29,12 @@ fn script(bytes: &[u8]) -> Vec<Step> {
             Op::Kill { pid } => Op::Kill {
                 pid: Pid::new(pid.home.0 % 2, pid.index % 3),
             },
+            Op::Setpgid { pgrp } => Op::Setpgid {
+                pgrp: Pid::new(pgrp.home.0 % 2, pgrp.index % 3),
+            },
+            Op::Killpg { pgrp } => Op::Killpg {
+                pgrp: Pid::new(pgrp.home.0 % 2, pgrp.index % 3),
+            },
             Op::Open { name, mode, create } => Op::Open {
                 name: FileName(name.0 % 2),
                 mode,

@@ -10,7 +10,7 @@ use vocab::{Fd, FileName, HostId, Mode, Op, PageNo, Pid};
 
 fn random_op(rng: &mut ChaCha8Rng, hosts: u8, pids: &[Pid]) -> Op {
     let fd = Fd(rng.gen_range(0..3));
-    match rng.gen_range(0..20) {
+    match rng.gen_range(0..24) {
         0 | 1 => Op::Open {
             name: FileName(rng.gen_range(0..2)),
             mode: [Mode::Read, Mode::Write, Mode::ReadWrite][rng.gen_range(0..3)],
@@ -49,8 +49,16 @@ fn random_op(rng: &mut ChaCha8Rng, hosts: u8, pids: &[Pid]) -> Op {
             page: PageNo(rng.gen_range(0..3)),
             sym: rng.gen_range(1..9),
         },
-        _ => Op::Migrate {
+        18 | 19 => Op::Migrate {
             target: HostId(rng.gen_range(0..hosts)),
+        },
+        20 => Op::Pipe,
+        21 => Op::Getpgrp,
+        22 => Op::Setpgid {
+            pgrp: pids[rng.gen_range(0..pids.len())],
+        },
+        _ => Op::Killpg {
+            pgrp: pids[rng.gen_range(0..pids.len())],
         },
     }
 }
@@ -113,6 +121,7 @@ fn random_runs_do_real_work() {
     // Not vacuous: across seeds, many operations succeed and migrations complete.
     let mut ok = 0;
     let mut migrations = 0;
+    let mut kinds: std::collections::BTreeMap<&str, usize> = Default::default();
     for seed in 0..50 {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut cfg = ClusterConfig::simple(3, &[(Pid::new(0, 0), 2), (Pid::new(1, 0), 2)]);
@@ -132,11 +141,30 @@ fn random_runs_do_real_work() {
             .iter()
             .filter(|r| matches!(r.outcome, Some(Ok(_))))
             .count();
+        for r in c.ops() {
+            let kind = match (r.op, r.outcome) {
+                (Op::Pipe, Some(Ok(_))) => "pipe",
+                (Op::Read { .. } | Op::Write { .. }, Some(Err(vocab::Errno::EAGAIN))) => {
+                    "pipe EAGAIN"
+                }
+                (Op::Write { .. }, Some(Err(vocab::Errno::EPIPE))) => "pipe EPIPE",
+                (Op::Setpgid { .. }, Some(Ok(_))) => "setpgid",
+                (Op::Killpg { .. }, Some(Ok(_))) => "killpg",
+                _ => continue,
+            };
+            *kinds.entry(kind).or_default() += 1;
+        }
         migrations += c.ledger.migrations.iter().filter(|m| m.succeeded()).count();
     }
-    eprintln!("ok ops {ok}, migrations {migrations}");
+    eprintln!("ok ops {ok}, migrations {migrations}, {kinds:?}");
     assert!(ok > 500, "only {ok} operations succeeded");
     assert!(migrations > 30, "only {migrations} migrations");
+    for k in ["pipe", "pipe EAGAIN", "setpgid", "killpg"] {
+        assert!(
+            kinds.get(k).copied().unwrap_or(0) >= 5,
+            "hardly any {k}: {kinds:?}"
+        );
+    }
 }
 
 #[test]

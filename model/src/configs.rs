@@ -347,6 +347,55 @@ pub fn crash() -> Config {
     }
 }
 
+/// Pipes and process groups: the pmake idiom. A parent and its forked child share a pipe;
+/// the child migrates, so the pipe's ends are used from two hosts; data flows both ways
+/// before and after the move, each writer closes, and the parent reads to the end. A
+/// process of another home signals the parent's group (parent and child) while the child
+/// may be moving, and is refused a group of another home.
+pub fn pipes_groups() -> Config {
+    let (r, w) = (FD0, Fd(1));
+    Config {
+        procs: vec![
+            ProcSpec::new(Pid::new(0, 0), 0),
+            ProcSpec::new(Pid::new(1, 0), 2),
+        ],
+        scripts: vec![
+            Script::forking(
+                vec![
+                    Op::Pipe,
+                    Op::Fork,
+                    Op::Write { fd: w, sym: 1 },
+                    Op::Close { fd: w },
+                    Op::Read { fd: r },
+                    Op::Wait,
+                    Op::Read { fd: r },
+                ],
+                vec![1],
+            ),
+            Script::new(vec![
+                Op::Migrate { target: H1 },
+                Op::Read { fd: r },
+                Op::Write { fd: w, sym: 2 },
+                Op::Getpgrp,
+                Op::Exit { status: 0 },
+            ]),
+            Script::new(vec![
+                Op::Killpg {
+                    pgrp: Pid::new(0, 0),
+                },
+                Op::Setpgid {
+                    pgrp: Pid::new(0, 0),
+                },
+            ]),
+        ],
+        ..base(
+            "pipes-groups",
+            "parent and migrating child share a pipe; killpg of their group mid-migration",
+            2,
+        )
+    }
+}
+
 /// A larger world for the `full` suite: two migrating processes sharing a file and a
 /// stream, an eviction, and signals.
 pub fn mixed() -> Config {
@@ -548,6 +597,7 @@ pub fn suite(name: &str) -> Option<Vec<Config>> {
         crash(),
         sharing(),
         family(),
+        pipes_groups(),
     ];
     match name {
         "default" => Some(default),

@@ -90,6 +90,7 @@ impl Ctx<'_> {
         let host = self.s.host_mut(h);
         host.up = false;
         host.home_table.clear();
+        host.groups.clear();
         host.rendezvous = Default::default();
         host.held_signals.clear();
         host.cache.clear();

@@ -175,8 +175,9 @@ impl Ctx<'_> {
             .expect("registered file exists");
         let old_version = file.version;
         // A new writer (an open for writing, or a writing stream moving to this host)
-        // starts a new version, so that blocks cached elsewhere are known stale.
-        if mode.writes() {
+        // starts a new version, so that blocks cached elsewhere are known stale. (A pipe
+        // is never cached: it has no versions.)
+        if mode.writes() && !self.s.server.pipes.contains(&ino) {
             file.version = file.version.wrapping_add(1);
         }
         let version = file.version;
@@ -378,6 +379,7 @@ impl Ctx<'_> {
 
     pub fn reclaim(&mut self, ino: Ino) {
         self.s.server.files.remove(&ino);
+        self.s.server.pipes.remove(&ino);
         for h in self.s.hosts.iter_mut() {
             h.cache.remove(&ino);
         }
@@ -400,7 +402,7 @@ impl Ctx<'_> {
     }
 }
 
-fn smallest_free_ino(used: impl Iterator<Item = Ino>) -> Ino {
+pub fn smallest_free_ino(used: impl Iterator<Item = Ino>) -> Ino {
     let used: BTreeSet<Ino> = used.collect();
     (0..=u8::MAX)
         .map(Ino)

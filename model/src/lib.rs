@@ -15,9 +15,11 @@ mod ctx;
 mod events;
 pub mod figures;
 mod files;
+mod groups;
 pub mod log;
 mod migrate;
 mod ops;
+mod pipes;
 pub mod properties;
 pub mod run;
 pub mod state;
@@ -72,6 +74,7 @@ impl SpriteModel {
             hosts[home.0 as usize]
                 .home_table
                 .insert(spec.pid, Loc::At(home));
+            hosts[home.0 as usize].groups.insert(spec.pid, spec.pid);
             procs.insert(
                 spec.pid,
                 Proc {

@@ -45,6 +45,10 @@ impl Ctx<'_> {
             Op::Kill { pid: target } => self.kill(h, target),
             Op::MemRead { page } => self.mem_read(pid, h, page),
             Op::MemWrite { page, sym } => self.mem_write(pid, page, sym),
+            Op::Pipe => self.pipe(pid, h),
+            Op::Getpgrp => self.getpgrp(pid, h),
+            Op::Setpgid { pgrp } => self.setpgid(pid, h, pgrp),
+            Op::Killpg { pgrp } => self.killpg(h, pgrp),
             Op::Exit { .. } | Op::Wait | Op::Migrate { .. } => {
                 unreachable!("handled above")
             }
@@ -83,24 +87,12 @@ impl Ctx<'_> {
         mode: vocab::Mode,
         create: bool,
     ) -> Outcome {
-        let fds = &self.s.procs[&pid].fds;
-        if fds.len() >= unix::MAX_FDS as usize {
+        if self.s.procs[&pid].fds.len() >= unix::MAX_FDS as usize {
             return Err(Errno::EMFILE);
         }
-        let fd = smallest_free(fds.keys().map(|f| f.0))
-            .map(Fd)
-            .ok_or(Errno::EMFILE)?;
-        let sid = smallest_free(self.s.server.streams.keys().map(|s| s.0))
-            .map(StreamId)
-            .ok_or(Errno::EMFILE)?;
         // The descriptor exists while the server decides cacheability, so that the server
         // can tell this process from the others using the file.
-        self.s
-            .procs
-            .get_mut(&pid)
-            .expect("runs")
-            .fds
-            .insert(fd, sid);
+        let (fd, sid) = self.new_descriptor(pid)?;
         match self.server_open(h, name, mode, create, sid) {
             Ok(()) => Ok(Value::Fd(fd)),
             Err(e) => {
@@ -108,6 +100,25 @@ impl Ctx<'_> {
                 Err(e)
             }
         }
+    }
+
+    /// The smallest free descriptor of `pid`, bound to the smallest stream id the server
+    /// has not given out (the stream itself is the caller's to register).
+    pub fn new_descriptor(&mut self, pid: Pid) -> Result<(Fd, StreamId), Errno> {
+        let fds = &self.s.procs[&pid].fds;
+        let fd = smallest_free(fds.keys().map(|f| f.0))
+            .map(Fd)
+            .ok_or(Errno::EMFILE)?;
+        let sid = smallest_free(self.s.server.streams.keys().map(|s| s.0))
+            .map(StreamId)
+            .ok_or(Errno::EMFILE)?;
+        self.s
+            .procs
+            .get_mut(&pid)
+            .expect("runs")
+            .fds
+            .insert(fd, sid);
+        Ok((fd, sid))
     }
 
     /// The stream behind a descriptor, if the server still knows it.
@@ -122,6 +133,9 @@ impl Ctx<'_> {
         if !mode.reads() {
             return Err(Errno::EBADF);
         }
+        if self.is_pipe(ino) {
+            return self.pipe_read(h, sid, ino);
+        }
         let pos = self.position(h, sid);
         let sym = self.file_data(h, ino).get(pos as usize).copied();
         if sym.is_some() {
@@ -135,6 +149,9 @@ impl Ctx<'_> {
         if !mode.writes() {
             return Err(Errno::EBADF);
         }
+        if self.is_pipe(ino) {
+            return self.pipe_write(h, sid, ino, sym);
+        }
         let pos = self.position(h, sid);
         if pos >= MAX_FILE_LEN {
             return Err(Errno::EFBIG);
@@ -145,7 +162,10 @@ impl Ctx<'_> {
     }
 
     fn lseek(&mut self, pid: Pid, h: HostId, fd: Fd, pos: u8) -> Outcome {
-        let (sid, _, _) = self.stream(pid, fd)?;
+        let (sid, ino, _) = self.stream(pid, fd)?;
+        if self.is_pipe(ino) {
+            return Err(Errno::ESPIPE);
+        }
         if pos > MAX_FILE_LEN {
             return Err(Errno::EINVAL);
         }
@@ -197,12 +217,13 @@ impl Ctx<'_> {
         } else {
             pid.home
         };
-        let used = self
-            .s
-            .host(allocator)
+        // Not a pid in use, alive or exited, nor one a process group is named after.
+        let at = self.s.host(allocator);
+        let used = at
             .home_table
             .keys()
-            .chain(self.s.host(allocator).rendezvous.zombies.keys())
+            .chain(at.rendezvous.zombies.keys())
+            .chain(at.groups.values())
             .filter(|p| p.home == allocator)
             .map(|p| p.index);
         let index = smallest_free(used).ok_or(Errno::EAGAIN)?;
@@ -262,6 +283,15 @@ impl Ctx<'_> {
             .host_mut(child.home)
             .home_table
             .insert(child, Loc::At(h));
+        // The child is in its parent's process group, which the home records.
+        let group = self
+            .s
+            .host(pid.home)
+            .groups
+            .get(&pid)
+            .copied()
+            .unwrap_or(pid);
+        self.s.host_mut(child.home).groups.insert(child, group);
         Ok(Value::Pid(child))
     }
 
@@ -629,6 +659,7 @@ impl Ctx<'_> {
             h.held_signals.remove(&pid);
             h.rendezvous.waiters.remove(&pid);
             h.home_table.remove(&pid);
+            h.groups.remove(&pid);
             // Its exited children are reaped; live ones lose their parent.
             h.rendezvous.zombies.retain(|_, (p, _)| *p != pid);
         }

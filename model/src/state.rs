@@ -56,6 +56,9 @@ pub struct Host {
     pub rendezvous: Rendezvous,
     /// Signals the home holds for a process that is moving, sent on at HOME_UPDATE.
     pub held_signals: BTreeMap<Pid, u8>,
+    /// For each live process whose home this is: its process group. The home keeps the
+    /// groups, so getpgrp, setpgid and killpg are forwarded there [TH App. A].
+    pub groups: BTreeMap<Pid, Pid>,
     pub streams: BTreeMap<StreamId, ClientStream>,
     pub cache: BTreeMap<Ino, CacheEntry>,
     /// Pages left behind for a process that moved away (copy-on-reference only).
@@ -70,6 +73,7 @@ impl Host {
             home_table: BTreeMap::new(),
             rendezvous: Rendezvous::default(),
             held_signals: BTreeMap::new(),
+            groups: BTreeMap::new(),
             streams: BTreeMap::new(),
             cache: BTreeMap::new(),
             residue: BTreeMap::new(),
@@ -128,7 +132,9 @@ pub struct Proc {
     pub pinned: Option<vocab::Refusal>,
 }
 
-/// The file server's record of a file.
+/// The file server's record of a file, or of a pipe (an unnamed object of the file
+/// system: never linked, never cacheable, `data` holding the symbols not yet read, oldest
+/// first; see `Server::pipes`).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct File {
     pub data: Vec<u8>,
@@ -160,6 +166,10 @@ pub struct Server {
     pub streams: BTreeMap<StreamId, ServerStream>,
     /// Backing files of processes' virtual memory: absent pages read as zero.
     pub backing: BTreeMap<(Pid, PageNo), u8>,
+    /// Which of `files` are pipes. In Sprite a pipe is an object of the file system like a
+    /// file [TH §3.2]: its streams, references and moves are a file's; only its reads and
+    /// writes differ (first in, first out, at the server).
+    pub pipes: BTreeSet<Ino>,
 }
 
 /// Why a process is moving.

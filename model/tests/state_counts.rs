@@ -99,3 +99,8 @@ fn every_reachability_property_is_reached_by_the_default_suite() {
         );
     }
 }
+
+#[test]
+fn pipes_groups_state_count() {
+    assert_eq!(unique_states(configs::pipes_groups()), 1348);
+}

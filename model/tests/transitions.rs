@@ -320,3 +320,111 @@ fn a_target_that_crashed_before_mig_init_refuses_and_the_process_lives() {
     assert_eq!((p.host, p.status, p.pc), (H0, Status::Ready, 1));
     assert!(model::trace::explain(&m, &s).is_empty());
 }
+
+/// Runs `pid`'s next operation and returns what it returned.
+fn run_one(m: &SpriteModel, s: &State, pid: Pid) -> (State, vocab::Outcome) {
+    let mut log = Log::on();
+    let t = m.apply(s, Action::Run(pid), &mut log).expect("enabled");
+    assert_eq!(t.violated, 0, "an invariant was flagged");
+    let (_, _, outcome) = *log.outcomes().last().expect("the operation returned");
+    (t, outcome)
+}
+
+fn family(parent: Vec<Op>, child: Vec<Op>) -> SpriteModel {
+    let mut m = world(vec![], vec![]);
+    m.cfg.procs = vec![ProcSpec::new(P, 0)];
+    m.cfg.scripts = vec![Script::forking(parent, vec![1]), Script::new(child)];
+    m
+}
+
+#[test]
+fn a_pipe_shared_across_a_migration_carries_data_both_ways_then_ends() {
+    let (r, w) = (Fd(0), Fd(1));
+    let m = family(
+        vec![
+            Op::Pipe,
+            Op::Fork,
+            Op::Write { fd: w, sym: 1 },
+            Op::Read { fd: r },
+            Op::Close { fd: w },
+            Op::Read { fd: r },
+            Op::Read { fd: r },
+            Op::Close { fd: r },
+        ],
+        vec![
+            Op::Migrate { target: H1 },
+            Op::Read { fd: r },
+            Op::Write { fd: w, sym: 2 },
+            Op::Exit { status: 0 },
+        ],
+    );
+    let (s, o) = run_one(&m, &m.initial(), P);
+    assert_eq!(o, Ok(vocab::Value::Pipe { read: r, write: w }));
+    let ino = *s.server.pipes.first().expect("a pipe on the server");
+    assert!(!s.server.files[&ino].cacheable && !s.server.files[&ino].linked);
+    let s = advance(&m, s, P, 1);
+    // The child moves; both of its ends go with one STREAM_MOVE exchange.
+    let s = advance(&m, s, Q, 1);
+    assert_eq!(s.procs[&Q].host, H1);
+    let hosts: Vec<_> = s.server.streams.values().map(|st| st.hosts.len()).collect();
+    assert_eq!(hosts, [2, 2], "each end used from h0 and h1");
+    let (s, _) = run_one(&m, &s, P);
+    let (s, o) = run_one(&m, &s, Q);
+    assert_eq!(o, Ok(vocab::Value::Data(Some(1))), "parent to child");
+    let (s, o) = run_one(&m, &s, P);
+    assert_eq!(o, Err(vocab::Errno::EAGAIN), "empty, writers left");
+    let (s, _) = run_one(&m, &s, Q);
+    let (s, _) = run_one(&m, &s, P);
+    let (s, o) = run_one(&m, &s, P);
+    assert_eq!(o, Ok(vocab::Value::Data(Some(2))), "child to parent");
+    let s = advance(&m, s, Q, 1);
+    let (s, o) = run_one(&m, &s, P);
+    assert_eq!(o, Ok(vocab::Value::Data(None)), "EOF once the child exited");
+    let (s, _) = run_one(&m, &s, P);
+    assert!(
+        s.server.files.is_empty() && s.server.pipes.is_empty(),
+        "reclaimed"
+    );
+    assert!(model::trace::explain(&m, &s).is_empty());
+}
+
+#[test]
+fn killpg_reaches_a_moving_member_once_through_the_home() {
+    let m = family(
+        vec![Op::Fork, Op::Getpid],
+        vec![Op::Migrate { target: H1 }, Op::Getpgrp],
+    );
+    let mut m = m;
+    m.cfg.procs.push(ProcSpec::new(Pid::new(1, 0), 2));
+    m.cfg.scripts.push(Script::new(vec![
+        Op::Setpgid { pgrp: P },
+        Op::Killpg { pgrp: P },
+    ]));
+    let other = Pid::new(1, 0);
+    let s = advance(&m, m.initial(), P, 1);
+    let s = step(&m, &s, Action::Run(Q));
+    let s = step(&m, &s, Action::MigInit(Q));
+    let (s, o) = run_one(&m, &s, other);
+    assert_eq!(o, Err(vocab::Errno::EPERM), "a group of another home");
+    let (s, o) = run_one(&m, &s, other);
+    assert_eq!(o, Ok(vocab::Value::Unit));
+    assert_eq!(s.host(H0).held_signals.get(&Q), Some(&1), "held: moving");
+    assert_eq!(s.signals.len(), 1, "one SIGNAL on its way to the parent");
+    let s = step(&m, &s, Action::MigState(Q));
+    let s = step(&m, &s, Action::HomeUpdate(Q));
+    let s = step(&m, &s, Action::Resume(Q));
+    for (pid, to) in [(P, H0), (Q, H1)] {
+        let s2 = step(
+            &m,
+            &s,
+            Action::DeliverSignal {
+                pid,
+                to,
+                direct: false,
+            },
+        );
+        assert_eq!(s2.procs[&pid].signals, 1);
+    }
+    let (_, o) = run_one(&m, &s, Q);
+    assert_eq!(o, Ok(vocab::Value::Pid(P)), "getpgrp answered by the home");
+}

@@ -8,16 +8,17 @@
 //! | `dir` | the server's directory |
 //! | `inodes[f].data` | the one dirty cached copy of `f` if a host has one, else the server's data |
 //! | `inodes[f].linked` | the server's `linked` bit |
+//! | `inodes[f].pipe` | whether the server lists `f` among its pipes |
 //! | `streams[s]` (file, mode) | the server's stream record |
 //! | `streams[s].pos` | the shadow position on the server if set, else the position kept by the one client holding it |
 //! | `streams[s].refs` | the number of descriptors, over all live processes, that refer to `s` |
-//! | live `procs[p]` | `p`'s parent and descriptors; memory page by page from the resident copy, else the residue on a lazy source, else the backing file (absent = 0); `Waiting` if blocked in wait (also while frozen by a migration that resumes it waiting), else `Running`; signals = received + in flight + held by the home |
+//! | live `procs[p]` | `p`'s parent and descriptors; memory page by page from the resident copy, else the residue on a lazy source, else the backing file (absent = 0); `Waiting` if blocked in wait (also while frozen by a migration that resumes it waiting), else `Running`; signals = received + in flight + held by the home; process group = the one `p`'s home records |
 //! | zombie `procs[c]` | the rendezvous entries `c -> (parent, status)` on every host |
 //!
-//! The model drops the memory and the signal count of an exited process, so a zombie's
-//! `mem` and `signals` are not determined by the model's state: [`ghost_agrees`] compares the
-//! ghost with the abstraction up to those two fields of zombies, and [`abstraction`] fills
-//! them with zeros.
+//! The model drops the memory, the signal count and the process group of an exited process,
+//! so a zombie's `mem`, `signals` and `pgrp` are not determined by the model's state:
+//! [`ghost_agrees`] compares the ghost with the abstraction up to those three fields of
+//! zombies, and [`abstraction`] fills them with zeros (the zombie's own pid for the group).
 
 use model::state::{State, Status};
 use std::collections::BTreeMap;
@@ -94,8 +95,18 @@ pub fn signals_accounted(s: &State, pid: Pid) -> u32 {
     s.procs.get(&pid).map_or(0, |p| p.signals as u32) + in_flight + held
 }
 
+/// The process group `pid`'s home records for it (its own pid if none: only in ill-formed
+/// states, which the strengthenings exclude).
+pub fn group_of(s: &State, pid: Pid) -> Pid {
+    s.hosts
+        .get(pid.home.0 as usize)
+        .and_then(|h| h.groups.get(&pid))
+        .copied()
+        .unwrap_or(pid)
+}
+
 /// The refinement mapping: the one-machine Unix the model's state stands for. Zombies get
-/// zero memory and no signals (the model does not keep them).
+/// zero memory, no signals and their own pid as group (the model does not keep them).
 pub fn abstraction(s: &State, pages: u8) -> Unix {
     let mut u = Unix::new();
     u.dir = s.server.dir.clone();
@@ -105,6 +116,7 @@ pub fn abstraction(s: &State, pages: u8) -> Unix {
             Inode {
                 data: latest(s, *ino).unwrap_or_else(|| f.data.clone()),
                 linked: f.linked,
+                pipe: s.server.pipes.contains(ino),
             },
         );
     }
@@ -141,6 +153,7 @@ pub fn abstraction(s: &State, pages: u8) -> Unix {
                     ProcState::Running
                 },
                 signals: signals_accounted(s, *pid).min(255) as u8,
+                pgrp: group_of(s, *pid),
             },
         );
     }
@@ -154,6 +167,7 @@ pub fn abstraction(s: &State, pages: u8) -> Unix {
                     mem: vec![0; pages as usize],
                     state: ProcState::Zombie(*status),
                     signals: 0,
+                    pgrp: *c,
                 },
             );
         }
@@ -162,20 +176,21 @@ pub fn abstraction(s: &State, pages: u8) -> Unix {
 }
 
 /// A copy of a one-machine Unix with the fields the model does not keep blanked out: the
-/// memory and signal count of zombies.
+/// memory, signal count and process group of zombies.
 fn normalised(u: &Unix, pages: u8) -> Unix {
     let mut u = u.clone();
-    for p in u.procs.values_mut() {
+    for (pid, p) in u.procs.iter_mut() {
         if matches!(p.state, ProcState::Zombie(_)) {
             p.mem = vec![0; pages as usize];
             p.signals = 0;
+            p.pgrp = *pid;
         }
     }
     u
 }
 
 /// The coupling of the refinement: the ghost equals the abstraction of the model's state,
-/// up to the memory and signal count of zombies.
+/// up to the memory, signal count and process group of zombies.
 pub fn ghost_agrees(s: &State, pages: u8) -> bool {
     normalised(&s.ghost, pages) == abstraction(s, pages)
 }

@@ -8,7 +8,7 @@ use model::state::{CacheEntry, Kind, Loc, Phase, SignalMsg, State, Status};
 use model::{Config, SpriteModel};
 use stateright::{Checker, Model};
 use std::sync::{Arc, Mutex};
-use vocab::{Fd, HostId, Mode, PageNo, MAX_FILE_LEN};
+use vocab::{Fd, HostId, Mode, PageNo, Pid, MAX_FILE_LEN};
 
 /// Every reachable state of a configuration (the checker runs to exhaustion; the standard
 /// configurations have at most a few thousand states). Only states in which no invariant
@@ -41,6 +41,7 @@ pub fn reabstracted(m: &SpriteModel, s: &State) -> State {
         if let (Some(q), unix::ProcState::Zombie(_)) = (g.procs.get_mut(pid), p.state) {
             q.mem = p.mem.clone();
             q.signals = p.signals;
+            q.pgrp = p.pgrp;
         }
     }
     t.ghost = g;
@@ -156,6 +157,23 @@ pub fn perturb(m: &SpriteModel, s: &State) -> Vec<State> {
             };
             push(&|t| *t.signals.entry(msg).or_default() += 1);
         }
+        // Its process group: forgotten by its home, recorded as another pid's there (this
+        // home's, another home's, or one nobody leads), or recorded by another host.
+        let home = pid.home.0 as usize;
+        if home < n_hosts {
+            push(&|t| {
+                t.hosts[home].groups.remove(&pid);
+            });
+            for g in s.procs.keys().copied().chain([Pid::new(pid.home.0, 7)]) {
+                push(&|t| {
+                    t.hosts[home].groups.insert(pid, g);
+                });
+            }
+            let other = (home + 1) % n_hosts;
+            push(&|t| {
+                t.hosts[other].groups.insert(pid, pid);
+            });
+        }
         for i in 0..n_hosts {
             push(&|t| *t.hosts[i].held_signals.entry(pid).or_default() += 1);
             push(&|t| {
@@ -265,6 +283,11 @@ pub fn perturb(m: &SpriteModel, s: &State) -> Vec<State> {
             push(&|t| t.server.files.get_mut(&ino).unwrap().data = d.clone());
         }
         push(&|t| {
+            if !t.server.pipes.remove(&ino) {
+                t.server.pipes.insert(ino);
+            }
+        });
+        push(&|t| {
             let f = t.server.files.get_mut(&ino).unwrap();
             f.linked = !f.linked;
         });
@@ -362,6 +385,10 @@ pub fn perturb(m: &SpriteModel, s: &State) -> Vec<State> {
             let n = t.ghost.inodes.get_mut(&ino).unwrap();
             n.linked = !n.linked;
         });
+        push(&|t| {
+            let n = t.ghost.inodes.get_mut(&ino).unwrap();
+            n.pipe = !n.pipe;
+        });
     }
     for (sid, st) in &s.ghost.streams {
         let sid = *sid;
@@ -386,6 +413,14 @@ pub fn perturb(m: &SpriteModel, s: &State) -> Vec<State> {
         });
         push(&|t| t.ghost.procs.get_mut(&pid).unwrap().signals += 1);
         push(&|t| t.ghost.procs.get_mut(&pid).unwrap().parent = None);
+        push(&|t| {
+            let g = t.ghost.procs.get_mut(&pid).unwrap();
+            g.pgrp = if g.pgrp == pid {
+                Pid::new(pid.home.0, 7)
+            } else {
+                pid
+            };
+        });
         for i in 0..g.mem.len() {
             push(&|t| {
                 let b = &mut t.ghost.procs.get_mut(&pid).unwrap().mem[i];

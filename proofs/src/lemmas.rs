@@ -7,12 +7,12 @@
 //! process `p`'s reference for descriptor `fd`; `count(h, s)` is the number of descriptors
 //! `(p, fd)` on stream `s` with `ref(p, fd) = h`.
 
-use crate::abstraction::{latest, live_position, page_value, signals_accounted, waiting};
+use crate::abstraction::{group_of, latest, live_position, page_value, signals_accounted, waiting};
 use model::state::{Kind, Loc, Phase, State, Status};
 use model::SpriteModel;
 use std::collections::{BTreeMap, BTreeSet};
 use unix::ProcState;
-use vocab::{HostId, Op, PageNo, Pid, StreamId, Switches, MAX_FILE_LEN};
+use vocab::{HostId, Op, PageNo, Pid, StreamId, Switches, MAX_FILE_LEN, PIPE_CAPACITY};
 
 pub type Lemma = fn(&SpriteModel, &State) -> bool;
 
@@ -22,6 +22,7 @@ pub const LEMMAS: &[(&str, Lemma)] = &[
     ("up", up),
     ("migrations", migrations),
     ("home_tables", home_tables),
+    ("groups", groups),
     ("rendezvous", rendezvous),
     ("streams", streams),
     ("files", files),
@@ -191,6 +192,16 @@ pub fn home_tables(_: &SpriteModel, s: &State) -> bool {
     })
 }
 
+/// groups: each host records a process group for exactly the processes in its home table
+/// (so, by `home_tables` and `up`, for the live processes whose home it is), and every
+/// group it records is named after a pid of that home: a group never spans homes, so the
+/// home of a group's name knows all its members (killpg relies on it).
+pub fn groups(_: &SpriteModel, s: &State) -> bool {
+    s.hosts.iter().enumerate().all(|(i, h)| {
+        h.groups.keys().eq(h.home_table.keys()) && h.groups.values().all(|g| g.home.0 as usize == i)
+    })
+}
+
 /// rendezvous: a host's rendezvous records only its own processes: every uncollected exit
 /// `c -> (parent, status)` has `c`'s home there, `c` is not alive, and its parent is alive
 /// with the same home; the waiters are exactly the live processes of that home blocked in
@@ -286,7 +297,9 @@ pub fn streams(_: &SpriteModel, s: &State) -> bool {
 /// files: the directory names existing files, no file twice, and a file is linked exactly
 /// when a name refers to it; an unlinked file, and a file whose caching is off, is used by
 /// some stream (else it would have been reclaimed, or made cacheable again); data are at most
-/// `MAX_FILE_LEN` symbols; the last writer is a valid host.
+/// `MAX_FILE_LEN` symbols; the last writer is a valid host. Every pipe is a file of the
+/// server that is unlinked, not cacheable, has no last writer, holds at most
+/// `PIPE_CAPACITY` symbols and is in no host's cache (so no flush can write over it).
 pub fn files(_: &SpriteModel, s: &State) -> bool {
     let named: Vec<unix::Ino> = s.server.dir.values().copied().collect();
     let unique: BTreeSet<unix::Ino> = named.iter().copied().collect();
@@ -299,6 +312,14 @@ pub fn files(_: &SpriteModel, s: &State) -> bool {
                 && (f.cacheable || used(*ino))
                 && f.data.len() <= MAX_FILE_LEN as usize
                 && f.last_writer.is_none_or(|w| host_ok(s, w))
+        })
+        && s.server.pipes.iter().all(|ino| {
+            s.server.files.get(ino).is_some_and(|f| {
+                !f.linked
+                    && !f.cacheable
+                    && f.last_writer.is_none()
+                    && f.data.len() <= PIPE_CAPACITY as usize
+            }) && s.hosts.iter().all(|h| !h.cache.contains_key(ino))
         })
 }
 
@@ -421,14 +442,18 @@ pub fn time(m: &SpriteModel, s: &State) -> bool {
 }
 
 /// g_files: the ghost's directory is the server's, and its files are the server's files,
-/// linked alike.
+/// linked alike, the ghost's pipes being the server's pipes.
 pub fn g_files(_: &SpriteModel, s: &State) -> bool {
     s.ghost.dir == s.server.dir
         && s.ghost.inodes.keys().eq(s.server.files.keys())
+        && s.server.files.iter().all(|(ino, f)| {
+            let g = &s.ghost.inodes[ino];
+            g.linked == f.linked && g.pipe == s.server.pipes.contains(ino)
+        })
         && s.server
-            .files
+            .pipes
             .iter()
-            .all(|(ino, f)| s.ghost.inodes[ino].linked == f.linked)
+            .all(|p| s.server.files.contains_key(p))
 }
 
 /// g_data: each file's ghost contents are its latest contents (the dirty cached copy, else
@@ -465,7 +490,8 @@ pub fn g_pos(_: &SpriteModel, s: &State) -> bool {
 }
 
 /// g_procs: the ghost's live processes are the model's, with the same parents and
-/// descriptors, blocked in wait exactly when the model's are; the ghost's zombies are
+/// descriptors, blocked in wait exactly when the model's are, in the process group their
+/// home records; the ghost's zombies are
 /// exactly the rendezvous records, with the same parents and statuses, and hold no
 /// descriptors.
 pub fn g_procs(_: &SpriteModel, s: &State) -> bool {
@@ -483,6 +509,7 @@ pub fn g_procs(_: &SpriteModel, s: &State) -> bool {
                 p.parent == g.parent
                     && p.fds == g.fds
                     && (gs == ProcState::Waiting) == waiting(s, *pid)
+                    && g.pgrp == group_of(s, *pid)
             }),
         })
 }

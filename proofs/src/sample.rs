@@ -32,13 +32,17 @@ fn op() -> impl Strategy<Value = Op> {
         Just(Op::Wait),
         Just(Op::Getpid),
         Just(Op::Gettimeofday),
-        pid.prop_map(|pid| Op::Kill { pid }),
+        pid.clone().prop_map(|pid| Op::Kill { pid }),
         (0u8..2).prop_map(|p| Op::MemRead { page: PageNo(p) }),
         (0u8..2, 0u8..3).prop_map(|(p, sym)| Op::MemWrite {
             page: PageNo(p),
             sym
         }),
         host.prop_map(|target| Op::Migrate { target }),
+        Just(Op::Pipe),
+        Just(Op::Getpgrp),
+        pid.clone().prop_map(|pgrp| Op::Setpgid { pgrp }),
+        pid.prop_map(|pgrp| Op::Killpg { pgrp }),
     ]
 }
 

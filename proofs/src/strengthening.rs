@@ -19,6 +19,7 @@ pub const WF: &[&str] = &[
     "up",
     "migrations",
     "home_tables",
+    "groups",
     "rendezvous",
     "streams",
     "files",

@@ -104,6 +104,15 @@ pub fn ops() -> Vec<Op> {
         Op::Migrate { target: H1 },
         Op::Migrate { target: H0 },
         Op::Read { fd: Fd(1) },
+        Op::Pipe,
+        Op::Write { fd: Fd(1), sym: 1 },
+        Op::Close { fd: Fd(1) },
+        Op::Dup { fd: Fd(1) },
+        Op::Getpgrp,
+        Op::Setpgid { pgrp: P },
+        Op::Setpgid { pgrp: C },
+        Op::Killpg { pgrp: P },
+        Op::Killpg { pgrp: C },
     ]
 }
 
@@ -199,6 +208,7 @@ fn empty(m: &SpriteModel) -> State {
     s.procs.clear();
     for h in s.hosts.iter_mut() {
         h.home_table.clear();
+        h.groups.clear();
     }
     s
 }
@@ -215,6 +225,7 @@ fn complete(m: &SpriteModel, mut s: State, pos: u8, shadow_single: bool) -> Stat
     for h in s.hosts.iter_mut() {
         h.streams.clear();
         h.home_table.clear();
+        h.groups.clear();
         h.rendezvous.waiters.clear();
     }
     let refs: Vec<(StreamId, Option<HostId>)> = s
@@ -254,6 +265,11 @@ fn complete(m: &SpriteModel, mut s: State, pos: u8, shadow_single: bool) -> Stat
             },
         };
         s.host_mut(pid.home).home_table.insert(pid, loc);
+        // A child is in its parent's group, another process leads its own.
+        let parent = s.procs[&pid].parent.filter(|q| q.home == pid.home);
+        s.host_mut(pid.home)
+            .groups
+            .insert(pid, parent.unwrap_or(pid));
         if crate::abstraction::waiting(&s, pid) {
             s.host_mut(pid.home).rendezvous.waiters.insert(pid);
         }
@@ -322,11 +338,11 @@ fn file_ops(b: Bounds) -> Vec<Op> {
                 o,
                 Op::Open { .. }
                     | Op::Read { fd: Fd(0) }
-                    | Op::Write { .. }
+                    | Op::Write { fd: Fd(0), .. }
                     | Op::Lseek { pos: 2, .. }
-                    | Op::Close { .. }
+                    | Op::Close { fd: Fd(0) }
                     | Op::Unlink { .. }
-                    | Op::Dup { .. }
+                    | Op::Dup { fd: Fd(0) }
                     | Op::Fork
                     | Op::Exit { .. }
                     | Op::Migrate { target: H1 }
@@ -415,6 +431,20 @@ pub fn files(m: &SpriteModel, b: Bounds, f: &mut dyn FnMut(State)) {
     });
 }
 
+/// A voluntary migration from h0 to h1 in `phase`, with the descriptors `moved`.
+fn to_h1(phase: Phase, moved: BTreeSet<Fd>) -> Migration {
+    Migration {
+        source: H0,
+        target: H1,
+        kind: Kind::Voluntary,
+        phase,
+        moved,
+        half: None,
+        reopen: None,
+        resume_waiting: false,
+    }
+}
+
 /// A process `P` and its child `C` sharing stream 0 (P may hold it twice, after dup).
 /// Dimensions: hosts of P and C; P's next operation; C's next operation (read, close,
 /// exit); P holds 1 or 2 descriptors; C holds it or not; mode; position and whether a single
@@ -475,19 +505,7 @@ pub fn sharing(m: &SpriteModel, b: Bounds, f: &mut dyn FnMut(State)) {
                 Phase::Streams if p.fds.len() == 2 && c[10] == 3 => [Fd(0)].into_iter().collect(),
                 _ => BTreeSet::new(),
             };
-            s.migrations.insert(
-                P,
-                Migration {
-                    source: H0,
-                    target: H1,
-                    kind: Kind::Voluntary,
-                    phase,
-                    moved,
-                    half: None,
-                    reopen: None,
-                    resume_waiting: false,
-                },
-            );
+            s.migrations.insert(P, to_h1(phase, moved));
         }
         s.procs.insert(P, p);
         s.procs.insert(C, child);
@@ -606,6 +624,9 @@ pub fn procs(m: &SpriteModel, b: Bounds, f: &mut dyn FnMut(State)) {
                         | Op::Close { .. }
                         | Op::Unlink { .. }
                         | Op::Dup { .. }
+                        | Op::Pipe
+                        | Op::Getpgrp
+                        | Op::Setpgid { pgrp: P }
                 )
             })
             .collect()
@@ -832,4 +853,138 @@ pub fn all(m: &SpriteModel, b: Bounds, f: &mut dyn FnMut(State)) {
     sharing(m, b, f);
     migration(m, b, f);
     procs(m, b, f);
+    pipes(m, b, f);
+}
+
+/// A process `P` and its child `C` sharing a pipe (ino 1: stream 0 the read end, stream 1
+/// the write end, descriptors 0 and 1 in each process that holds them), the pmake idiom.
+/// Dimensions: C's host; P's next operation (pipe reads, writes, closes, dup, lseek, a new
+/// pipe, fork, exit, the process-group calls, migrate); C's next operation (read, write,
+/// close, exit, setpgid); which ends P holds (both, read, write); which ends C holds (none,
+/// both, read, write); the symbols in the pipe (none, one, a full pipe); C's group (P's or
+/// its own); C migrating from h0 to h1 (none, MIG_STATE next, stream phase, RESUME next);
+/// a signal for C held by the home (when it moves) or in flight.
+pub fn pipes(m: &SpriteModel, b: Bounds, f: &mut dyn FnMut(State)) {
+    let pops = [
+        Op::Read { fd: Fd(0) },
+        Op::Write { fd: Fd(1), sym: 1 },
+        Op::Close { fd: Fd(0) },
+        Op::Close { fd: Fd(1) },
+        Op::Dup { fd: Fd(1) },
+        Op::Lseek { fd: Fd(0), pos: 0 },
+        Op::Pipe,
+        Op::Fork,
+        Op::Exit { status: 3 },
+        Op::Getpgrp,
+        Op::Setpgid { pgrp: C },
+        Op::Killpg { pgrp: P },
+        Op::Killpg { pgrp: C },
+        Op::Migrate { target: H1 },
+    ];
+    let cops = [
+        Op::Read { fd: Fd(0) },
+        Op::Write { fd: Fd(1), sym: 1 },
+        Op::Close { fd: Fd(1) },
+        Op::Exit { status: 3 },
+        Op::Setpgid { pgrp: C },
+    ];
+    // The symbols in the pipe: none, one, a full pipe (and, in the large bounds, each
+    // single symbol and the other full pipe).
+    let data: Vec<Vec<u8>> = if b.all_ops {
+        vec![vec![], vec![0], vec![1], vec![1, 0], vec![0, 1]]
+    } else {
+        vec![vec![], vec![1], vec![1, 0]]
+    };
+    let phases = [
+        None,
+        Some(Phase::State),
+        Some(Phase::Streams),
+        Some(Phase::Resume),
+    ];
+    let p_ends: [&[u8]; 3] = [&[0, 1], &[0], &[1]];
+    let c_ends: [&[u8]; 4] = [&[], &[0, 1], &[0], &[1]];
+    let radices = [
+        2,
+        pops.len(),
+        cops.len(),
+        p_ends.len(),
+        c_ends.len(),
+        data.len(),
+        2,
+        phases.len(),
+        2,
+    ];
+    product(&radices, |c| {
+        let ch = HostId(c[0] as u8);
+        let phase = phases[c[7]];
+        if phase.is_some() && ch != H0 {
+            return;
+        }
+        let mut s = empty(m);
+        let mut p = proc(H0, pops[c[1]], None);
+        let mut child = proc(ch, cops[c[2]], Some(P));
+        let pipe = unix::Ino(1);
+        s.server.files.insert(
+            pipe,
+            model::state::File {
+                data: data[c[5]].clone(),
+                linked: false,
+                cacheable: false,
+                version: 0,
+                last_writer: None,
+            },
+        );
+        s.server.pipes.insert(pipe);
+        for (end, mode) in [Mode::Read, Mode::Write].into_iter().enumerate() {
+            let (in_p, in_c) = (
+                p_ends[c[3]].contains(&(end as u8)),
+                c_ends[c[4]].contains(&(end as u8)),
+            );
+            if in_p || in_c {
+                s.server
+                    .streams
+                    .insert(StreamId(end as u8), stream(1, mode));
+            }
+            if in_p {
+                p.fds.insert(Fd(end as u8), StreamId(end as u8));
+            }
+            if in_c {
+                child.fds.insert(Fd(end as u8), StreamId(end as u8));
+            }
+        }
+        if let Some(phase) = phase {
+            child.host = if phase == Phase::State { H0 } else { H1 };
+            child.status = Status::Migrating;
+            child.script = script_of(Op::Migrate { target: H1 });
+            let moved = match phase {
+                Phase::Resume => child.fds.keys().copied().collect(),
+                _ => BTreeSet::new(),
+            };
+            s.migrations.insert(C, to_h1(phase, moved));
+        }
+        s.procs.insert(P, p);
+        s.procs.insert(C, child);
+        let mut s = complete(m, s, 0, false);
+        if c[6] == 1 {
+            s.host_mut(H0).groups.insert(C, C);
+        }
+        match (c[8], phase) {
+            (0, _) => {}
+            (_, Some(Phase::State | Phase::Streams)) => {
+                s.host_mut(H0).held_signals.insert(C, 1);
+            }
+            (_, _) => {
+                let to = s.procs[&C].host;
+                s.signals.insert(
+                    model::state::SignalMsg {
+                        pid: C,
+                        to,
+                        direct: false,
+                    },
+                    1,
+                );
+            }
+        }
+        f(reabstracted(m, &s));
+    });
 }

@@ -115,6 +115,10 @@ fn perturbed_mixed() {
 fn perturbed_sharing() {
     perturbed(configs::sharing(), 40);
 }
+#[test]
+fn perturbed_pipes_groups() {
+    perturbed(configs::pipes_groups(), 4);
+}
 
 #[test]
 fn tiny_universe_files() {
@@ -140,6 +144,10 @@ fn tiny_universe_three_hosts() {
 #[test]
 fn tiny_universe_procs() {
     tiny(universe::procs, "tiny procs", Bounds::small());
+}
+#[test]
+fn tiny_universe_pipes() {
+    tiny(universe::pipes, "tiny pipes", Bounds::small());
 }
 
 /// The larger bounds: every reachable state of every configuration of the `full` suite

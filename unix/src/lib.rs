@@ -13,6 +13,20 @@
 //! Deliberate simplifications, stated in `specs/`: files hold at most
 //! [`vocab::MAX_FILE_LEN`] one-byte symbols; a signal is counted, not acted on; pids are
 //! (home, index) as in Sprite, the child's home being the parent's home.
+//!
+//! Pipes are unnamed inodes (`Inode::pipe`): never linked, so the rule that reclaims an
+//! unlinked file at its last close reclaims a pipe once both ends are closed everywhere.
+//! They never block: a read of an empty pipe with a writer left, or a write to a full one
+//! ([`vocab::PIPE_CAPACITY`] symbols), returns `EAGAIN`, as a Unix pipe opened with
+//! `O_NONBLOCK` does.
+//!
+//! Process groups: every process has one (initially its own pid; a child inherits its
+//! parent's). Only live processes are members: an exited process waiting for its parent's
+//! `wait` belongs to no group here (Unix keeps such a zombie in its group until it is
+//! reaped, which only `killpg` or `setpgid` of a group made of zombies alone could tell).
+//! A group never spans homes (`setpgid` refuses it), standing in for Unix's rule that a
+//! group stays within one session. As POSIX demands, a pid is not reused while it names a
+//! group.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -33,9 +47,12 @@ impl std::fmt::Display for Ino {
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Inode {
+    /// A file's contents; a pipe's symbols not yet read, oldest first.
     pub data: Vec<u8>,
     /// Whether a name still refers to the inode (the model has no hard links).
     pub linked: bool,
+    /// An unnamed pipe (never linked).
+    pub pipe: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -64,6 +81,8 @@ pub struct Proc {
     pub state: ProcState,
     /// Signals sent to this process.
     pub signals: u8,
+    /// The process group.
+    pub pgrp: Pid,
 }
 
 /// The result of one atomic step on the one-machine Unix.
@@ -108,12 +127,20 @@ impl Unix {
     /// Adds a file that exists before anything runs.
     pub fn add_file(&mut self, name: FileName, data: Vec<u8>) -> Ino {
         let ino = smallest_free(self.inodes.keys().copied(), Ino);
-        self.inodes.insert(ino, Inode { data, linked: true });
+        self.inodes.insert(
+            ino,
+            Inode {
+                data,
+                linked: true,
+                pipe: false,
+            },
+        );
         self.dir.insert(name, ino);
         ino
     }
 
-    /// Adds a process that exists before anything runs (no parent).
+    /// Adds a process that exists before anything runs (no parent; it leads its own
+    /// process group).
     pub fn add_process(&mut self, pid: Pid, pages: u8) {
         self.procs.insert(
             pid,
@@ -123,6 +150,7 @@ impl Unix {
                 mem: vec![0; pages as usize],
                 state: ProcState::Running,
                 signals: 0,
+                pgrp: pid,
             },
         );
     }
@@ -138,10 +166,35 @@ impl Unix {
     }
 
     /// The pid the next child of `home`'s processes gets: the smallest index no process of
-    /// that home (alive or zombie) uses.
+    /// that home (alive or zombie) uses and no process group is named after.
     pub fn next_pid(&self, home: vocab::HostId) -> Pid {
-        let used = self.procs.keys().filter(|p| p.home == home).copied();
-        smallest_free(used, |i| Pid { home, index: i })
+        let groups = self.live().map(|(_, p)| p.pgrp);
+        let used = self.procs.keys().copied().chain(groups);
+        smallest_free(used.filter(|p| p.home == home), |i| Pid { home, index: i })
+    }
+
+    /// The live processes (running or blocked in wait; not zombies).
+    pub fn live(&self) -> impl Iterator<Item = (&Pid, &Proc)> {
+        self.procs
+            .iter()
+            .filter(|(_, p)| !matches!(p.state, ProcState::Zombie(_)))
+    }
+
+    /// Whether some live process belongs to process group `pgrp`.
+    pub fn group_exists(&self, pgrp: Pid) -> bool {
+        self.live().any(|(_, p)| p.pgrp == pgrp)
+    }
+
+    /// Whether some stream of `ino` is open for reading (`writes` false) or for writing.
+    pub fn has_end(&self, ino: Ino, writes: bool) -> bool {
+        self.streams.values().any(|s| {
+            s.ino == ino
+                && if writes {
+                    s.mode.writes()
+                } else {
+                    s.mode.reads()
+                }
+        })
     }
 
     /// Executes one operation of `pid` atomically.
@@ -174,6 +227,10 @@ impl Unix {
             Op::MemWrite { page, sym } => self.mem_write(pid, page, sym),
             // Without migration, migrate has nothing to do.
             Op::Migrate { .. } => Ok(Value::Unit),
+            Op::Pipe => self.pipe(pid),
+            Op::Getpgrp => Ok(Value::Pid(self.procs[&pid].pgrp)),
+            Op::Setpgid { pgrp } => self.setpgid(pid, pgrp),
+            Op::Killpg { pgrp } => self.killpg(pgrp),
         };
         Step::done(outcome)
     }
@@ -191,6 +248,12 @@ impl Unix {
             None if create => self.add_file(name, Vec::new()),
             None => return Err(Errno::ENOENT),
         };
+        Ok(Value::Fd(self.new_stream(pid, ino, mode)))
+    }
+
+    /// A new stream (open file description) of `ino`, at position 0, and the smallest free
+    /// descriptor of `pid` for it. The caller checked the descriptor bound.
+    fn new_stream(&mut self, pid: Pid, ino: Ino, mode: Mode) -> Fd {
         let sid = smallest_free(self.streams.keys().copied(), StreamId);
         self.streams.insert(
             sid,
@@ -204,7 +267,7 @@ impl Unix {
         let p = self.proc_mut(pid);
         let fd = smallest_free(p.fds.keys().copied(), Fd);
         p.fds.insert(fd, sid);
-        Ok(Value::Fd(fd))
+        fd
     }
 
     fn stream(&self, pid: Pid, fd: Fd) -> Result<StreamId, Errno> {
@@ -217,6 +280,12 @@ impl Unix {
         if !s.mode.reads() {
             return Err(Errno::EBADF);
         }
+        let ino = s.ino;
+        if self.inodes[&ino].pipe {
+            let writer = self.has_end(ino, true);
+            let data = &mut self.inodes.get_mut(&ino).expect("open inode exists").data;
+            return pipe_read(data, writer);
+        }
         let data = &self.inodes[&s.ino].data;
         let sym = data.get(s.pos as usize).copied();
         if sym.is_some() {
@@ -227,10 +296,17 @@ impl Unix {
 
     fn write(&mut self, pid: Pid, fd: Fd, sym: u8) -> Outcome {
         let sid = self.stream(pid, fd)?;
-        let s = self.streams.get_mut(&sid).expect("exists");
+        let s = &self.streams[&sid];
         if !s.mode.writes() {
             return Err(Errno::EBADF);
         }
+        let ino = s.ino;
+        if self.inodes[&ino].pipe {
+            let reader = self.has_end(ino, false);
+            let data = &mut self.inodes.get_mut(&ino).expect("open inode exists").data;
+            return pipe_write(data, reader, sym);
+        }
+        let s = self.streams.get_mut(&sid).expect("exists");
         if s.pos >= vocab::MAX_FILE_LEN {
             return Err(Errno::EFBIG);
         }
@@ -242,6 +318,9 @@ impl Unix {
 
     fn lseek(&mut self, pid: Pid, fd: Fd, pos: u8) -> Outcome {
         let sid = self.stream(pid, fd)?;
+        if self.inodes[&self.streams[&sid].ino].pipe {
+            return Err(Errno::ESPIPE);
+        }
         if pos > vocab::MAX_FILE_LEN {
             return Err(Errno::EINVAL);
         }
@@ -314,9 +393,53 @@ impl Unix {
                 mem: parent.mem,
                 state: ProcState::Running,
                 signals: 0,
+                pgrp: parent.pgrp,
             },
         );
         Ok(Value::Pid(child))
+    }
+
+    /// A new unnamed pipe: one inode, a read-only and a write-only stream, and the two
+    /// smallest free descriptors (the read end first).
+    fn pipe(&mut self, pid: Pid) -> Outcome {
+        if self.procs[&pid].fds.len() + 2 > MAX_FDS as usize {
+            return Err(Errno::EMFILE);
+        }
+        let ino = smallest_free(self.inodes.keys().copied(), Ino);
+        self.inodes.insert(
+            ino,
+            Inode {
+                data: Vec::new(),
+                linked: false,
+                pipe: true,
+            },
+        );
+        let read = self.new_stream(pid, ino, Mode::Read);
+        let write = self.new_stream(pid, ino, Mode::Write);
+        Ok(Value::Pipe { read, write })
+    }
+
+    /// The caller joins `pgrp`: its own pid, or an existing group of its home.
+    fn setpgid(&mut self, pid: Pid, pgrp: Pid) -> Outcome {
+        let allowed = pgrp == pid || (pgrp.home == pid.home && self.group_exists(pgrp));
+        if !allowed {
+            return Err(Errno::EPERM);
+        }
+        self.proc_mut(pid).pgrp = pgrp;
+        Ok(Value::Unit)
+    }
+
+    /// One signal to each live member of `pgrp`.
+    fn killpg(&mut self, pgrp: Pid) -> Outcome {
+        if !self.group_exists(pgrp) {
+            return Err(Errno::ESRCH);
+        }
+        for p in self.procs.values_mut() {
+            if p.pgrp == pgrp && !matches!(p.state, ProcState::Zombie(_)) {
+                p.signals = p.signals.saturating_add(1);
+            }
+        }
+        Ok(Value::Unit)
     }
 
     /// Ends a process: closes its descriptors, orphans its children, and leaves a zombie for
@@ -416,6 +539,33 @@ impl Unix {
         *slot = sym;
         Ok(Value::Unit)
     }
+}
+
+/// A read of a pipe's read end: the oldest symbol, else `EAGAIN` while a write end is
+/// open anywhere (`writer`), else end of file. The one definition of a pipe read: the model
+/// and the implementation's file server call it on their own copies of a pipe.
+pub fn pipe_read(data: &mut Vec<u8>, writer: bool) -> Outcome {
+    if data.is_empty() {
+        return if writer {
+            Err(Errno::EAGAIN)
+        } else {
+            Ok(Value::Data(None))
+        };
+    }
+    Ok(Value::Data(Some(data.remove(0))))
+}
+
+/// A write to a pipe's write end: `EPIPE` when no read end is open anywhere (`reader`),
+/// `EAGAIN` when the pipe is full, else the symbol is appended.
+pub fn pipe_write(data: &mut Vec<u8>, reader: bool, sym: u8) -> Outcome {
+    if !reader {
+        return Err(Errno::EPIPE);
+    }
+    if data.len() >= vocab::PIPE_CAPACITY as usize {
+        return Err(Errno::EAGAIN);
+    }
+    data.push(sym);
+    Ok(Value::Unit)
 }
 
 /// Writes `sym` at `pos`, filling a hole with zeros. The caller checked the length bound.

@@ -109,7 +109,8 @@ impl InvariantId {
     }
 
     /// The invariant, besides TR, that a wrong result of `op` speaks to (the model and the
-    /// conformance harness both classify mismatches this way).
+    /// conformance harness both classify mismatches this way); TR itself for the calls no
+    /// other invariant covers (getpgrp, setpgid).
     pub fn of_result(op: &crate::Op) -> InvariantId {
         use crate::Op;
         match op {
@@ -122,6 +123,11 @@ impl InvariantId {
             Op::Kill { .. } => InvariantId::SIG,
             Op::Gettimeofday => InvariantId::TIME,
             Op::Migrate { .. } => InvariantId::REFUSE,
+            // A pipe's result depends on which ends are still open anywhere (EOF, EPIPE)
+            // and on its reclamation: deferred deletion's concern.
+            Op::Pipe => InvariantId::DEL,
+            Op::Killpg { .. } => InvariantId::SIG,
+            Op::Getpgrp | Op::Setpgid { .. } => InvariantId::TR,
         }
     }
 

@@ -28,5 +28,11 @@ pub use switch::{Switch, Switches, VmStrategy};
 /// stays finite; the implementation uses the same bound when it is run against the model.
 pub const MAX_FILE_LEN: u8 = 3;
 
+/// Most symbols a pipe holds; a write to a full pipe returns `EAGAIN` (pipes never block,
+/// which keeps model state finite). At most [`MAX_FILE_LEN`]: the file server keeps a
+/// pipe's contents as a file's data.
+pub const PIPE_CAPACITY: u8 = 2;
+const _: () = assert!(PIPE_CAPACITY <= MAX_FILE_LEN);
+
 /// Status reported for a process killed by a crash of its home or current host (FAIL).
 pub const KILLED_STATUS: u8 = 137;

@@ -152,8 +152,13 @@ pub fn disposition(op: &crate::Op) -> Disposition {
         | Op::Dup { .. }
         | Op::Getpid
         | Op::MemRead { .. }
-        | Op::MemWrite { .. } => Disposition::Local,
-        Op::Gettimeofday | Op::Kill { .. } => Disposition::Home,
+        | Op::MemWrite { .. }
+        | Op::Pipe => Disposition::Local,
+        Op::Gettimeofday
+        | Op::Kill { .. }
+        | Op::Getpgrp
+        | Op::Setpgid { .. }
+        | Op::Killpg { .. } => Disposition::Home,
         Op::Fork | Op::Exec { .. } | Op::Exit { .. } | Op::Wait => Disposition::Joint,
         Op::Migrate { .. } => Disposition::Migration,
     }

@@ -91,6 +91,21 @@ pub enum Op {
     Migrate {
         target: HostId,
     },
+    /// Make an unnamed, non-blocking pipe: two new descriptors, the read end first
+    /// ([`crate::Value::Pipe`]). Reads take the oldest symbol; a pipe holds at most
+    /// [`crate::PIPE_CAPACITY`] symbols.
+    Pipe,
+    /// The caller's process group.
+    Getpgrp,
+    /// The caller joins process group `pgrp`: its own pid (it becomes a group leader), or a
+    /// group some live process of the same home belongs to.
+    Setpgid {
+        pgrp: Pid,
+    },
+    /// Send one (counting) signal to every live member of process group `pgrp`.
+    Killpg {
+        pgrp: Pid,
+    },
 }
 
 impl Op {
@@ -122,6 +137,10 @@ impl Op {
             Op::MemRead { .. } => "memread",
             Op::MemWrite { .. } => "memwrite",
             Op::Migrate { .. } => "migrate",
+            Op::Pipe => "pipe",
+            Op::Getpgrp => "getpgrp",
+            Op::Setpgid { .. } => "setpgid",
+            Op::Killpg { .. } => "killpg",
         }
     }
 }
@@ -158,6 +177,10 @@ impl fmt::Display for Op {
             Op::MemRead { page } => write!(f, "memread({page})"),
             Op::MemWrite { page, sym } => write!(f, "memwrite({page}, {sym})"),
             Op::Migrate { target } => write!(f, "migrate(to {target})"),
+            Op::Pipe => write!(f, "pipe()"),
+            Op::Getpgrp => write!(f, "getpgrp()"),
+            Op::Setpgid { pgrp } => write!(f, "setpgid({pgrp})"),
+            Op::Killpg { pgrp } => write!(f, "killpg({pgrp})"),
         }
     }
 }

@@ -28,6 +28,11 @@ pub enum Value {
         pid: Pid,
         status: u8,
     },
+    /// pipe: the two new descriptors, read end and write end.
+    Pipe {
+        read: Fd,
+        write: Fd,
+    },
 }
 
 impl fmt::Display for Value {
@@ -42,6 +47,7 @@ impl fmt::Display for Value {
             Value::Pid(p) => write!(f, "{p}"),
             Value::Time(t) => write!(f, "time {t}"),
             Value::Child { pid, status } => write!(f, "child {pid} status {status}"),
+            Value::Pipe { read, write } => write!(f, "pipe {read} {write}"),
         }
     }
 }
@@ -65,10 +71,17 @@ pub enum Errno {
     EFBIG,
     /// Too many open descriptors.
     EMFILE,
-    /// Could not create a process (pid space of the home exhausted).
+    /// Could not create a process (pid space of the home exhausted); or, on a
+    /// non-blocking pipe, nothing to read while a writer remains, or no room to write.
     EAGAIN,
     /// The migration was refused; the process continues where it was (REFUSE).
     Refused(Refusal),
+    /// Write to a pipe no process can read from any more.
+    EPIPE,
+    /// lseek on a pipe.
+    ESPIPE,
+    /// setpgid to a group the caller may not join.
+    EPERM,
 }
 
 /// Why a migration was refused (SPE "Migration Mechanics"; TH §4.2, §8.4).

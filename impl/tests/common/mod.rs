@@ -12,7 +12,9 @@ pub enum Step {
 }
 
 /// Runs `steps` one at a time (each to quiescence) on a cluster built from `cfg` and on the
-/// ghost; panics with the seed and the step on the first difference (TR).
+/// ghost; panics with the seed and the step on the first difference (TR). Besides every
+/// result, the signals each live process has received are compared after every step (no
+/// result shows them: SIG for kill and killpg).
 pub fn check_tr(cfg: &ClusterConfig, seed: u64, steps: &[Step]) -> Cluster {
     let mut c = Cluster::new(cfg, seed).expect("valid cluster");
     let mut u = Unix::new();
@@ -64,10 +66,37 @@ pub fn check_tr(cfg: &ClusterConfig, seed: u64, steps: &[Step]) -> Cluster {
                     let (_, wid) = blocked.remove(idx);
                     compare(seed, i, w, &Op::Wait, Some(want), c.outcome(wid), steps);
                 }
+                compare_signals(seed, i, &c, &u, steps);
             }
         }
     }
     c
+}
+
+/// Every live process has received as many signals as on one Unix machine.
+fn compare_signals(seed: u64, i: usize, c: &Cluster, u: &Unix, steps: &[Step]) {
+    let v = c.view();
+    for (pid, g) in u.live() {
+        let got = v.process(*pid).map(|p| p.signals.min(255) as u8);
+        if got.is_some_and(|n| n != g.signals) {
+            panic!(
+                "SIG violated (seed {seed}) at step {i}: {pid} received {got:?} signals, \
+                 on one Unix machine {}\nscript:\n  {}",
+                g.signals,
+                script(steps, i).join("\n  ")
+            );
+        }
+    }
+}
+
+fn script(steps: &[Step], i: usize) -> Vec<String> {
+    steps[..=i]
+        .iter()
+        .map(|s| match s {
+            Step::Op(p, o) => format!("{p}: {o}"),
+            Step::Ev(e) => format!("event: {e}"),
+        })
+        .collect()
 }
 
 fn compare(
@@ -84,13 +113,7 @@ fn compare(
         (w, g) => w == g,
     };
     if !equal {
-        let script: Vec<String> = steps[..=i]
-            .iter()
-            .map(|s| match s {
-                Step::Op(p, o) => format!("{p}: {o}"),
-                Step::Ev(e) => format!("event: {e}"),
-            })
-            .collect();
+        let script = script(steps, i);
         panic!(
             "TR violated (seed {seed}) at step {i}: {pid} {op}: unix {want:?}, cluster {got:?}\nscript:\n  {}",
             script.join("\n  ")
