@@ -15,11 +15,11 @@
 //! must match.
 //!
 //! What is taken from the implementation: hosts (up, owner, home tables, held signals,
-//! rendezvous zombies, client streams with positions, cache contents and dirtiness, pages
-//! left behind), processes (host, parent, status, pages, descriptors, signals received, the
-//! mark that pins them), the server (names, files with data, link state, cacheability,
-//! last writer, streams with their hosts and shadow positions, backing files), signals and
-//! (under `no-vm-flush`) page flushes on the wire.
+//! rendezvous zombies, process groups, client streams with positions, cache contents and
+//! dirtiness, pages left behind), processes (host, parent, status, pages, descriptors,
+//! signals received, the mark that pins them), the server (names, files and pipes with
+//! data, link state, cacheability, last writer, streams with their hosts and shadow
+//! positions, backing files), signals and (under `no-vm-flush`) page flushes on the wire.
 //!
 //! What is taken from the model's state it is compared with (`hidden`), because the
 //! implementation has no counterpart or numbers it differently: the ghost one-machine
@@ -235,6 +235,7 @@ fn map_host(c: &Cluster, k: &Kernel, h: &mut Host) {
                     sprite::kernel::Loc::Moving { from, to } => Loc::Moving(from, to),
                 };
                 h.home_table.insert(*pid, loc);
+                h.groups.insert(*pid, e.pgrp);
                 if e.held_signals > 0 {
                     h.held_signals.insert(*pid, e.held_signals.min(255) as u8);
                 }
@@ -363,6 +364,9 @@ fn map_server(c: &Cluster) -> model::state::Server {
         server.dir.insert(*n, ino(*f));
     }
     for (f, sf) in &srv.files {
+        if sf.pipe {
+            server.pipes.insert(ino(*f));
+        }
         server.files.insert(
             ino(*f),
             File {
@@ -413,6 +417,8 @@ pub struct ProcObs {
     pub status: Status,
     pub parent: Option<Pid>,
     pub signals: u8,
+    /// Its process group, as its home records it.
+    pub pgrp: Option<Pid>,
     /// Signals sent to it and not yet delivered: on the wire, or held by its home.
     pub signals_pending: u32,
     /// Each descriptor names the first (pid, fd) referring to the same stream, so that
@@ -426,6 +432,8 @@ pub struct ProcObs {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FileObs {
+    /// A pipe (its latest data is what it holds, oldest first).
+    pub pipe: bool,
     pub linked: bool,
     /// The dirty cached copy if there is one, else the server's data.
     pub latest: Vec<u8>,
@@ -493,6 +501,11 @@ pub fn obs(s: &State) -> Obs {
                 status: p.status,
                 parent: p.parent,
                 signals: p.signals,
+                pgrp: s
+                    .hosts
+                    .get(pid.home.0 as usize)
+                    .and_then(|h| h.groups.get(pid))
+                    .copied(),
                 signals_pending: s.signals_pending(*pid),
                 fds: p
                     .fds
@@ -521,6 +534,7 @@ pub fn obs(s: &State) -> Obs {
         o.files.insert(
             *i,
             FileObs {
+                pipe: s.server.pipes.contains(i),
                 linked: f.linked,
                 latest,
                 cacheable: f.cacheable,
@@ -552,6 +566,7 @@ impl Obs {
             m.insert(format!("process {pid} status"), format!("{:?}", p.status));
             m.insert(format!("process {pid} parent"), format!("{:?}", p.parent));
             m.insert(format!("process {pid} signals"), p.signals.to_string());
+            m.insert(format!("process {pid} group"), format!("{:?}", p.pgrp));
             m.insert(
                 format!("process {pid} signals pending"),
                 p.signals_pending.to_string(),
@@ -573,6 +588,7 @@ impl Obs {
             m.insert(format!("name {n}"), i.to_string());
         }
         for (i, f) in &self.files {
+            m.insert(format!("file {i} pipe"), f.pipe.to_string());
             m.insert(format!("file {i} linked"), f.linked.to_string());
             m.insert(format!("file {i} latest data"), format!("{:?}", f.latest));
             m.insert(format!("file {i} cacheable"), f.cacheable.to_string());

@@ -36,7 +36,7 @@ pub enum Who {
     Slot(u8),
     /// The process most recently created by a fork that is still alive (else slot 0).
     Newest,
-    /// A named process (replayed counterexamples; never generated).
+    /// A named process (replayed counterexamples, and the process-group template's p0.0).
     Pid(vocab::Pid),
 }
 
@@ -101,6 +101,13 @@ fn fd(u: &mut Unstructured) -> Result<Fd> {
 fn sym(u: &mut Unstructured) -> Result<u8> {
     u.int_in_range(1..=9)
 }
+/// A pid a group operation names: p0.0 to p1.2 (a live process's, or a group's, or none).
+fn pid(u: &mut Unstructured) -> Result<vocab::Pid> {
+    Ok(vocab::Pid::new(
+        u.int_in_range(0..=1)?,
+        u.int_in_range(0..=2)?,
+    ))
+}
 fn who(u: &mut Unstructured) -> Result<Who> {
     Ok(if u.ratio(1, 3)? {
         Who::Newest
@@ -120,7 +127,7 @@ pub fn op(u: &mut Unstructured, hosts: u8) -> Result<Op> {
             _ => Mode::ReadWrite,
         })
     };
-    Ok(match u.int_in_range(0..=21u8)? {
+    Ok(match u.int_in_range(0..=25u8)? {
         0..=2 => Op::Open {
             name: file(u)?,
             mode: mode(u)?,
@@ -155,6 +162,10 @@ pub fn op(u: &mut Unstructured, hosts: u8) -> Result<Op> {
             page: PageNo(u.int_in_range(0..=1)?),
             sym: sym(u)?,
         },
+        19 => Op::Pipe,
+        20 => Op::Getpgrp,
+        21 => Op::Setpgid { pgrp: pid(u)? },
+        22 => Op::Killpg { pgrp: pid(u)? },
         _ => Op::Migrate { target: host(u)? },
     })
 }
@@ -183,7 +194,7 @@ fn template(u: &mut Unstructured, hosts: u8, out: &mut Vec<Step>) -> Result<()> 
         mode: Mode::ReadWrite,
         create: true,
     };
-    match u.int_in_range(0..=6u8)? {
+    match u.int_in_range(0..=8u8)? {
         // A stream shared across hosts: open, fork, the child migrates, both use it.
         0 => {
             out.push(op_step(p, open_rw));
@@ -291,6 +302,42 @@ fn template(u: &mut Unstructured, hosts: u8, out: &mut Vec<Step>) -> Result<()> 
                     second: Op::MemRead { page: PageNo(0) },
                 });
             }
+        }
+        // A pipe across hosts, as pmake uses one with its jobs: the parent makes it and
+        // forks, the child migrates and writes, the parent reads; the writer's close ends
+        // it (EOF).
+        7 => {
+            out.push(op_step(p, Op::Pipe));
+            out.push(op_step(p, Op::Fork));
+            out.push(op_step(Who::Newest, Op::Migrate { target: away }));
+            out.push(op_step(
+                Who::Newest,
+                Op::Write {
+                    fd: Fd(1),
+                    sym: sym(u)?,
+                },
+            ));
+            out.push(op_step(p, Op::Read { fd: Fd(0) }));
+            out.push(op_step(p, Op::Close { fd: Fd(1) }));
+            out.push(op_step(Who::Newest, Op::Close { fd: Fd(1) }));
+            out.push(op_step(p, Op::Read { fd: Fd(0) }));
+        }
+        // A process group spread over two hosts, signalled while a member migrates.
+        8 => {
+            let leader = vocab::Pid::new(0, 0);
+            let p0 = Who::Pid(leader);
+            out.push(op_step(p0, Op::Setpgid { pgrp: leader }));
+            out.push(op_step(p0, Op::Fork));
+            out.push(op_step(Who::Newest, Op::Migrate { target: away }));
+            out.push(Step::During {
+                mover: Who::Newest,
+                target: HostId(0),
+                exec: false,
+                after: u.int_in_range(0..=4)?,
+                other: p0,
+                op: Some(Op::Killpg { pgrp: leader }),
+            });
+            out.push(op_step(Who::Newest, Op::Getpgrp));
         }
         // A remote fork and a wait across hosts.
         4 => {

@@ -207,6 +207,31 @@ fn worth_trying(c: &Cand, imp: &ImplOps, a: &Action) -> bool {
     }
 }
 
+/// Delivers, in the model state, every signal on its way that the implementation shows
+/// delivered already (the process has received more signals there): deliveries to
+/// different processes commute, and a `killpg` to a large group may deliver one to each
+/// member in one implementation step, more than the search's depth could take one by one.
+/// A delivery that would only hop (the process is elsewhere) is left to the search.
+fn deliver_shown_signals(m: &SpriteModel, c: &mut Cand, target: &Obs) {
+    loop {
+        let due = c.s.signals.keys().copied().find(|sig| {
+            let shown = target.procs.get(&sig.pid).map(|p| p.signals);
+            let p = c.s.procs.get(&sig.pid);
+            p.is_some_and(|p| p.host == sig.to && shown.is_some_and(|n| n > p.signals))
+        });
+        let Some(sig) = due else { return };
+        let a = Action::DeliverSignal {
+            pid: sig.pid,
+            to: sig.to,
+            direct: sig.direct,
+        };
+        match apply(m, c, a) {
+            Some(next) if next.s.violated == 0 => *c = next,
+            _ => return,
+        }
+    }
+}
+
 /// The frontier after an implementation step that shows `target`, with what the
 /// implementation's operations have done (those of its settled copy).
 pub fn follow(
@@ -226,10 +251,11 @@ pub fn follow(
     // The fewest model actions that match: the search stops after that depth (the model
     // catches up lazily; anything it did not take now it can take at a later step).
     let mut found_at: Option<usize> = None;
-    while let Some((c, depth)) = queue.pop_front() {
+    while let Some((mut c, depth)) = queue.pop_front() {
         if found_at.is_some_and(|d| depth > d) {
             break;
         }
+        deliver_shown_signals(m, &mut c, target);
         match standing(&c.results, done) {
             Standing::Differs {
                 pid,

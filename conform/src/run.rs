@@ -130,7 +130,7 @@ pub struct RunResult {
     /// Steps executed (skipped steps excluded).
     pub executed: usize,
     pub mismatch: Option<Mismatch>,
-    /// Situations reached (bits of [`crate::stats::SITUATIONS`]).
+    /// Situations reached (bits in the order of [`crate::stats::names`]).
     pub reached: u32,
     /// Operations compared.
     pub ops: usize,
@@ -669,7 +669,7 @@ impl Runner {
                 if let Some(o) = o.filter(|o| self.ready(*o)) {
                     if let Op::Unlink { name } = oop {
                         if self.holds_while_moving(m, name) {
-                            self.reached |= crate::stats::UNLINK_WHILE_MOVING;
+                            self.reached |= crate::stats::unlink_while_moving();
                         }
                     }
                     self.submit(o, oop);

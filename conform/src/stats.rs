@@ -6,8 +6,10 @@ use arbitrary::Unstructured;
 use model::SpriteModel;
 use model::State;
 
-/// Bit for "an unlink while a holder migrates".
-pub const UNLINK_WHILE_MOVING: u32 = 1 << 6;
+/// Bit for "an unlink while a holder migrates" (after the model's `reach:` properties).
+pub fn unlink_while_moving() -> u32 {
+    1 << model::properties::reachables().len()
+}
 
 /// Names of the situations, by bit.
 pub fn names() -> Vec<String> {

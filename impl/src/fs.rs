@@ -96,6 +96,8 @@ struct Suspended {
     awaiting: BTreeSet<HostId>,
     /// For STREAM_MOVE: the source has released its reference.
     released: bool,
+    /// Hosts called back for this request so far (their dirty blocks are in).
+    called: BTreeSet<HostId>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,6 +115,11 @@ pub struct FileServer {
     /// copy (rather than leaving one the server already kept).
     #[serde(skip)]
     released_local_pos: BTreeSet<StreamId>,
+    /// While a suspended request runs again: the hosts it has called back already. A
+    /// host recalled just now is clean, though it stays the last writer while it has the
+    /// file open for writing, so it is not recalled a second time for the same request.
+    #[serde(skip)]
+    called: BTreeSet<HostId>,
 }
 
 fn smallest_free<K: Ord + Copy>(
@@ -135,6 +142,7 @@ impl FileServer {
             suspended: None,
             queue: VecDeque::new(),
             released_local_pos: BTreeSet::new(),
+            called: BTreeSet::new(),
         }
     }
 
@@ -242,6 +250,22 @@ impl FileServer {
                 }
                 out.push((from, Msg::BlockFlushAck { pid, versions }));
             }
+            // Dropping a process's backing file is backing-file traffic too: it concerns
+            // that process alone (an exit or an exec, which must not wait for a stream
+            // exchange on some file to end).
+            Msg::FileOp {
+                pid,
+                req: FileReq::DiscardBacking { pid: owner },
+            } => {
+                self.backing.remove(&owner);
+                out.push((
+                    from,
+                    Msg::FileOpReply {
+                        pid,
+                        resp: FileResp::Unit,
+                    },
+                ));
+            }
             other => {
                 if self.suspended.is_some() {
                     self.queue.push_back((from, other));
@@ -260,14 +284,22 @@ impl FileServer {
         } else {
             Some(self.bump())
         };
+        // A host that still has the file open for writing may write to its cache again.
+        let still_writes = self
+            .streams
+            .values()
+            .any(|s| s.file == file && s.mode.writes() && s.hosts.contains(&h));
         let f = self.files.get_mut(&file)?;
         if let Some(v) = v {
             blocks.apply(&mut f.data);
             f.version = v;
         }
-        // A callback (recall or disable) empties the host's dirty blocks; a migration
-        // flush does not stop other writers on that host, so the last writer stays.
-        if callback && f.last_writer == Some(h) {
+        // A callback (recall or disable) empties the host's dirty blocks, but the host
+        // stays the last writer while it keeps a stream open for writing: its later cached
+        // writes are invisible here, and the next reader elsewhere (or at the server) must
+        // recall them (CONS; found by the conformance lockstep). A migration flush does
+        // not stop other writers on that host either, so the last writer stays.
+        if callback && f.last_writer == Some(h) && !still_writes {
             f.last_writer = None;
         }
         Some(f.version)
@@ -309,18 +341,23 @@ impl FileServer {
     }
 
     fn resume(&mut self, susp: Suspended, out: &mut Vec<(Node, Msg)>) {
+        self.called = susp.called;
         match susp.msg.clone() {
             Msg::StreamMove { .. } => self.stream_move(susp.from, susp.msg, susp.released, out),
             _ => self.request(susp.from, susp.msg, out),
         }
+        self.called.clear();
     }
 
     fn suspend(&mut self, from: Node, msg: Msg, awaiting: BTreeSet<HostId>, released: bool) {
+        let mut called = self.called.clone();
+        called.extend(awaiting.iter().copied());
         self.suspended = Some(Suspended {
             from,
             msg,
             awaiting,
             released,
+            called,
         });
     }
 
@@ -356,7 +393,9 @@ impl FileServer {
             }
         }
         match f.last_writer {
-            Some(w) if w != h && f.cached_on.contains(&w) => vec![(w, Msg::BlockRecall { file })],
+            Some(w) if w != h && f.cached_on.contains(&w) && !self.called.contains(&w) => {
+                vec![(w, Msg::BlockRecall { file })]
+            }
             _ => Vec::new(),
         }
     }
@@ -740,7 +779,7 @@ impl FileServer {
         let file = self.streams.get(&stream)?.file;
         let f = self.files.get(&file)?;
         match f.last_writer {
-            Some(w) if f.cacheable && f.cached_on.contains(&w) => {
+            Some(w) if f.cacheable && f.cached_on.contains(&w) && !self.called.contains(&w) => {
                 Some((w, Msg::BlockRecall { file }))
             }
             _ => None,

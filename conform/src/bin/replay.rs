@@ -1,7 +1,8 @@
-//! Replays one scenario (hex of its generating bytes, or a file of raw bytes such as a
-//! fuzz artifact) on the implementation and the model, and prints the report.
+//! Replays one scenario on the implementation and the model, and prints the report. The
+//! scenario is the hex of its generating bytes, a file of raw bytes (a fuzz artifact), or a
+//! JSON scenario file (a regression case); `--save <file.json>` writes it as JSON.
 //!
-//! `cargo run -p conform --bin replay -- <hex|file> [--impl-switches <switches>]`
+//! `cargo run -p conform --bin replay -- <hex|file> [--impl-switches <switches>] [--save <file.json>]`
 
 use conform::{report, run, Options, Scenario};
 use std::process::ExitCode;
@@ -9,7 +10,9 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(input) = args.first() else {
-        eprintln!("usage: replay <hex|file> [--impl-switches <sprite|switch+switch>]");
+        eprintln!(
+            "usage: replay <hex|file> [--impl-switches <sprite|switch+switch>] [--save <file.json>]"
+        );
         return ExitCode::from(2);
     };
     let mut opts = Options::default();
@@ -36,11 +39,45 @@ fn main() -> ExitCode {
             }
         },
     };
-    let sc = Scenario::from_bytes(&bytes);
+    let json = input.ends_with(".json");
+    let sc = if json {
+        match std::str::from_utf8(&bytes)
+            .map_err(|e| e.to_string())
+            .and_then(|t| serde_json::from_str::<Scenario>(t).map_err(|e| e.to_string()))
+        {
+            Ok(sc) => sc,
+            Err(e) => {
+                eprintln!("{input}: not a scenario: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        Scenario::from_bytes(&bytes)
+    };
+    if let Some(i) = args.iter().position(|a| a == "--save") {
+        let Some(out) = args.get(i + 1) else {
+            eprintln!("--save needs a file name");
+            return ExitCode::from(2);
+        };
+        let text = serde_json::to_string_pretty(&sc).unwrap_or_default();
+        if let Err(e) = std::fs::write(out, text + "\n") {
+            eprintln!("{out}: {e}");
+            return ExitCode::from(2);
+        }
+        println!("saved the scenario to {out}");
+    }
     let r = run(&sc, &opts);
     match r.mismatch {
         Some(m) => {
-            let cmd = report::replay_command(&bytes, opts.impl_switches);
+            let cmd = if json {
+                let mut c = format!("cargo run -p conform --bin replay -- {input}");
+                if let Some(sw) = opts.impl_switches {
+                    c.push_str(&format!(" --impl-switches {sw}"));
+                }
+                c
+            } else {
+                report::replay_command(&bytes, opts.impl_switches)
+            };
             print!("{}", report::render(&m, &sc, &cmd));
             ExitCode::FAILURE
         }
