@@ -669,9 +669,49 @@ pub fn decode(bytes: &[u8]) -> Result<(u16, Envelope), DecodeError> {
     if !rest.is_empty() {
         return Err(DecodeError::TrailingBytes(rest.len()));
     }
-    match postcard::to_allocvec(&env) {
-        Ok(canonical) if canonical == bytes[HEADER_LEN..] => Ok((version, env)),
-        _ => Err(DecodeError::NonCanonical),
+    let body = &bytes[HEADER_LEN..];
+    match postcard::serialize_with_flavor(
+        &env,
+        SameAs {
+            expected: body,
+            at: 0,
+        },
+    ) {
+        Ok(()) => Ok((version, env)),
+        Err(_) => Err(DecodeError::NonCanonical),
+    }
+}
+
+/// A postcard output that stores nothing: it compares each byte the encoder produces with
+/// the bytes that were decoded and fails at the first difference, so the canonical check
+/// costs one encoding pass and no allocation.
+struct SameAs<'a> {
+    expected: &'a [u8],
+    at: usize,
+}
+
+impl postcard::ser_flavors::Flavor for SameAs<'_> {
+    type Output = ();
+
+    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
+        let end = self.at + data.len();
+        if self.expected.get(self.at..end) != Some(data) {
+            return Err(postcard::Error::SerializeBufferFull);
+        }
+        self.at = end;
+        Ok(())
+    }
+
+    fn try_push(&mut self, data: u8) -> postcard::Result<()> {
+        self.try_extend(&[data])
+    }
+
+    fn finalize(self) -> postcard::Result<()> {
+        if self.at == self.expected.len() {
+            Ok(())
+        } else {
+            Err(postcard::Error::SerializeBufferFull)
+        }
     }
 }
 
