@@ -85,3 +85,42 @@ fn malformed_input_is_located_and_exits_2() {
     assert!(out.contains("SPE Table 1"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `scenario --trace --json | head -c 1`: when the reader of its output goes away, the tool stops
+/// the way Unix filters do (killed by SIGPIPE), without a "Broken pipe" panic.
+#[cfg(unix)]
+#[test]
+fn a_closed_output_pipe_stops_the_tool_quietly() {
+    use std::io::Read;
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Stdio;
+    let file = scenarios_dir().join("pmake.toml");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_scenario"))
+        .args([file.to_str().expect("utf-8"), "--trace", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("runs");
+    // Read one byte, then close the pipe: this trace in JSON (about 260 kB) is far longer
+    // than a pipe's buffer (64 kB), so the tool is still writing when the reader goes.
+    let mut first = [0u8; 1];
+    let mut out = child.stdout.take().expect("stdout");
+    out.read_exact(&mut first).expect("some output");
+    drop(out);
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut err)
+        .expect("stderr");
+    let status = child.wait().expect("exits");
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(status.signal(), Some(libc_sigpipe()), "{status:?}: {err}");
+}
+
+/// SIGPIPE's number on every Unix this project runs on (Linux and the BSDs agree).
+#[cfg(unix)]
+fn libc_sigpipe() -> i32 {
+    13
+}

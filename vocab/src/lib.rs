@@ -8,6 +8,7 @@
 //! Alternatives and the Sprite Implementation", TH = Douglis's thesis, CACHE = "Caching in
 //! the Sprite Network File System".
 
+pub mod cli;
 pub mod event;
 pub mod ids;
 pub mod invariant;

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use vocab::Switch;
 
 fn main() -> ExitCode {
+    vocab::cli::quiet_on_closed_pipe();
     let seeds = std::env::args()
         .nth(1)
         .and_then(|s| s.parse().ok())

@@ -8,6 +8,7 @@ use conform::detect::detect;
 use vocab::Switch;
 
 fn main() {
+    vocab::cli::quiet_on_closed_pipe();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let max = args.first().and_then(|s| s.parse().ok()).unwrap_or(5000);
     let seed = args

@@ -16,6 +16,7 @@ use std::path::Path;
 use vocab::{FileName, HostId, Mode, Pid};
 
 fn main() -> std::io::Result<()> {
+    vocab::cli::quiet_on_closed_pipe();
     let root = Path::new("fuzz/corpus");
     for t in ["scenario", "migrate", "codec"] {
         let dir = root.join(t);

@@ -8,6 +8,7 @@ use conform::{report, run, Options, Scenario};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    vocab::cli::quiet_on_closed_pipe();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(input) = args.first() else {
         eprintln!(

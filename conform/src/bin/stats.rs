@@ -7,6 +7,7 @@ use conform::{report, run, Options, Scenario, SplitMix};
 use std::time::Instant;
 
 fn main() {
+    vocab::cli::quiet_on_closed_pipe();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let num = |i: usize, d: u64| args.get(i).and_then(|s| s.parse().ok()).unwrap_or(d);
     let seed = num(0, 1);

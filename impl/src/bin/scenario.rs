@@ -50,6 +50,7 @@ fn read(path: &PathBuf) -> Result<String, String> {
 }
 
 fn main() -> ExitCode {
+    vocab::cli::quiet_on_closed_pipe();
     let args = Args::parse();
     match run(&args) {
         Ok(true) => ExitCode::SUCCESS,

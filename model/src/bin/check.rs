@@ -97,6 +97,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    vocab::cli::quiet_on_closed_pipe();
     let cli = Cli::parse();
     match run_cli(cli) {
         Ok(code) => code,
