@@ -318,11 +318,6 @@ pub enum Msg {
         pid: Pid,
         at: HostId,
     },
-    /// migd tells a client its host was reclaimed; or a host tells the home of an eviction.
-    Evict {
-        pid: Pid,
-        host: HostId,
-    },
     Signal {
         target: Pid,
         sender: Option<(HostId, Pid)>,
@@ -468,7 +463,6 @@ impl Msg {
             HomeUpdate { .. } | HomeUpdateAck { .. } => MsgKind::HomeUpdate,
             Resume { .. } => MsgKind::Resume,
             MigAbort { .. } => MsgKind::MigAbort,
-            Evict { .. } => MsgKind::Evict,
             Signal { .. } | SignalReply { .. } | Killpg { .. } => MsgKind::Signal,
             Forward { .. } | ForwardReply { .. } => MsgKind::Forward,
             ForkPid { .. } | ForkPidReply { .. } => MsgKind::ForkPid,
@@ -566,7 +560,6 @@ impl Msg {
             | HomeUpdateAck { pid }
             | Resume { pid }
             | MigAbort { pid, .. }
-            | Evict { pid, .. }
             | Forward { pid, .. }
             | ForwardReply { pid, .. }
             | ExitNotice { pid, .. }

@@ -30,8 +30,6 @@ pub enum MsgKind {
     Resume,
     /// A migration that could not finish is undone.
     MigAbort,
-    /// The host's owner came back: send a foreign process home.
-    Evict,
     /// A signal, from the sender's kernel to the home, and from the home to the current host.
     Signal,
     /// A call forwarded to the home (gettimeofday, getpgrp, ...).
@@ -95,7 +93,6 @@ impl MsgKind {
             MsgKind::HomeUpdate => "HOME_UPDATE",
             MsgKind::Resume => "RESUME",
             MsgKind::MigAbort => "MIG_ABORT",
-            MsgKind::Evict => "EVICT",
             MsgKind::Signal => "SIGNAL",
             MsgKind::Forward => "FORWARD",
             MsgKind::ForkPid => "FORK_PID",
