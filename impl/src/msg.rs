@@ -393,7 +393,8 @@ pub enum Msg {
         status: u8,
     },
     // Host selection (SPE "Migration Policies"; TH ch. 6). New variants go at the end so
-    // that the encodings of the older ones do not change.
+    // that the encodings of the older ones do not change; removing one shifts those after
+    // it, and the stored codec seeds must then be regenerated (`fuzz-seeds`).
     LoadReport {
         report: LoadReport,
     },

@@ -455,3 +455,57 @@ fn wait_and_fail_hold_across_crash_and_reboot_sequences() {
     eprintln!("{crashes} crashes, {reported} statuses reported ({deaths} deaths in a crash)");
     assert!(crashes > n as usize && reported > n as usize / 2 && deaths > n as usize / 20);
 }
+
+/// Where a target's crash leaves a migration (specs/failures.md, "Crashes during a
+/// migration"): before MIG_STATE left the source the migration is aborted and `migrate`
+/// returns HostDown, the process running on at the source; once the state was sent, the
+/// process dies with the target. The model takes the same two steps (model/tests/
+/// transitions.rs).
+#[test]
+fn a_target_crash_aborts_a_migration_before_mig_state_and_kills_after() {
+    use sprite::Enabled;
+    use vocab::{Errno, MsgKind, Refusal};
+    const P: Pid = Pid::new(0, 0);
+    for (in_flight, survives) in [(MsgKind::PageFlush, true), (MsgKind::MigState, false)] {
+        let cfg = ClusterConfig::simple(2, &[(P, 2)]);
+        let mut c = Cluster::new(&cfg, 1).expect("cluster");
+        let dirty = Op::MemWrite {
+            page: PageNo(0),
+            sym: 3,
+        };
+        c.run_op(P, dirty).expect("write");
+        let mig = c.submit(P, Op::Migrate { target: HostId(1) });
+        // Deliver in a fixed order until the message of interest is on its way.
+        loop {
+            let en = c.enabled();
+            let reached = en
+                .iter()
+                .any(|e| matches!(e, Enabled::Deliver { kind: Some(k), .. } if *k == in_flight));
+            if reached {
+                break;
+            }
+            let first = en
+                .first()
+                .cloned()
+                .expect("the migration is still under way");
+            assert!(c.perform(&first));
+        }
+        c.event(ClusterEvent::Crash(HostId(1))).expect("crash");
+        c.run_until_quiescent().expect("quiescent");
+        if survives {
+            assert_eq!(
+                c.outcome(mig),
+                Some(Err(Errno::Refused(Refusal::HostDown))),
+                "{in_flight} in flight"
+            );
+            assert_eq!(c.view().process(P).map(|p| p.host), Some(HostId(0)));
+            assert_eq!(
+                c.run_op(P, Op::MemRead { page: PageNo(0) }).expect("read"),
+                Some(Ok(vocab::Value::Mem(3)))
+            );
+        } else {
+            assert_eq!(c.outcome(mig), None, "{in_flight} in flight: killed");
+            assert!(c.view().process(P).is_none());
+        }
+    }
+}

@@ -51,16 +51,28 @@ impl Ctx<'_> {
             .s
             .procs
             .iter()
+            // A process frozen for a migration is on its source until MIG_STATE and on its
+            // target from then on (`p.host`); it also dies with its source after MIG_STATE,
+            // which still has to send RESUME.
             .filter(|(pid, p)| {
-                let m = self.s.migrations.get(pid);
-                // A migration still waiting for its MIG_INIT has sent the target nothing:
-                // the target's crash is a refusal (HostDown) at MIG_INIT, not a death.
-                let committed_to = |m: &crate::state::Migration| {
-                    m.source == h || (m.target == h && m.phase != crate::state::Phase::Init)
-                };
-                p.host == h || pid.home == h || m.is_some_and(committed_to)
+                let source = self.s.migrations.get(pid).map(|m| m.source);
+                p.host == h || pid.home == h || source == Some(h)
             })
             .map(|(pid, _)| *pid)
+            .collect();
+        // A migration whose target crashes before the state was sent is aborted, and the
+        // process runs on at the source [sprite-facts, migration step 7; TH §4.2.5]: one
+        // still waiting for MIG_INIT is refused there (the target is down), one whose
+        // MIG_INIT was accepted is undone now (MIG_ABORT: the home learns the process
+        // never left).
+        let aborted: Vec<_> = self
+            .s
+            .migrations
+            .iter()
+            .filter(|(pid, m)| {
+                m.target == h && m.phase == crate::state::Phase::State && !victims.contains(pid)
+            })
+            .map(|(pid, m)| (*pid, m.source))
             .collect();
         // Writes cached on the crashed host are lost: the one-machine reference loses them
         // too, so that later reads are still compared with what Sprite promises.
@@ -86,6 +98,9 @@ impl Ctx<'_> {
             let ghost = self.s.ghost.exit(pid, KILLED_STATUS).woke;
             let woke = self.end_process(pid, KILLED_STATUS);
             self.compare_wakeups(h, woke, ghost);
+        }
+        for (pid, source) in aborted {
+            self.abort_migration(pid, source);
         }
         let host = self.s.host_mut(h);
         host.up = false;

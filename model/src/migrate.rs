@@ -135,6 +135,18 @@ impl Ctx<'_> {
         m
     }
 
+    /// The target crashed after accepting the process and before MIG_STATE: MIG_ABORT
+    /// tells the home the process is still on the source, and the migration ends as a
+    /// refusal (HostDown).
+    pub fn abort_migration(&mut self, pid: Pid, source: HostId) {
+        self.log
+            .msg(Actor::Host(source), Actor::Host(pid.home), || {
+                format!("MIG_ABORT {pid}")
+            });
+        self.home_located(pid, source);
+        self.refuse(pid, Refusal::HostDown);
+    }
+
     /// The migration is refused before any state moved: undo the freeze, and check that
     /// the process is exactly where and as it was (REFUSE).
     fn refuse(&mut self, pid: Pid, r: Refusal) {
@@ -420,13 +432,19 @@ impl Ctx<'_> {
             .msg(Actor::Host(m.target), Actor::Host(pid.home), || {
                 format!("HOME_UPDATE {pid} at {}", m.target)
             });
+        self.home_located(pid, m.target);
+        self.set_phase(pid, Phase::Resume);
+    }
+
+    /// The home learns where the process is (HOME_UPDATE, or MIG_ABORT: it never left) and
+    /// sends on the signals it held while the process was moving.
+    fn home_located(&mut self, pid: Pid, at: HostId) {
         let home = self.s.host_mut(pid.home);
-        home.home_table.insert(pid, Loc::At(m.target));
+        home.home_table.insert(pid, Loc::At(at));
         let held = home.held_signals.remove(&pid).unwrap_or(0);
         for _ in 0..held {
-            self.home_forwards_signal(pid, Loc::At(m.target));
+            self.home_forwards_signal(pid, Loc::At(at));
         }
-        self.set_phase(pid, Phase::Resume);
     }
 
     /// RESUME: the process runs on the target. If the target's owner came back meanwhile,

@@ -50,3 +50,42 @@ fn every_switch_has_a_spec_section_and_a_configuration() {
         assert_eq!(cfg.switches.iter().collect::<Vec<_>>(), vec![sw]);
     }
 }
+
+/// The message names of the message tables in specs/ (first cell of each row that starts
+/// with an upper-case name), from the tables whose header is `| message | from → to |`.
+fn spec_message_rows(text: &str) -> Vec<String> {
+    let mut rows = Vec::new();
+    let mut in_table = false;
+    for line in text.lines() {
+        if line.starts_with("| message | from → to |") {
+            in_table = true;
+            continue;
+        }
+        if !line.starts_with('|') {
+            in_table = false;
+            continue;
+        }
+        let first = line.trim_start_matches('|').split('|').next().unwrap_or("");
+        let name = first.trim();
+        if in_table && name.chars().next().is_some_and(|c| c.is_ascii_uppercase()) {
+            rows.push(name.to_string());
+        }
+    }
+    rows
+}
+
+#[test]
+fn every_message_kind_is_a_row_of_the_spec_message_tables_and_nothing_else_is() {
+    let mut rows = spec_message_rows(&read("specs/migration-protocol.md"));
+    rows.extend(spec_message_rows(&read("specs/policy.md")));
+    for k in vocab::MsgKind::ALL {
+        let n = rows.iter().filter(|r| *r == k.name()).count();
+        assert_eq!(n, 1, "{k} should be one row of the message tables");
+    }
+    for r in &rows {
+        assert!(
+            vocab::MsgKind::ALL.iter().any(|k| k.name() == r),
+            "the spec lists a message {r} the vocabulary does not have"
+        );
+    }
+}

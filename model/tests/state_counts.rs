@@ -69,7 +69,7 @@ fn sharing_state_count() {
 
 #[test]
 fn family_state_count() {
-    assert_eq!(unique_states(configs::family()), 107512);
+    assert_eq!(unique_states(configs::family()), 104716);
 }
 
 #[test]

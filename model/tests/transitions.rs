@@ -321,6 +321,33 @@ fn a_target_that_crashed_before_mig_init_refuses_and_the_process_lives() {
     assert!(model::trace::explain(&m, &s).is_empty());
 }
 
+/// The target crashes after it accepted the process and before MIG_STATE: the migration is
+/// aborted (the state never left the source), the home is told the process stayed, and the
+/// `migrate` call returns `HostDown` like a refusal; the process runs on at the source.
+#[test]
+fn a_target_that_crashes_after_accepting_but_before_mig_state_aborts_the_migration() {
+    let m = world(vec![vec![Op::Migrate { target: H1 }, Op::Getpid]], vec![]);
+    let s = step(&m, &m.initial(), Action::Run(P));
+    let s = step(&m, &s, Action::MigInit(P));
+    assert_eq!(s.migrations[&P].phase, Phase::State);
+    assert_eq!(s.hosts[0].home_table.get(&P), Some(&Loc::Moving(H0, H1)));
+    let mut log = Log::on();
+    let s = m
+        .apply(&s, Action::Event(ClusterEvent::Crash(H1)), &mut log)
+        .expect("enabled");
+    assert_eq!(s.violated, 0, "REFUSE holds for the aborted migration");
+    assert!(s.migrations.is_empty());
+    let p = &s.procs[&P];
+    assert_eq!((p.host, p.status, p.pc), (H0, Status::Ready, 1));
+    assert_eq!(s.hosts[0].home_table.get(&P), Some(&Loc::At(H0)));
+    let (_, _, outcome) = *log.outcomes().last().expect("migrate returned");
+    assert_eq!(
+        outcome,
+        Err(vocab::Errno::Refused(vocab::Refusal::HostDown))
+    );
+    assert!(model::trace::explain(&m, &s).is_empty());
+}
+
 /// Runs `pid`'s next operation and returns what it returned.
 fn run_one(m: &SpriteModel, s: &State, pid: Pid) -> (State, vocab::Outcome) {
     let mut log = Log::on();

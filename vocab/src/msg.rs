@@ -79,6 +79,41 @@ pub enum MsgKind {
 }
 
 impl MsgKind {
+    /// Every kind, in declaration order (`ALL[k as usize] == k`).
+    pub const ALL: [MsgKind; 31] = [
+        MsgKind::MigInit,
+        MsgKind::MigInitReply,
+        MsgKind::MigStart,
+        MsgKind::PageFlush,
+        MsgKind::BlockFlush,
+        MsgKind::MigState,
+        MsgKind::StreamMove,
+        MsgKind::StreamRelease,
+        MsgKind::StreamReleaseReply,
+        MsgKind::HomeUpdate,
+        MsgKind::Resume,
+        MsgKind::MigAbort,
+        MsgKind::Signal,
+        MsgKind::Forward,
+        MsgKind::ForkPid,
+        MsgKind::ExitNotice,
+        MsgKind::WaitRequest,
+        MsgKind::PageIn,
+        MsgKind::BlockRecall,
+        MsgKind::CacheDisable,
+        MsgKind::FileOp,
+        MsgKind::DeathNotice,
+        MsgKind::LoadReport,
+        MsgKind::MigdOpen,
+        MsgKind::HostRequest,
+        MsgKind::HostGrant,
+        MsgKind::HostRelease,
+        MsgKind::MigdClose,
+        MsgKind::HostReclaim,
+        MsgKind::HostEvict,
+        MsgKind::HostAvailable,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             MsgKind::MigInit => "MIG_INIT",
@@ -158,5 +193,19 @@ pub fn disposition(op: &crate::Op) -> Disposition {
         | Op::Killpg { .. } => Disposition::Home,
         Op::Fork | Op::Exec { .. } | Op::Exit { .. } | Op::Wait => Disposition::Joint,
         Op::Migrate { .. } => Disposition::Migration,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MsgKind;
+
+    #[test]
+    fn all_lists_every_kind_once_in_order() {
+        for (i, k) in MsgKind::ALL.iter().enumerate() {
+            assert_eq!(*k as usize, i, "{k}");
+        }
+        // The last variant closes the list: a kind added after it makes this fail.
+        assert_eq!(MsgKind::ALL.len(), MsgKind::HostAvailable as usize + 1);
     }
 }
