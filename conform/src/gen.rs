@@ -67,7 +67,20 @@ pub enum Step {
     /// A scheduling choice: the next drains pick enabled internal actions from this
     /// byte instead of the default order (the model) and the seed (the implementation).
     Sched(u8),
+    /// `mover` starts a migration (as in `During`); after `after` internal steps of it,
+    /// the cluster event happens: a crash of the source, target or home, or an owner's
+    /// return, in the middle of a migration.
+    EventDuring {
+        mover: Who,
+        target: HostId,
+        exec: bool,
+        after: u8,
+        event: ClusterEvent,
+    },
 }
+
+/// Bytes [`Scenario::from_bytes_with_mid_migration_event`] takes for the event.
+pub const MID_EVENT_BYTES: usize = 6;
 
 /// A generated scenario.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -450,6 +463,41 @@ impl Scenario {
     pub fn from_bytes(bytes: &[u8]) -> Scenario {
         let mut u = Unstructured::new(bytes);
         Scenario::arbitrary(&mut u).unwrap_or_else(|_| Scenario::empty())
+    }
+
+    /// A scenario with a cluster event in the middle of a migration: the first
+    /// [`MID_EVENT_BYTES`] bytes choose an [`Step::EventDuring`] (who moves where, after
+    /// how many internal steps, which event: mostly a crash of the source, the target or
+    /// a third host) and where it goes; the rest generate the scenario around it, as
+    /// [`Scenario::from_bytes`] does. The main generator leaves such steps out, so that its
+    /// measured figures (situations, detection) stay comparable; this one has a suite of
+    /// its own (`tests/mid_migration_events.rs`).
+    pub fn from_bytes_with_mid_migration_event(bytes: &[u8]) -> Scenario {
+        let split = bytes.len().min(MID_EVENT_BYTES);
+        let (head, rest) = bytes.split_at(split);
+        let mut sc = Scenario::from_bytes(rest);
+        let b = |i: usize| head.get(i).copied().unwrap_or(0);
+        let n = sc.hosts.len().max(1) as u8;
+        let mover = match b(0) % 4 {
+            3 => Who::Newest,
+            k => Who::Slot(k),
+        };
+        let h = HostId(b(3) % n);
+        let event = if b(4) % 4 == 3 {
+            ClusterEvent::OwnerReturns(h)
+        } else {
+            ClusterEvent::Crash(h)
+        };
+        let step = Step::EventDuring {
+            mover,
+            target: HostId(b(1) % n),
+            exec: b(1) >= 224,
+            after: b(2) % 10,
+            event,
+        };
+        let at = b(5) as usize % (sc.steps.len() + 1);
+        sc.steps.insert(at, step);
+        sc
     }
 
     /// Two hosts, one process, nothing to do.

@@ -74,6 +74,19 @@ pub fn check_bytes(bytes: &[u8], opts: &Options) -> Result<RunResult, String> {
     }
 }
 
+/// As [`check_bytes`], for [`Scenario::from_bytes_with_mid_migration_event`].
+pub fn check_bytes_mid_event(bytes: &[u8], opts: &Options) -> Result<RunResult, String> {
+    let sc = Scenario::from_bytes_with_mid_migration_event(bytes);
+    let r = run(&sc, opts);
+    match &r.mismatch {
+        Some(m) => {
+            let cmd = report::replay_command(bytes, opts.impl_switches) + " --mid-event";
+            Err(report::render(m, &sc, &cmd))
+        }
+        None => Ok(r),
+    }
+}
+
 /// The seed proptest suites use: `CONFORM_SEED` if set, else the fixed default. Printed
 /// by every suite.
 pub fn suite_seed() -> u64 {

@@ -45,6 +45,21 @@ pub fn step_text(s: &Step) -> String {
         } => {
             format!("{}: {first} then at once {second}", who(w))
         }
+        Step::EventDuring {
+            mover,
+            target,
+            exec,
+            after,
+            event,
+        } => format!(
+            "{}: {} ; after {after} internal steps event: {event}",
+            who(mover),
+            if *exec {
+                format!("exec(on {target})")
+            } else {
+                format!("migrate(to {target})")
+            },
+        ),
         Step::Event(e) => format!("event: {e}"),
         Step::Sched(b) => format!("schedule choice {b}"),
     }

@@ -28,7 +28,7 @@ use sprite::msg::Node;
 use sprite::sim::OpState;
 use sprite::{Cluster, ClusterConfig, Enabled, HostConfig, OpId, ProcConfig};
 use std::collections::{BTreeMap, BTreeSet};
-use vocab::{HostId, InvariantId, Op, Outcome, Pid, Switches, Value};
+use vocab::{ClusterEvent, HostId, InvariantId, Op, Outcome, Pid, Switches, Value};
 
 /// How to run.
 #[derive(Clone, Copy, Debug, Default)]
@@ -583,6 +583,76 @@ impl Runner {
                 .any(|sid| s.server.streams.get(sid).is_some_and(|st| st.ino == *ino))
     }
 
+    /// Delivers settled messages at the heads of their channels (and those their
+    /// deliveries send), until none is left, with the model following each delivery.
+    #[allow(clippy::result_large_err)]
+    fn deliver_settled(&mut self, i: usize) -> Result<(), Mismatch> {
+        for _ in 0..10_000 {
+            let next = self.cluster.enabled().into_iter().find(|e| match e {
+                Enabled::Deliver { from, to, .. } => self
+                    .cluster
+                    .front(*from, *to)
+                    .is_some_and(|env| abs::settles(&self.cluster, &env.msg)),
+                _ => false,
+            });
+            let Some(e) = next else {
+                return Ok(());
+            };
+            if !self.cluster.perform(&e) {
+                return Ok(());
+            }
+            self.sync(i, Did::Step(e))?;
+        }
+        Ok(())
+    }
+
+    /// Applies a cluster event to both sides; `Ok(false)` if the model cannot take it now
+    /// (or took it before), in which case neither side does.
+    #[allow(clippy::result_large_err)]
+    fn event(&mut self, i: usize, e: ClusterEvent) -> Result<bool, Mismatch> {
+        if !self.model.cfg.events.contains(&e) {
+            if self.model.cfg.events.len() >= 8 {
+                return Ok(false);
+            }
+            self.model.cfg.events.push(e);
+        }
+        let next: Vec<Cand> = self
+            .frontier
+            .iter()
+            .filter_map(|c| lockstep::apply(&self.model, c, Action::Event(e)))
+            .collect();
+        if next.len() != self.frontier.len() {
+            // Not possible in the model now (or already used): skipped on both sides.
+            return Ok(false);
+        }
+        if let ClusterEvent::Crash(_) = e {
+            // The lockstep counts a settled message on the wire as delivered (see
+            // `abs::settles`), but a crash drops what its host sent and stops what a
+            // receiver would have done on its arrival. So the settled messages at the heads
+            // of their channels arrive first, and then the host crashes: a legal schedule
+            // (a crash is noticed by timeouts, after the wire has drained), and the one in
+            // which the model's view of those messages is the truth.
+            self.deliver_settled(i)?;
+            let next: Vec<Cand> = self
+                .frontier
+                .iter()
+                .filter_map(|c| lockstep::apply(&self.model, c, Action::Event(e)))
+                .collect();
+            if next.len() != self.frontier.len() {
+                return Ok(false);
+            }
+            self.frontier = next;
+        } else {
+            self.frontier = next;
+        }
+        self.last_seen = None;
+        self.cluster
+            .event(e)
+            .map_err(|err| self.mismatch(i, Kind::Liveness(err.to_string())))?;
+        self.sync(i, Did::Event(e))?;
+        Ok(true)
+    }
+
     /// Runs one step; `Ok(false)` if it was skipped (nobody to run it).
     #[allow(clippy::result_large_err)] // a mismatch ends the run: its size does not matter
     pub fn step(&mut self, i: usize) -> Result<bool, Mismatch> {
@@ -593,27 +663,9 @@ impl Runner {
                 return Ok(false);
             }
             Step::Event(e) => {
-                if !self.model.cfg.events.contains(&e) {
-                    if self.model.cfg.events.len() >= 8 {
-                        return Ok(false);
-                    }
-                    self.model.cfg.events.push(e);
-                }
-                let next: Vec<Cand> = self
-                    .frontier
-                    .iter()
-                    .filter_map(|c| lockstep::apply(&self.model, c, Action::Event(e)))
-                    .collect();
-                if next.len() != self.frontier.len() {
-                    // Not possible in the model now (or already used): skipped on both sides.
+                if !self.event(i, e)? {
                     return Ok(false);
                 }
-                self.frontier = next;
-                self.last_seen = None;
-                self.cluster
-                    .event(e)
-                    .map_err(|err| self.mismatch(i, Kind::Liveness(err.to_string())))?;
-                self.sync(i, Did::Event(e))?;
             }
             Step::Op { who, op } => {
                 let Some(pid) = self.resolve(who).filter(|p| self.ready(*p)) else {
@@ -640,6 +692,30 @@ impl Runner {
                     return Ok(false);
                 }
                 self.submit(pid, Op::Kill { pid: t });
+            }
+            Step::EventDuring {
+                mover,
+                target,
+                exec,
+                after,
+                event,
+            } => {
+                let Some(m) = self.resolve(mover).filter(|p| self.ready(*p)) else {
+                    return Ok(false);
+                };
+                let target = HostId(target.0 % self.nhosts);
+                let mop = if exec {
+                    Op::Exec {
+                        target: Some(target),
+                    }
+                } else {
+                    Op::Migrate { target }
+                };
+                self.submit(m, mop);
+                // The first step starts the migration; a queued operation of a process
+                // that the event kills would otherwise end in ESRCH, which no Unix sees.
+                self.drain(i, Some(1 + after as usize * 2))?;
+                self.event(i, event)?;
             }
             Step::During {
                 mover,

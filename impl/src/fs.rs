@@ -111,6 +111,8 @@ pub struct FileServer {
     next_version: u32,
     suspended: Option<Suspended>,
     queue: VecDeque<(Node, Msg)>,
+    /// Hosts known to be down (told by the recovery layer, until they reboot).
+    down: BTreeSet<HostId>,
     /// Streams whose position the last STREAM_RELEASE_REPLY took from the source's own
     /// copy (rather than leaving one the server already kept).
     #[serde(skip)]
@@ -140,6 +142,7 @@ impl FileServer {
             switches,
             next_version: 1,
             suspended: None,
+            down: BTreeSet::new(),
             queue: VecDeque::new(),
             released_local_pos: BTreeSet::new(),
             called: BTreeSet::new(),
@@ -222,9 +225,18 @@ impl FileServer {
                 }
                 self.callback_done(h, out);
             }
-            Msg::StreamReleaseReply { released, .. } => {
-                self.released(h, &released);
-                self.callback_done(h, out);
+            Msg::StreamReleaseReply { pid, released } => {
+                let awaited = self.suspended.as_ref().is_some_and(|s| {
+                    s.awaiting.contains(&h)
+                        && matches!(s.msg, Msg::StreamMove { pid: p, .. } if p == pid)
+                });
+                if awaited {
+                    self.released(h, &released);
+                    self.callback_done(h, out);
+                } else {
+                    // The answer to an exchange a crash cancelled (see `host_down`).
+                    self.released_late(h, &released);
+                }
             }
             // Requests that never wait for anybody are answered at once, even while
             // another request is suspended: backing-file traffic and flushes.
@@ -267,7 +279,7 @@ impl FileServer {
                 ));
             }
             other => {
-                if self.suspended.is_some() {
+                if self.suspended.is_some() && !self.close_beside_exchange(&other) {
                     self.queue.push_back((from, other));
                 } else {
                     self.request(from, other, out);
@@ -326,6 +338,81 @@ impl FileServer {
         }
         if let Some(susp) = &mut self.suspended {
             susp.released = true;
+        }
+    }
+
+    /// A close that need not wait for the suspended stream exchange: it closes none of
+    /// the streams being moved. The exchange decides sharing from the file's streams when
+    /// the source has answered, so a close before then counts, as in one machine where
+    /// the close happened first (a killed process's streams, closed by the crash that
+    /// killed it, must not wait behind another process's exchange).
+    fn close_beside_exchange(&self, m: &Msg) -> bool {
+        let (
+            Some(Suspended {
+                msg: Msg::StreamMove {
+                    streams: moving, ..
+                },
+                ..
+            }),
+            Msg::FileOp {
+                req: FileReq::Close { streams },
+                ..
+            },
+        ) = (&self.suspended, m)
+        else {
+            return false;
+        };
+        !streams
+            .iter()
+            .any(|s| moving.iter().any(|mv| mv.stream == *s))
+    }
+
+    /// Ends a stream exchange that a crash of the moving process's source, target or
+    /// home cut short: the process is dead, and nothing moves. A stream the source
+    /// already released and nobody else holds is closed, as the crash closed the
+    /// process's other streams.
+    fn cancel_exchange(&mut self) {
+        let Some(susp) = self.suspended.take() else {
+            return;
+        };
+        let Msg::StreamMove { streams, .. } = &susp.msg else {
+            return;
+        };
+        let ids: Vec<StreamId> = streams.iter().map(|m| m.stream).collect();
+        self.close_if_unheld(&ids);
+    }
+
+    /// The source's answer to an exchange that was cancelled before it arrived: its
+    /// references are gone; the position stays where it was.
+    fn released_late(&mut self, src: HostId, released: &[Released]) {
+        let mut ids = Vec::new();
+        for r in released {
+            if let Some(s) = self.streams.get_mut(&r.stream) {
+                if !r.still_used {
+                    s.hosts.remove(&src);
+                }
+                ids.push(r.stream);
+            }
+        }
+        self.close_if_unheld(&ids);
+    }
+
+    /// Closes those of these streams that no host holds any more.
+    fn close_if_unheld(&mut self, ids: &[StreamId]) {
+        for id in ids {
+            let Some(s) = self.streams.get(id) else {
+                continue;
+            };
+            if s.hosts.is_empty() {
+                let file = s.file;
+                self.streams.remove(id);
+                if !self.streams.values().any(|s| s.file == file) {
+                    if let Some(f) = self.files.get_mut(&file) {
+                        f.cacheable = true;
+                    }
+                    self.reclaim_if_unused(file);
+                }
+            }
         }
     }
 
@@ -524,6 +611,19 @@ impl FileServer {
             (false, true) => Mode::Write,
             _ => Mode::Read,
         };
+        let dead = [src, t, pid.home].iter().any(|x| self.down.contains(x));
+        if !released && dead {
+            // Sent before a crash that killed the moving process (of its source, its
+            // target or its home): nothing moves.
+            out.push((
+                from,
+                Msg::StreamMoveReply {
+                    pid,
+                    result: Err(Errno::EBADF),
+                },
+            ));
+            return;
+        }
         if !released {
             if self.switches.has(Switch::NotifyTargetFirst) {
                 // The rejected second design: the target registers first, so for a moment
@@ -855,17 +955,9 @@ impl FileServer {
         None
     }
 
-    fn reclaim_if_unused(&mut self, file: FileId) -> bool {
-        let open = self.streams.values().any(|s| s.file == file);
-        if !open && self.files.get(&file).is_some_and(|f| !f.linked) {
-            self.files.remove(&file);
-            return true;
-        }
-        false
-    }
-
-    /// A host crashed: its references go, and so do dirty blocks only it held (FAIL).
-    pub fn host_down(&mut self, h: HostId) -> Vec<(Node, Msg)> {
+    /// Drops everything the server holds for a crashed host: its stream references, its
+    /// cached copies, its place as a file's last writer.
+    fn forget_host(&mut self, h: HostId) {
         let ids: Vec<StreamId> = self
             .streams
             .iter()
@@ -881,9 +973,43 @@ impl FileServer {
                 f.last_writer = None;
             }
         }
+    }
+
+    fn reclaim_if_unused(&mut self, file: FileId) -> bool {
+        let open = self.streams.values().any(|s| s.file == file);
+        if !open && self.files.get(&file).is_some_and(|f| !f.linked) {
+            self.files.remove(&file);
+            return true;
+        }
+        false
+    }
+
+    /// A host crashed: its references go, and so do dirty blocks only it held (FAIL).
+    /// Host `h` is back (rebooted, with empty tables).
+    pub fn host_up(&mut self, h: HostId) {
+        self.down.remove(&h);
+    }
+
+    pub fn host_down(&mut self, h: HostId) -> Vec<(Node, Msg)> {
+        self.down.insert(h);
+        self.forget_host(h);
         self.queue.retain(|(from, _)| *from != Node::Host(h));
         let mut out = Vec::new();
-        if let Some(susp) = &self.suspended {
+        // A stream exchange dies with the moving process: a crash of its source (which
+        // must still resume it), its target (where it is) or its home. Nothing moves: an
+        // exchange that had all its answers is over by the time a crash is noticed
+        // (crashes are found by timeouts, after what is on the wire has arrived; the
+        // conformance harness schedules a crash that way).
+        let exchange_party = |susp: &Suspended| match susp.msg {
+            Msg::StreamMove { pid, from, .. } => {
+                from == h || susp.from == Node::Host(h) || pid.home == h
+            }
+            _ => false,
+        };
+        if self.suspended.as_ref().is_some_and(exchange_party) {
+            self.cancel_exchange();
+        }
+        if let Some(susp) = &mut self.suspended {
             if susp.from == Node::Host(h) {
                 self.suspended = None;
             } else if susp.awaiting.contains(&h) {

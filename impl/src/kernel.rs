@@ -352,6 +352,10 @@ pub struct Kernel {
     pub incoming: BTreeMap<Pid, migrate::InMig>,
     /// Pages pre-copied to this host, waiting for the migration's state.
     pub precopied: BTreeMap<Pid, migrate::PreCopyBuffer>,
+    /// Streams of processes killed here after their state had left (the target crashed
+    /// during the stream exchanges) whose references the kill dropped: the STREAM_RELEASE
+    /// that may still come for them must not drop them a second time.
+    pub released_by_kill: BTreeMap<Pid, BTreeSet<StreamId>>,
     /// Streams moving into this host with migrating processes (moves not yet granted).
     pub incoming_streams: BTreeMap<StreamId, u8>,
     /// Dirty blocks a migration's BLOCK_FLUSH carries, until the server acknowledges.
@@ -386,6 +390,7 @@ impl Kernel {
             outgoing: BTreeMap::new(),
             incoming: BTreeMap::new(),
             precopied: BTreeMap::new(),
+            released_by_kill: BTreeMap::new(),
             incoming_streams: BTreeMap::new(),
             flushing: BTreeMap::new(),
             undelivered: BTreeMap::new(),
@@ -1784,12 +1789,27 @@ impl Kernel {
             Some(Pending::ExitClosing { closing, .. }) => !closing.contains(sid),
             _ => false,
         };
+        // A process whose state has left is in the middle of its stream exchanges: the
+        // streams the server already had this host release hold no reference of it here
+        // any more; for the others, the kill drops the reference and the release that may
+        // still come must not.
+        let released = self
+            .outgoing
+            .get(&pid)
+            .filter(|m| m.state_sent())
+            .map(|m| m.released.clone());
         let mut last = Vec::new();
         for sid in p
             .fds
             .values()
             .filter(|s| !ungranted.contains(s) && !dropped(s))
         {
+            if let Some(r) = &released {
+                if r.contains(sid) {
+                    continue;
+                }
+                self.released_by_kill.entry(pid).or_default().insert(*sid);
+            }
             if self.drop_stream_ref(*sid) && !last.contains(sid) {
                 last.push(*sid);
             }

@@ -540,6 +540,7 @@ impl Cluster {
             let mut fresh = Kernel::new(k.cfg.clone());
             fresh.owner_present = k.owner_present;
             self.kernels.insert(h, fresh);
+            self.server.host_up(h);
             // The others learn that it is back (Sprite's recovery module notices reboots).
             let others: Vec<HostId> = self
                 .kernels
@@ -896,6 +897,12 @@ impl Cluster {
 
     /// Every message on the wire, oldest first per channel (channels in a fixed order).
     /// Bytes that do not decode (injected garbage) are skipped.
+    /// The oldest message on the channel `from` -> `to`, if any (and if it decodes).
+    pub fn front(&self, from: Node, to: Node) -> Option<Envelope> {
+        let bytes = self.chans.get(&(from, to))?.front()?;
+        decode(bytes).ok().map(|(_, env)| env)
+    }
+
     pub fn in_flight(&self) -> Vec<Envelope> {
         self.chans
             .values()

@@ -1,8 +1,10 @@
 //! Replays one scenario on the implementation and the model, and prints the report. The
 //! scenario is the hex of its generating bytes, a file of raw bytes (a fuzz artifact), or a
 //! JSON scenario file (a regression case); `--save <file.json>` writes it as JSON.
+//! `--mid-event` reads the bytes as the generator of `tests/mid_migration_events.rs` does
+//! (a cluster event in the middle of a migration).
 //!
-//! `cargo run -p conform --bin replay -- <hex|file> [--impl-switches <switches>] [--save <file.json>]`
+//! `cargo run -p conform --bin replay -- <hex|file> [--impl-switches <switches>] [--mid-event] [--save <file.json>]`
 
 use conform::{report, run, Options, Scenario};
 use std::process::ExitCode;
@@ -12,7 +14,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(input) = args.first() else {
         eprintln!(
-            "usage: replay <hex|file> [--impl-switches <sprite|switch+switch>] [--save <file.json>]"
+            "usage: replay <hex|file> [--impl-switches <sprite|switch+switch>] [--mid-event] [--save <file.json>]"
         );
         return ExitCode::from(2);
     };
@@ -41,6 +43,7 @@ fn main() -> ExitCode {
         },
     };
     let json = input.ends_with(".json");
+    let mid_event = args.iter().any(|a| a == "--mid-event");
     let sc = if json {
         match std::str::from_utf8(&bytes)
             .map_err(|e| e.to_string())
@@ -52,6 +55,8 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         }
+    } else if mid_event {
+        Scenario::from_bytes_with_mid_migration_event(&bytes)
     } else {
         Scenario::from_bytes(&bytes)
     };
@@ -76,6 +81,8 @@ fn main() -> ExitCode {
                     c.push_str(&format!(" --impl-switches {sw}"));
                 }
                 c
+            } else if mid_event {
+                report::replay_command(&bytes, opts.impl_switches) + " --mid-event"
             } else {
                 report::replay_command(&bytes, opts.impl_switches)
             };

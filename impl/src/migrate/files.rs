@@ -300,6 +300,29 @@ pub fn release(k: &mut Kernel, pid: Pid, streams: &[MovingStream]) {
     let released = streams
         .iter()
         .map(|m| {
+            let killed_dropped = k
+                .released_by_kill
+                .get_mut(&pid)
+                .is_some_and(|set| set.remove(&m.stream));
+            if k.released_by_kill
+                .get(&pid)
+                .is_some_and(|set| set.is_empty())
+            {
+                k.released_by_kill.remove(&pid);
+            }
+            if let Some(out) = k.outgoing.get_mut(&pid) {
+                out.released.insert(m.stream);
+            }
+            if killed_dropped {
+                // The process died before this exchange (its references went with it):
+                // nothing moves, the stream stays as the other holders here use it.
+                let still = k.streams.get(&m.stream).is_some_and(|s| s.refs > 0);
+                return Released {
+                    stream: m.stream,
+                    pos: None,
+                    still_used: still,
+                };
+            }
             let (pos, still_used) = match k.streams.get_mut(&m.stream) {
                 Some(s) => {
                     s.refs = s.refs.saturating_sub(m.refs);

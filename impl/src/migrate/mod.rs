@@ -197,6 +197,9 @@ pub struct OutMig {
     pub awaiting: Option<u8>,
     /// V's pre-copy rounds, when the process is copied while it runs.
     pub precopy: Option<PreCopy>,
+    /// Streams whose STREAM_RELEASE this source has answered: their references are gone
+    /// from the stream table already, so a kill of the process must not drop them again.
+    pub released: std::collections::BTreeSet<vocab::StreamId>,
 }
 
 impl OutMig {
@@ -260,6 +263,7 @@ pub fn start(k: &mut Kernel, pid: Pid, target: HostId, kind: MigKind) -> Result<
             rpcs: VecDeque::new(),
             awaiting: None,
             precopy: None,
+            released: Default::default(),
         },
     );
     if target == pid.home {
