@@ -984,12 +984,12 @@ impl FileServer {
         false
     }
 
-    /// A host crashed: its references go, and so do dirty blocks only it held (FAIL).
     /// Host `h` is back (rebooted, with empty tables).
     pub fn host_up(&mut self, h: HostId) {
         self.down.remove(&h);
     }
 
+    /// A host crashed: its references go, and so do dirty blocks only it held (FAIL).
     pub fn host_down(&mut self, h: HostId) -> Vec<(Node, Msg)> {
         self.down.insert(h);
         self.forget_host(h);
@@ -1009,7 +1009,7 @@ impl FileServer {
         if self.suspended.as_ref().is_some_and(exchange_party) {
             self.cancel_exchange();
         }
-        if let Some(susp) = &mut self.suspended {
+        if let Some(susp) = &self.suspended {
             if susp.from == Node::Host(h) {
                 self.suspended = None;
             } else if susp.awaiting.contains(&h) {

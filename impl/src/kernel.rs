@@ -352,9 +352,10 @@ pub struct Kernel {
     pub incoming: BTreeMap<Pid, migrate::InMig>,
     /// Pages pre-copied to this host, waiting for the migration's state.
     pub precopied: BTreeMap<Pid, migrate::PreCopyBuffer>,
-    /// Streams of processes killed here after their state had left (the target crashed
-    /// during the stream exchanges) whose references the kill dropped: the STREAM_RELEASE
-    /// that may still come for them must not drop them a second time.
+    /// Streams of processes killed here after their state had left (the target or the
+    /// home crashed during the stream exchanges) whose references the kill dropped: the
+    /// STREAM_RELEASE that may still come for them must not drop them a second time.
+    /// Forgotten when the server asks, or when the pid starts another migration here.
     pub released_by_kill: BTreeMap<Pid, BTreeSet<StreamId>>,
     /// Streams moving into this host with migrating processes (moves not yet granted).
     pub incoming_streams: BTreeMap<StreamId, u8>,

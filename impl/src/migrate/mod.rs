@@ -255,6 +255,8 @@ pub fn start(k: &mut Kernel, pid: Pid, target: HostId, kind: MigKind) -> Result<
         kind,
         pages,
     });
+    // Anything kept for an earlier process of this pid killed mid-exchange is stale now.
+    k.released_by_kill.remove(&pid);
     k.outgoing.insert(
         pid,
         OutMig {
