@@ -583,6 +583,19 @@ impl Runner {
                 .any(|sid| s.server.streams.get(sid).is_some_and(|st| st.ino == *ino))
     }
 
+    /// The operation that starts a migration step's move: `migrate`, or `exec` on the
+    /// target host (the host index taken modulo the cluster's size).
+    fn migration_op(&self, target: HostId, exec: bool) -> Op {
+        let target = HostId(target.0 % self.nhosts);
+        if exec {
+            Op::Exec {
+                target: Some(target),
+            }
+        } else {
+            Op::Migrate { target }
+        }
+    }
+
     /// Delivers settled messages at the heads of their channels (and those their
     /// deliveries send), until none is left, with the model following each delivery.
     #[allow(clippy::result_large_err)]
@@ -616,6 +629,15 @@ impl Runner {
             }
             self.model.cfg.events.push(e);
         }
+        if let ClusterEvent::Crash(_) = e {
+            // The lockstep counts a settled message on the wire as delivered (see
+            // `abs::settles`), but a crash drops what its host sent and stops what a
+            // receiver would have done on its arrival. So the settled messages at the heads
+            // of their channels arrive first, and then the host crashes: a legal schedule
+            // (a crash is noticed by timeouts, after the wire has drained), and the one in
+            // which the model's view of those messages is the truth.
+            self.deliver_settled(i)?;
+        }
         let next: Vec<Cand> = self
             .frontier
             .iter()
@@ -625,26 +647,7 @@ impl Runner {
             // Not possible in the model now (or already used): skipped on both sides.
             return Ok(false);
         }
-        if let ClusterEvent::Crash(_) = e {
-            // The lockstep counts a settled message on the wire as delivered (see
-            // `abs::settles`), but a crash drops what its host sent and stops what a
-            // receiver would have done on its arrival. So the settled messages at the heads
-            // of their channels arrive first, and then the host crashes: a legal schedule
-            // (a crash is noticed by timeouts, after the wire has drained), and the one in
-            // which the model's view of those messages is the truth.
-            self.deliver_settled(i)?;
-            let next: Vec<Cand> = self
-                .frontier
-                .iter()
-                .filter_map(|c| lockstep::apply(&self.model, c, Action::Event(e)))
-                .collect();
-            if next.len() != self.frontier.len() {
-                return Ok(false);
-            }
-            self.frontier = next;
-        } else {
-            self.frontier = next;
-        }
+        self.frontier = next;
         self.last_seen = None;
         self.cluster
             .event(e)
@@ -703,14 +706,7 @@ impl Runner {
                 let Some(m) = self.resolve(mover).filter(|p| self.ready(*p)) else {
                     return Ok(false);
                 };
-                let target = HostId(target.0 % self.nhosts);
-                let mop = if exec {
-                    Op::Exec {
-                        target: Some(target),
-                    }
-                } else {
-                    Op::Migrate { target }
-                };
+                let mop = self.migration_op(target, exec);
                 self.submit(m, mop);
                 // The first step starts the migration; a queued operation of a process
                 // that the event kills would otherwise end in ESRCH, which no Unix sees.
@@ -728,14 +724,7 @@ impl Runner {
                 let Some(m) = self.resolve(mover).filter(|p| self.ready(*p)) else {
                     return Ok(false);
                 };
-                let target = HostId(target.0 % self.nhosts);
-                let mop = if exec {
-                    Op::Exec {
-                        target: Some(target),
-                    }
-                } else {
-                    Op::Migrate { target }
-                };
+                let mop = self.migration_op(target, exec);
                 let o = self.resolve(other).filter(|p| *p != m && self.ready(*p));
                 self.submit(m, mop);
                 // The implementation takes a few steps of the migration before the second
