@@ -96,13 +96,42 @@ pub fn suite_seed() -> u64 {
         .unwrap_or(0x5EED_5971)
 }
 
+/// A proptest runner seeded with `seed` (no failure persistence: failures are replayed by
+/// the command their report prints), shared by the suites and the detection table.
+pub fn proptest_runner(
+    cases: u32,
+    seed: u64,
+    max_shrink_iters: u32,
+) -> proptest::test_runner::TestRunner {
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+    let mut key = [0u8; 32];
+    key[..8].copy_from_slice(&seed.to_le_bytes());
+    TestRunner::new_with_rng(
+        Config {
+            cases,
+            failure_persistence: None,
+            max_shrink_iters,
+            ..Config::default()
+        },
+        TestRng::from_seed(RngAlgorithm::ChaCha, &key),
+    )
+}
+
+/// The number of cases a suite runs: `CONFORM_CASES` if set, else `default`.
+pub fn suite_cases(default: u32) -> u32 {
+    std::env::var("CONFORM_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
 /// Detection of a design switch turned on in the implementation only: runs proptest's
 /// generator (fixed seed) until the harness reports a mismatch, up to `max` cases.
 pub mod detect {
     use crate::{check_bytes, Options};
     use proptest::collection::vec;
     use proptest::prelude::*;
-    use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
+    use proptest::test_runner::{TestCaseError, TestRunner};
     use std::cell::Cell;
     use std::time::{Duration, Instant};
     use vocab::{Switch, Switches};
@@ -120,17 +149,7 @@ pub mod detect {
 
     /// A proptest runner with the suites' fixed seed.
     pub fn runner(cases: u32, seed: u64) -> TestRunner {
-        let mut key = [0u8; 32];
-        key[..8].copy_from_slice(&seed.to_le_bytes());
-        TestRunner::new_with_rng(
-            Config {
-                cases,
-                failure_persistence: None,
-                max_shrink_iters: 1024,
-                ..Config::default()
-            },
-            TestRng::from_seed(RngAlgorithm::ChaCha, &key),
-        )
+        crate::proptest_runner(cases, seed, 1024)
     }
 
     pub fn detect(sw: Switch, max: u32, seed: u64) -> Detection {

@@ -15,6 +15,15 @@ fn who(w: &Who) -> String {
     }
 }
 
+/// The operation that starts a step's migration.
+fn move_text(target: vocab::HostId, exec: bool) -> String {
+    if exec {
+        format!("exec(on {target})")
+    } else {
+        format!("migrate(to {target})")
+    }
+}
+
 /// One step, readably.
 pub fn step_text(s: &Step) -> String {
     match s {
@@ -30,11 +39,7 @@ pub fn step_text(s: &Step) -> String {
         } => format!(
             "{}: {} ; after {after} internal steps {}: {}",
             who(mover),
-            if *exec {
-                format!("exec(on {target})")
-            } else {
-                format!("migrate(to {target})")
-            },
+            move_text(*target, *exec),
             who(other),
             op.map_or(format!("kill({})", who(mover)), |o| o.to_string())
         ),
@@ -54,11 +59,7 @@ pub fn step_text(s: &Step) -> String {
         } => format!(
             "{}: {} ; after {after} internal steps event: {event}",
             who(mover),
-            if *exec {
-                format!("exec(on {target})")
-            } else {
-                format!("migrate(to {target})")
-            },
+            move_text(*target, *exec),
         ),
         Step::Event(e) => format!("event: {e}"),
         Step::Sched(b) => format!("schedule choice {b}"),

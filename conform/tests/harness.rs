@@ -4,37 +4,16 @@
 //! generating bytes) and print a report with a replay command; add the shrunk hex to
 //! `tests/regressions.rs`.
 
-use conform::{check_bytes, suite_seed, Options};
+use conform::{check_bytes, proptest_runner, suite_cases, suite_seed, Options};
 use proptest::collection::vec;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
-
-fn runner(cases: u32) -> TestRunner {
-    let seed = suite_seed();
-    eprintln!("proptest seed {seed} (CONFORM_SEED), {cases} cases");
-    let mut key = [0u8; 32];
-    key[..8].copy_from_slice(&seed.to_le_bytes());
-    TestRunner::new_with_rng(
-        Config {
-            cases,
-            failure_persistence: None,
-            max_shrink_iters: 4096,
-            ..Config::default()
-        },
-        TestRng::from_seed(RngAlgorithm::ChaCha, &key),
-    )
-}
-
-fn cases(default: u32) -> u32 {
-    std::env::var("CONFORM_CASES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
-}
+use proptest::test_runner::TestCaseError;
 
 #[test]
 fn sprite_implementation_conforms_to_the_model() {
-    let mut r = runner(cases(5000));
+    let (seed, cases) = (suite_seed(), suite_cases(5000));
+    eprintln!("proptest seed {seed} (CONFORM_SEED), {cases} cases");
+    let mut r = proptest_runner(cases, seed, 4096);
     let result = r.run(&vec(any::<u8>(), 0..400), |bytes| {
         check_bytes(&bytes, &Options::default())
             .map(|_| ())

@@ -593,7 +593,10 @@ impl FileServer {
             .iter()
             .filter_map(|m| self.streams.get(&m.stream).map(|s| (*m, s.clone())))
             .collect();
-        let Some(file) = known.first().map(|(_, s)| s.file) else {
+        // A request sent before a crash that killed the moving process (of its source, its
+        // target or its home) moves nothing, as one for streams the server does not know.
+        let dead = !released && [src, t, pid.home].iter().any(|x| self.down.contains(x));
+        let Some(file) = known.first().map(|(_, s)| s.file).filter(|_| !dead) else {
             out.push((
                 from,
                 Msg::StreamMoveReply {
@@ -611,19 +614,6 @@ impl FileServer {
             (false, true) => Mode::Write,
             _ => Mode::Read,
         };
-        let dead = [src, t, pid.home].iter().any(|x| self.down.contains(x));
-        if !released && dead {
-            // Sent before a crash that killed the moving process (of its source, its
-            // target or its home): nothing moves.
-            out.push((
-                from,
-                Msg::StreamMoveReply {
-                    pid,
-                    result: Err(Errno::EBADF),
-                },
-            ));
-            return;
-        }
         if !released {
             if self.switches.has(Switch::NotifyTargetFirst) {
                 // The rejected second design: the target registers first, so for a moment
