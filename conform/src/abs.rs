@@ -133,6 +133,7 @@ pub fn with_hidden(mut s: State, hidden: &State) -> State {
         let mp = hidden.procs.get(pid);
         p.script = mp.map_or(0, |q| q.script);
         p.pc = mp.map_or(0, |q| q.pc);
+        p.current = mp.and_then(|q| q.current);
         p.last_time = mp.and_then(|q| q.last_time);
         p.born_remote = mp.is_some_and(|q| q.born_remote);
     }
@@ -157,7 +158,7 @@ fn pcb_of(c: &Cluster, pid: Pid) -> Option<(HostId, &Kernel)> {
 /// supplies what the implementation does not have (see the module comment); `flags` are
 /// invariant bits the harness saw broken on the implementation's results (TR, TIME).
 pub fn map(c: &Cluster, hidden: &State, flags: u16) -> State {
-    let mut hosts: Vec<Host> = Vec::new();
+    let mut hosts = vocab::small::SmallVec::<[Host; 4]>::new();
     for (hid, k) in c.kernels() {
         let up = c.is_up(*hid);
         let mut h = Host::new(up, k.owner_present);
@@ -171,15 +172,15 @@ pub fn map(c: &Cluster, hidden: &State, flags: u16) -> State {
         .filter(|(h, _)| c.is_up(**h))
         .flat_map(|(_, k)| k.procs.keys().copied())
         .collect();
-    let mut procs = BTreeMap::new();
+    let mut procs = vocab::small::SmallMap::new();
     for pid in &pids {
         let Some((host, k)) = pcb_of(c, *pid) else {
             continue;
         };
         procs.insert(*pid, map_proc(c, host, k, *pid, &pids, hidden));
     }
-    let mut signals = BTreeMap::new();
-    let mut flushes = BTreeMap::new();
+    let mut signals = vocab::small::SmallMap::new();
+    let mut flushes = vocab::small::SmallMap::new();
     for env in c.in_flight() {
         match (env.msg, env.to) {
             // A kill on its way to be decided (sender set) is not a signal yet.
@@ -281,14 +282,15 @@ fn map_host(c: &Cluster, k: &Kernel, h: &mut Host) {
         h.cache.insert(
             ino(*f),
             CacheEntry {
-                data: e.data.clone(),
+                data: e.data.as_slice().into(),
                 dirty: !e.dirty.is_empty(),
                 version: 0,
             },
         );
     }
     for (pid, pages) in &k.residual {
-        h.residue.insert(*pid, pages.clone());
+        h.residue
+            .insert(*pid, pages.iter().map(|(k, v)| (*k, *v)).collect());
     }
 }
 
@@ -346,9 +348,10 @@ fn map_proc(
         parent: parent.filter(|p| live.contains(p)),
         script: mp.map_or(0, |p| p.script),
         pc: mp.map_or(0, |p| p.pc),
+        current: mp.and_then(|p| p.current),
         status,
         pages,
-        fds: pcb.fds.clone(),
+        fds: pcb.fds.iter().map(|(k, v)| (*k, *v)).collect(),
         signals: pcb.signals.min(255) as u8,
         last_time: mp.and_then(|p| p.last_time),
         born_remote: mp.is_some_and(|p| p.born_remote),
@@ -370,7 +373,7 @@ fn map_server(c: &Cluster) -> model::state::Server {
         server.files.insert(
             ino(*f),
             File {
-                data: sf.data.clone(),
+                data: sf.data.as_slice().into(),
                 linked: sf.linked,
                 cacheable: sf.cacheable,
                 version: 0,
@@ -524,13 +527,13 @@ pub fn obs(s: &State) -> Obs {
             },
         );
     }
-    o.names = s.server.dir.clone();
+    o.names = s.server.dir.iter().map(|(k, v)| (*k, *v)).collect();
     for (i, f) in &s.server.files {
         let latest = s
             .hosts
             .iter()
-            .find_map(|h| h.cache.get(i).filter(|e| e.dirty).map(|e| e.data.clone()))
-            .unwrap_or_else(|| f.data.clone());
+            .find_map(|h| h.cache.get(i).filter(|e| e.dirty).map(|e| e.data.to_vec()))
+            .unwrap_or_else(|| f.data.to_vec());
         o.files.insert(
             *i,
             FileObs {

@@ -44,9 +44,7 @@ pub fn translate(sw: Switch, cfg: &Config, path: &[Action]) -> Translated {
     let mut internal = 0u8;
     for a in path {
         match *a {
-            Action::Run(pid) => {
-                let p = &s.procs[&pid];
-                let op = cfg.scripts[p.script as usize].ops[p.pc as usize];
+            Action::Run(pid, op) => {
                 let moving = open.and_then(|i| match steps[i] {
                     Step::Op {
                         who: Who::Pid(mover),

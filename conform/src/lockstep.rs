@@ -198,7 +198,7 @@ pub fn apply(m: &SpriteModel, c: &Cand, a: Action) -> Option<Cand> {
 fn worth_trying(c: &Cand, imp: &ImplOps, a: &Action) -> bool {
     match a {
         Action::Event(_) => false,
-        Action::Run(pid) => {
+        Action::Run(pid, _) => {
             imp.running.contains(pid)
                 || imp.done.get(pid).map_or(0, |v| v.len())
                     > c.results.get(pid).map_or(0, |v| v.len())

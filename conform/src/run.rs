@@ -151,8 +151,8 @@ pub fn model_config(sc: &Scenario) -> Config {
         procs.push(ProcSpec::new(Pid::new(1, 0), 1));
     }
     Config {
-        name: "conform",
-        about: "a generated conformance scenario",
+        name: "conform".into(),
+        about: "a generated conformance scenario".into(),
         hosts: sc
             .hosts
             .iter()
@@ -623,11 +623,11 @@ impl Runner {
     /// (or took it before), in which case neither side does.
     #[allow(clippy::result_large_err)]
     fn event(&mut self, i: usize, e: ClusterEvent) -> Result<bool, Mismatch> {
-        if !self.model.cfg.events.contains(&e) {
+        if !self.model.cfg.events.iter().any(|(x, _)| *x == e) {
             if self.model.cfg.events.len() >= 8 {
                 return Ok(false);
             }
-            self.model.cfg.events.push(e);
+            self.model.cfg.events.push((e, 1));
         }
         if let ClusterEvent::Crash(_) = e {
             // The lockstep counts a settled message on the wire as delivered (see

@@ -13,9 +13,9 @@ pub fn unlink_while_moving() -> u32 {
 
 /// Names of the situations, by bit.
 pub fn names() -> Vec<String> {
-    let mut v: Vec<String> = model::run::reachable_names()
+    let mut v: Vec<String> = model::properties::reachables()
         .into_iter()
-        .map(|n| n.trim_start_matches("reach: ").to_string())
+        .map(|r| r.title.trim_start_matches("reach: ").to_string())
         .collect();
     v.push("an unlink while a holder migrates".into());
     v
@@ -26,7 +26,7 @@ pub fn situations(m: &SpriteModel, s: &State) -> u32 {
     model::properties::reachables()
         .into_iter()
         .enumerate()
-        .filter(|(_, (_, f))| f(m, s))
+        .filter(|(_, r)| (r.check)(m, s))
         .fold(0, |acc, (i, _)| acc | (1 << i))
 }
 

@@ -2,12 +2,12 @@
 //! message sequence, one message delivery, or one cluster event.
 
 use std::fmt;
-use vocab::{ClusterEvent, Fd, HostId, PageNo, Pid};
+use vocab::{ClusterEvent, Fd, HostId, Op, PageNo, Pid};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Action {
-    /// The process performs the next operation of its script.
-    Run(Pid),
+    /// The process performs an operation: the next of its script, or one of its alphabet.
+    Run(Pid, Op),
     /// MIG_INIT / MIG_INIT_REPLY: the source asks the target; on acceptance MIG_START
     /// tells the home the process is moving.
     MigInit(Pid),
@@ -60,7 +60,7 @@ impl Action {
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Action::Run(p) => write!(f, "{p} runs"),
+            Action::Run(p, op) => write!(f, "{p}: {op}"),
             Action::MigInit(p) => write!(f, "MIG_INIT {p}"),
             Action::MigState(p) => write!(f, "MIG_STATE {p}"),
             Action::StreamMove(p, fd) => write!(f, "STREAM_MOVE {p} {fd}"),

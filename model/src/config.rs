@@ -3,12 +3,23 @@
 
 use vocab::{ClusterEvent, FileName, HostId, Op, Pid, Switches};
 
-/// What a process runs: a finite list of operations. The k-th `Fork` in it starts a child
-/// that runs `children[k]`.
+/// What a process runs: a program of the configuration.
+///
+/// A *script* (`budget: None`) is a finite list of operations performed in order; the k-th
+/// `Fork` in it starts a child that runs program `children[k]` (by default the same script,
+/// from its start).
+///
+/// An *alphabet* (`budget: Some(b)`) lets the process perform, at each step, any operation of
+/// `ops`, until it has performed `b` operations: the checker then explores every program of
+/// at most `b` operations over the alphabet. A forked child runs program `children[0]` (by
+/// default the same alphabet); when that is the parent's own alphabet, the child continues
+/// the parent's count, so that the operations along any line of descent stay within `b` and
+/// the number of processes is bounded.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Script {
     pub ops: Vec<Op>,
     pub children: Vec<u8>,
+    pub budget: Option<u8>,
 }
 
 impl Script {
@@ -16,10 +27,38 @@ impl Script {
         Script {
             ops,
             children: Vec::new(),
+            budget: None,
         }
     }
     pub fn forking(ops: Vec<Op>, children: Vec<u8>) -> Script {
-        Script { ops, children }
+        Script {
+            ops,
+            children,
+            budget: None,
+        }
+    }
+    /// Any operation of `ops`, at most `budget` of them.
+    pub fn alphabet(ops: Vec<Op>, budget: u8) -> Script {
+        Script {
+            ops,
+            children: Vec::new(),
+            budget: Some(budget),
+        }
+    }
+    /// An alphabet whose forked children run program `child`.
+    pub fn alphabet_forking(ops: Vec<Op>, budget: u8, child: u8) -> Script {
+        Script {
+            ops,
+            children: vec![child],
+            budget: Some(budget),
+        }
+    }
+    pub fn is_alphabet(&self) -> bool {
+        self.budget.is_some()
+    }
+    /// How many operations a process running this program may perform in all.
+    pub fn length(&self) -> usize {
+        self.budget.map_or(self.ops.len(), usize::from)
     }
 }
 
@@ -57,17 +96,18 @@ pub struct HostSpec {
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Config {
-    pub name: &'static str,
+    pub name: String,
     /// What the configuration is for, one line.
-    pub about: &'static str,
+    pub about: String,
     pub hosts: Vec<HostSpec>,
     pub files: Vec<(FileName, Vec<u8>)>,
     pub procs: Vec<ProcSpec>,
     pub scripts: Vec<Script>,
     /// Pages of virtual memory per process.
     pub pages: u8,
-    /// Cluster events that may each happen once, at any point.
-    pub events: Vec<ClusterEvent>,
+    /// Cluster events that may happen at any point, each at most the given number of times
+    /// (at most 8 events, each at most 15 times: see `State::events_used`).
+    pub events: Vec<(ClusterEvent, u8)>,
     pub switches: Switches,
 }
 

@@ -32,10 +32,15 @@ fn open(mode: Mode, create: bool) -> Op {
     }
 }
 
+/// Events that may each happen once.
+fn once(events: Vec<ClusterEvent>) -> Vec<(ClusterEvent, u8)> {
+    events.into_iter().map(|e| (e, 1)).collect()
+}
+
 fn base(name: &'static str, about: &'static str, n_hosts: usize) -> Config {
     Config {
-        name,
-        about,
+        name: name.into(),
+        about: about.into(),
         hosts: hosts(n_hosts),
         files: Vec::new(),
         procs: Vec::new(),
@@ -195,10 +200,10 @@ pub fn vm_evict() -> Config {
             ]),
         ],
         pages: 2,
-        events: vec![
+        events: once(vec![
             ClusterEvent::OwnerReturns(H1),
             ClusterEvent::OwnerLeaves(H1),
-        ],
+        ]),
         ..base(
             "vm-evict",
             "dirty pages migrate, an exec-time migration; the target's owner returns and evicts",
@@ -272,7 +277,7 @@ pub fn fork_wait() -> Config {
             Script::new(vec![Op::Migrate { target: H1 }, Op::Exit { status: 7 }]),
             Script::new(vec![Op::Getpid, Op::Exit { status: 5 }]),
         ],
-        events: vec![ClusterEvent::OwnerReturns(H1)],
+        events: once(vec![ClusterEvent::OwnerReturns(H1)]),
         ..base(
             "fork-wait",
             "a child exits on another host; a remote fork; a parent evicted while it waits",
@@ -303,7 +308,7 @@ pub fn refuse() -> Config {
             ]),
             Script::new(vec![Op::Migrate { target: H1 }, Op::Getpid]),
         ],
-        events: vec![ClusterEvent::Crash(H3)],
+        events: once(vec![ClusterEvent::Crash(H3)]),
         ..base(
             "refuse",
             "migrations that must be refused: version, busy, down, not home, unknown, shared memory",
@@ -338,7 +343,7 @@ pub fn crash() -> Config {
                 Op::Close { fd: FD0 },
             ]),
         ],
-        events: vec![ClusterEvent::Crash(H1), ClusterEvent::Reboot(H1)],
+        events: once(vec![ClusterEvent::Crash(H1), ClusterEvent::Reboot(H1)]),
         ..base(
             "crash",
             "a host crashes: its processes and those whose home it is die, no others",
@@ -430,7 +435,7 @@ pub fn mixed() -> Config {
                 Op::Read { fd: FD0 },
             ]),
         ],
-        events: vec![ClusterEvent::OwnerReturns(H2)],
+        events: once(vec![ClusterEvent::OwnerReturns(H2)]),
         ..base(
             "mixed",
             "two homes, a forked sharer, unlink, a signal and an eviction together",
@@ -473,7 +478,7 @@ pub fn sharing() -> Config {
                 Op::Close { fd: FD0 },
             ]),
         ],
-        events: vec![ClusterEvent::OwnerReturns(H2)],
+        events: once(vec![ClusterEvent::OwnerReturns(H2)]),
         ..base(
             "sharing",
             "parent and child share a stream from three hosts; another home writes and unlinks; an eviction",
@@ -526,7 +531,10 @@ pub fn family() -> Config {
                 Op::Gettimeofday,
             ]),
         ],
-        events: vec![ClusterEvent::OwnerReturns(H2), ClusterEvent::Crash(H1)],
+        events: once(vec![
+            ClusterEvent::OwnerReturns(H2),
+            ClusterEvent::Crash(H1),
+        ]),
         ..base(
             "family",
             "forks, exec-time migration, signals and waits across three hosts; eviction; a crash",
@@ -571,15 +579,188 @@ pub fn crowd() -> Config {
                 Op::MemRead { page: PageNo(0) },
             ]),
         ],
-        events: vec![
+        events: once(vec![
             ClusterEvent::OwnerReturns(H1),
             ClusterEvent::OwnerReturns(H2),
             ClusterEvent::OwnerLeaves(H1),
-        ],
+        ]),
         ..base(
             "crowd",
             "three homes share a file, migrate, signal and unlink while owners come and go",
             3,
+        )
+    }
+}
+
+/// The file alphabet of one process: open (create, or read-only), read and write through
+/// either descriptor, seek, close, unlink, dup, and a move to `other`.
+fn file_alphabet(sym: u8, other: HostId) -> Vec<Op> {
+    vec![
+        open(Mode::ReadWrite, true),
+        Op::Read { fd: FD0 },
+        Op::Write { fd: FD0, sym },
+        Op::Lseek { fd: FD0, pos: 0 },
+        Op::Close { fd: FD0 },
+        Op::Unlink { name: F0 },
+        Op::Dup { fd: FD0 },
+        Op::Migrate { target: other },
+    ]
+}
+
+/// Every program of at most four file operations on each of two hosts: a process of each
+/// home runs the file alphabet on one file, and the owner of h1 may come back (evicting a
+/// process of h0's) and leave again.
+pub fn open_files() -> Config {
+    Config {
+        procs: vec![
+            ProcSpec::new(Pid::new(0, 0), 0),
+            ProcSpec::new(Pid::new(1, 0), 1),
+        ],
+        scripts: vec![
+            Script::alphabet(file_alphabet(1, H1), 4),
+            Script::alphabet(file_alphabet(2, H0), 4),
+        ],
+        events: vec![
+            (ClusterEvent::OwnerReturns(H1), 1),
+            (ClusterEvent::OwnerLeaves(H1), 1),
+        ],
+        ..base(
+            "open-files",
+            "every program of <= 4 file operations (open, read, write, lseek, close, unlink, dup, migrate) by one process of each of 2 homes; an eviction",
+            2,
+        )
+    }
+}
+
+/// Every program of at most four operations over fork, exit, wait, kill, gettimeofday and
+/// migrate in a family spread over three hosts: a parent and its children (which continue
+/// the parent's count of operations), and a process of another home that signals them.
+/// The owner of h2 may come back once; h1 may crash once.
+pub fn open_family() -> Config {
+    let parent = Pid::new(0, 0);
+    let child = Pid::new(0, 1);
+    Config {
+        procs: vec![ProcSpec::new(parent, 0), ProcSpec::new(Pid::new(1, 0), 1)],
+        scripts: vec![
+            Script::alphabet_forking(
+                vec![
+                    Op::Fork,
+                    Op::Wait,
+                    Op::Exit { status: 3 },
+                    Op::Kill { pid: child },
+                    Op::Gettimeofday,
+                    Op::Migrate { target: H1 },
+                    Op::Migrate { target: H2 },
+                    Op::Migrate { target: H0 },
+                ],
+                3,
+                2,
+            ),
+            Script::alphabet(
+                vec![
+                    Op::Kill { pid: parent },
+                    Op::Kill { pid: child },
+                ],
+                1,
+            ),
+            // The children: they move, signal their parent, read the time and exit.
+            Script::alphabet(
+                vec![
+                    Op::Exit { status: 5 },
+                    Op::Kill { pid: parent },
+                    Op::Migrate { target: H1 },
+                    Op::Migrate { target: H2 },
+                    Op::Migrate { target: H0 },
+                ],
+                2,
+            ),
+        ],
+        events: vec![(ClusterEvent::OwnerReturns(H2), 1), (ClusterEvent::Crash(H1), 1)],
+        ..base(
+            "open-family",
+            "every program of <= 4 operations over fork, exit, wait, kill, gettimeofday, migrate in a family on 3 hosts; signals from another home; an eviction; a crash",
+            3,
+        )
+    }
+}
+
+/// Every program of at most four memory operations around migrations: two processes of h0
+/// write and read two pages, migrate to h1 and back, exec on h1; the owner of h1 may come
+/// back (evicting them with dirty pages) and leave again.
+pub fn open_vm() -> Config {
+    let ops = |sym: u8| {
+        vec![
+            Op::MemWrite {
+                page: PageNo(0),
+                sym,
+            },
+            Op::MemWrite {
+                page: PageNo(1),
+                sym,
+            },
+            Op::MemRead { page: PageNo(0) },
+            Op::MemRead { page: PageNo(1) },
+            Op::Migrate { target: H1 },
+            Op::Migrate { target: H0 },
+            Op::Exec { target: Some(H1) },
+        ]
+    };
+    Config {
+        procs: vec![
+            ProcSpec::new(Pid::new(0, 0), 0),
+            ProcSpec::new(Pid::new(0, 1), 1),
+        ],
+        scripts: vec![Script::alphabet(ops(1), 4), Script::alphabet(ops(2), 4)],
+        pages: 2,
+        events: vec![
+            (ClusterEvent::OwnerReturns(H1), 1),
+            (ClusterEvent::OwnerLeaves(H1), 1),
+        ],
+        ..base(
+            "open-vm",
+            "every program of <= 4 memory operations, migrations and exec-time migrations by two processes; an eviction with dirty pages",
+            2,
+        )
+    }
+}
+
+/// Every program of at most five operations of a process that opens a file, forks, and
+/// with its child reads, writes, seeks, migrates and closes the shared stream: sharers of
+/// one stream on two hosts, and a process of the other home using the file alone.
+pub fn open_sharing() -> Config {
+    Config {
+        files: vec![(F0, vec![1, 2])],
+        procs: vec![
+            ProcSpec::new(Pid::new(0, 0), 0),
+            ProcSpec::new(Pid::new(1, 0), 1),
+        ],
+        scripts: vec![
+            Script::alphabet(
+                vec![
+                    open(Mode::ReadWrite, false),
+                    Op::Fork,
+                    Op::Read { fd: FD0 },
+                    Op::Write { fd: FD0, sym: 3 },
+                    Op::Lseek { fd: FD0, pos: 0 },
+                    Op::Close { fd: FD0 },
+                    Op::Migrate { target: H1 },
+                    Op::Migrate { target: H0 },
+                ],
+                5,
+            ),
+            Script::alphabet(
+                vec![
+                    open(Mode::Read, false),
+                    Op::Read { fd: FD0 },
+                    Op::Close { fd: FD0 },
+                ],
+                3,
+            ),
+        ],
+        ..base(
+            "open-sharing",
+            "every program of <= 5 operations of a process and its forked child sharing a stream across 2 hosts; a reader of the other home",
+            2,
         )
     }
 }
@@ -599,14 +780,22 @@ pub fn suite(name: &str) -> Option<Vec<Config>> {
         family(),
         pipes_groups(),
     ];
+    let open = vec![open_files(), open_family(), open_vm(), open_sharing()];
     match name {
         "default" => Some(default),
-        "full" => Some(default.into_iter().chain([mixed(), crowd()]).collect()),
+        "open" => Some(open),
+        "full" => Some(
+            default
+                .into_iter()
+                .chain([mixed(), crowd()])
+                .chain(open)
+                .collect(),
+        ),
         _ => None,
     }
 }
 
-pub const SUITES: [&str; 2] = ["default", "full"];
+pub const SUITES: [&str; 3] = ["default", "open", "full"];
 
 /// Every configuration, by name.
 pub fn all() -> Vec<Config> {

@@ -6,6 +6,7 @@ use crate::log::Actor;
 use crate::state::{CacheEntry, ClientStream, File, ServerStream};
 use std::collections::BTreeSet;
 use unix::Ino;
+use vocab::small::{Bytes, SmallSet};
 use vocab::{Errno, FileName, HostId, InvariantId, Mode, Pid, StreamId};
 
 const FS: Actor = Actor::Server;
@@ -132,7 +133,7 @@ impl Ctx<'_> {
                 self.s.server.files.insert(
                     ino,
                     File {
-                        data: Vec::new(),
+                        data: Bytes::new(),
                         linked: true,
                         cacheable: true,
                         version: 0,
@@ -198,7 +199,7 @@ impl Ctx<'_> {
             .or_insert_with(|| ServerStream {
                 ino,
                 mode,
-                hosts: BTreeSet::new(),
+                hosts: SmallSet::new(),
                 shadow: None,
             });
         st.hosts.insert(h);
@@ -281,7 +282,7 @@ impl Ctx<'_> {
 
     /// The file's contents as host `h` sees them: through its cache when the file is
     /// cacheable (filling the cache if needed), else from the server.
-    pub fn file_data(&mut self, h: HostId, ino: Ino) -> Vec<u8> {
+    pub fn file_data(&mut self, h: HostId, ino: Ino) -> Bytes {
         let file = &self.s.server.files[&ino];
         if !file.cacheable {
             return file.data.clone();
@@ -403,11 +404,7 @@ impl Ctx<'_> {
 }
 
 pub fn smallest_free_ino(used: impl Iterator<Item = Ino>) -> Ino {
-    let used: BTreeSet<Ino> = used.collect();
-    (0..=u8::MAX)
-        .map(Ino)
-        .find(|i| !used.contains(i))
-        .expect("fewer than 256 files")
+    Ino(vocab::small::smallest_free(used.map(|i| i.0)).expect("fewer than 256 files"))
 }
 
 /// `h0, h1` for logs.

@@ -33,7 +33,7 @@ use crate::ctx::Ctx;
 use crate::log::Log;
 use crate::state::{Host, Loc, Page, Proc, Status};
 use stateright::{Model, Property};
-use std::collections::BTreeMap;
+use vocab::small::{smallvec, SmallMap, SmallVec};
 use vocab::{InvariantId, Pid};
 
 /// The model of one configuration.
@@ -50,16 +50,17 @@ impl SpriteModel {
     /// The state before anything runs.
     pub fn initial(&self) -> State {
         let cfg = &self.cfg;
-        let mut hosts: Vec<Host> = cfg.hosts.iter().map(|h| Host::new(true, h.owner)).collect();
+        let mut hosts: SmallVec<[Host; 4]> =
+            cfg.hosts.iter().map(|h| Host::new(true, h.owner)).collect();
         let mut ghost = unix::Unix::new();
         let mut server = state::Server::default();
         for (name, data) in &cfg.files {
-            let ino = ghost.add_file(*name, data.clone());
+            let ino = ghost.add_file(*name, data.as_slice());
             server.dir.insert(*name, ino);
             server.files.insert(
                 ino,
                 state::File {
-                    data: data.clone(),
+                    data: data.as_slice().into(),
                     linked: true,
                     cacheable: true,
                     version: 0,
@@ -67,7 +68,7 @@ impl SpriteModel {
                 },
             );
         }
-        let mut procs = BTreeMap::new();
+        let mut procs = SmallMap::new();
         for spec in &cfg.procs {
             ghost.add_process(spec.pid, cfg.pages);
             let home = spec.pid.home;
@@ -83,8 +84,9 @@ impl SpriteModel {
                     script: spec.script,
                     pc: 0,
                     status: Status::Ready,
-                    pages: vec![Page::ZERO; cfg.pages as usize],
-                    fds: BTreeMap::new(),
+                    pages: smallvec![Page::ZERO; cfg.pages as usize],
+                    fds: SmallMap::new(),
+                    current: None,
                     signals: 0,
                     last_time: None,
                     born_remote: false,
@@ -97,13 +99,25 @@ impl SpriteModel {
             hosts,
             procs,
             server,
-            migrations: BTreeMap::new(),
-            signals: BTreeMap::new(),
-            flushes: BTreeMap::new(),
+            migrations: SmallMap::new(),
+            signals: SmallMap::new(),
+            flushes: SmallMap::new(),
             events_used: 0,
             ghost,
             violated: 0,
         }
+    }
+
+    /// The next operation of a process running a script, as an action (`None` for a process
+    /// that does not exist, runs an alphabet or has finished its script).
+    pub fn script_step(&self, s: &State, pid: Pid) -> Option<Action> {
+        let p = s.procs.get(&pid)?;
+        let script = &self.cfg.scripts[p.script as usize];
+        if script.is_alphabet() {
+            return None;
+        }
+        let op = script.ops.get(p.pc as usize)?;
+        Some(Action::Run(pid, *op))
     }
 
     /// The next step of the migration of `pid` (which must be in progress).
@@ -126,16 +140,17 @@ impl SpriteModel {
             .and_then(|pid| s.migrations.get(&pid))
             .map(|m| (m.source, m.target, m.kind));
         match action {
-            Action::Run(pid) => {
+            Action::Run(pid, op) => {
                 let p = s.procs.get(&pid)?;
                 let script = &self.cfg.scripts[p.script as usize];
-                if p.status != Status::Ready
-                    || p.pc as usize >= script.ops.len()
-                    || !s.host(p.host).up
-                {
+                let allowed = match script.budget {
+                    None => script.ops.get(p.pc as usize) == Some(&op),
+                    Some(b) => p.pc < b && script.ops.contains(&op),
+                };
+                if p.status != Status::Ready || !allowed || !s.host(p.host).up {
                     return None;
                 }
-                ctx.run(pid);
+                ctx.run(pid, op);
             }
             Action::DeliverSignal { pid, to, direct } => {
                 let m = state::SignalMsg { pid, to, direct };
@@ -147,11 +162,11 @@ impl SpriteModel {
                 ctx.s.server.backing.insert((pid, page), v);
             }
             Action::Event(e) => {
-                let i = self.cfg.events.iter().position(|x| *x == e)?;
-                if s.events_used & (1 << i) != 0 || !events::event_enabled(s, e) {
+                let i = self.cfg.events.iter().position(|(x, _)| *x == e)?;
+                if s.event_count(i) >= self.cfg.events[i].1 || !events::event_enabled(s, e) {
                     return None;
                 }
-                ctx.s.events_used |= 1 << i;
+                ctx.s.events_used += 1 << (4 * i);
                 ctx.event(e);
             }
             step => {
@@ -199,9 +214,24 @@ impl SpriteModel {
             return;
         }
         for (pid, p) in &s.procs {
-            let len = self.cfg.scripts[p.script as usize].ops.len();
-            if p.status == Status::Ready && (p.pc as usize) < len && s.host(p.host).up {
-                out.push(Action::Run(*pid));
+            if p.status != Status::Ready || !s.host(p.host).up {
+                continue;
+            }
+            let script = &self.cfg.scripts[p.script as usize];
+            match script.budget {
+                None => {
+                    if let Some(op) = script.ops.get(p.pc as usize) {
+                        out.push(Action::Run(*pid, *op));
+                    }
+                }
+                Some(b) if p.pc < b => out.extend(
+                    script
+                        .ops
+                        .iter()
+                        .filter(|op| !ops::pointless(s, *pid, op))
+                        .map(|op| Action::Run(*pid, *op)),
+                ),
+                Some(_) => {}
             }
         }
         for pid in s.migrations.keys() {
@@ -217,8 +247,8 @@ impl SpriteModel {
         for (pid, page) in s.flushes.keys() {
             out.push(Action::FlushArrives(*pid, *page));
         }
-        for (i, e) in self.cfg.events.iter().enumerate() {
-            if s.events_used & (1 << i) == 0 && events::event_enabled(s, *e) {
+        for (i, (e, times)) in self.cfg.events.iter().enumerate() {
+            if s.event_count(i) < *times && events::event_enabled(s, *e) {
                 out.push(Action::Event(*e));
             }
         }
@@ -253,14 +283,31 @@ impl Model for SpriteModel {
         props.extend(
             properties::reachables()
                 .into_iter()
-                .map(|(name, f)| Property::sometimes(name, f)),
+                .map(|r| Property::sometimes(r.key, r.check)),
         );
         props
     }
 }
 
-/// The property name of an invariant: its ID, a colon, the statement.
+/// The checker's name for an invariant's property: its ID (short, because stateright
+/// hashes every property name for every state it visits).
 pub fn property_name(id: InvariantId) -> &'static str {
+    id.as_str()
+}
+
+/// What a reader is shown for a property: the ID or key with its statement.
+pub fn property_title(name: &str) -> &'static str {
+    if let Some(id) = invariant_of(name) {
+        return invariant_title(id);
+    }
+    properties::reachables()
+        .into_iter()
+        .find(|r| r.key == name)
+        .map_or("(unknown property)", |r| r.title)
+}
+
+/// An invariant's ID, a colon, the statement in a few words.
+pub fn invariant_title(id: InvariantId) -> &'static str {
     use InvariantId::*;
     match id {
         TR => "TR: results equal one Unix machine's",

@@ -34,11 +34,6 @@ impl Ctx<'_> {
         self.start_migration(pid, target, kind);
     }
 
-    fn current_op(&self, pid: Pid) -> Op {
-        let p = &self.s.procs[&pid];
-        self.cfg.scripts[p.script as usize].ops[p.pc as usize]
-    }
-
     pub fn start_migration(&mut self, pid: Pid, target: HostId, kind: Kind) {
         let p = self.s.procs.get_mut(&pid).expect("exists");
         let source = p.host;
@@ -212,7 +207,7 @@ impl Ctx<'_> {
     /// The VM module's part of MIG_STATE, by strategy [SPE "Virtual Memory Transfer"].
     fn move_memory(&mut self, pid: Pid, src: HostId, tgt: HostId) {
         let strategy = self.cfg.switches.vm();
-        let pages: Vec<Page> = self.s.procs[&pid].pages.clone();
+        let pages = self.s.procs[&pid].pages.clone();
         match strategy {
             VmStrategy::Flush => {
                 let lazy = self.cfg.switches.has(Switch::NoVmFlush);
@@ -246,7 +241,7 @@ impl Ctx<'_> {
             }
             VmStrategy::CopyOnReference => {
                 // Pages the source has stay there until the target touches them.
-                let mut left = std::collections::BTreeMap::new();
+                let mut left = vocab::small::SmallMap::new();
                 for (i, pg) in pages.iter().enumerate() {
                     let page = vocab::PageNo(i as u8);
                     let v = match pg.resident {
@@ -515,4 +510,28 @@ pub fn next_migration_step(cfg: &Config, s: &State, pid: Pid, m: &Migration) -> 
         Phase::HomeUpdate => Action::HomeUpdate(pid),
         Phase::Resume => Action::Resume(pid),
     }
+}
+
+/// Why the migration of `pid` cannot take its next step, if it cannot: its process is gone
+/// or not frozen, or a host the step needs is down. The source sends MIG_INIT (its target
+/// may be down: MIG_INIT then finds out and refuses); from MIG_STATE on, the source and the
+/// target both take part in every step, and HOME_UPDATE needs the home. A crash must have
+/// ended or aborted every migration it touched, so this is never the case (LIVE).
+pub fn stuck(_cfg: &Config, s: &State, pid: Pid, m: &Migration) -> Option<String> {
+    let Some(p) = s.procs.get(&pid) else {
+        return Some(format!("{pid} no longer exists"));
+    };
+    if p.status != Status::Migrating {
+        return Some(format!("{pid} is not frozen"));
+    }
+    let down = |h: HostId| !s.hosts.get(h.0 as usize).is_some_and(|x| x.up);
+    let needed: &[HostId] = match m.phase {
+        Phase::Init => &[m.source],
+        Phase::State | Phase::Streams | Phase::Resume => &[m.source, m.target],
+        Phase::HomeUpdate => &[m.source, m.target, pid.home],
+    };
+    needed
+        .iter()
+        .find(|h| down(**h))
+        .map(|h| format!("its next step ({:?}) needs {h}, which is down", m.phase))
 }

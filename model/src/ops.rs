@@ -10,10 +10,13 @@ use vocab::{
 };
 
 impl Ctx<'_> {
-    /// The process runs the next operation of its script.
-    pub fn run(&mut self, pid: Pid) {
-        let p = &self.s.procs[&pid];
-        let op = self.cfg.scripts[p.script as usize].ops[p.pc as usize];
+    /// The process performs `op` (the next of its script, or one of its alphabet).
+    pub fn run(&mut self, pid: Pid, op: Op) {
+        let p = self.s.procs.get_mut(&pid).expect("runs");
+        if self.cfg.scripts[p.script as usize].is_alphabet() {
+            // Remembered until the operation returns (see `Proc::current`).
+            p.current = Some(op);
+        }
         let h = p.host;
         match op {
             Op::Exit { status } => return self.exit(pid, status),
@@ -76,7 +79,15 @@ impl Ctx<'_> {
         }
         if let Some(p) = self.s.procs.get_mut(&pid) {
             p.pc += 1;
+            p.current = None;
         }
+    }
+
+    /// The operation `pid` is in the middle of (blocked in `wait`, or moving).
+    pub fn current_op(&self, pid: Pid) -> Op {
+        let p = &self.s.procs[&pid];
+        p.current
+            .unwrap_or_else(|| self.cfg.scripts[p.script as usize].ops[p.pc as usize])
     }
 
     fn open(
@@ -242,15 +253,24 @@ impl Ctx<'_> {
                 format!("the child of {pid} got {child}; its home would have given {expected}")
             });
         }
-        let k = self.cfg.scripts[parent.script as usize].ops[..parent.pc as usize]
-            .iter()
-            .filter(|o| matches!(o, Op::Fork))
-            .count();
-        let script = self.cfg.scripts[parent.script as usize]
-            .children
-            .get(k)
-            .copied()
-            .unwrap_or(parent.script);
+        let program = &self.cfg.scripts[parent.script as usize];
+        // A script's k-th fork starts `children[k]`; an alphabet's forks start `children[0]`.
+        let k = if program.is_alphabet() {
+            0
+        } else {
+            program.ops[..parent.pc as usize]
+                .iter()
+                .filter(|o| matches!(o, Op::Fork))
+                .count()
+        };
+        let script = program.children.get(k).copied().unwrap_or(parent.script);
+        // A child running its parent's alphabet continues the parent's count (see
+        // `config::Script`); any other program starts from the beginning.
+        let pc = if program.is_alphabet() && script == parent.script {
+            parent.pc + 1
+        } else {
+            0
+        };
         let pages = (0..parent.pages.len())
             .map(|i| Page {
                 resident: Some(self.page_value(pid, PageNo(i as u8))),
@@ -268,7 +288,8 @@ impl Ctx<'_> {
                 host: h,
                 parent: Some(pid),
                 script,
-                pc: 0,
+                pc,
+                current: None,
                 status: Status::Ready,
                 pages,
                 fds: parent.fds.clone(),
@@ -699,12 +720,64 @@ impl Ctx<'_> {
             p.status = Status::Ready;
         }
         p.pc += 1;
+        p.current = None;
         let h = p.host;
         self.log.outcome(Actor::Host(h), parent, Op::Wait, result);
     }
 }
 
+/// The smallest index below 255 not in `used` (255 is never handed out).
+/// Whether performing `op` now could not matter: it would fail the same way in the cluster
+/// and on the one-machine Unix, and change nothing but the count of operations the process
+/// has performed. The checker does not explore such a step: every state reachable after it
+/// is reachable, with more operations left, without it (no invariant depends on how many
+/// operations a process has left), so no violation and no reachable situation is lost
+/// (`specs/model-scope.md`, "Reductions"). Each case below is one where both sides' answer
+/// is read off state that both keep:
+/// - a descriptor operation on a descriptor that neither side has (`EBADF`);
+/// - an open without `create`, or an unlink, of a name that neither side has (`ENOENT`);
+/// - a `migrate` to the host the process is on (refused before anything moves);
+/// - a `wait` of a process with no child, live or exited, on either side (`ECHILD`);
+/// - a `kill` of a pid that is neither alive nor exited on either side (`ESRCH`).
+pub fn pointless(s: &crate::state::State, pid: Pid, op: &Op) -> bool {
+    let p = &s.procs[&pid];
+    let g = &s.ghost;
+    match *op {
+        Op::Read { fd }
+        | Op::Write { fd, .. }
+        | Op::Lseek { fd, .. }
+        | Op::Close { fd }
+        | Op::Dup { fd } => !p.fds.contains_key(&fd) && g.stream_of(pid, fd).is_none(),
+        Op::Open {
+            name,
+            create: false,
+            ..
+        }
+        | Op::Unlink { name } => !s.server.dir.contains_key(&name) && !g.dir.contains_key(&name),
+        Op::Migrate { target } => target == p.host,
+        Op::Wait => {
+            let children = s.procs.values().any(|c| c.parent == Some(pid))
+                || s.hosts
+                    .iter()
+                    .any(|h| h.rendezvous.zombies.values().any(|(q, _)| *q == pid));
+            !children && !g.procs.values().any(|c| c.parent == Some(pid))
+        }
+        Op::Kill { pid: target } => {
+            // As `kill` decides: alive if its home is up and knows it, or an exited child.
+            let live = s
+                .hosts
+                .get(target.home.0 as usize)
+                .is_some_and(|h| h.up && h.home_table.contains_key(&target));
+            let zombie = s
+                .hosts
+                .iter()
+                .any(|h| h.rendezvous.zombies.contains_key(&target));
+            !live && !zombie && !g.procs.contains_key(&target)
+        }
+        _ => false,
+    }
+}
+
 pub fn smallest_free(used: impl Iterator<Item = u8>) -> Option<u8> {
-    let used: std::collections::BTreeSet<u8> = used.collect();
-    (0..u8::MAX).find(|i| !used.contains(i))
+    vocab::small::smallest_free(used.chain([u8::MAX]))
 }

@@ -43,7 +43,7 @@ impl Ctx<'_> {
         self.s.server.files.insert(
             ino,
             File {
-                data: Vec::new(),
+                data: vocab::small::Bytes::new(),
                 linked: false,
                 cacheable: false,
                 version: 0,

@@ -35,22 +35,55 @@ pub fn invariants() -> Vec<(InvariantId, Check)> {
     ]
 }
 
-/// The reachability properties: name and predicate.
-pub fn reachables() -> Vec<(&'static str, Check)> {
+/// A reachability property: a short key (the checker's property name: stateright hashes it
+/// for every property of every state it visits, so it is kept short), the sentence shown
+/// to readers, and the predicate.
+#[derive(Clone, Copy)]
+pub struct Reach {
+    pub key: &'static str,
+    pub title: &'static str,
+    pub check: Check,
+}
+
+/// The reachability properties.
+pub fn reachables() -> Vec<Reach> {
+    let r = |key, title, check: Check| Reach { key, title, check };
     vec![
-        (
+        r(
+            "reach:unlinked-remote",
             "reach: a migrated process holds an unlinked file open",
-            reach_unlinked_remote as Check,
+            reach_unlinked_remote,
         ),
-        ("reach: a stream shared across hosts", reach_shared_stream),
-        ("reach: a pipe shared across hosts", reach_shared_pipe),
-        ("reach: an eviction with dirty pages", reach_evict_dirty),
-        (
+        r(
+            "reach:shared-stream",
+            "reach: a stream shared across hosts",
+            reach_shared_stream,
+        ),
+        r(
+            "reach:shared-pipe",
+            "reach: a pipe shared across hosts",
+            reach_shared_pipe,
+        ),
+        r(
+            "reach:evict-dirty",
+            "reach: an eviction with dirty pages",
+            reach_evict_dirty,
+        ),
+        r(
+            "reach:signal-mid-migration",
             "reach: a signal arrives mid-migration",
             reach_signal_mid_migration,
         ),
-        ("reach: a remote fork", reach_remote_fork),
-        ("reach: a wait across hosts", reach_wait_across_hosts),
+        r(
+            "reach:remote-fork",
+            "reach: a remote fork",
+            reach_remote_fork,
+        ),
+        r(
+            "reach:wait-across-hosts",
+            "reach: a wait across hosts",
+            reach_wait_across_hosts,
+        ),
     ]
 }
 
@@ -284,14 +317,15 @@ pub fn inv_evict(_: &SpriteModel, s: &State) -> bool {
         })
 }
 
-/// LIVE: every migration in progress has an enabled next step, and every step of it
-/// lowered its rank (checked at each step), so it ends within `rank` of its own steps.
+/// LIVE: every step of a migration lowered its rank (checked at each step), so it ends
+/// within `rank` of its own steps; and no migration in progress waits on a host that is
+/// down: the hosts its next step needs are up (a crash must have ended or aborted every
+/// migration it touched, see `migrate::stuck`).
 pub fn inv_live(m: &SpriteModel, s: &State) -> bool {
     ok(s, InvariantId::LIVE)
-        && s.migrations.keys().all(|pid| {
-            let step = m.migration_step(s, *pid);
-            stateright::Model::next_state(m, s, step).is_some()
-        })
+        && s.migrations
+            .iter()
+            .all(|(pid, mg)| crate::migrate::stuck(&m.cfg, s, *pid, mg).is_none())
 }
 
 /// REFUSE: processes that may not move never did; no migration in progress goes to a

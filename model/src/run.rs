@@ -9,33 +9,67 @@ use stateright::{Checker, Model, Path};
 use std::time::{Duration, Instant};
 use vocab::{InvariantId, Switch};
 
+/// How the checker walks the state space.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Search {
+    /// Breadth first: the first counterexample found is among the shortest, and the queue
+    /// holds a whole frontier of states (memory grows with the widest depth).
+    Bfs,
+    /// Depth first: the stack holds one path's worth of siblings, so memory stays small
+    /// however large the space; counterexamples are then shortened by bounded re-runs.
+    Dfs,
+}
+
 /// How to run the checker.
 #[derive(Clone, Debug)]
 pub struct Options {
     pub threads: usize,
-    /// Stop exploring below this depth (the result is then partial).
+    pub search: Search,
+    /// Explore paths of at most this many steps: every state reachable in at most that many
+    /// steps along the path the search took is checked, and none is expanded further. If
+    /// some state was not expanded, the result is partial.
     pub max_depth: Option<usize>,
-    /// Stop after about this many states (the result is then partial).
+    /// Stop once about this many states have been *generated* (stateright's bound: it
+    /// counts every successor, duplicates included, and checks it after each block of
+    /// states). If the bound was reached, the result is partial.
     pub max_states: Option<usize>,
-    /// Call this every so often with the unique state count so far.
-    pub progress: Option<fn(&str, usize)>,
+    /// Stop after this long. If the time ran out, the result is partial.
+    pub timeout: Option<Duration>,
+    /// Called about every 100 ms while the checker runs.
+    pub progress: Option<fn(&Progress)>,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            search: Search::Bfs,
             max_depth: None,
             max_states: None,
+            timeout: None,
             progress: None,
         }
     }
 }
 
+/// Where a run is, for progress lines.
+#[derive(Clone, Debug)]
+pub struct Progress<'a> {
+    pub config: &'a str,
+    pub states: usize,
+    pub unique: usize,
+    pub depth: usize,
+    pub elapsed: Duration,
+    pub done: bool,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub enum Verdict {
-    /// An invariant held in every state explored.
+    /// An invariant held in every state: the state space was exhausted.
     Holds,
+    /// No state explored broke the invariant, but the run was cut (see `Report::cut`):
+    /// nothing is claimed about the states not explored.
+    HoldsSoFar,
     /// An invariant failed; the (minimised) counterexample.
     Violated {
         steps: usize,
@@ -56,22 +90,54 @@ pub struct PropertyResult {
     pub path: Option<Vec<Action>>,
 }
 
+/// Why a run did not exhaust the state space.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Cut {
+    /// Some state at the depth bound had successors that were not explored.
+    MaxDepth,
+    /// The bound on generated states was reached.
+    MaxStates,
+    /// The time ran out.
+    Timeout,
+}
+
+impl Cut {
+    pub fn flag(self) -> &'static str {
+        match self {
+            Cut::MaxDepth => "--max-depth",
+            Cut::MaxStates => "--max-states",
+            Cut::Timeout => "--timeout",
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
-    pub config: &'static str,
+    pub config: String,
     pub switches: String,
+    pub search: Search,
+    /// States generated, duplicates included.
     pub states: usize,
+    /// Distinct states generated. In a complete run every one was checked; in a cut run
+    /// some at the frontier were generated but not checked.
     pub unique_states: usize,
+    /// The longest path explored, in steps (actions) from the initial state.
     pub max_depth: usize,
     pub seconds: f64,
-    /// Whether the state space was exhausted (no depth or state bound cut it).
+    /// Whether the state space was exhausted: no bound cut it (`cut` is empty).
     pub complete: bool,
+    /// The bounds that cut the run.
+    pub cut: Vec<Cut>,
     pub properties: Vec<PropertyResult>,
 }
 
 impl Report {
     pub fn states_per_second(&self) -> f64 {
         self.states as f64 / self.seconds.max(1e-9)
+    }
+    pub fn unique_per_second(&self) -> f64 {
+        self.unique_states as f64 / self.seconds.max(1e-9)
     }
     pub fn invariant(&self, id: InvariantId) -> Option<&PropertyResult> {
         self.properties.iter().find(|p| p.invariant == Some(id))
@@ -90,21 +156,67 @@ pub fn check(cfg: &Config, opts: &Options) -> Report {
     let model = SpriteModel::new(cfg.clone());
     let start = Instant::now();
     let mut builder = model.clone().checker().threads(opts.threads.max(1));
+    // stateright numbers the initial state depth 1 and skips (neither checks nor expands) a
+    // state whose depth reaches the target; `max_depth + 2` therefore checks every state
+    // `max_depth` steps away and expands none of them.
     if let Some(d) = opts.max_depth {
-        builder = builder.target_max_depth(d);
+        builder = builder.target_max_depth(d + 2);
     }
     if let Some(n) = opts.max_states {
         builder = builder.target_state_count(n);
     }
-    let checker = builder.spawn_bfs();
+    if let Some(t) = opts.timeout {
+        builder = builder.timeout(t);
+    }
+    match opts.search {
+        Search::Bfs => finish(cfg, opts, &model, builder.spawn_bfs(), start),
+        Search::Dfs => finish(cfg, opts, &model, builder.spawn_dfs(), start),
+    }
+}
+
+fn finish(
+    cfg: &Config,
+    opts: &Options,
+    model: &SpriteModel,
+    checker: impl Checker<SpriteModel>,
+    start: Instant,
+) -> Report {
+    let progress = |checker: &dyn Checker<SpriteModel>, done| Progress {
+        config: &cfg.name,
+        states: checker.state_count(),
+        unique: checker.unique_state_count(),
+        depth: checker.max_depth().saturating_sub(1),
+        elapsed: start.elapsed(),
+        done,
+    };
     if let Some(p) = opts.progress {
+        // Short runs should not wait for a tick: poll from 1 ms, up to every 100 ms.
+        let mut nap = Duration::from_millis(1);
         while !checker.is_done() {
-            std::thread::sleep(Duration::from_millis(100));
-            p(cfg.name, checker.unique_state_count());
+            std::thread::sleep(nap);
+            nap = (nap * 2).min(Duration::from_millis(100));
+            p(&progress(&checker, false));
         }
     }
     let checker = checker.join();
     let seconds = start.elapsed().as_secs_f64();
+    if let Some(p) = opts.progress {
+        p(&progress(&checker, true));
+    }
+    let mut cut = Vec::new();
+    // A state deeper than the bound was generated (and skipped): something was not explored.
+    if opts.max_depth.is_some_and(|d| checker.max_depth() >= d + 2) {
+        cut.push(Cut::MaxDepth);
+    }
+    if opts.max_states.is_some_and(|n| checker.state_count() >= n) {
+        cut.push(Cut::MaxStates);
+    }
+    // stateright does not say whether its threads stopped for the deadline or because they
+    // ran out of states; a run that lasted the whole time is counted as cut.
+    if opts.timeout.is_some_and(|t| start.elapsed() >= t) {
+        cut.push(Cut::Timeout);
+    }
+    let complete = cut.is_empty();
     let discoveries = checker.discoveries();
     let mut properties = Vec::new();
     for prop in model.properties() {
@@ -112,7 +224,7 @@ pub fn check(cfg: &Config, opts: &Options) -> Report {
         let found: Option<&Path<State, Action>> = discoveries.get(prop.name);
         let (verdict, path) = match (invariant, found) {
             (Some(id), Some(path)) => {
-                let actions = shortest(&model, id, &path.clone().into_actions(), opts.threads);
+                let actions = shortest(model, id, &path.clone().into_actions(), opts.threads);
                 (
                     Verdict::Violated {
                         steps: actions.len(),
@@ -120,7 +232,8 @@ pub fn check(cfg: &Config, opts: &Options) -> Report {
                     Some(actions),
                 )
             }
-            (Some(_), None) => (Verdict::Holds, None),
+            (Some(_), None) if complete => (Verdict::Holds, None),
+            (Some(_), None) => (Verdict::HoldsSoFar, None),
             (None, Some(path)) => {
                 let actions = path.clone().into_actions();
                 (
@@ -139,18 +252,16 @@ pub fn check(cfg: &Config, opts: &Options) -> Report {
             path,
         });
     }
-    let complete = opts
-        .max_states
-        .is_none_or(|n| checker.unique_state_count() < n)
-        && opts.max_depth.is_none_or(|d| checker.max_depth() < d);
     Report {
-        config: cfg.name,
+        config: cfg.name.to_string(),
         switches: cfg.switches.to_string(),
+        search: opts.search,
         states: checker.state_count(),
         unique_states: checker.unique_state_count(),
-        max_depth: checker.max_depth(),
+        max_depth: checker.max_depth().saturating_sub(1),
         seconds,
         complete,
+        cut,
         properties,
     }
 }
@@ -184,7 +295,7 @@ fn shortest(model: &SpriteModel, id: InvariantId, found: &[Action], threads: usi
 #[derive(Clone, Debug, Serialize)]
 pub struct AlternativeResult {
     pub switch: Switch,
-    pub config: &'static str,
+    pub config: String,
     /// The invariant the catalogue says it breaks (`None`: a correct VM strategy).
     pub expected: Option<InvariantId>,
     /// Whether the checker found what the catalogue says.
@@ -225,7 +336,7 @@ pub fn try_alternative(sw: Switch, opts: &Options) -> AlternativeResult {
     };
     AlternativeResult {
         switch: sw,
-        config: cfg.name,
+        config: cfg.name.clone(),
         expected,
         as_expected,
         steps,
@@ -238,6 +349,6 @@ pub fn try_alternative(sw: Switch, opts: &Options) -> AlternativeResult {
 pub fn reachable_names() -> Vec<&'static str> {
     properties::reachables()
         .into_iter()
-        .map(|(n, _)| n)
+        .map(|r| r.key)
         .collect()
 }

@@ -5,8 +5,8 @@
 //! merges them. Nothing here is derived from anything else, except the ghost, which is
 //! the specification the rest is compared with.
 
-use std::collections::{BTreeMap, BTreeSet};
 use unix::{Ino, Unix};
+use vocab::small::{Bytes, SmallMap, SmallSet, SmallVec};
 use vocab::{Fd, FileName, HostId, InvariantId, Mode, PageNo, Pid, StreamId};
 
 /// Where a home believes one of its processes is (HOME).
@@ -30,7 +30,7 @@ pub struct ClientStream {
 /// A file's blocks in a client cache. A file is a few symbols, so one entry is all of it.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct CacheEntry {
-    pub data: Vec<u8>,
+    pub data: Bytes,
     pub dirty: bool,
     /// The server's version of the file these blocks came from.
     pub version: u8,
@@ -41,9 +41,9 @@ pub struct CacheEntry {
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Rendezvous {
     /// Exited processes whose parent has not collected the status: child -> (parent, status).
-    pub zombies: BTreeMap<Pid, (Pid, u8)>,
+    pub zombies: SmallMap<Pid, (Pid, u8), 2>,
     /// Parents blocked in wait.
-    pub waiters: BTreeSet<Pid>,
+    pub waiters: SmallSet<Pid, 2>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -52,17 +52,17 @@ pub struct Host {
     /// The owner is at the keyboard: the host is not idle and takes no foreign process.
     pub owner: bool,
     /// For each process whose home this is: where it is.
-    pub home_table: BTreeMap<Pid, Loc>,
+    pub home_table: SmallMap<Pid, Loc, 4>,
     pub rendezvous: Rendezvous,
     /// Signals the home holds for a process that is moving, sent on at HOME_UPDATE.
-    pub held_signals: BTreeMap<Pid, u8>,
+    pub held_signals: SmallMap<Pid, u8, 2>,
     /// For each live process whose home this is: its process group. The home keeps the
     /// groups, so getpgrp, setpgid and killpg are forwarded there [TH App. A].
-    pub groups: BTreeMap<Pid, Pid>,
-    pub streams: BTreeMap<StreamId, ClientStream>,
-    pub cache: BTreeMap<Ino, CacheEntry>,
+    pub groups: SmallMap<Pid, Pid, 4>,
+    pub streams: SmallMap<StreamId, ClientStream, 4>,
+    pub cache: SmallMap<Ino, CacheEntry, 2>,
     /// Pages left behind for a process that moved away (copy-on-reference only).
-    pub residue: BTreeMap<Pid, BTreeMap<PageNo, u8>>,
+    pub residue: SmallMap<Pid, SmallMap<PageNo, u8, 2>, 1>,
 }
 
 impl Host {
@@ -70,13 +70,13 @@ impl Host {
         Host {
             up,
             owner,
-            home_table: BTreeMap::new(),
+            home_table: SmallMap::new(),
             rendezvous: Rendezvous::default(),
-            held_signals: BTreeMap::new(),
-            groups: BTreeMap::new(),
-            streams: BTreeMap::new(),
-            cache: BTreeMap::new(),
-            residue: BTreeMap::new(),
+            held_signals: SmallMap::new(),
+            groups: SmallMap::new(),
+            streams: SmallMap::new(),
+            cache: SmallMap::new(),
+            residue: SmallMap::new(),
         }
     }
 }
@@ -90,6 +90,9 @@ pub enum Status {
     /// Frozen by a migration in progress.
     Migrating,
 }
+
+/// A process's pages, inline.
+pub type Pages = SmallVec<[Page; 2]>;
 
 /// A virtual-memory page of a process on its current host.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -112,12 +115,16 @@ pub struct Proc {
     /// The host whose kernel holds the process's PCB and runs it.
     pub host: HostId,
     pub parent: Option<Pid>,
-    /// Index of the script it runs, and the next operation in it.
+    /// Index of the program it runs (a script or an alphabet, see `config::Script`), and
+    /// how many of its operations it has performed (for a script: the next one's index).
     pub script: u8,
     pub pc: u8,
+    /// For a process running an alphabet: the operation it is in the middle of (blocked in
+    /// `wait`, or moving for `migrate` or `exec`). A script's is `ops[pc]`, so `None`.
+    pub current: Option<vocab::Op>,
     pub status: Status,
-    pub pages: Vec<Page>,
-    pub fds: BTreeMap<Fd, StreamId>,
+    pub pages: Pages,
+    pub fds: SmallMap<Fd, StreamId, 4>,
     /// Signals delivered to it.
     pub signals: u8,
     /// The last gettimeofday value it read (TIME).
@@ -137,7 +144,7 @@ pub struct Proc {
 /// first; see `Server::pipes`).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct File {
-    pub data: Vec<u8>,
+    pub data: Bytes,
     /// A name refers to it. When false and no stream uses it, it is reclaimed (DEL).
     pub linked: bool,
     /// Clients may cache it; off after concurrent write-sharing, until no stream uses it.
@@ -154,22 +161,22 @@ pub struct ServerStream {
     pub ino: Ino,
     pub mode: Mode,
     /// Hosts whose processes use the stream.
-    pub hosts: BTreeSet<HostId>,
+    pub hosts: SmallSet<HostId, 4>,
     /// The shared access position, when the server keeps it (shadow stream).
     pub shadow: Option<u8>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Server {
-    pub dir: BTreeMap<FileName, Ino>,
-    pub files: BTreeMap<Ino, File>,
-    pub streams: BTreeMap<StreamId, ServerStream>,
+    pub dir: SmallMap<FileName, Ino, 2>,
+    pub files: SmallMap<Ino, File, 2>,
+    pub streams: SmallMap<StreamId, ServerStream, 4>,
     /// Backing files of processes' virtual memory: absent pages read as zero.
-    pub backing: BTreeMap<(Pid, PageNo), u8>,
+    pub backing: SmallMap<(Pid, PageNo), u8, 4>,
     /// Which of `files` are pipes. In Sprite a pipe is an object of the file system like a
     /// file [TH §3.2]: its streams, references and moves are a file's; only its reads and
     /// writes differ (first in, first out, at the server).
-    pub pipes: BTreeSet<Ino>,
+    pub pipes: SmallSet<Ino, 1>,
 }
 
 /// Why a process is moving.
@@ -205,7 +212,7 @@ pub struct Migration {
     pub kind: Kind,
     pub phase: Phase,
     /// Descriptors whose stream reference already lives on the target.
-    pub moved: BTreeSet<Fd>,
+    pub moved: SmallSet<Fd, 4>,
     /// A descriptor whose two-step move (under notify-target-first or reopen-files) is
     /// half done.
     pub half: Option<Fd>,
@@ -226,16 +233,17 @@ pub struct SignalMsg {
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct State {
-    pub hosts: Vec<Host>,
-    pub procs: BTreeMap<Pid, Proc>,
+    pub hosts: SmallVec<[Host; 4]>,
+    pub procs: SmallMap<Pid, Proc, 4>,
     pub server: Server,
-    pub migrations: BTreeMap<Pid, Migration>,
+    pub migrations: SmallMap<Pid, Migration, 2>,
     /// Signals in flight, with how many of each.
-    pub signals: BTreeMap<SignalMsg, u8>,
+    pub signals: SmallMap<SignalMsg, u8, 2>,
     /// Page flushes in flight to the backing file (only under no-vm-flush).
-    pub flushes: BTreeMap<(Pid, PageNo), u8>,
-    /// Which of the configuration's cluster events have happened (each happens once).
-    pub events_used: u8,
+    pub flushes: SmallMap<(Pid, PageNo), u8, 2>,
+    /// How many times each of the configuration's cluster events has happened: four bits
+    /// per event, in the configuration's order.
+    pub events_used: u32,
     /// The one-machine Unix: the specification of every result (TR).
     pub ghost: Unix,
     /// Invariants a step has seen violated (result comparisons and transition checks);
@@ -258,6 +266,10 @@ impl Proc {
 }
 
 impl State {
+    /// How many times event number `i` of the configuration has happened.
+    pub fn event_count(&self, i: usize) -> u8 {
+        ((self.events_used >> (4 * i)) & 0xf) as u8
+    }
     /// Signals sent to `pid` and not yet delivered: on the wire, or held by a home.
     pub fn signals_pending(&self, pid: Pid) -> u32 {
         let in_flight: u32 = self

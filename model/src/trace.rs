@@ -192,7 +192,7 @@ pub fn explain(model: &SpriteModel, s: &State) -> Vec<String> {
         .map(|(id, _)| {
             format!(
                 "{}: {}",
-                crate::property_name(id),
+                crate::invariant_title(id),
                 properties::why(id, model, s)
             )
         })

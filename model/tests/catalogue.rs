@@ -15,14 +15,15 @@ fn every_invariant_has_a_property_named_by_its_id() {
     let m = model::SpriteModel::new(model::configs::files());
     let names: Vec<&str> = m.properties().iter().map(|p| p.name).collect();
     for id in InvariantId::ALL {
-        let prefix = format!("{id}: ");
-        assert!(
-            names.iter().any(|n| n.starts_with(&prefix)),
-            "{id} has no property"
-        );
+        assert!(names.contains(&id.as_str()), "{id} has no property");
         assert_eq!(model::invariant_of(model::property_name(id)), Some(id));
+        assert!(model::property_title(id.as_str()).starts_with(&format!("{id}: ")));
     }
-    assert!(names.iter().filter(|n| n.starts_with("reach: ")).count() >= 6);
+    let reach: Vec<&&str> = names.iter().filter(|n| n.starts_with("reach:")).collect();
+    assert!(reach.len() >= 6);
+    for r in reach {
+        assert!(model::property_title(r).starts_with("reach: "));
+    }
 }
 
 #[test]

@@ -10,8 +10,8 @@ const H1: HostId = HostId(1);
 
 fn world(name: &'static str, scripts: Vec<Vec<Op>>, events: Vec<ClusterEvent>) -> Config {
     Config {
-        name,
-        about: "regression",
+        name: name.into(),
+        about: "regression".into(),
         hosts: (0..2)
             .map(|i| HostSpec {
                 version: 1,
@@ -25,7 +25,7 @@ fn world(name: &'static str, scripts: Vec<Vec<Op>>, events: Vec<ClusterEvent>) -
             .collect(),
         scripts: scripts.into_iter().map(Script::new).collect(),
         pages: 1,
-        events,
+        events: events.into_iter().map(|e| (e, 1)).collect(),
         switches: Switches::SPRITE,
     }
 }

@@ -16,8 +16,8 @@ fn world(scripts: Vec<Vec<Op>>, files: Vec<(FileName, Vec<u8>)>) -> SpriteModel 
         .map(|i| ProcSpec::new(Pid::new(0, i as u8), i as u8))
         .collect();
     SpriteModel::new(Config {
-        name: "unit",
-        about: "unit test",
+        name: "unit".into(),
+        about: "unit test".into(),
         hosts: (0..2)
             .map(|i| HostSpec {
                 version: 1,
@@ -29,9 +29,18 @@ fn world(scripts: Vec<Vec<Op>>, files: Vec<(FileName, Vec<u8>)>) -> SpriteModel 
         procs,
         scripts: scripts.into_iter().map(Script::new).collect(),
         pages: 1,
-        events: vec![ClusterEvent::OwnerReturns(H1), ClusterEvent::Crash(H1)],
+        events: vec![
+            (ClusterEvent::OwnerReturns(H1), 1),
+            (ClusterEvent::Crash(H1), 1),
+        ],
         switches: Switches::SPRITE,
     })
+}
+
+/// The next scripted operation of `pid`, as an action.
+fn run(m: &SpriteModel, s: &State, pid: Pid) -> Action {
+    m.script_step(s, pid)
+        .expect("the process has a next operation")
 }
 
 fn step(m: &SpriteModel, s: &State, a: Action) -> State {
@@ -51,7 +60,7 @@ fn advance(m: &SpriteModel, mut s: State, pid: Pid, n: u8) -> State {
         let a = if s.migrations.contains_key(&pid) {
             m.migration_step(&s, pid)
         } else {
-            Action::Run(pid)
+            run(m, &s, pid)
         };
         s = step(m, &s, a);
     }
@@ -152,7 +161,11 @@ fn migrating_the_only_writer_keeps_the_file_cacheable() {
     let s = advance(&m, m.initial(), P, 3);
     let f = s.server.files.values().next().expect("one file");
     assert!(f.cacheable);
-    assert_eq!(f.data, vec![2], "dirty block flushed during the migration");
+    assert_eq!(
+        f.data.as_slice(),
+        [2],
+        "dirty block flushed during the migration"
+    );
 }
 
 #[test]
@@ -160,7 +173,7 @@ fn a_refused_migration_leaves_the_process_untouched() {
     let mut m = world(vec![vec![Op::Migrate { target: H1 }, Op::Getpid]], vec![]);
     m.cfg.hosts[1].owner = true;
     let s0 = m.initial();
-    let s = step(&m, &s0, Action::Run(P));
+    let s = step(&m, &s0, run(&m, &s0, P));
     assert_eq!(s.procs[&P].status, Status::Migrating);
     let s = step(&m, &s, Action::MigInit(P));
     assert!(s.migrations.is_empty());
@@ -180,9 +193,9 @@ fn static_refusals_need_no_message() {
         ]],
         vec![],
     );
-    let s = step(&m, &m.initial(), Action::Run(P));
+    let s = step(&m, &m.initial(), run(&m, &m.initial(), P));
     assert!(s.migrations.is_empty(), "unknown host refused at once");
-    let s = step(&m, &s, Action::Run(P));
+    let s = step(&m, &s, run(&m, &s, P));
     assert!(s.migrations.is_empty(), "same host refused at once");
     assert_eq!(s.procs[&P].pc, 2);
 }
@@ -247,9 +260,9 @@ fn a_signal_to_a_moving_process_is_held_at_home_and_delivered_once() {
         ],
         vec![],
     );
-    let s = step(&m, &m.initial(), Action::Run(P));
+    let s = step(&m, &m.initial(), run(&m, &m.initial(), P));
     let s = step(&m, &s, Action::MigInit(P));
-    let s = step(&m, &s, Action::Run(Q));
+    let s = step(&m, &s, run(&m, &s, Q));
     assert_eq!(s.host(H0).held_signals.get(&P), Some(&1));
     let s = step(&m, &s, Action::MigState(P));
     let s = step(&m, &s, Action::HomeUpdate(P));
@@ -292,7 +305,7 @@ fn disabled_actions_are_rejected_without_change() {
     for a in [
         Action::MigInit(P),
         Action::Resume(P),
-        Action::Run(Pid::new(3, 3)),
+        Action::Run(Pid::new(3, 3), Op::Getpid),
         Action::DeliverSignal {
             pid: P,
             to: H0,
@@ -308,7 +321,7 @@ fn disabled_actions_are_rejected_without_change() {
 #[test]
 fn a_target_that_crashed_before_mig_init_refuses_and_the_process_lives() {
     let m = world(vec![vec![Op::Migrate { target: H1 }, Op::Getpid]], vec![]);
-    let s = step(&m, &m.initial(), Action::Run(P));
+    let s = step(&m, &m.initial(), run(&m, &m.initial(), P));
     let s = step(&m, &s, Action::Event(ClusterEvent::Crash(H1)));
     assert!(
         s.procs.contains_key(&P),
@@ -327,7 +340,7 @@ fn a_target_that_crashed_before_mig_init_refuses_and_the_process_lives() {
 #[test]
 fn a_target_that_crashes_after_accepting_but_before_mig_state_aborts_the_migration() {
     let m = world(vec![vec![Op::Migrate { target: H1 }, Op::Getpid]], vec![]);
-    let s = step(&m, &m.initial(), Action::Run(P));
+    let s = step(&m, &m.initial(), run(&m, &m.initial(), P));
     let s = step(&m, &s, Action::MigInit(P));
     assert_eq!(s.migrations[&P].phase, Phase::State);
     assert_eq!(s.hosts[0].home_table.get(&P), Some(&Loc::Moving(H0, H1)));
@@ -351,7 +364,7 @@ fn a_target_that_crashes_after_accepting_but_before_mig_state_aborts_the_migrati
 /// Runs `pid`'s next operation and returns what it returned.
 fn run_one(m: &SpriteModel, s: &State, pid: Pid) -> (State, vocab::Outcome) {
     let mut log = Log::on();
-    let t = m.apply(s, Action::Run(pid), &mut log).expect("enabled");
+    let t = m.apply(s, run(m, s, pid), &mut log).expect("enabled");
     assert_eq!(t.violated, 0, "an invariant was flagged");
     let (_, _, outcome) = *log.outcomes().last().expect("the operation returned");
     (t, outcome)
@@ -429,7 +442,7 @@ fn killpg_reaches_a_moving_member_once_through_the_home() {
     ]));
     let other = Pid::new(1, 0);
     let s = advance(&m, m.initial(), P, 1);
-    let s = step(&m, &s, Action::Run(Q));
+    let s = step(&m, &s, run(&m, &s, Q));
     let s = step(&m, &s, Action::MigInit(Q));
     let (s, o) = run_one(&m, &s, other);
     assert_eq!(o, Err(vocab::Errno::EPERM), "a group of another home");

@@ -21,14 +21,13 @@
 //! zombies, and [`abstraction`] fills them with zeros (the zombie's own pid for the group).
 
 use model::state::{State, Status};
-use std::collections::BTreeMap;
 use unix::{Inode, ProcState, Stream, Unix};
 use vocab::{PageNo, Pid};
 
 /// The contents of a file as the cluster would return them: the one dirty cached copy if
 /// some host holds one, else the server's data. `None` if the file does not exist or two
 /// hosts hold dirty copies (no single latest version: CONS is broken).
-pub fn latest(s: &State, ino: unix::Ino) -> Option<Vec<u8>> {
+pub fn latest(s: &State, ino: unix::Ino) -> Option<vocab::small::Bytes> {
     let f = s.server.files.get(&ino)?;
     let mut dirty = s
         .hosts
@@ -163,8 +162,8 @@ pub fn abstraction(s: &State, pages: u8) -> Unix {
                 *c,
                 unix::Proc {
                     parent: Some(*parent),
-                    fds: BTreeMap::new(),
-                    mem: vec![0; pages as usize],
+                    fds: Default::default(),
+                    mem: vocab::small::smallvec![0; pages as usize],
                     state: ProcState::Zombie(*status),
                     signals: 0,
                     pgrp: *c,
@@ -181,7 +180,7 @@ fn normalised(u: &Unix, pages: u8) -> Unix {
     let mut u = u.clone();
     for (pid, p) in u.procs.iter_mut() {
         if matches!(p.state, ProcState::Zombie(_)) {
-            p.mem = vec![0; pages as usize];
+            p.mem = vocab::small::smallvec![0; pages as usize];
             p.signals = 0;
             p.pgrp = *pid;
         }

@@ -48,7 +48,7 @@ pub fn reabstracted(m: &SpriteModel, s: &State) -> State {
     t
 }
 
-fn data_variants(d: &[u8]) -> Vec<Vec<u8>> {
+fn data_variants(d: &[u8]) -> Vec<vocab::small::Bytes> {
     let mut out = vec![Vec::new(), vec![0], vec![1], vec![0, 1], vec![1, 2, 3]];
     for i in 0..d.len() {
         let mut x = d.to_vec();
@@ -64,7 +64,7 @@ fn data_variants(d: &[u8]) -> Vec<Vec<u8>> {
         out.push(d[..d.len() - 1].to_vec());
     }
     out.retain(|x| x.as_slice() != d);
-    out
+    out.into_iter().map(Into::into).collect()
 }
 
 /// Single-field perturbations of `s`, each within a small domain.
@@ -437,7 +437,7 @@ pub fn perturb(m: &SpriteModel, s: &State) -> Vec<State> {
         });
     }
     for i in 0..m.cfg.events.len().min(8) {
-        push(&|t| t.events_used ^= 1 << i);
+        push(&|t| t.events_used ^= 1 << (4 * i));
     }
     out
 }

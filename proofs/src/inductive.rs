@@ -77,7 +77,7 @@ pub struct Failure {
     pub id: InvariantId,
     /// The strengthening's function name (or an experiment's label).
     pub label: String,
-    pub config: &'static str,
+    pub config: String,
     pub state: State,
     pub action: Action,
     /// The conjunct broken afterwards, or the panic.
@@ -243,7 +243,7 @@ impl InductionCheck {
                     self.failures.push(Failure {
                         id,
                         label: target.label.clone(),
-                        config: m.cfg.name,
+                        config: m.cfg.name.clone(),
                         state: s.clone(),
                         action: a,
                         broken,

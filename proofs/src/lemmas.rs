@@ -12,6 +12,7 @@ use model::state::{Kind, Loc, Phase, State, Status};
 use model::SpriteModel;
 use std::collections::{BTreeMap, BTreeSet};
 use unix::ProcState;
+use vocab::small::SmallSet;
 use vocab::{HostId, Op, PageNo, Pid, StreamId, Switches, MAX_FILE_LEN, PIPE_CAPACITY};
 
 pub type Lemma = fn(&SpriteModel, &State) -> bool;
@@ -63,7 +64,8 @@ pub fn shape(m: &SpriteModel, s: &State) -> bool {
     let cfg = &m.cfg;
     s.hosts.len() == cfg.hosts.len()
         && cfg.switches == Switches::SPRITE
-        && (cfg.events.len() >= 8 || s.events_used >> cfg.events.len() == 0)
+        && (cfg.events.len() >= 8 || s.events_used >> (4 * cfg.events.len()) == 0)
+        && (0..cfg.events.len()).all(|i| s.event_count(i) <= cfg.events[i].1)
         && s.flushes.is_empty()
         && s.hosts.iter().all(|h| h.residue.is_empty())
         && s.procs.iter().all(|(pid, p)| {
@@ -128,7 +130,7 @@ pub fn migrations(m: &SpriteModel, s: &State) -> bool {
         let Some(p) = s.procs.get(pid) else {
             return false;
         };
-        let fds: BTreeSet<_> = p.fds.keys().copied().collect();
+        let fds: SmallSet<_, 4> = p.fds.keys().copied().collect();
         let script = &cfg.scripts[p.script as usize];
         let op = script.ops.get(p.pc as usize).copied();
         host_ok(s, mg.target)
@@ -221,7 +223,7 @@ pub fn rendezvous(m: &SpriteModel, s: &State) -> bool {
                     .keys()
                     .filter(|p| p.home == here && waiting(s, **p))
                     .copied()
-                    .collect::<BTreeSet<_>>())
+                    .collect::<SmallSet<_, 2>>())
     }) && s.procs.iter().all(|(pid, p)| {
         !waiting(s, *pid)
             || (m.cfg.scripts[p.script as usize].ops.get(p.pc as usize) == Some(&Op::Wait)
@@ -262,7 +264,7 @@ pub fn streams(_: &SpriteModel, s: &State) -> bool {
         .values()
         .all(|p| p.fds.values().all(|sid| s.server.streams.contains_key(sid)))
         && s.server.streams.iter().all(|(sid, st)| {
-            let hosts: BTreeSet<HostId> = counts
+            let hosts: SmallSet<HostId, 4> = counts
                 .keys()
                 .filter(|(x, _)| x == sid)
                 .map(|(_, h)| *h)

@@ -69,8 +69,8 @@ pub fn config() -> impl Strategy<Value = Config> {
             let n = scripts.len() as u8;
             let homes = [Pid::new(0, 0), Pid::new(1, 0), Pid::new(0, 1)];
             Config {
-                name: "sampled",
-                about: "a random configuration (proptest)",
+                name: "sampled".into(),
+                about: "a random configuration (proptest)".into(),
                 hosts: (0..3)
                     .map(|i| HostSpec {
                         version: 1,
@@ -91,7 +91,7 @@ pub fn config() -> impl Strategy<Value = Config> {
                     .map(|ops| Script::forking(ops, children.iter().map(|c| c % n).collect()))
                     .collect(),
                 pages: 2,
-                events,
+                events: events.into_iter().map(|e| (e, 1)).collect(),
                 switches: Switches::SPRITE,
             }
         })

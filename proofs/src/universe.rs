@@ -129,8 +129,8 @@ pub fn config() -> Config {
         .map(|op| Script::forking(vec![op], vec![script_of(Op::Getpid)]))
         .collect();
     Config {
-        name: "tiny-universe",
-        about: "systematic enumeration: 2 hosts, 1 file, up to 2 processes",
+        name: "tiny-universe".into(),
+        about: "systematic enumeration: 2 hosts, 1 file, up to 2 processes".into(),
         hosts: vec![
             HostSpec {
                 version: 1,
@@ -157,7 +157,10 @@ pub fn config() -> Config {
             ClusterEvent::Crash(H1),
             ClusterEvent::Crash(H0),
             ClusterEvent::Reboot(H1),
-        ],
+        ]
+        .into_iter()
+        .map(|e| (e, 1))
+        .collect(),
         switches: Switches::SPRITE,
     }
 }
@@ -191,8 +194,9 @@ fn proc(host: HostId, op: Op, parent: Option<Pid>) -> model::state::Proc {
         parent,
         script: script_of(op),
         pc: 0,
+        current: None,
         status: Status::Ready,
-        pages: vec![model::state::Page::ZERO],
+        pages: vocab::small::smallvec![model::state::Page::ZERO],
         fds: Default::default(),
         signals: 0,
         last_time: None,
@@ -280,17 +284,17 @@ fn complete(m: &SpriteModel, mut s: State, pos: u8, shadow_single: bool) -> Stat
 fn cache_entry(kind: usize, data: &[u8], version: u8) -> Option<CacheEntry> {
     match kind {
         1 => Some(CacheEntry {
-            data: data.to_vec(),
+            data: data.into(),
             dirty: false,
             version,
         }),
         2 => Some(CacheEntry {
-            data: vec![1, 1],
+            data: vocab::small::smallvec![1, 1],
             dirty: false,
             version: version.saturating_sub(1),
         }),
         3 => Some(CacheEntry {
-            data: [data, &[1]].concat(),
+            data: [data, &[1]].concat().into(),
             dirty: true,
             version,
         }),
@@ -355,7 +359,7 @@ fn stream(ino: u8, mode: Mode) -> ServerStream {
     ServerStream {
         ino: unix::Ino(ino),
         mode,
-        hosts: BTreeSet::new(),
+        hosts: Default::default(),
         shadow: None,
     }
 }
@@ -364,7 +368,7 @@ const MODES: [Mode; 2] = [Mode::Read, Mode::ReadWrite];
 
 fn set_file(s: &mut State, data: &[u8], linked: bool, cacheable: bool, lw: Option<HostId>) {
     let f = s.server.files.get_mut(&unix::Ino(0)).expect("F0");
-    f.data = data.to_vec();
+    f.data = data.into();
     f.linked = linked;
     f.cacheable = cacheable;
     f.version = 1;
@@ -438,7 +442,7 @@ fn to_h1(phase: Phase, moved: BTreeSet<Fd>) -> Migration {
         target: H1,
         kind: Kind::Voluntary,
         phase,
-        moved,
+        moved: moved.into_iter().collect(),
         half: None,
         reopen: None,
         resume_waiting: false,
@@ -574,7 +578,7 @@ pub fn migration(m: &SpriteModel, b: Bounds, f: &mut dyn FnMut(State)) {
                 target: tgt,
                 kind,
                 phase,
-                moved,
+                moved: moved.into_iter().collect(),
                 half: None,
                 reopen: None,
                 resume_waiting: false,
@@ -693,7 +697,7 @@ pub fn procs(m: &SpriteModel, b: Bounds, f: &mut dyn FnMut(State)) {
                         target: tgt,
                         kind,
                         phase,
-                        moved: BTreeSet::new(),
+                        moved: Default::default(),
                         half: None,
                         reopen: None,
                         resume_waiting,
@@ -758,8 +762,8 @@ pub fn procs(m: &SpriteModel, b: Bounds, f: &mut dyn FnMut(State)) {
 /// h0, h1, h2, and the processes `P = p0.0`, `Q = p1.0`, `R = p2.0`.
 pub fn config3() -> Config {
     let mut cfg = config();
-    cfg.name = "tiny-universe-3";
-    cfg.about = "systematic enumeration: 3 hosts, 1 file, 3 processes";
+    cfg.name = "tiny-universe-3".into();
+    cfg.about = "systematic enumeration: 3 hosts, 1 file, 3 processes".into();
     cfg.hosts.push(HostSpec {
         version: 1,
         clock: 12,
@@ -770,7 +774,7 @@ pub fn config3() -> Config {
         ProcSpec::new(Q, 0),
         ProcSpec::new(R, 0),
     ];
-    cfg.events = vec![ClusterEvent::Crash(HostId(2))];
+    cfg.events = vec![(ClusterEvent::Crash(HostId(2)), 1)];
     cfg
 }
 
@@ -927,7 +931,7 @@ pub fn pipes(m: &SpriteModel, b: Bounds, f: &mut dyn FnMut(State)) {
         s.server.files.insert(
             pipe,
             model::state::File {
-                data: data[c[5]].clone(),
+                data: data[c[5]].as_slice().into(),
                 linked: false,
                 cacheable: false,
                 version: 0,

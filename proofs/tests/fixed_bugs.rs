@@ -14,8 +14,9 @@ const F0: FileName = FileName(0);
 /// the target the server's stale data.
 pub fn cons_window() -> Config {
     Config {
-        name: "cons-window",
-        about: "another process on the source writes the file between MIG_STATE and STREAM_MOVE",
+        name: "cons-window".into(),
+        about: "another process on the source writes the file between MIG_STATE and STREAM_MOVE"
+            .into(),
         procs: vec![
             ProcSpec::new(Pid::new(0, 0), 0),
             ProcSpec::new(Pid::new(0, 1), 1),
@@ -48,8 +49,8 @@ pub fn cons_window() -> Config {
 /// SIGNAL arrives; h1 crashes and the signal is dropped.
 pub fn sig_crash() -> Config {
     Config {
-        name: "sig-crash",
-        about: "a SIGNAL in flight to a host the process has left, which then crashes",
+        name: "sig-crash".into(),
+        about: "a SIGNAL in flight to a host the process has left, which then crashes".into(),
         procs: vec![
             ProcSpec::new(Pid::new(0, 0), 0),
             ProcSpec::new(Pid::new(0, 1), 1),
@@ -64,7 +65,7 @@ pub fn sig_crash() -> Config {
                 pid: Pid::new(0, 0),
             }]),
         ],
-        events: vec![ClusterEvent::Crash(HostId(1))],
+        events: vec![(ClusterEvent::Crash(HostId(1)), 1)],
         ..model::configs::files()
     }
 }
@@ -74,8 +75,8 @@ pub fn sig_crash() -> Config {
 /// sees the stream on source and target and turns caching off, though one process uses it.
 pub fn cache_dup() -> Config {
     Config {
-        name: "cache-dup",
-        about: "a lone process with a dup'ed writing stream migrates",
+        name: "cache-dup".into(),
+        about: "a lone process with a dup'ed writing stream migrates".into(),
         procs: vec![ProcSpec::new(Pid::new(0, 0), 0)],
         scripts: vec![Script::new(vec![
             Op::Open {

@@ -38,7 +38,7 @@ fn perturbed(cfg: Config, stride: usize) {
             }
         }
     }
-    finish(cfg.name, &check, started);
+    finish(&cfg.name, &check, started);
 }
 
 fn tiny(part: fn(&SpriteModel, Bounds, &mut dyn FnMut(model::State)), name: &str, b: Bounds) {
@@ -159,7 +159,7 @@ fn tiny_universe_pipes() {
 #[ignore]
 fn large_bounds() {
     for cfg in configs::all() {
-        let stride = if matches!(cfg.name, "family" | "crowd") {
+        let stride = if matches!(cfg.name.as_str(), "family" | "crowd") {
             25
         } else {
             1

@@ -29,7 +29,7 @@
 //! group.
 
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use vocab::small::{smallvec, Bytes, SmallMap};
 use vocab::{Errno, Fd, FileName, Mode, Op, Outcome, PageNo, Pid, StreamId, Value};
 
 /// Most descriptors a process may hold.
@@ -48,7 +48,7 @@ impl std::fmt::Display for Ino {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Inode {
     /// A file's contents; a pipe's symbols not yet read, oldest first.
-    pub data: Vec<u8>,
+    pub data: Bytes,
     /// Whether a name still refers to the inode (the model has no hard links).
     pub linked: bool,
     /// An unnamed pipe (never linked).
@@ -76,8 +76,8 @@ pub enum ProcState {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Proc {
     pub parent: Option<Pid>,
-    pub fds: BTreeMap<Fd, StreamId>,
-    pub mem: Vec<u8>,
+    pub fds: SmallMap<Fd, StreamId>,
+    pub mem: Bytes,
     pub state: ProcState,
     /// Signals sent to this process.
     pub signals: u8,
@@ -105,18 +105,14 @@ impl Step {
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Unix {
-    pub dir: BTreeMap<FileName, Ino>,
-    pub inodes: BTreeMap<Ino, Inode>,
-    pub streams: BTreeMap<StreamId, Stream>,
-    pub procs: BTreeMap<Pid, Proc>,
+    pub dir: SmallMap<FileName, Ino, 2>,
+    pub inodes: SmallMap<Ino, Inode, 2>,
+    pub streams: SmallMap<StreamId, Stream, 4>,
+    pub procs: SmallMap<Pid, Proc, 4>,
 }
 
-fn smallest_free<K: Ord + Copy>(used: impl Iterator<Item = K>, make: impl Fn(u8) -> K) -> K {
-    let used: std::collections::BTreeSet<K> = used.collect();
-    (0..=u8::MAX)
-        .map(&make)
-        .find(|k| !used.contains(k))
-        .expect("fewer than 256 objects")
+fn smallest_free<K>(used: impl Iterator<Item = u8>, make: impl Fn(u8) -> K) -> K {
+    make(vocab::small::smallest_free(used).expect("fewer than 256 objects"))
 }
 
 impl Unix {
@@ -125,8 +121,9 @@ impl Unix {
     }
 
     /// Adds a file that exists before anything runs.
-    pub fn add_file(&mut self, name: FileName, data: Vec<u8>) -> Ino {
-        let ino = smallest_free(self.inodes.keys().copied(), Ino);
+    pub fn add_file(&mut self, name: FileName, data: impl Into<Bytes>) -> Ino {
+        let data = data.into();
+        let ino = smallest_free(self.inodes.keys().map(|i| i.0), Ino);
         self.inodes.insert(
             ino,
             Inode {
@@ -146,8 +143,8 @@ impl Unix {
             pid,
             Proc {
                 parent: None,
-                fds: BTreeMap::new(),
-                mem: vec![0; pages as usize],
+                fds: SmallMap::new(),
+                mem: smallvec![0; pages as usize],
                 state: ProcState::Running,
                 signals: 0,
                 pgrp: pid,
@@ -170,7 +167,10 @@ impl Unix {
     pub fn next_pid(&self, home: vocab::HostId) -> Pid {
         let groups = self.live().map(|(_, p)| p.pgrp);
         let used = self.procs.keys().copied().chain(groups);
-        smallest_free(used.filter(|p| p.home == home), |i| Pid { home, index: i })
+        smallest_free(used.filter(|p| p.home == home).map(|p| p.index), |i| Pid {
+            home,
+            index: i,
+        })
     }
 
     /// The live processes (running or blocked in wait; not zombies).
@@ -245,7 +245,7 @@ impl Unix {
         }
         let ino = match self.dir.get(&name) {
             Some(ino) => *ino,
-            None if create => self.add_file(name, Vec::new()),
+            None if create => self.add_file(name, Bytes::new()),
             None => return Err(Errno::ENOENT),
         };
         Ok(Value::Fd(self.new_stream(pid, ino, mode)))
@@ -254,7 +254,7 @@ impl Unix {
     /// A new stream (open file description) of `ino`, at position 0, and the smallest free
     /// descriptor of `pid` for it. The caller checked the descriptor bound.
     fn new_stream(&mut self, pid: Pid, ino: Ino, mode: Mode) -> Fd {
-        let sid = smallest_free(self.streams.keys().copied(), StreamId);
+        let sid = smallest_free(self.streams.keys().map(|s| s.0), StreamId);
         self.streams.insert(
             sid,
             Stream {
@@ -265,7 +265,7 @@ impl Unix {
             },
         );
         let p = self.proc_mut(pid);
-        let fd = smallest_free(p.fds.keys().copied(), Fd);
+        let fd = smallest_free(p.fds.keys().map(|f| f.0), Fd);
         p.fds.insert(fd, sid);
         fd
     }
@@ -370,7 +370,7 @@ impl Unix {
         if p.fds.len() >= MAX_FDS as usize {
             return Err(Errno::EMFILE);
         }
-        let new = smallest_free(p.fds.keys().copied(), Fd);
+        let new = smallest_free(p.fds.keys().map(|f| f.0), Fd);
         p.fds.insert(new, sid);
         self.streams.get_mut(&sid).expect("exists").refs += 1;
         Ok(Value::Fd(new))
@@ -405,11 +405,11 @@ impl Unix {
         if self.procs[&pid].fds.len() + 2 > MAX_FDS as usize {
             return Err(Errno::EMFILE);
         }
-        let ino = smallest_free(self.inodes.keys().copied(), Ino);
+        let ino = smallest_free(self.inodes.keys().map(|i| i.0), Ino);
         self.inodes.insert(
             ino,
             Inode {
-                data: Vec::new(),
+                data: Bytes::new(),
                 linked: false,
                 pipe: true,
             },
@@ -544,7 +544,7 @@ impl Unix {
 /// A read of a pipe's read end: the oldest symbol, else `EAGAIN` while a write end is
 /// open anywhere (`writer`), else end of file. The one definition of a pipe read: the model
 /// and the implementation's file server call it on their own copies of a pipe.
-pub fn pipe_read(data: &mut Vec<u8>, writer: bool) -> Outcome {
+pub fn pipe_read(data: &mut impl ByteBuf, writer: bool) -> Outcome {
     if data.is_empty() {
         return if writer {
             Err(Errno::EAGAIN)
@@ -552,29 +552,75 @@ pub fn pipe_read(data: &mut Vec<u8>, writer: bool) -> Outcome {
             Ok(Value::Data(None))
         };
     }
-    Ok(Value::Data(Some(data.remove(0))))
+    Ok(Value::Data(Some(data.take_first())))
 }
 
 /// A write to a pipe's write end: `EPIPE` when no read end is open anywhere (`reader`),
 /// `EAGAIN` when the pipe is full, else the symbol is appended.
-pub fn pipe_write(data: &mut Vec<u8>, reader: bool, sym: u8) -> Outcome {
+pub fn pipe_write(data: &mut impl ByteBuf, reader: bool, sym: u8) -> Outcome {
     if !reader {
         return Err(Errno::EPIPE);
     }
     if data.len() >= vocab::PIPE_CAPACITY as usize {
         return Err(Errno::EAGAIN);
     }
-    data.push(sym);
+    data.append(sym);
     Ok(Value::Unit)
 }
 
 /// Writes `sym` at `pos`, filling a hole with zeros. The caller checked the length bound.
-pub fn write_at(data: &mut Vec<u8>, pos: u8, sym: u8) {
-    let pos = pos as usize;
-    if data.len() <= pos {
-        data.resize(pos + 1, 0);
+pub fn write_at(data: &mut impl ByteBuf, pos: u8, sym: u8) {
+    data.put(pos as usize, sym);
+}
+
+/// What the shared file and pipe rules need of a byte buffer: the ghost's and the model's
+/// inline `Bytes`, and the implementation's `Vec<u8>`.
+pub trait ByteBuf {
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
     }
-    data[pos] = sym;
+    /// Removes and returns the first byte (the caller checked there is one).
+    fn take_first(&mut self) -> u8;
+    fn append(&mut self, b: u8);
+    /// Writes `b` at `pos`, filling a hole with zeros.
+    fn put(&mut self, pos: usize, b: u8);
+}
+
+impl ByteBuf for Vec<u8> {
+    fn len(&self) -> usize {
+        Vec::len(self)
+    }
+    fn take_first(&mut self) -> u8 {
+        self.remove(0)
+    }
+    fn append(&mut self, b: u8) {
+        self.push(b)
+    }
+    fn put(&mut self, pos: usize, b: u8) {
+        if self.len() <= pos {
+            self.resize(pos + 1, 0);
+        }
+        self[pos] = b;
+    }
+}
+
+impl ByteBuf for Bytes {
+    fn len(&self) -> usize {
+        Bytes::len(self)
+    }
+    fn take_first(&mut self) -> u8 {
+        self.remove(0)
+    }
+    fn append(&mut self, b: u8) {
+        self.push(b)
+    }
+    fn put(&mut self, pos: usize, b: u8) {
+        if self.len() <= pos {
+            self.resize(pos + 1, 0);
+        }
+        self[pos] = b;
+    }
 }
 
 #[cfg(test)]

@@ -1106,7 +1106,7 @@ fn compare_state(model: &Unix, pids: &[Pid], linux: &mut Linux) -> Result<(), St
         let m = model
             .dir
             .get(&FileName(n))
-            .map(|ino| model.inodes[ino].data.clone());
+            .map(|ino| model.inodes[ino].data.to_vec());
         let l = linux.file(n)?;
         if m != l {
             return Err(format!(

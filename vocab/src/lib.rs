@@ -15,6 +15,7 @@ pub mod invariant;
 pub mod msg;
 pub mod op;
 pub mod outcome;
+pub mod small;
 pub mod switch;
 
 pub use event::ClusterEvent;

@@ -5,12 +5,13 @@
 
 use clap::{Parser, Subcommand};
 use model::config::Config;
-use model::run::{self, AlternativeResult, Options, Report, Verdict};
+use model::run::{self, AlternativeResult, Options, Progress, Report, Search, Verdict};
 use model::{configs, trace, Action, SpriteModel};
 use stateright::Model;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 use vocab::{Switch, Switches};
 
 #[derive(Parser, Debug)]
@@ -43,12 +44,21 @@ struct RunArgs {
     /// Checker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
-    /// Explore no deeper than this many steps (the check is then partial).
+    /// Expand no state that is this many steps from the start. If some state is cut off
+    /// this way, the run is partial: it says `partial` and exits with status 3.
     #[arg(long)]
     max_depth: Option<usize>,
-    /// Stop after about this many unique states (the check is then partial).
+    /// Stop once about this many states have been generated, duplicates included
+    /// (stateright's bound). If it is reached, the run is partial (exit status 3).
     #[arg(long)]
     max_states: Option<usize>,
+    /// Stop each configuration after this many seconds. If the time runs out, the run is
+    /// partial (exit status 3).
+    #[arg(long, value_name = "SECONDS")]
+    timeout: Option<u64>,
+    /// Search order: bfs (shortest counterexamples first) or dfs (small memory).
+    #[arg(long, default_value = "bfs", value_parser = ["bfs", "dfs"])]
+    search: String,
     /// Skip the design-alternative table.
     #[arg(long)]
     no_alternatives: bool,
@@ -117,7 +127,7 @@ fn parse_switches(list: &[String]) -> Result<Switches, String> {
 
 fn find_config(name: &str) -> Result<Config, String> {
     configs::by_name(name).ok_or_else(|| {
-        let names: Vec<_> = configs::all().iter().map(|c| c.name).collect();
+        let names: Vec<_> = configs::all().into_iter().map(|c| c.name).collect();
         format!(
             "unknown configuration `{name}`; known: {}",
             names.join(", ")
@@ -129,20 +139,40 @@ fn options(args: &RunArgs) -> Result<Options, String> {
     if args.threads == Some(0) {
         return Err("--threads must be at least 1".into());
     }
-    let progress: Option<fn(&str, usize)> = if std::io::stderr().is_terminal() && !args.json {
-        Some(progress_line)
+    let progress: fn(&Progress) = if std::io::stderr().is_terminal() {
+        progress_bar
     } else {
-        None
+        progress_lines
     };
     Ok(Options {
         threads: args.threads.unwrap_or(Options::default().threads),
+        search: if args.search == "dfs" {
+            Search::Dfs
+        } else {
+            Search::Bfs
+        },
         max_depth: args.max_depth,
         max_states: args.max_states,
-        progress,
+        timeout: args.timeout.map(Duration::from_secs),
+        progress: Some(progress),
     })
 }
 
-fn progress_line(config: &str, states: usize) {
+fn progress_text(p: &Progress) -> String {
+    let secs = p.elapsed.as_secs_f64();
+    format!(
+        "{}: {} states, {} unique, depth {}, {:.0} unique/s, {:.1}s",
+        p.config,
+        p.states,
+        p.unique,
+        p.depth,
+        p.unique as f64 / secs.max(1e-9),
+        secs
+    )
+}
+
+/// On a terminal: one line, redrawn in place, cleared when the configuration is done.
+fn progress_bar(p: &Progress) {
     use std::sync::OnceLock;
     static BAR: OnceLock<indicatif::ProgressBar> = OnceLock::new();
     let bar = BAR.get_or_init(|| {
@@ -152,8 +182,33 @@ fn progress_line(config: &str, states: usize) {
         );
         b
     });
-    bar.set_message(format!("{config}: {states} unique states"));
-    bar.tick();
+    if p.done {
+        bar.set_message(String::new());
+        bar.finish_and_clear();
+        // A finished bar stays finished: start a new one for the next configuration.
+        bar.reset();
+    } else {
+        bar.set_message(progress_text(p));
+        bar.tick();
+    }
+}
+
+/// In logs and pipes: a plain line on stderr every 5 s of a configuration's run, and one when
+/// a run that printed progress ends.
+fn progress_lines(p: &Progress) {
+    use std::sync::Mutex;
+    static LAST: Mutex<u64> = Mutex::new(0);
+    let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
+    let tick = p.elapsed.as_secs() / 5;
+    if p.done {
+        if *last > 0 {
+            eprintln!("{} (done)", progress_text(p));
+        }
+        *last = 0;
+    } else if tick > *last {
+        *last = tick;
+        eprintln!("{}", progress_text(p));
+    }
 }
 
 fn run_cli(cli: Cli) -> Result<ExitCode, String> {
@@ -265,13 +320,27 @@ fn run_suite(args: &RunArgs) -> Result<ExitCode, String> {
         .collect();
     let missed: Vec<&AlternativeResult> = alternatives.iter().filter(|a| !a.as_expected).collect();
     let partial = reports.iter().any(|r| !r.complete);
+    let expected_broken = !switches.is_sprite();
+    // What makes the run fail: an invariant broken in Sprite's design, a situation never
+    // reached by a whole suite, an alternative not caught.
+    let mut failed: Vec<&str> = Vec::new();
+    if !broken.is_empty() && !expected_broken {
+        failed.push("invariant broken");
+    }
+    if !unreached.is_empty() && whole_suite {
+        failed.push("situation not reached");
+    }
+    if !missed.is_empty() {
+        failed.push("alternative not caught");
+    }
 
     if args.json {
         let out = serde_json::json!({
             "configurations": reports,
             "alternatives": alternatives,
             "unreached": unreached,
-            "ok": broken.is_empty() && (unreached.is_empty() || !whole_suite) && missed.is_empty(),
+            "ok": failed.is_empty() && !partial,
+            "complete": !partial,
         });
         println!(
             "{}",
@@ -288,7 +357,9 @@ fn run_suite(args: &RunArgs) -> Result<ExitCode, String> {
                 let cfg = cfgs.iter().find(|c| c.name == r.config).expect("checked");
                 println!(
                     "\n=== {} broken in `{}` ({}) ===",
-                    p.name, r.config, r.switches
+                    model::property_title(p.name),
+                    r.config,
+                    r.switches
                 );
                 print_trace(cfg, p.path.as_deref().unwrap_or(&[]));
             }
@@ -298,10 +369,26 @@ fn run_suite(args: &RunArgs) -> Result<ExitCode, String> {
         }
         println!();
         if partial {
-            println!("note: some configurations were cut by --max-depth/--max-states: the check is partial");
+            let cut: Vec<String> = reports
+                .iter()
+                .filter(|r| !r.complete)
+                .map(|r| {
+                    let why: Vec<_> = r.cut.iter().map(|c| c.flag()).collect();
+                    format!("{} (cut by {})", r.config, why.join(", "))
+                })
+                .collect();
+            println!(
+                "PARTIAL: {} not exhausted; nothing is claimed about the states not explored.",
+                cut.join(", ")
+            );
         }
         for (r, p) in &broken {
-            println!("BROKEN: {} in `{}` ({})", p.name, r.config, r.switches);
+            println!(
+                "BROKEN: {} in `{}` ({})",
+                model::property_title(p.name),
+                r.config,
+                r.switches
+            );
         }
         for name in &unreached {
             let severity = if whole_suite {
@@ -309,7 +396,10 @@ fn run_suite(args: &RunArgs) -> Result<ExitCode, String> {
             } else {
                 "note: not reached"
             };
-            println!("{severity} in the configurations checked: {name}");
+            println!(
+                "{severity} in the configurations checked: {}",
+                model::property_title(name)
+            );
         }
         for a in &missed {
             println!(
@@ -317,7 +407,7 @@ fn run_suite(args: &RunArgs) -> Result<ExitCode, String> {
                 a.switch, a.expected
             );
         }
-        if broken.is_empty() && (unreached.is_empty() || !whole_suite) && missed.is_empty() {
+        if failed.is_empty() && !partial {
             let alts = if alternatives.is_empty() {
                 ""
             } else {
@@ -334,14 +424,12 @@ fn run_suite(args: &RunArgs) -> Result<ExitCode, String> {
     if args.write_figures {
         write_figures(&args.figures_dir, &alternatives)?;
     }
-    let expected_broken = !switches.is_sprite();
-    let ok = (broken.is_empty() || expected_broken)
-        && (unreached.is_empty() || !whole_suite)
-        && missed.is_empty();
-    Ok(if ok {
-        ExitCode::SUCCESS
-    } else {
+    Ok(if !failed.is_empty() {
         ExitCode::FAILURE
+    } else if partial {
+        ExitCode::from(3)
+    } else {
+        ExitCode::SUCCESS
     })
 }
 
@@ -369,6 +457,7 @@ fn print_configs(reports: &[Report]) {
 fn cell(v: &Verdict) -> String {
     match v {
         Verdict::Holds => "holds".into(),
+        Verdict::HoldsSoFar => "partial".into(),
         Verdict::Violated { steps } => format!("BROKEN/{steps}"),
         Verdict::Reached { steps } => format!("yes/{steps}"),
         Verdict::NotReached => "-".into(),
@@ -389,7 +478,7 @@ fn print_properties(reports: &[Report]) {
     }
     println!();
     for (i, p) in first.properties.iter().enumerate() {
-        print!("{:<58}", p.name);
+        print!("{:<58}", model::property_title(p.name));
         for (r, w) in reports.iter().zip(&width) {
             print!(" {:>w$}", cell(&r.properties[i].verdict), w = w);
         }
