@@ -936,6 +936,48 @@ mod tests {
         }
     }
 
+    /// The figures specs/costs.md and impl/README.md quote: a change shows up here, and
+    /// the docs must follow (`scenario --report` prints them).
+    #[test]
+    fn the_figures_the_docs_quote_are_pinned() {
+        let r = report();
+        let cal: Vec<String> = r
+            .calibration
+            .iter()
+            .map(|c| format!("{} {:.2}", c.constant, c.value_ms))
+            .collect();
+        assert_eq!(
+            cal,
+            [
+                "migrate_fixed_ms 71.76",
+                "file_work_ms 6.23",
+                "exec_fixed_ms 27.61",
+                "migd_call_ms 10.95"
+            ]
+        );
+        let pred: Vec<String> = r
+            .predictions
+            .rows
+            .iter()
+            .map(|p| format!("{:.2} {:+.0}%", p.predicted, p.error * 100.0))
+            .collect();
+        assert_eq!(
+            pred,
+            ["93.13 -72%", "1.15 -62%", "29.71 -59%", "1768.39 -45%"]
+        );
+        let sp: Vec<String> = r
+            .speedup
+            .points
+            .iter()
+            .map(|p| format!("{:.2}", p.model))
+            .collect();
+        assert_eq!(sp, ["1.00", "1.79", "3.09", "3.94", "4.42", "4.63", "4.69"]);
+        assert!(r.speedup.within_tolerance);
+        for p in &r.speedup.points {
+            assert!(p.error.abs() <= crate::speedup::TOLERANCE, "{p:?}");
+        }
+    }
+
     /// The speedup table, the plot and the figures the docs quote are current.
     #[test]
     fn the_speedup_plot_in_specs_is_current() {
