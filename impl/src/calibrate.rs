@@ -89,6 +89,25 @@ pub fn kinds_since(
     out
 }
 
+/// Runs one operation that migrates `pid`; returns its migration and the messages sent
+/// meanwhile that the ledger did not attribute to it.
+pub fn moved(
+    c: &mut Cluster,
+    pid: Pid,
+    op: Op,
+    kind: MigKind,
+) -> Result<(MigrationRecord, Traffic), String> {
+    let before = c.ledger.totals.clone();
+    run_ops(c, pid, &[op])?;
+    let r = migration(c, pid, kind)?;
+    let all = traffic_since(&before, &c.ledger.totals);
+    let other = Traffic {
+        rpcs: all.rpcs.saturating_sub(r.rpcs()),
+        bytes: all.bytes.saturating_sub(r.bytes()),
+    };
+    Ok((r, other))
+}
+
 /// The calibration situations, measured once per process (they depend on the protocol
 /// only, not on the cost inputs).
 pub fn measure() -> Result<Situations, String> {
@@ -105,19 +124,18 @@ fn measure_now() -> Result<Situations, String> {
     let migrate = Op::Migrate { target: H1 };
 
     let mut c = cluster(Switches::SPRITE, 0);
-    run_ops(&mut c, P, &[migrate])?;
-    let null = migration(&c, P, MigKind::Migrate)?;
+    let (null, null_other) = moved(&mut c, P, migrate, MigKind::Migrate)?;
 
     let mut c = cluster(Switches::SPRITE, 0);
-    run_ops(&mut c, P, &[open_read, migrate])?;
-    let one_file = migration(&c, P, MigKind::Migrate)?;
+    run_ops(&mut c, P, &[open_read])?;
+    let (one_file, file_other) = moved(&mut c, P, migrate, MigKind::Migrate)?;
 
     // SPE Table 1: the execs were done with no open files.
     let child = Pid::new(0, 1);
     let mut c = cluster(Switches::SPRITE, 0);
     run_ops(&mut c, P, &[Op::Fork])?;
-    run_ops(&mut c, child, &[Op::Exec { target: Some(H1) }])?;
-    let exec = migration(&c, child, MigKind::Exec)?;
+    let exec_op = Op::Exec { target: Some(H1) };
+    let (exec, exec_other) = moved(&mut c, child, exec_op, MigKind::Exec)?;
     let before = c.ledger.totals.clone();
     run_ops(&mut c, child, &[Op::Exit { status: 0 }])?;
     run_ops(&mut c, P, &[Op::Wait])?;
@@ -128,6 +146,7 @@ fn measure_now() -> Result<Situations, String> {
         null,
         one_file,
         exec,
+        unattributed: [null_other, file_other, exec_other],
         exec_exit_wait,
         select_release: sel.select_release.traffic(),
     })
@@ -247,6 +266,11 @@ mod tests {
             i.local_fork_exec_wait_ms + m.predict(&s.exec) + m.traffic_ms(s.exec_exit_wait);
         assert!((remote - i.remote_fork_exec_wait_ms).abs() < 1e-9);
         assert!((m.predict_migd_calls(s.select_release) - i.select_release_ms).abs() < 1e-9);
+        assert_eq!(
+            s.unattributed,
+            [Traffic::default(); 3],
+            "no message outside the migrations' own in these situations today"
+        );
     }
 
     #[test]

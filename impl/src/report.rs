@@ -963,7 +963,7 @@ mod tests {
             .collect();
         assert_eq!(
             pred,
-            ["93.13 -72%", "1.15 -62%", "29.71 -59%", "1768.39 -45%"]
+            ["94.19 -71%", "1.15 -62%", "29.71 -59%", "1768.39 -45%"]
         );
         let sp: Vec<String> = r
             .speedup
@@ -971,7 +971,7 @@ mod tests {
             .iter()
             .map(|p| format!("{:.2}", p.model))
             .collect();
-        assert_eq!(sp, ["1.00", "1.79", "3.09", "3.94", "4.42", "4.63", "4.69"]);
+        assert_eq!(sp, ["1.00", "1.79", "3.08", "3.94", "4.42", "4.63", "4.69"]);
         assert!(r.speedup.within_tolerance);
         for p in &r.speedup.points {
             assert!(p.error.abs() <= crate::speedup::TOLERANCE, "{p:?}");
