@@ -577,7 +577,7 @@ impl CostModel {
         {
             return Err(format!(
                 "calibration: {} would be {:.2} ms: the measured messages of \"{}\" ({}) \
-                 cost {:.2} ms on the network, more than the paper's {} ms",
+                 cost {:.2} ms on the network, more than the measurement's {} ms",
                 r.constant, r.value_ms, r.measurement, r.counts, r.network_ms, r.paper_ms
             ));
         }
