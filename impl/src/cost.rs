@@ -1,5 +1,9 @@
 //! Cost accounting per migration and phase, and a cost model that turns counts into
-//! predicted milliseconds with SPARCstation 1 parameters (SPE Table 1, TH Table 7.2).
+//! milliseconds with SPARCstation 1 parameters (SPE Table 1, TH Table 7.2). The model's
+//! inputs are the papers' parameters and named measurements ([`CostInputs`]); the
+//! constants the papers do not give are calibrated from those measurements and the
+//! implementation's own counts ([`CostModel::from_situations`], situations run by
+//! [`crate::calibrate`]), never set by hand.
 
 use crate::kernel::Note;
 use crate::migrate::Phase;
