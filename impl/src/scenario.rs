@@ -72,7 +72,7 @@
 //!
 //! Errors name the file, the line and the problem; nothing panics on input.
 
-use crate::cost::CostModel;
+use crate::cost::{CostInputs, CostModel};
 use crate::policy::{IdleRule, Job};
 use crate::sim::{ClusterConfig, HostConfig, ProcConfig, SERVER_VERSION};
 use serde::Deserialize;
@@ -98,7 +98,7 @@ struct FileSpec {
     file: Vec<InitFile>,
     #[serde(default)]
     process: Vec<ProcSpec>,
-    cost_model: Option<CostModel>,
+    cost_model: Option<Spanned<CostInputs>>,
     policy: Option<Spanned<IdleRule>>,
     #[serde(default)]
     pmake: Vec<PmakeTable>,
@@ -380,6 +380,12 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
         }
         None => None,
     };
+    // The inputs of a `[cost_model]` table are calibrated on the implementation's counts
+    // (crate::calibrate); the default model is calibrated once per process.
+    let cost_model = match &spec.cost_model {
+        None => CostModel::default(),
+        Some(t) => CostModel::calibrate(t.get_ref()).map_err(|e| cx.err(t.span(), e))?,
+    };
     let rule = policy.clone().unwrap_or_default();
     let mut pmakes = Vec::new();
     for t in &spec.pmake {
@@ -506,7 +512,7 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
         schedule: spec.schedule,
         mode,
         steps,
-        cost_model: spec.cost_model.unwrap_or_default(),
+        cost_model,
         precopy_runs: spec.precopy_runs.unwrap_or(false),
         policy: (!pmakes.is_empty()).then_some(rule),
         pmakes,

@@ -1,7 +1,8 @@
 //! `scenario`: runs a scenario file on the simulated Sprite cluster and prints each result
 //! beside the one-machine Unix's, optionally the trace, and the cost of every migration.
-//! `scenario --report` prints the per-page transfer table per VM strategy and SPE Table 1
-//! beside the implementation's predictions.
+//! `scenario --report` prints the per-page transfer table per VM strategy, SPE Table 1
+//! with each row labelled calibrated, input or predicted, the predictions of figures the
+//! papers measured separately with their errors, and pmake's speedup curve.
 //!
 //! Exit codes: 0 all results as expected; 1 an expectation failed or the cluster disagreed
 //! with one Unix machine (TR); 2 bad input.
@@ -37,12 +38,17 @@ struct Args {
     /// Machine-readable output.
     #[arg(long)]
     json: bool,
-    /// A TOML file overriding cost-model parameters.
+    /// A TOML file overriding cost-model inputs (parameters and the measurements the
+    /// constants are calibrated on; see impl/sparcstation1.toml).
     #[arg(long)]
     cost_model: Option<PathBuf>,
-    /// Print the transfer table per VM strategy and SPE Table 1 beside the predictions.
+    /// Print the transfer table per VM strategy, SPE Table 1 (each row calibrated, input
+    /// or predicted), the predictions beside the papers, and pmake's speedup curve.
     #[arg(long)]
     report: bool,
+    /// With --report: write the speedup plot (SVG) to this file.
+    #[arg(long, requires = "report")]
+    speedup_svg: Option<PathBuf>,
 }
 
 fn read(path: &PathBuf) -> Result<String, String> {
@@ -68,7 +74,11 @@ fn run(args: &Args) -> Result<bool, String> {
         None => CostModel::default(),
     };
     if args.report {
-        let r = sprite::report::build(&model);
+        let r = sprite::report::build(&model)?;
+        if let Some(p) = &args.speedup_svg {
+            std::fs::write(p, sprite::speedup::svg(&r.speedup.points))
+                .map_err(|e| format!("{}: {e}", p.display()))?;
+        }
         if args.json {
             println!(
                 "{}",
@@ -208,6 +218,20 @@ fn run(args: &Args) -> Result<bool, String> {
                 }
             );
         }
+        println!(
+            "pred ms, freeze: predicted from these counts and the cost model, whose fixed \
+             terms are calibrated: {}",
+            model
+                .calibration
+                .rows
+                .iter()
+                .map(|c| format!(
+                    "{} {:.2} ms (from {} ms, {})",
+                    c.constant, c.value_ms, c.paper_ms, c.measurement
+                ))
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
     }
     if !report.totals.is_empty() {
         println!("-- messages");
