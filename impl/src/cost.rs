@@ -345,8 +345,38 @@ impl Default for CostModel {
 }
 
 impl CostModel {
+    /// Parses a cost-model file and checks it ([`CostModel::check`]).
     pub fn from_toml(text: &str) -> Result<CostModel, String> {
-        toml::from_str(text).map_err(|e| e.to_string())
+        let m: CostModel = toml::from_str(text).map_err(|e| e.to_string())?;
+        m.check()?;
+        Ok(m)
+    }
+
+    /// Every time finite and not negative; bandwidths and sizes positive (they divide and
+    /// scale the predictions).
+    pub fn check(&self) -> Result<(), String> {
+        let times = [
+            ("rpc_latency_ms", self.rpc_latency_ms),
+            ("migrate_fixed_ms", self.migrate_fixed_ms),
+            ("exec_fixed_ms", self.exec_fixed_ms),
+            ("stream_server_ms", self.stream_server_ms),
+            ("migd_call_ms", self.migd_call_ms),
+            ("local_fork_exec_wait_ms", self.local_fork_exec_wait_ms),
+        ];
+        if let Some((name, v)) = times.iter().find(|(_, v)| !(v.is_finite() && *v >= 0.0)) {
+            return Err(format!("{name} = {v}: must be finite and not negative"));
+        }
+        let rates = [
+            ("rpc_bandwidth_kb_s", self.rpc_bandwidth_kb_s),
+            ("vm_bandwidth_kb_s", self.vm_bandwidth_kb_s),
+        ];
+        if let Some((name, v)) = rates.iter().find(|(_, v)| !(v.is_finite() && *v > 0.0)) {
+            return Err(format!("{name} = {v}: must be finite and positive"));
+        }
+        if self.page_bytes == 0 || self.block_bytes == 0 {
+            return Err("page_bytes and block_bytes must be positive".into());
+        }
+        Ok(())
     }
 
     fn kb_ms(&self, bytes: f64, bw_kb_s: f64) -> f64 {

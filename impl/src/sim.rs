@@ -250,6 +250,24 @@ impl Cluster {
         if hosts.is_empty() {
             return Err(SimError::Config("no hosts".into()));
         }
+        // The scenario parser says where; these guard the API.
+        if cfg.exec_args_bytes > crate::migrate::MAX_EXEC_ARGS {
+            return Err(SimError::Config(format!(
+                "exec_args_bytes {} is more than {}",
+                cfg.exec_args_bytes,
+                crate::migrate::MAX_EXEC_ARGS
+            )));
+        }
+        if let Some(h) = cfg
+            .hosts
+            .iter()
+            .find(|h| h.clock_skew_ms.unsigned_abs() > u64::from(u32::MAX))
+        {
+            return Err(SimError::Config(format!(
+                "host {}: clock skew {} ms is more than a u32 clock",
+                h.id, h.clock_skew_ms
+            )));
+        }
         let mut kernels = BTreeMap::new();
         for h in &cfg.hosts {
             let mut k = Kernel::new(KernelConfig {
