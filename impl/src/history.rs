@@ -56,7 +56,8 @@
 //! Each part runs on its own ghost, the initial ghost cut down to its processes (and every
 //! initial process of a home whose pid space it holds, since those occupy pids there) and
 //! its files; stream, inode and pid numbers a part allocates are not results (only a fork's
-//! child pid is, and forks of one home share a part). Ops of other parts leave a part's
+//! child pid is, and forks of one home share a part), unless they run out: a history
+//! whose opens and pipes could use up the 256 stream or inode numbers is one part. Ops of other parts leave a part's
 //! ghost untouched, so each operation's result is the same in the whole order as in its
 //! part's order (one direction), and part orders that each respect real time merge into one
 //! that does, since real time is an interval order (the other direction, Herlihy and Wing's
@@ -291,7 +292,24 @@ fn pristine(g: &Unix) -> bool {
 /// Splits the history into independent parts (see the module documentation), in the
 /// order of their first entries.
 pub fn partition(ghost: &Unix, entries: &[Entry]) -> Vec<Part> {
-    if !pristine(ghost) || entries.is_empty() {
+    // Stream and inode numbers are not results, unless they run out (the implementation
+    // then answers EMFILE): a history that could use up either is one part.
+    let (mut streams, mut inodes) = (0usize, ghost.inodes.len());
+    for e in entries {
+        match e.op {
+            Op::Open { create, .. } => {
+                streams += 1;
+                inodes += usize::from(create);
+            }
+            Op::Pipe => {
+                streams += 2;
+                inodes += 1;
+            }
+            _ => {}
+        }
+    }
+    let may_run_out = streams > 256 || inodes > 256;
+    if may_run_out || !pristine(ghost) || entries.is_empty() {
         return vec![Part {
             entries: (0..entries.len()).collect(),
             ghost: ghost.clone(),

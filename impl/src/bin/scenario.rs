@@ -250,8 +250,8 @@ fn run(args: &Args) -> Result<Verdict, String> {
             report.seed
         ),
         Verdict::Undecided => println!(
-            "UNDECIDED: the comparison with one Unix machine {}; no result differed, but \
-             that is not a pass (exit status 3)",
+            "UNDECIDED: the comparison with one Unix machine was not decided ({}); no \
+             result differed, but that is not a pass (exit status 3)",
             report
                 .undecided_why
                 .as_deref()
