@@ -15,6 +15,10 @@ use vocab::{ClusterEvent, Fd, FileName, HostId, Mode, Op, PageNo, Switch, Switch
 /// Longest scenario generated (steps, before templates expand).
 pub const MAX_STEPS: usize = 20;
 
+/// Most steps of a scenario read from a file (templates expand the generator's
+/// [`MAX_STEPS`] to about a hundred).
+pub const MAX_FILE_STEPS: usize = 1000;
+
 /// Clock readings the hosts may have (the model's clocks do not move; the implementation's
 /// are `now + skew`, with the skew below derived from the same index).
 pub const CLOCKS: [u32; 4] = [1_000_000, 1_000_500, 900_000, 2_000_000];
@@ -498,6 +502,116 @@ impl Scenario {
         let at = b(5) as usize % (sc.steps.len() + 1);
         sc.steps.insert(at, step);
         sc
+    }
+
+    /// Whether a scenario read from a file (`replay`'s JSON) stays within what the
+    /// generator makes, which is what the harness and the model are built for: 2 or 3
+    /// hosts of version 1 or 2 with a clock from [`CLOCKS`], files /f0 to /f2 of at most
+    /// `MAX_FILE_LEN` symbols, 1 or 2 pages, 1 to [`MAX_FILE_STEPS`] steps, hosts named in
+    /// steps that exist, descriptors below `unix::MAX_FDS`, pages below 3, positions at
+    /// most `MAX_FILE_LEN + 1`. The message names the first thing out of range.
+    pub fn check(&self) -> std::result::Result<(), String> {
+        let n = self.hosts.len();
+        if !(2..=3).contains(&n) {
+            return Err(format!("{n} hosts: a scenario has 2 or 3"));
+        }
+        for (i, h) in self.hosts.iter().enumerate() {
+            if !(1..=2).contains(&h.version) || h.clock as usize >= CLOCKS.len() {
+                return Err(format!(
+                    "host {i}: version {} and clock #{} (versions 1 and 2, clocks #0 to #{})",
+                    h.version,
+                    h.clock,
+                    CLOCKS.len() - 1
+                ));
+            }
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for (name, data) in &self.files {
+            if name.0 > 2 || !names.insert(*name) || data.len() > vocab::MAX_FILE_LEN as usize {
+                return Err(format!(
+                    "file {name}: names /f0 to /f2, each once, at most {} symbols",
+                    vocab::MAX_FILE_LEN
+                ));
+            }
+        }
+        if !(1..=2).contains(&self.pages) {
+            return Err(format!("{} pages: a process has 1 or 2", self.pages));
+        }
+        if self.steps.is_empty() {
+            return Err("no steps: nothing to replay".into());
+        }
+        if self.steps.len() > MAX_FILE_STEPS {
+            return Err(format!(
+                "{} steps, more than {MAX_FILE_STEPS}",
+                self.steps.len()
+            ));
+        }
+        let host = |h: HostId| -> std::result::Result<(), String> {
+            if (h.0 as usize) < n {
+                Ok(())
+            } else {
+                Err(format!("no host {h} among the {n}"))
+            }
+        };
+        let who = |w: &Who| match w {
+            Who::Pid(p) => host(p.home),
+            _ => Ok(()),
+        };
+        let op = |o: &Op| -> std::result::Result<(), String> {
+            let fd_ok = |fd: Fd| fd.0 < unix::MAX_FDS;
+            let bad = match *o {
+                Op::Open { name, .. } | Op::Unlink { name } => name.0 > 2,
+                Op::Read { fd } | Op::Close { fd } | Op::Dup { fd } | Op::Write { fd, .. } => {
+                    !fd_ok(fd)
+                }
+                Op::Lseek { fd, pos } => !fd_ok(fd) || pos > vocab::MAX_FILE_LEN + 1,
+                Op::MemRead { page } | Op::MemWrite { page, .. } => page.0 > 2,
+                Op::Migrate { target }
+                | Op::Exec {
+                    target: Some(target),
+                } => return host(target),
+                Op::Kill { pid } | Op::Setpgid { pgrp: pid } | Op::Killpg { pgrp: pid } => {
+                    return host(pid.home)
+                }
+                _ => false,
+            };
+            if bad {
+                Err(format!("`{o}` is out of the generator's range"))
+            } else {
+                Ok(())
+            }
+        };
+        for (k, step) in self.steps.iter().enumerate() {
+            let r = match step {
+                Step::Op { who: w, op: o } => who(w).and(op(o)),
+                Step::Kill { who: w, target } => who(w).and(who(target)),
+                Step::During {
+                    mover,
+                    target,
+                    other,
+                    op: o,
+                    ..
+                } => who(mover)
+                    .and(host(*target))
+                    .and(who(other))
+                    .and(o.as_ref().map_or(Ok(()), op)),
+                Step::Pipe {
+                    who: w,
+                    first,
+                    second,
+                } => who(w).and(op(first)).and(op(second)),
+                Step::Event(e) => host(e.host()),
+                Step::Sched(_) => Ok(()),
+                Step::EventDuring {
+                    mover,
+                    target,
+                    event,
+                    ..
+                } => who(mover).and(host(*target)).and(host(event.host())),
+            };
+            r.map_err(|e| format!("step {k}: {e}"))?;
+        }
+        Ok(())
     }
 
     /// Two hosts, one process, nothing to do.

@@ -408,9 +408,12 @@ impl Kernel {
         self.cfg.switches.has(s)
     }
 
-    /// This host's clock reading at simulator time `now`.
+    /// This host's clock reading at simulator time `now`, held between 0 and `u32::MAX`
+    /// (saturating: neither the time nor the configured skew can overflow it).
     pub fn clock(&self, now: u64) -> u32 {
-        (now as i64 + self.cfg.clock_skew_ms).clamp(0, u32::MAX as i64) as u32
+        let now = i64::try_from(now).unwrap_or(i64::MAX);
+        let t = now.saturating_add(self.cfg.clock_skew_ms);
+        u32::try_from(t.max(0)).unwrap_or(u32::MAX)
     }
 
     /// Adds a process that exists before anything runs, with this host as its home.

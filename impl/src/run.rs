@@ -58,8 +58,13 @@ pub struct RunReport {
     pub pmakes: Vec<PmakeResult>,
     /// pmake results that differ from one Unix machine's (TR).
     pub pmake_tr_mismatches: Vec<String>,
-    /// The comparison with the ghost gave up (too many orders to try): nothing decided.
+    /// The comparison with the ghost could not decide (too many orders to try, or more
+    /// streams, inodes or pids than the one machine numbers): nothing decided, see
+    /// `undecided_why`. Never counted as agreement.
     pub undecided: bool,
+    pub undecided_why: Option<String>,
+    /// How many independent parts the history was checked in (`history::partition`).
+    pub history_parts: usize,
     /// The ghost needed an order other than the order in which operations completed.
     pub reordered: bool,
 }
@@ -74,15 +79,18 @@ pub struct PmakeResult {
 }
 
 impl RunReport {
-    /// True when every expectation held and the cluster agreed with the ghost.
+    /// True when every expectation held and the cluster agreed with the ghost (decided).
     pub fn ok(&self) -> bool {
-        !self.undecided
-            && self
-                .steps
-                .iter()
-                .all(|s| s.expect_ok != Some(false) && s.agrees != Some(false))
-            && self.pmakes.iter().all(|p| p.expect_ok)
-            && self.pmake_tr_mismatches.is_empty()
+        !self.undecided && !self.failed()
+    }
+
+    /// True when an expectation failed or the cluster disagreed with the ghost.
+    pub fn failed(&self) -> bool {
+        self.steps
+            .iter()
+            .any(|s| s.expect_ok == Some(false) || s.agrees == Some(false))
+            || self.pmakes.iter().any(|p| !p.expect_ok)
+            || !self.pmake_tr_mismatches.is_empty()
     }
 }
 
@@ -183,11 +191,16 @@ pub fn run(s: &Scenario, trace: bool, model: &CostModel) -> Result<RunReport, Si
     let (entries, entry_ids) = history_of(&c, cut);
     let verdict = history::check(&ghost, &entries);
     let bad = verdict.disagreement.as_ref().map(|d| entry_ids[d.entry]);
+    // Each operation's entry, if it has one.
+    let mut entry_of = vec![None; c.ops().len()];
+    for (k, id) in entry_ids.iter().enumerate() {
+        entry_of[id.0] = Some(k);
+    }
     let mut steps = Vec::new();
     for (i, step) in s.steps.iter().enumerate() {
         let (text, outcome, unix, agrees) = match (&step.kind, &ids[i]) {
             (StepKind::Op(pid, op), Some(id)) => {
-                let k = entry_ids.iter().position(|x| x == id);
+                let k = entry_of.get(id.0).copied().flatten();
                 let g = k.and_then(|k| verdict.ghost[k]);
                 let unix = g.map(|g| {
                     g.map(|o| vocab::outcome::show(&o))
@@ -217,6 +230,8 @@ pub fn run(s: &Scenario, trace: bool, model: &CostModel) -> Result<RunReport, Si
     }
     let mut r = report(s, &c, model, steps);
     r.undecided = verdict.undecided;
+    r.undecided_why = verdict.undecided_why;
+    r.history_parts = verdict.parts;
     r.reordered = verdict.reordered;
     Ok(r)
 }
@@ -245,6 +260,8 @@ fn report(s: &Scenario, c: &Cluster, model: &CostModel, steps: Vec<StepResult>) 
         pmakes: Vec::new(),
         pmake_tr_mismatches: Vec::new(),
         undecided: false,
+        undecided_why: None,
+        history_parts: 0,
         reordered: false,
     }
 }

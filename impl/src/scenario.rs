@@ -70,9 +70,23 @@
 //!
 //! Every pmake result is replayed on the one-machine Unix (TR), as steps are.
 //!
-//! Errors name the file, the line and the problem; nothing panics on input.
+//! Errors name the file, the line and the problem; nothing panics on input. Every number
+//! is range-checked here, so no arithmetic on it can overflow later:
+//!
+//! | what | allowed |
+//! | --- | --- |
+//! | the file | at most [`MAX_SCENARIO_BYTES`]; no array longer than [`MAX_ARRAY_LEN`], at most [`MAX_ITEMS`] keys and values in all (checked on the tokens, before a tree is built, so memory stays bounded) |
+//! | `steps` | at most [`MAX_STEPS`]; a step's `pid` is a listed process, or a pid of a host that one of the forks before the step can create (its index is below the host's listed processes plus those forks) |
+//! | `clock_skew_ms` | at most [`MAX_SKEW_MS`] either way (clocks are `u32` ms) |
+//! | `exec_args_bytes` | at most [`crate::migrate::MAX_EXEC_ARGS`] |
+//! | `at_ms`, `step_ms`, `start_ms`, the `[policy]` times | at most [`MAX_SIM_MS`] each; `steps` times `step_ms` too |
+//! | `local_slots` | at most 256 |
+//! | `[cost_model]` | finite, not negative; bandwidths and sizes positive |
+//!
+//! An error quotes at most [`QUOTE_CHARS`] characters of the offending text.
 
 use crate::cost::{CostInputs, CostModel};
+use crate::migrate::MAX_EXEC_ARGS;
 use crate::policy::{IdleRule, Job};
 use crate::sim::{ClusterConfig, HostConfig, ProcConfig, SERVER_VERSION};
 use serde::Deserialize;
@@ -80,13 +94,44 @@ use std::fmt;
 use toml::Spanned;
 use vocab::{ClusterEvent, Fd, FileName, HostId, Mode, Op, PageNo, Pid, Switches};
 
+/// Largest scenario file read.
+pub const MAX_SCENARIO_BYTES: usize = 16 << 20;
+/// Most values in one TOML array (the steps are the longest).
+pub const MAX_ARRAY_LEN: usize = 200_000;
+/// Most steps.
+pub const MAX_STEPS: usize = MAX_ARRAY_LEN;
+/// Most keys, values, arrays and tables in a file: what `toml` holds in memory while it
+/// parses (a few hundred bytes each), so this bounds the parse's memory. A step written
+/// `{ pid = "p0.0", op = "getpid" }` counts 5.
+pub const MAX_ITEMS: usize = 1_000_000;
+/// Largest clock skew either way, in ms (a host's clock reads `u32` ms).
+pub const MAX_SKEW_MS: i64 = u32::MAX as i64;
+/// Latest simulated time a scenario may name, and longest duration, in ms (one day).
+pub const MAX_SIM_MS: u64 = 24 * 60 * 60 * 1000;
+/// Characters of offending text an error message quotes.
+pub const QUOTE_CHARS: usize = 40;
+
+/// `s` for an error message: whole if short, else its first [`QUOTE_CHARS`] characters
+/// and how long it was.
+pub fn quote(s: &str) -> String {
+    clip(s, QUOTE_CHARS)
+}
+
+/// `s` cut after `n` characters, saying how long it was.
+fn clip(s: &str, n: usize) -> String {
+    match s.char_indices().nth(n) {
+        None => s.to_string(),
+        Some((cut, _)) => format!("{}... ({} bytes)", &s[..cut], s.len()),
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileSpec {
     seed: Option<u64>,
     switches: Option<Spanned<String>>,
     mode: Option<Spanned<String>>,
-    exec_args_bytes: Option<u32>,
+    exec_args_bytes: Option<Spanned<u32>>,
     precopy_runs: Option<bool>,
     #[serde(default)]
     schedule: Vec<usize>,
@@ -112,10 +157,10 @@ struct PmakeTable {
     client: Spanned<String>,
     jobs: Spanned<u16>,
     steps: u8,
-    step_ms: u64,
-    local_slots: Option<usize>,
+    step_ms: Spanned<u64>,
+    local_slots: Option<Spanned<usize>>,
     first_file: Option<u8>,
-    start_ms: Option<u64>,
+    start_ms: Option<Spanned<u64>>,
     #[serde(default)]
     expect: PmakeExpect,
 }
@@ -123,7 +168,7 @@ struct PmakeTable {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TimedSpec {
-    at_ms: u64,
+    at_ms: Spanned<u64>,
     event: Spanned<String>,
 }
 
@@ -163,7 +208,7 @@ pub struct PmakeStep {
 struct HostSpec {
     id: Spanned<u8>,
     version: Option<u16>,
-    clock_skew_ms: Option<i64>,
+    clock_skew_ms: Option<Spanned<i64>>,
     owner: Option<bool>,
 }
 
@@ -265,34 +310,124 @@ impl fmt::Display for ScenarioError {
 
 impl std::error::Error for ScenarioError {}
 
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rfind('\n').map(|i| offset - i).unwrap_or(offset + 1);
-    (line, col)
+/// Where each line of a text starts, to turn a byte offset into a line and a column in
+/// O(log lines) (a scenario has one step per line, and every step records its line).
+struct Lines {
+    starts: Vec<usize>,
+}
+
+impl Lines {
+    fn new(text: &str) -> Lines {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        Lines { starts }
+    }
+
+    /// 1-based line and column (in bytes) of `offset`.
+    fn line_col(&self, text: &str, offset: usize) -> (usize, usize) {
+        let offset = offset.min(text.len());
+        let line = self.starts.partition_point(|s| *s <= offset);
+        (line, offset - self.starts[line - 1] + 1)
+    }
 }
 
 struct Ctx<'a> {
     file: &'a str,
     text: &'a str,
+    lines: Lines,
 }
 
 impl Ctx<'_> {
     fn err(&self, span: std::ops::Range<usize>, message: impl Into<String>) -> ScenarioError {
-        let (line, column) = line_col(self.text, span.start);
+        let (line, column) = self.lines.line_col(self.text, span.start);
+        let message: String = message.into();
+        // Messages from `toml` and `vocab` may quote input at any length (ours quote it
+        // with `quote`); the longest list of expected keys is under 300 characters.
+        let message = clip(&message, 10 * QUOTE_CHARS);
         ScenarioError {
             file: self.file.to_string(),
             line,
             column,
-            message: message.into(),
+            message,
         }
     }
+
+    fn line(&self, span: std::ops::Range<usize>) -> usize {
+        self.lines.line_col(self.text, span.start).0
+    }
+}
+
+/// Bounds the file before `toml` builds its tree of it (a few hundred bytes per key or
+/// value): on the tokens alone, with the lexer of `toml`'s own parser, no array may hold
+/// more than [`MAX_ARRAY_LEN`] values and the file no more than [`MAX_ITEMS`] keys,
+/// values, arrays and tables. A 10 MB `data = [1, 1, ...]` is refused at its `[` with
+/// the memory of its text only. The count is an upper bound (a key counts as an item);
+/// `toml` still judges the syntax.
+fn prescan(cx: &Ctx) -> Result<(), ScenarioError> {
+    use toml_parser::lexer::TokenKind as T;
+    if cx.text.len() > MAX_SCENARIO_BYTES {
+        return Err(cx.err(
+            MAX_SCENARIO_BYTES..MAX_SCENARIO_BYTES,
+            format!(
+                "the file has {} bytes, more than the {MAX_SCENARIO_BYTES} a scenario may have",
+                cx.text.len()
+            ),
+        ));
+    }
+    // Open arrays and inline tables: (is an array, where it starts, commas so far).
+    let mut open: Vec<(bool, usize, usize)> = Vec::new();
+    // On a `[table]` or `[[table]]` header line; after a top-level `=` on this line.
+    let (mut header, mut value) = (false, false);
+    let mut items = 0usize;
+    for tok in toml_parser::Source::new(cx.text).lex() {
+        let at = tok.span().start();
+        match tok.kind() {
+            T::Newline if open.is_empty() => (header, value) = (false, false),
+            _ if header => {}
+            T::Equals => value = true,
+            T::LeftSquareBracket if open.is_empty() && !value => header = true,
+            T::LeftSquareBracket | T::LeftCurlyBracket => {
+                items += 1;
+                open.push((tok.kind() == T::LeftSquareBracket, at, 0));
+            }
+            T::RightSquareBracket | T::RightCurlyBracket => {
+                open.pop();
+            }
+            T::Comma => {
+                if let Some((true, start, commas)) = open.last_mut() {
+                    *commas += 1;
+                    if *commas >= MAX_ARRAY_LEN {
+                        return Err(cx.err(
+                            *start..*start,
+                            format!("an array of more than {MAX_ARRAY_LEN} values"),
+                        ));
+                    }
+                }
+            }
+            T::Atom | T::BasicString | T::LiteralString | T::MlBasicString | T::MlLiteralString => {
+                items += 1
+            }
+            _ => {}
+        }
+        if items > MAX_ITEMS {
+            return Err(cx.err(
+                at..at,
+                format!("more than {MAX_ITEMS} keys and values in the file"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Parses and validates a scenario. `file` is only used in error messages.
 pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
-    let cx = Ctx { file, text };
+    let cx = Ctx {
+        file,
+        text,
+        lines: Lines::new(text),
+    };
+    prescan(&cx)?;
     let spec: FileSpec = toml::from_str(text).map_err(|e| {
         let span = e.span().unwrap_or(0..0);
         cx.err(span, e.message().to_string())
@@ -310,7 +445,10 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
         Some((other, span)) => {
             return Err(cx.err(
                 span,
-                format!("unknown mode `{other}`; use `sequential` or `concurrent`"),
+                format!(
+                    "unknown mode `{}`; use `sequential` or `concurrent`",
+                    quote(other)
+                ),
             ))
         }
     };
@@ -323,10 +461,24 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
         if hosts.iter().any(|x: &HostConfig| x.id == id) {
             return Err(cx.err(h.id.span(), format!("host {id} is listed twice")));
         }
+        let clock_skew_ms = match &h.clock_skew_ms {
+            None => 0,
+            Some(k) if k.get_ref().unsigned_abs() <= MAX_SKEW_MS.unsigned_abs() => *k.get_ref(),
+            Some(k) => {
+                return Err(cx.err(
+                    k.span(),
+                    format!(
+                        "clock_skew_ms {} is out of range: at most {MAX_SKEW_MS} ms either way \
+                         (a clock reads u32 ms)",
+                        k.get_ref()
+                    ),
+                ))
+            }
+        };
         hosts.push(HostConfig {
             id,
             version: h.version.unwrap_or(SERVER_VERSION),
-            clock_skew_ms: h.clock_skew_ms.unwrap_or(0),
+            clock_skew_ms,
             owner_present: h.owner.unwrap_or(false),
         });
     }
@@ -355,6 +507,7 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
         files.push((name, data));
     }
     let mut processes = Vec::new();
+    let mut listed = std::collections::BTreeSet::new();
     for p in &spec.process {
         let pid = parse_pid(p.pid.get_ref()).map_err(|e| cx.err(p.pid.span(), e))?;
         if !known(pid.home) {
@@ -363,7 +516,7 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
                 format!("{pid}: its home {} is not a host", pid.home),
             ));
         }
-        if processes.iter().any(|x: &ProcConfig| x.pid == pid) {
+        if !listed.insert(pid) {
             return Err(cx.err(p.pid.span(), format!("process {pid} is listed twice")));
         }
         processes.push(ProcConfig {
@@ -375,16 +528,22 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
     }
     let policy = match &spec.policy {
         Some(r) => {
-            r.get_ref().check().map_err(|e| cx.err(r.span(), e))?;
-            Some(r.get_ref().clone())
+            let rule = r.get_ref();
+            rule.check().map_err(|e| cx.err(r.span(), e))?;
+            let times = [
+                ("no_input_ms", rule.no_input_ms),
+                ("sample_ms", rule.sample_ms),
+                ("report_ms", rule.report_ms),
+            ];
+            if let Some((name, ms)) = times.iter().find(|(_, ms)| *ms > MAX_SIM_MS) {
+                return Err(cx.err(
+                    r.span(),
+                    format!("{name} {ms} is more than {MAX_SIM_MS} ms"),
+                ));
+            }
+            Some(rule.clone())
         }
         None => None,
-    };
-    // The inputs of a `[cost_model]` table are calibrated on the implementation's counts
-    // (crate::calibrate); the default model is calibrated once per process.
-    let cost_model = match &spec.cost_model {
-        None => CostModel::default(),
-        Some(t) => CostModel::calibrate(t.get_ref()).map_err(|e| cx.err(t.span(), e))?,
     };
     let rule = policy.clone().unwrap_or_default();
     let mut pmakes = Vec::new();
@@ -409,21 +568,51 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
                 format!("{jobs} jobs from /f{first_file}: more than 256 output files"),
             ));
         }
-        let (line, _) = line_col(text, span.start);
+        let step_ms = *t.step_ms.get_ref();
+        if step_ms.saturating_mul(t.steps.into()) > MAX_SIM_MS {
+            return Err(cx.err(
+                t.step_ms.span(),
+                format!(
+                    "{} steps of {step_ms} ms: more than {MAX_SIM_MS} ms",
+                    t.steps
+                ),
+            ));
+        }
+        let start_ms = match &t.start_ms {
+            Some(ms) if *ms.get_ref() > MAX_SIM_MS => {
+                return Err(cx.err(
+                    ms.span(),
+                    format!("start_ms {} is more than {MAX_SIM_MS} ms", ms.get_ref()),
+                ))
+            }
+            Some(ms) => *ms.get_ref(),
+            // Both at most MAX_SIM_MS (checked above): no overflow.
+            None => rule.no_input_ms + rule.sample_ms,
+        };
+        let local_slots = match &t.local_slots {
+            None => 1,
+            Some(n) if *n.get_ref() <= 256 => *n.get_ref(),
+            Some(n) => {
+                return Err(cx.err(
+                    n.span(),
+                    format!("local_slots {} is more than 256", n.get_ref()),
+                ))
+            }
+        };
         pmakes.push(PmakeStep {
             client,
             jobs: vec![
                 Job {
                     steps: t.steps,
-                    step_ms: t.step_ms,
+                    step_ms
                 };
                 jobs as usize
             ],
-            local_slots: t.local_slots.unwrap_or(1),
+            local_slots,
             first_file,
-            start_ms: t.start_ms.unwrap_or(rule.no_input_ms + rule.sample_ms),
+            start_ms,
             expect: t.expect.clone(),
-            line,
+            line: cx.line(span),
         });
     }
     if let (Some(p), false) = (spec.pmake.first(), spec.steps.is_empty()) {
@@ -445,9 +634,28 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
         if !known(e.host()) {
             return Err(cx.err(span, format!("no host {} in the scenario", e.host())));
         }
-        let (line, _) = line_col(text, span.start);
-        timed.push((t.at_ms, e, line));
+        let at_ms = *t.at_ms.get_ref();
+        if at_ms > MAX_SIM_MS {
+            return Err(cx.err(
+                t.at_ms.span(),
+                format!("at_ms {at_ms} is more than {MAX_SIM_MS} ms"),
+            ));
+        }
+        timed.push((at_ms, e, cx.line(span)));
     }
+    if let Some(s) = spec.steps.get(MAX_STEPS) {
+        let span = (s.pid.as_ref().map(|p| p.span()))
+            .or(s.event.as_ref().map(|e| e.span()))
+            .or(s.settle.as_ref().map(|e| e.span()))
+            .unwrap_or(0..0);
+        return Err(cx.err(span, format!("more than {MAX_STEPS} steps")));
+    }
+    // Listed processes per home, and the forks so far (see the pid check below).
+    let mut listed_on = [0usize; 256];
+    for p in &processes {
+        listed_on[p.pid.home.0 as usize] += 1;
+    }
+    let mut forks = 0usize;
     let mut steps = Vec::new();
     for s in &spec.steps {
         if let Some(settle) = &s.settle {
@@ -457,11 +665,10 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
             if !settle.get_ref() {
                 return Err(cx.err(settle.span(), "`settle` is only ever `true`"));
             }
-            let (line, _) = line_col(text, settle.span().start);
             steps.push(ScenarioStep {
                 kind: StepKind::Settle,
                 expect: None,
-                line,
+                line: cx.line(settle.span()),
             });
             continue;
         }
@@ -469,6 +676,28 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
             (Some(pid), Some(op), None) => {
                 let p = parse_pid(pid.get_ref()).map_err(|e| cx.err(pid.span(), e))?;
                 let o = parse_op(op.get_ref()).map_err(|e| cx.err(op.span(), e))?;
+                if !known(p.home) {
+                    return Err(cx.err(
+                        pid.span(),
+                        format!("{p}: its home {} is not a host", p.home),
+                    ));
+                }
+                // A child's index is the smallest free on its host, and every index in use
+                // there belongs to a listed process or to one a fork created (alive, or
+                // naming a group), so a fork can only create indices below this.
+                let reachable = listed_on[p.home.0 as usize] + forks;
+                if !listed.contains(&p) && usize::from(p.index) >= reachable {
+                    return Err(cx.err(
+                        pid.span(),
+                        format!(
+                            "{p} is not a listed process, and no fork before this step can \
+                             create it"
+                        ),
+                    ));
+                }
+                if o == Op::Fork {
+                    forks += 1;
+                }
                 (StepKind::Op(p, o), op.span())
             }
             (None, None, Some(ev)) => {
@@ -493,20 +722,40 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
                 return Err(cx.err(span, "empty step"));
             }
         };
-        let (line, _) = line_col(text, span.start);
         steps.push(ScenarioStep {
             kind,
             expect: s.expect.as_ref().map(|e| e.get_ref().clone()),
-            line,
+            line: cx.line(span),
         });
     }
+    let exec_args_bytes = match &spec.exec_args_bytes {
+        None => 1024,
+        Some(n) if *n.get_ref() <= MAX_EXEC_ARGS => *n.get_ref(),
+        Some(n) => {
+            return Err(cx.err(
+                n.span(),
+                format!(
+                    "exec_args_bytes {} is more than {MAX_EXEC_ARGS} (an exec's arguments \
+                     travel in one message)",
+                    n.get_ref()
+                ),
+            ))
+        }
+    };
+    // The inputs of a `[cost_model]` table are checked and calibrated on the
+    // implementation's counts (crate::calibrate); the default model is calibrated once per
+    // process.
+    let cost_model = match &spec.cost_model {
+        None => CostModel::default(),
+        Some(t) => CostModel::calibrate(t.get_ref()).map_err(|e| cx.err(t.span(), e))?,
+    };
     Ok(Scenario {
         cluster: ClusterConfig {
             hosts,
             files,
             processes,
             switches,
-            exec_args_bytes: spec.exec_args_bytes.unwrap_or(1024),
+            exec_args_bytes,
         },
         seed: spec.seed.unwrap_or(0),
         schedule: spec.schedule,
@@ -524,22 +773,27 @@ fn num<T: std::str::FromStr>(s: &str, prefix: &str, what: &str) -> Result<T, Str
     s.strip_prefix(prefix)
         .unwrap_or(s)
         .parse()
-        .map_err(|_| format!("bad {what} `{s}` (expected e.g. `{prefix}0`)"))
+        .map_err(|_| format!("bad {what} `{}` (expected e.g. `{prefix}0`)", quote(s)))
 }
 
 pub fn parse_pid(s: &str) -> Result<Pid, String> {
-    let body = s
-        .strip_prefix('p')
-        .ok_or_else(|| format!("bad pid `{s}` (expected e.g. `p0.1`)"))?;
-    let (h, i) = body
-        .split_once('.')
-        .ok_or_else(|| format!("bad pid `{s}` (expected e.g. `p0.1`)"))?;
-    let home = h
-        .parse()
-        .map_err(|_| format!("bad pid `{s}`: home `{h}` is not a number"))?;
-    let index = i
-        .parse()
-        .map_err(|_| format!("bad pid `{s}`: index `{i}` is not a number"))?;
+    let bad = || format!("bad pid `{}` (expected e.g. `p0.1`)", quote(s));
+    let body = s.strip_prefix('p').ok_or_else(bad)?;
+    let (h, i) = body.split_once('.').ok_or_else(bad)?;
+    let home = h.parse().map_err(|_| {
+        format!(
+            "bad pid `{}`: home `{}` is not a number from 0 to 255",
+            quote(s),
+            quote(h)
+        )
+    })?;
+    let index = i.parse().map_err(|_| {
+        format!(
+            "bad pid `{}`: index `{}` is not a number from 0 to 255",
+            quote(s),
+            quote(i)
+        )
+    })?;
     Ok(Pid::new(home, index))
 }
 
@@ -560,7 +814,8 @@ fn args<const N: usize>(words: &[&str], usage: &str) -> Result<[String; N], Stri
 
 /// Parses an operation in trace syntax (see the module documentation).
 pub fn parse_op(s: &str) -> Result<Op, String> {
-    let words: Vec<&str> = s.split_whitespace().collect();
+    // No operation has more than four words: the fifth is enough for the arity errors.
+    let words: Vec<&str> = s.split_whitespace().take(5).collect();
     let Some(first) = words.first() else {
         return Err("empty operation".into());
     };
@@ -579,12 +834,17 @@ pub fn parse_op(s: &str) -> Result<Op, String> {
                 "r" => Mode::Read,
                 "w" => Mode::Write,
                 "rw" => Mode::ReadWrite,
-                m => return Err(format!("bad mode `{m}` (use r, w or rw)")),
+                m => return Err(format!("bad mode `{}` (use r, w or rw)", quote(m))),
             };
             let create = match words.get(3) {
                 None => false,
                 Some(&"create") => true,
-                Some(w) => return Err(format!("unexpected `{w}` after the mode (only `create`)")),
+                Some(w) => {
+                    return Err(format!(
+                        "unexpected `{}` after the mode (only `create`)",
+                        quote(w)
+                    ))
+                }
             };
             Op::Open {
                 name: parse_name(words[1])?,
@@ -674,14 +934,17 @@ pub fn parse_op(s: &str) -> Result<Op, String> {
         "killpg" => Op::Killpg {
             pgrp: parse_pid(&args::<1>(&words, "killpg p0.0")?[0])?,
         },
-        other => return Err(format!("unknown operation `{other}`")),
+        other => return Err(format!("unknown operation `{}`", quote(other))),
     })
 }
 
 pub fn parse_event(s: &str) -> Result<ClusterEvent, String> {
-    let words: Vec<&str> = s.split_whitespace().collect();
+    let words: Vec<&str> = s.split_whitespace().take(3).collect();
     let [what, host] = words.as_slice() else {
-        return Err(format!("bad event `{s}` (expected e.g. `crash h1`)"));
+        return Err(format!(
+            "bad event `{}` (expected e.g. `crash h1`)",
+            quote(s)
+        ));
     };
     let h = parse_host(host)?;
     Ok(match *what {
@@ -691,7 +954,8 @@ pub fn parse_event(s: &str) -> Result<ClusterEvent, String> {
         "owner-leaves" => ClusterEvent::OwnerLeaves(h),
         other => {
             return Err(format!(
-                "unknown event `{other}` (crash, reboot, owner-returns, owner-leaves)"
+                "unknown event `{}` (crash, reboot, owner-returns, owner-leaves)",
+                quote(other)
             ))
         }
     })
@@ -863,6 +1127,201 @@ pages = 1
             assert!(e.message.contains("settle"), "{e}");
             assert_eq!(e.line, 5);
         }
+    }
+
+    /// (message, line) of the error `text` gives.
+    fn error_of(text: &str) -> (String, usize) {
+        let e = parse("x.toml", text).unwrap_err();
+        (e.message, e.line)
+    }
+
+    #[test]
+    fn numbers_are_range_checked_where_they_are_written() {
+        let host_key =
+            |kv: &str| GOOD.replace("[[host]]\nid = 1", &format!("[[host]]\nid = 1\n{kv}"));
+        for (text, want, line) in [
+            (
+                host_key("clock_skew_ms = 9223372036854775807"),
+                "clock_skew_ms",
+                11,
+            ),
+            (
+                host_key("clock_skew_ms = -9223372036854775808"),
+                "clock_skew_ms",
+                11,
+            ),
+            (
+                host_key("clock_skew_ms = 4294967296"),
+                "at most 4294967295",
+                11,
+            ),
+            (
+                GOOD.replace("seed = 3", "exec_args_bytes = 16385"),
+                "more than 16384",
+                2,
+            ),
+            (
+                GOOD.replace("seed = 3", "exec_args_bytes = 4294967296"),
+                "expected u32",
+                2,
+            ),
+            (
+                format!("{GOOD}[cost_model]\nrpc_bandwidth_kb_s = 0.0\n"),
+                "rpc_bandwidth_kb_s",
+                14,
+            ),
+            (
+                PMAKE.replace("at_ms = 40000", "at_ms = 9223372036854775807"),
+                "at_ms",
+                4,
+            ),
+            (
+                PMAKE.replace("step_ms = 1000", "step_ms = 9223372036854775807"),
+                "ms",
+                12,
+            ),
+            (
+                PMAKE.replace("step_ms = 1000", "step_ms = 1000\nstart_ms = 99999999999"),
+                "start_ms",
+                13,
+            ),
+            (
+                PMAKE.replace("step_ms = 1000", "step_ms = 1000\nlocal_slots = 100000"),
+                "local_slots",
+                13,
+            ),
+            (
+                PMAKE.replace("no_input_ms = 20000", "no_input_ms = 9223372036854775807"),
+                "no_input_ms",
+                6,
+            ),
+        ] {
+            let (message, at) = error_of(&text);
+            assert!(message.contains(want), "{message}");
+            assert_eq!(at, line, "{message}");
+        }
+        // In range: accepted as written.
+        let s = parse("x.toml", &host_key("clock_skew_ms = -4294967295")).expect("parses");
+        assert_eq!(s.cluster.hosts[1].clock_skew_ms, -4_294_967_295);
+        let s = parse(
+            "x.toml",
+            &GOOD.replace("seed = 3", "exec_args_bytes = 16384"),
+        )
+        .expect("ok");
+        assert_eq!(s.cluster.exec_args_bytes, 16384);
+    }
+
+    #[test]
+    fn a_step_names_a_process_that_can_exist() {
+        let (m, line) = error_of(&GOOD.replace(
+            "{ event = \"crash h1\" }",
+            "{ pid = \"p0.5\", op = \"getpid\" }",
+        ));
+        assert!(m.contains("p0.5 is not a listed process"), "{m}");
+        assert_eq!(line, 5);
+        let (m, line) = error_of(&GOOD.replace(
+            "{ event = \"crash h1\" }",
+            "{ pid = \"p7.0\", op = \"getpid\" }",
+        ));
+        assert!(m.contains("its home h7 is not a host"), "{m}");
+        assert_eq!(line, 5);
+        // A child of a fork before the step: p0.1 (one listed on h0, one fork), not p0.2.
+        let fork = |child: &str| {
+            GOOD.replace(
+                "{ event = \"crash h1\" }",
+                &format!("{{ pid = \"p0.0\", op = \"fork\" }},\n  {{ pid = \"{child}\", op = \"getpid\" }}"),
+            )
+        };
+        assert!(parse("x.toml", &fork("p0.1")).is_ok());
+        assert!(
+            parse("x.toml", &fork("p1.0")).is_ok(),
+            "under local-pids h1 can have it"
+        );
+        let (m, line) = error_of(&fork("p0.2"));
+        assert!(m.contains("p0.2 is not a listed process"), "{m}");
+        assert_eq!(line, 6);
+    }
+
+    #[test]
+    fn long_text_is_quoted_by_a_short_prefix() {
+        let long = "x".repeat(1 << 20);
+        for text in [
+            GOOD.replace("open /f1 rw create", &long),
+            GOOD.replace("open /f1 rw create", &format!("open /f1 {long}")),
+            GOOD.replace("\"p0.0\", op", &format!("\"p{long}\", op")),
+            GOOD.replace("crash h1", &format!("crash {long}")),
+            GOOD.replace("seed = 3", &format!("switches = \"{long}\"")),
+            GOOD.replace("seed = 3", &format!("mode = \"{long}\"")),
+            GOOD.replace("id = 1", &format!("id = \"{long}\"")),
+            GOOD.replace("seed = 3", &format!("{long} = 3")),
+        ] {
+            let e = parse("x.toml", &text).unwrap_err();
+            assert!(
+                e.message.len() < 500,
+                "{} bytes: {}",
+                e.message.len(),
+                &e.message[..500]
+            );
+        }
+        assert_eq!(quote("short"), "short");
+        assert_eq!(
+            quote(&long),
+            format!("{}... (1048576 bytes)", &long[..QUOTE_CHARS])
+        );
+    }
+
+    #[test]
+    fn huge_arrays_are_refused_from_their_tokens() {
+        let ones = vec!["1"; MAX_ARRAY_LEN + 1].join(", ");
+        let text = GOOD.replace(
+            "pages = 2",
+            &format!("pages = 2\n[[file]]\nname = \"/f0\"\ndata = [{ones}]"),
+        );
+        let (m, line) = error_of(&text);
+        assert!(m.contains("an array of more than"), "{m}");
+        assert_eq!(line, 16);
+        // Many arrays, each short enough: the total is bounded.
+        let ones = vec!["1"; MAX_ARRAY_LEN - 1].join(", ");
+        let files: String = (0..MAX_ITEMS / MAX_ARRAY_LEN + 1)
+            .map(|i| format!("[[file]]\nname = \"/f{i}\"\ndata = [{ones}]\n"))
+            .collect();
+        let (m, _) = error_of(&format!("{GOOD}{files}"));
+        assert!(m.contains("keys and values"), "{m}");
+        // Under the bounds, the ordinary check says what is wrong.
+        let text = GOOD.replace(
+            "pages = 2",
+            "pages = 2\n[[file]]\nname = \"/f0\"\ndata = [1, 2, 3, 4]",
+        );
+        assert!(error_of(&text).0.contains("at most 3 symbols per file"));
+        // Brackets and commas inside strings and comments are not arrays.
+        let text = GOOD.replace(
+            "seed = 3",
+            &format!(
+                "seed = 3 # [{}]\nswitches = \"[,,,]\"",
+                ",".repeat(MAX_ARRAY_LEN)
+            ),
+        );
+        assert!(
+            error_of(&text).0.contains("switch"),
+            "parsed past the comment"
+        );
+    }
+
+    #[test]
+    fn lines_are_counted_right_far_into_a_file() {
+        let steps: String = (0..3000)
+            .map(|_| "  { pid = \"p0.0\", op = \"getpid\" },\n")
+            .collect();
+        let text = GOOD.replace("  { event = \"crash h1\" },\n", &steps);
+        let s = parse("x.toml", &text).expect("parses");
+        assert_eq!(s.steps.len(), 3001);
+        assert_eq!(s.steps[3000].line, 3004);
+        let bad = GOOD.replace(
+            "  { event = \"crash h1\" },\n",
+            &format!("{steps}  {{ pid = \"p0.0\", op = \"teleport\" }},\n"),
+        );
+        let e = parse("x.toml", &bad).unwrap_err();
+        assert_eq!((e.line, e.column), (3005, 24), "{e}");
     }
 
     #[test]

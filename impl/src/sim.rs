@@ -250,6 +250,24 @@ impl Cluster {
         if hosts.is_empty() {
             return Err(SimError::Config("no hosts".into()));
         }
+        // The scenario parser says where; these guard the API.
+        if cfg.exec_args_bytes > crate::migrate::MAX_EXEC_ARGS {
+            return Err(SimError::Config(format!(
+                "exec_args_bytes {} is more than {}",
+                cfg.exec_args_bytes,
+                crate::migrate::MAX_EXEC_ARGS
+            )));
+        }
+        if let Some(h) = cfg
+            .hosts
+            .iter()
+            .find(|h| h.clock_skew_ms.unsigned_abs() > u64::from(u32::MAX))
+        {
+            return Err(SimError::Config(format!(
+                "host {}: clock skew {} ms is more than a u32 clock",
+                h.id, h.clock_skew_ms
+            )));
+        }
         let mut kernels = BTreeMap::new();
         for h in &cfg.hosts {
             let mut k = Kernel::new(KernelConfig {
@@ -653,24 +671,57 @@ impl Cluster {
                 .filter(|(_, q)| !q.is_empty())
                 .map(|(k, _)| Choice::Deliver(*k)),
         );
-        for (pid, q) in &self.queued {
-            if q.is_empty() || self.running.contains_key(pid) {
-                continue;
-            }
-            let mut present = false;
-            let mut idle_on = None;
-            let op = &self.ops[q[0].0].op;
-            for (h, k) in &self.kernels {
-                if self.down.contains(h) {
-                    continue;
-                }
-                if k.procs.contains_key(pid) {
-                    present = true;
-                    if k.can_start(*pid, op) {
-                        idle_on = Some(*h);
+        let waiting =
+            |pid: &Pid, q: &VecDeque<OpId>| !q.is_empty() && !self.running.contains_key(pid);
+        // Where each waiting process is (on the last host up that can start its next
+        // operation, if any): looked up host by host for each process, or, when that is
+        // more work (thousands of processes queued at once), found in one pass over the
+        // process tables. Both give the same answer, in host order.
+        let live: Vec<(&HostId, &Kernel)> = self
+            .kernels
+            .iter()
+            .filter(|(h, _)| !self.down.contains(h))
+            .collect();
+        let queued = self.queued.iter().filter(|(p, q)| waiting(p, q)).count();
+        let procs: usize = live.iter().map(|(_, k)| k.procs.len()).sum();
+        let index: Option<BTreeMap<Pid, (bool, Option<HostId>)>> =
+            (queued.saturating_mul(live.len()) > procs).then(|| {
+                let mut at = BTreeMap::new();
+                for (h, k) in &live {
+                    for pid in k.procs.keys() {
+                        let Some(q) = self.queued.get(pid).filter(|q| waiting(pid, q)) else {
+                            continue;
+                        };
+                        let e = at.entry(*pid).or_insert((false, None));
+                        e.0 = true;
+                        if k.can_start(*pid, &self.ops[q[0].0].op) {
+                            e.1 = Some(**h);
+                        }
                     }
                 }
+                at
+            });
+        for (pid, q) in &self.queued {
+            if !waiting(pid, q) {
+                continue;
             }
+            let (present, idle_on) = match &index {
+                Some(at) => at.get(pid).copied().unwrap_or((false, None)),
+                None => {
+                    let mut present = false;
+                    let mut idle_on = None;
+                    let op = &self.ops[q[0].0].op;
+                    for (h, k) in &live {
+                        if k.procs.contains_key(pid) {
+                            present = true;
+                            if k.can_start(*pid, op) {
+                                idle_on = Some(**h);
+                            }
+                        }
+                    }
+                    (present, idle_on)
+                }
+            };
             match (present, idle_on) {
                 (_, Some(h)) => c.push(Choice::Start(*pid, Some(h))),
                 (false, None) => c.push(Choice::Start(*pid, None)),

@@ -171,6 +171,24 @@ impl<K: Ord, V, const N: usize> SmallMap<K, V, N> {
         self.entries.into_iter().map(|(_, v)| v)
     }
 
+    /// The entries whose keys are in `range`, in order.
+    pub fn range<R: std::ops::RangeBounds<K>>(&self, range: R) -> Iter<'_, K, V> {
+        use std::ops::Bound::*;
+        let lo = match range.start_bound() {
+            Included(k) => self.entries.partition_point(|(x, _)| x < k),
+            Excluded(k) => self.entries.partition_point(|(x, _)| x <= k),
+            Unbounded => 0,
+        };
+        let hi = match range.end_bound() {
+            Included(k) => self.entries.partition_point(|(x, _)| x <= k),
+            Excluded(k) => self.entries.partition_point(|(x, _)| x < k),
+            Unbounded => self.entries.len(),
+        };
+        Iter {
+            inner: self.entries[lo..hi.max(lo)].iter(),
+        }
+    }
+
     pub fn first_key_value(&self) -> Option<(&K, &V)> {
         self.entries.first().map(|(k, v)| (k, v))
     }

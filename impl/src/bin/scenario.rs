@@ -5,7 +5,9 @@
 //! papers measured separately with their errors, and pmake's speedup curve.
 //!
 //! Exit codes: 0 all results as expected; 1 an expectation failed or the cluster disagreed
-//! with one Unix machine (TR); 2 bad input.
+//! with one Unix machine (TR); 2 bad input; 3 nothing failed, but the comparison with one
+//! Unix machine could not be decided (its search budget ran out, or the history needs more
+//! streams, inodes or pids than the one machine numbers): not a pass.
 
 use clap::Parser;
 use sprite::cost::CostModel;
@@ -55,12 +57,20 @@ fn read(path: &PathBuf) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
+/// How a run ended, for the exit code.
+enum Verdict {
+    Pass,
+    Fail,
+    Undecided,
+}
+
 fn main() -> ExitCode {
     vocab::cli::quiet_on_closed_pipe();
     let args = Args::parse();
     match run(&args) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::from(1),
+        Ok(Verdict::Pass) => ExitCode::SUCCESS,
+        Ok(Verdict::Fail) => ExitCode::from(1),
+        Ok(Verdict::Undecided) => ExitCode::from(3),
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(2)
@@ -68,7 +78,17 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: &Args) -> Result<bool, String> {
+fn verdict(report: &sprite::run::RunReport) -> Verdict {
+    if report.failed() {
+        Verdict::Fail
+    } else if report.undecided {
+        Verdict::Undecided
+    } else {
+        Verdict::Pass
+    }
+}
+
+fn run(args: &Args) -> Result<Verdict, String> {
     let mut model = match &args.cost_model {
         Some(p) => CostModel::from_toml(&read(p)?).map_err(|e| format!("{}: {e}", p.display()))?,
         None => CostModel::default(),
@@ -88,7 +108,7 @@ fn run(args: &Args) -> Result<bool, String> {
             print!("{}", r.render());
         }
         if args.file.is_none() {
-            return Ok(true);
+            return Ok(Verdict::Pass);
         }
     }
     let Some(path) = &args.file else {
@@ -119,7 +139,7 @@ fn run(args: &Args) -> Result<bool, String> {
             "{}",
             serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
         );
-        return Ok(report.ok());
+        return Ok(verdict(&report));
     }
     println!(
         "scenario {} (seed {}, switches {})",
@@ -245,19 +265,22 @@ fn run(args: &Args) -> Result<bool, String> {
             );
         }
     }
-    if report.undecided {
-        println!(
-            "the comparison with one Unix machine gave up after {} orders: not decided",
-            sprite::history::STATE_BUDGET
-        );
-    }
-    let ok = report.ok();
-    if !ok {
-        println!(
+    let v = verdict(&report);
+    match v {
+        Verdict::Pass => {}
+        Verdict::Fail => println!(
             "FAILED (replay: scenario {} --seed {})",
             path.display(),
             report.seed
-        );
+        ),
+        Verdict::Undecided => println!(
+            "UNDECIDED: the comparison with one Unix machine was not decided ({}); no \
+             result differed, but that is not a pass (exit status 3)",
+            report
+                .undecided_why
+                .as_deref()
+                .unwrap_or("could not be decided")
+        ),
     }
-    Ok(ok)
+    Ok(v)
 }

@@ -1,0 +1,191 @@
+//! Input that used to break the `scenario` binary: each gets a located error and exit
+//! status 2 before anything runs (nothing on standard output), or, for large but valid
+//! scenarios, a result; a comparison that cannot be decided exits 3, never 0.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+struct Tmp(PathBuf);
+
+impl Tmp {
+    fn new(tag: &str) -> Tmp {
+        let d = std::env::temp_dir().join(format!("sprite-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&d).expect("tmp");
+        Tmp(d)
+    }
+
+    /// Runs `scenario` on `text` (written to `name`) with `args`: (code, stdout, stderr).
+    fn run(&self, name: &str, text: &str, args: &[&str]) -> (i32, String, String) {
+        let p = self.0.join(name);
+        std::fs::write(&p, text).expect("write");
+        let out = Command::new(env!("CARGO_BIN_EXE_scenario"))
+            .arg(&p)
+            .args(args)
+            .output()
+            .expect("runs");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
+
+impl Drop for Tmp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+const ONE_HOST: &str = "[[host]]\nid = 0\n[[process]]\npid = \"p0.0\"\n";
+
+fn steps(ops: impl Iterator<Item = (String, String)>) -> String {
+    let body: String = ops
+        .map(|(p, o)| format!("  {{ pid = \"{p}\", op = \"{o}\" }},\n"))
+        .collect();
+    format!("steps = [\n{body}]\n")
+}
+
+/// Asserts a located input error: exit 2, `name:line:` and `what` on stderr, nothing run.
+fn refused(r: (i32, String, String), name: &str, line: usize, what: &str) {
+    let (code, out, err) = r;
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains(&format!("{name}:{line}:")), "{err}");
+    assert!(err.contains(what), "{err}");
+    assert!(out.is_empty(), "nothing ran: {out}");
+    assert!(err.len() < 600, "a short message: {} bytes", err.len());
+}
+
+#[test]
+fn clock_skew_beyond_a_clock_is_located() {
+    let t = Tmp::new("skew");
+    let text = "steps = [{ pid = \"p0.0\", op = \"gettimeofday\" }]\n[[host]]\nid = 0\n\
+                clock_skew_ms = 9223372036854775807\n[[process]]\npid = \"p0.0\"\n";
+    refused(
+        t.run("skew.toml", text, &[]),
+        "skew.toml",
+        4,
+        "clock_skew_ms",
+    );
+}
+
+#[test]
+fn a_step_of_no_process_or_of_no_host_is_located() {
+    let t = Tmp::new("pid");
+    let text = format!(
+        "{}{ONE_HOST}",
+        steps([("p0.5".into(), "getpid".into())].into_iter())
+    );
+    refused(
+        t.run("p.toml", &text, &[]),
+        "p.toml",
+        2,
+        "p0.5 is not a listed process",
+    );
+    let text = format!(
+        "{}{ONE_HOST}",
+        steps([("p7.0".into(), "getpid".into())].into_iter())
+    );
+    refused(
+        t.run("p.toml", &text, &[]),
+        "p.toml",
+        2,
+        "its home h7 is not a host",
+    );
+}
+
+#[test]
+fn a_huge_operation_is_quoted_by_a_prefix() {
+    let t = Tmp::new("op");
+    let op = "x".repeat(10 << 20);
+    let text = format!("{}{ONE_HOST}", steps([("p0.0".into(), op)].into_iter()));
+    refused(
+        t.run("op.toml", &text, &[]),
+        "op.toml",
+        2,
+        "unknown operation `xxx",
+    );
+}
+
+#[test]
+fn a_huge_data_array_is_refused_from_its_tokens() {
+    let t = Tmp::new("data");
+    let data = vec!["1"; 3_400_000].join(", ");
+    let text = format!("{ONE_HOST}[[file]]\nname = \"/f0\"\ndata = [{data}]\n");
+    refused(
+        t.run("d.toml", &text, &[]),
+        "d.toml",
+        7,
+        "an array of more than",
+    );
+    let text = format!("{ONE_HOST}[[file]]\nname = \"/f0\"\ndata = [1, 2, 3, 4]\n");
+    refused(
+        t.run("d.toml", &text, &[]),
+        "d.toml",
+        7,
+        "at most 3 symbols",
+    );
+}
+
+#[test]
+fn exec_args_beyond_the_cap_are_refused_not_cut() {
+    let t = Tmp::new("args");
+    let text = format!(
+        "exec_args_bytes = 4000000000\n{}{ONE_HOST}[[host]]\nid = 1\n",
+        steps([("p0.0".into(), "exec h1".into())].into_iter())
+    );
+    refused(t.run("a.toml", &text, &[]), "a.toml", 1, "exec_args_bytes");
+}
+
+#[test]
+fn many_operations_and_many_processes_run() {
+    let t = Tmp::new("many");
+    // 12,000 operations of one process used to overflow the stack in the history check.
+    for mode in ["sequential", "concurrent"] {
+        let ops = (0..12_000).map(|_| ("p0.0".to_string(), "getpid".to_string()));
+        let text = format!("mode = \"{mode}\"\n{}{ONE_HOST}", steps(ops));
+        let (code, out, err) = t.run("ops.toml", &text, &[]);
+        assert_eq!(code, 0, "{mode}: {err}");
+        assert!(out.contains("line 12001"), "{mode}");
+    }
+    // 2,000 processes each calling getpid at once: 2,000 independent parts.
+    let pids: Vec<String> = (0..2000)
+        .map(|i| format!("p{}.{}", i / 200, i % 200))
+        .collect();
+    let hosts: String = (0..10).map(|h| format!("[[host]]\nid = {h}\n")).collect();
+    let procs: String = pids
+        .iter()
+        .map(|p| format!("[[process]]\npid = \"{p}\"\n"))
+        .collect();
+    let ops = pids.iter().map(|p| (p.clone(), "getpid".to_string()));
+    let text = format!("mode = \"concurrent\"\n{}{hosts}{procs}", steps(ops));
+    let (code, out, err) = t.run("procs.toml", &text, &["--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["history_parts"], 2000);
+    assert_eq!(v["undecided"], false);
+}
+
+#[test]
+fn an_undecided_comparison_exits_3() {
+    // 70 processes open /f0 four times each: more streams than the one machine numbers.
+    let t = Tmp::new("undecided");
+    let pids: Vec<String> = (0..70).map(|i| format!("p0.{i}")).collect();
+    let procs: String = pids
+        .iter()
+        .map(|p| format!("[[process]]\npid = \"{p}\"\n"))
+        .collect();
+    let ops = pids
+        .iter()
+        .flat_map(|p| (0..4).map(move |_| (p.clone(), "open /f0 r".to_string())));
+    let text = format!(
+        "{}[[host]]\nid = 0\n[[file]]\nname = \"/f0\"\n{procs}",
+        steps(ops)
+    );
+    let (code, out, err) = t.run("u.toml", &text, &[]);
+    assert_eq!(code, 3, "{out}{err}");
+    assert!(
+        out.contains("UNDECIDED") && out.contains("256 streams"),
+        "{out}"
+    );
+}
