@@ -158,7 +158,7 @@ fn pcb_of(c: &Cluster, pid: Pid) -> Option<(HostId, &Kernel)> {
 /// supplies what the implementation does not have (see the module comment); `flags` are
 /// invariant bits the harness saw broken on the implementation's results (TR, TIME).
 pub fn map(c: &Cluster, hidden: &State, flags: u16) -> State {
-    let mut hosts = vocab::small::SmallVec::<[Host; 4]>::new();
+    let mut hosts = vocab::small::Inline::<[Host; 4]>::new();
     for (hid, k) in c.kernels() {
         let up = c.is_up(*hid);
         let mut h = Host::new(up, k.owner_present);

@@ -33,24 +33,48 @@ use crate::ctx::Ctx;
 use crate::log::Log;
 use crate::state::{Host, Loc, Page, Proc, Status};
 use stateright::{Model, Property};
-use vocab::small::{smallvec, SmallMap, SmallVec};
+use vocab::small::SmallMap;
 use vocab::{InvariantId, Pid};
 
 /// The model of one configuration.
 #[derive(Clone, Debug)]
 pub struct SpriteModel {
     pub cfg: Config,
+    /// How the invariants are given to the checker.
+    pub invariants: Invariants,
 }
+
+/// How the invariants are given to the checker: one property each (a counterexample per
+/// ID), or one property for all of them. stateright looks every property's name up in a
+/// shared map for every state it visits, so sixteen properties cost more than all the
+/// invariants' predicates together; a run that finds no violation needs only the one, and
+/// `run::check` runs again with one each when it does find one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Invariants {
+    Each,
+    Together,
+}
+
+/// The property that stands for every invariant in `Invariants::Together`.
+pub const ALL_INVARIANTS: &str = "invariants";
 
 impl SpriteModel {
     pub fn new(cfg: Config) -> SpriteModel {
-        SpriteModel { cfg }
+        SpriteModel {
+            cfg,
+            invariants: Invariants::Each,
+        }
+    }
+
+    pub fn with_invariants(mut self, invariants: Invariants) -> SpriteModel {
+        self.invariants = invariants;
+        self
     }
 
     /// The state before anything runs.
     pub fn initial(&self) -> State {
         let cfg = &self.cfg;
-        let mut hosts: SmallVec<[Host; 4]> =
+        let mut hosts: vocab::small::Inline<[Host; 4]> =
             cfg.hosts.iter().map(|h| Host::new(true, h.owner)).collect();
         let mut ghost = unix::Unix::new();
         let mut server = state::Server::default();
@@ -84,7 +108,7 @@ impl SpriteModel {
                     script: spec.script,
                     pc: 0,
                     status: Status::Ready,
-                    pages: smallvec![Page::ZERO; cfg.pages as usize],
+                    pages: vocab::inline![Page::ZERO; cfg.pages as usize],
                     fds: SmallMap::new(),
                     current: None,
                     signals: 0,
@@ -276,10 +300,15 @@ impl Model for SpriteModel {
     }
 
     fn properties(&self) -> Vec<Property<Self>> {
-        let mut props: Vec<Property<Self>> = properties::invariants()
-            .into_iter()
-            .map(|(id, f)| Property::always(property_name(id), f))
-            .collect();
+        let mut props: Vec<Property<Self>> = match self.invariants {
+            Invariants::Each => properties::invariants()
+                .into_iter()
+                .map(|(id, f)| Property::always(property_name(id), f))
+                .collect(),
+            Invariants::Together => {
+                vec![Property::always(ALL_INVARIANTS, properties::all_hold)]
+            }
+        };
         props.extend(
             properties::reachables()
                 .into_iter()

@@ -13,9 +13,9 @@ use vocab::{InvariantId, Pid};
 type Check = fn(&SpriteModel, &State) -> bool;
 
 /// Every invariant with its check, in catalogue order.
-pub fn invariants() -> Vec<(InvariantId, Check)> {
+pub const INVARIANTS: [(InvariantId, Check); 16] = {
     use InvariantId::*;
-    vec![
+    [
         (TR, inv_tr as Check),
         (DEL, inv_del),
         (CONS, inv_cons),
@@ -33,6 +33,11 @@ pub fn invariants() -> Vec<(InvariantId, Check)> {
         (REFUSE, inv_refuse),
         (FAIL, inv_fail),
     ]
+};
+
+/// Every invariant with its check, in catalogue order.
+pub fn invariants() -> Vec<(InvariantId, Check)> {
+    INVARIANTS.to_vec()
 }
 
 /// A reachability property: a short key (the checker's property name: stateright hashes it
@@ -85,6 +90,11 @@ pub fn reachables() -> Vec<Reach> {
             reach_wait_across_hosts,
         ),
     ]
+}
+
+/// Every invariant holds (the one property of `Invariants::Together`).
+pub fn all_hold(m: &SpriteModel, s: &State) -> bool {
+    s.violated == 0 && INVARIANTS.iter().all(|(_, check)| check(m, s))
 }
 
 fn ok(s: &State, id: InvariantId) -> bool {
@@ -147,14 +157,19 @@ pub fn inv_cache(_: &SpriteModel, s: &State) -> bool {
     ok(s, InvariantId::CACHE)
         && s.server.files.iter().all(|(ino, f)| {
             let streams = s.server.streams.values().filter(|st| st.ino == *ino);
-            let users: BTreeSet<_> = streams.clone().flat_map(|st| st.hosts.iter()).collect();
+            // Hosts using the file, as a bit set.
+            let users: u64 = streams
+                .clone()
+                .flat_map(|st| st.hosts.iter())
+                .fold(0, |acc, h| acc | 1 << h.0);
             let writer = streams.clone().any(|st| st.mode.writes());
-            let write_shared = users.len() >= 2 && writer;
+            let write_shared = users.count_ones() >= 2 && writer;
             (!write_shared || !f.cacheable)
                 && (f.cacheable
-                    || s.hosts.iter().enumerate().all(|(i, h)| {
-                        !h.cache.contains_key(ino) || !users.contains(&vocab::HostId(i as u8))
-                    }))
+                    || s.hosts
+                        .iter()
+                        .enumerate()
+                        .all(|(i, h)| !h.cache.contains_key(ino) || users & (1 << i) == 0))
         })
 }
 

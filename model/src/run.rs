@@ -3,9 +3,9 @@
 use crate::config::Config;
 use crate::properties;
 use crate::trace;
-use crate::{property_name, Action, SpriteModel, State};
+use crate::{property_name, Action, Invariants, SpriteModel, State, ALL_INVARIANTS};
 use serde::Serialize;
-use stateright::{Checker, Model, Path};
+use stateright::{Checker, HasDiscoveries, Model, Path};
 use std::time::{Duration, Instant};
 use vocab::{InvariantId, Switch};
 
@@ -152,8 +152,32 @@ impl Report {
 
 /// Exhausts the configuration's state space (or up to the bounds) and reports every
 /// property, with counterexamples cut at the first violating state and minimised.
+///
+/// The invariants are first checked as one property (see `Invariants`); only if that finds a
+/// violation does the checker run again with one property per invariant, to say which are
+/// broken and give each its own counterexample.
 pub fn check(cfg: &Config, opts: &Options) -> Report {
-    let model = SpriteModel::new(cfg.clone());
+    let together = explore(cfg, opts, Invariants::Together, None);
+    let found = together
+        .properties
+        .iter()
+        .any(|p| p.name == ALL_INVARIANTS && matches!(p.verdict, Verdict::Violated { .. }));
+    if !found {
+        return together;
+    }
+    let mut each = explore(cfg, opts, Invariants::Each, None);
+    each.seconds += together.seconds;
+    each
+}
+
+/// One run of the checker. `stop_at`: stop as soon as this property has a discovery.
+fn explore(
+    cfg: &Config,
+    opts: &Options,
+    invariants: Invariants,
+    stop_at: Option<&'static str>,
+) -> Report {
+    let model = SpriteModel::new(cfg.clone()).with_invariants(invariants);
     let start = Instant::now();
     let mut builder = model.clone().checker().threads(opts.threads.max(1));
     // stateright numbers the initial state depth 1 and skips (neither checks nor expands) a
@@ -167,6 +191,9 @@ pub fn check(cfg: &Config, opts: &Options) -> Report {
     }
     if let Some(t) = opts.timeout {
         builder = builder.timeout(t);
+    }
+    if let Some(name) = stop_at {
+        builder = builder.finish_when(HasDiscoveries::AnyOf([name].into()));
     }
     match opts.search {
         Search::Bfs => finish(cfg, opts, &model, builder.spawn_bfs(), start),
@@ -219,10 +246,36 @@ fn finish(
     let complete = cut.is_empty();
     let discoveries = checker.discoveries();
     let mut properties = Vec::new();
+    if model.invariants == Invariants::Together && !discoveries.contains_key(ALL_INVARIANTS) {
+        // The one property held in every state explored: so did each invariant.
+        for (id, _) in properties::INVARIANTS {
+            let verdict = if complete {
+                Verdict::Holds
+            } else {
+                Verdict::HoldsSoFar
+            };
+            properties.push(PropertyResult {
+                name: property_name(id),
+                invariant: Some(id),
+                verdict,
+                path: None,
+            });
+        }
+    }
     for prop in model.properties() {
+        if prop.name == ALL_INVARIANTS && properties.len() == properties::INVARIANTS.len() {
+            continue;
+        }
         let invariant = crate::invariant_of(prop.name);
         let found: Option<&Path<State, Action>> = discoveries.get(prop.name);
         let (verdict, path) = match (invariant, found) {
+            // The stand-in for all invariants was broken: `check` runs again to say which.
+            (None, Some(path)) if prop.name == ALL_INVARIANTS => (
+                Verdict::Violated {
+                    steps: path.clone().into_actions().len(),
+                },
+                None,
+            ),
             (Some(id), Some(path)) => {
                 let actions = shortest(model, id, &path.clone().into_actions(), opts.threads);
                 (
@@ -276,7 +329,9 @@ fn shortest(model: &SpriteModel, id: InvariantId, found: &[Action], threads: usi
             .clone()
             .checker()
             .threads(threads.max(1))
-            .target_max_depth(best.len())
+            // Every state fewer than `best.len()` steps away (see `explore` on depths).
+            .target_max_depth(best.len() + 1)
+            .finish_when(HasDiscoveries::AnyOf([property_name(id)].into()))
             .spawn_bfs()
             .join();
         let Some(path) = bounded.discovery(property_name(id)) else {
@@ -324,9 +379,15 @@ pub fn try_alternative(sw: Switch, opts: &Options) -> AlternativeResult {
         threads: 1,
         ..opts.clone()
     };
-    let report = check(&cfg, &opts);
-    let broken: Vec<InvariantId> = report.violated().filter_map(|p| p.invariant).collect();
     let expected = sw.breaks();
+    // An alternative expected to break an invariant: the search stops at the first state
+    // that breaks it (breadth first, so among the shortest); `broken` lists what was found
+    // broken by then. A correct one: the whole space, every invariant.
+    let report = match expected {
+        Some(id) => explore(&cfg, &opts, Invariants::Each, Some(property_name(id))),
+        None => check(&cfg, &opts),
+    };
+    let broken: Vec<InvariantId> = report.violated().filter_map(|p| p.invariant).collect();
     let (as_expected, steps) = match expected {
         Some(id) => match report.invariant(id).map(|p| &p.verdict) {
             Some(Verdict::Violated { steps }) => (true, Some(*steps)),

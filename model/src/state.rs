@@ -6,7 +6,7 @@
 //! the specification the rest is compared with.
 
 use unix::{Ino, Unix};
-use vocab::small::{Bytes, SmallMap, SmallSet, SmallVec};
+use vocab::small::{Bytes, SmallMap, SmallSet};
 use vocab::{Fd, FileName, HostId, InvariantId, Mode, PageNo, Pid, StreamId};
 
 /// Where a home believes one of its processes is (HOME).
@@ -92,7 +92,7 @@ pub enum Status {
 }
 
 /// A process's pages, inline.
-pub type Pages = SmallVec<[Page; 2]>;
+pub type Pages = vocab::small::Inline<[Page; 2]>;
 
 /// A virtual-memory page of a process on its current host.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -233,7 +233,7 @@ pub struct SignalMsg {
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct State {
-    pub hosts: SmallVec<[Host; 4]>,
+    pub hosts: vocab::small::Inline<[Host; 4]>,
     pub procs: SmallMap<Pid, Proc, 4>,
     pub server: Server,
     pub migrations: SmallMap<Pid, Migration, 2>,

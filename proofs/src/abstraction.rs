@@ -163,7 +163,7 @@ pub fn abstraction(s: &State, pages: u8) -> Unix {
                 unix::Proc {
                     parent: Some(*parent),
                     fds: Default::default(),
-                    mem: vocab::small::smallvec![0; pages as usize],
+                    mem: vocab::inline![0; pages as usize],
                     state: ProcState::Zombie(*status),
                     signals: 0,
                     pgrp: *c,
@@ -180,7 +180,7 @@ fn normalised(u: &Unix, pages: u8) -> Unix {
     let mut u = u.clone();
     for (pid, p) in u.procs.iter_mut() {
         if matches!(p.state, ProcState::Zombie(_)) {
-            p.mem = vocab::small::smallvec![0; pages as usize];
+            p.mem = vocab::inline![0; pages as usize];
             p.signals = 0;
             p.pgrp = *pid;
         }

@@ -196,7 +196,7 @@ fn proc(host: HostId, op: Op, parent: Option<Pid>) -> model::state::Proc {
         pc: 0,
         current: None,
         status: Status::Ready,
-        pages: vocab::small::smallvec![model::state::Page::ZERO],
+        pages: vocab::inline![model::state::Page::ZERO],
         fds: Default::default(),
         signals: 0,
         last_time: None,
@@ -289,7 +289,7 @@ fn cache_entry(kind: usize, data: &[u8], version: u8) -> Option<CacheEntry> {
             version,
         }),
         2 => Some(CacheEntry {
-            data: vocab::small::smallvec![1, 1],
+            data: vocab::inline![1, 1],
             dirty: false,
             version: version.saturating_sub(1),
         }),

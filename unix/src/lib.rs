@@ -29,7 +29,7 @@
 //! group.
 
 use serde::{Deserialize, Serialize};
-use vocab::small::{smallvec, Bytes, SmallMap};
+use vocab::small::{Bytes, SmallMap};
 use vocab::{Errno, Fd, FileName, Mode, Op, Outcome, PageNo, Pid, StreamId, Value};
 
 /// Most descriptors a process may hold.
@@ -144,7 +144,7 @@ impl Unix {
             Proc {
                 parent: None,
                 fds: SmallMap::new(),
-                mem: smallvec![0; pages as usize],
+                mem: vocab::inline![0; pages as usize],
                 state: ProcState::Running,
                 signals: 0,
                 pgrp: pid,
@@ -607,7 +607,7 @@ impl ByteBuf for Vec<u8> {
 
 impl ByteBuf for Bytes {
     fn len(&self) -> usize {
-        Bytes::len(self)
+        self.0.len()
     }
     fn take_first(&mut self) -> u8 {
         self.remove(0)

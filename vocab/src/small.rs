@@ -22,7 +22,7 @@ use std::marker::PhantomData;
 
 /// Bytes: a file's data, a pipe's contents, a process's memory. Inline up to 4 (the model's
 /// files hold at most 3 symbols), on the heap beyond.
-pub type Bytes = SmallVec<[u8; 4]>;
+pub type Bytes = Inline<[u8; 4]>;
 
 /// An ordered map of at most a few entries kept inline (see the module documentation).
 #[derive(PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -31,7 +31,7 @@ pub struct SmallMap<K, V, const N: usize = 4> {
 }
 
 /// Cloning is the checker's hottest operation: an empty map (most of them) costs nothing,
-/// and entries are copied in one pass without `SmallVec`'s general `extend`.
+/// and plain-data entries are copied in one block (see [`clone_items`]).
 impl<K: Clone, V: Clone, const N: usize> Clone for SmallMap<K, V, N> {
     fn clone(&self) -> Self {
         SmallMap {
@@ -40,18 +40,194 @@ impl<K: Clone, V: Clone, const N: usize> Clone for SmallMap<K, V, N> {
     }
 }
 
-fn clone_items<T: Clone, const N: usize>(items: &SmallVec<[T; N]>) -> SmallVec<[T; N]> {
+/// Clones a small vector. For an item type without drop glue (plain data: numbers, ids and
+/// the model's records of them, all of which derive `Clone` field by field), the items are
+/// copied as one block of bytes, which is what their derived `Clone` does one by one; for
+/// any other item type, one `clone` each.
+///
+/// Why the block copy is sound: a type without drop glue owns no resource a copy could
+/// duplicate (no heap memory, no handle, no reference count), and it cannot hold a `&mut`
+/// (which has no `Clone`), so a bitwise copy of a valid value is a valid, independent value.
+/// The only difference it could make is to skip a hand-written `Clone` with side effects,
+/// which no type kept in these containers has.
+fn clone_items<A: smallvec::Array>(items: &SmallVec<A>) -> SmallVec<A>
+where
+    A::Item: Clone,
+{
+    let len = items.len();
     let mut out = SmallVec::new();
-    if items.is_empty() {
+    if len == 0 {
         return out;
     }
-    if items.len() > N {
-        out.reserve_exact(items.len());
+    out.reserve_exact(len);
+    if std::mem::needs_drop::<A::Item>() {
+        for x in items.iter() {
+            out.push(x.clone());
+        }
+        return out;
     }
-    for x in items.iter() {
-        out.push(x.clone());
+    // SAFETY: `out` has room for `len` items (reserved above), the two buffers are distinct,
+    // and the items have no drop glue, so the bitwise copies are valid, independent values
+    // (see above); `set_len` then covers exactly the items written.
+    unsafe {
+        std::ptr::copy_nonoverlapping(items.as_ptr(), out.as_mut_ptr(), len);
+        out.set_len(len);
     }
     out
+}
+
+/// A small vector stored inline up to its array's length, with the fast clone of
+/// [`clone_items`]; everything else is `SmallVec`'s (through `Deref`).
+pub struct Inline<A: smallvec::Array>(pub SmallVec<A>);
+
+impl<A: smallvec::Array> Default for Inline<A> {
+    fn default() -> Self {
+        Inline(SmallVec::new())
+    }
+}
+
+impl<A: smallvec::Array> PartialEq for Inline<A>
+where
+    A::Item: PartialEq,
+{
+    fn eq(&self, other: &Self) -> bool {
+        self.0[..] == other.0[..]
+    }
+}
+
+impl<A: smallvec::Array> Eq for Inline<A> where A::Item: Eq {}
+
+impl<A: smallvec::Array> PartialOrd for Inline<A>
+where
+    A::Item: Ord,
+{
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl<A: smallvec::Array> Ord for Inline<A>
+where
+    A::Item: Ord,
+{
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0[..].cmp(&other.0[..])
+    }
+}
+
+impl<A: smallvec::Array> std::hash::Hash for Inline<A>
+where
+    A::Item: std::hash::Hash,
+{
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0[..].hash(state)
+    }
+}
+
+/// `Inline` from a list, as `vec!`: `inline![1, 2]`, `inline![0; n]`.
+#[macro_export]
+macro_rules! inline {
+    ($($t:tt)*) => {
+        $crate::small::Inline::from($crate::small::smallvec![$($t)*])
+    };
+}
+
+impl<A: smallvec::Array> Inline<A> {
+    pub fn new() -> Self {
+        Inline(SmallVec::new())
+    }
+}
+
+impl<A: smallvec::Array> Clone for Inline<A>
+where
+    A::Item: Clone,
+{
+    fn clone(&self) -> Self {
+        Inline(clone_items(&self.0))
+    }
+}
+
+impl<A: smallvec::Array> std::ops::Deref for Inline<A> {
+    type Target = SmallVec<A>;
+    fn deref(&self) -> &SmallVec<A> {
+        &self.0
+    }
+}
+
+impl<A: smallvec::Array> std::ops::DerefMut for Inline<A> {
+    fn deref_mut(&mut self) -> &mut SmallVec<A> {
+        &mut self.0
+    }
+}
+
+impl<A: smallvec::Array> From<SmallVec<A>> for Inline<A> {
+    fn from(v: SmallVec<A>) -> Self {
+        Inline(v)
+    }
+}
+
+impl<A: smallvec::Array> From<&[A::Item]> for Inline<A>
+where
+    A::Item: Clone,
+{
+    fn from(v: &[A::Item]) -> Self {
+        Inline(SmallVec::from(v))
+    }
+}
+
+impl<A: smallvec::Array> From<Vec<A::Item>> for Inline<A> {
+    fn from(v: Vec<A::Item>) -> Self {
+        Inline(SmallVec::from_vec(v))
+    }
+}
+
+impl<A: smallvec::Array> FromIterator<A::Item> for Inline<A> {
+    fn from_iter<I: IntoIterator<Item = A::Item>>(iter: I) -> Self {
+        Inline(iter.into_iter().collect())
+    }
+}
+
+impl<'a, A: smallvec::Array> IntoIterator for &'a Inline<A> {
+    type Item = &'a A::Item;
+    type IntoIter = std::slice::Iter<'a, A::Item>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+impl<'a, A: smallvec::Array> IntoIterator for &'a mut Inline<A> {
+    type Item = &'a mut A::Item;
+    type IntoIter = std::slice::IterMut<'a, A::Item>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter_mut()
+    }
+}
+
+impl<A: smallvec::Array> fmt::Debug for Inline<A>
+where
+    A::Item: fmt::Debug,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.0.iter()).finish()
+    }
+}
+
+impl<A: smallvec::Array> Serialize for Inline<A>
+where
+    A::Item: Serialize,
+{
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+impl<'de, A: smallvec::Array> Deserialize<'de> for Inline<A>
+where
+    A::Item: Deserialize<'de>,
+{
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        SmallVec::deserialize(d).map(Inline)
+    }
 }
 
 impl<K, V, const N: usize> Default for SmallMap<K, V, N> {
