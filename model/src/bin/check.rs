@@ -94,6 +94,7 @@ enum Command {
         /// A built-in configuration (`check list` names them).
         #[arg(required_unless_present = "file", conflicts_with = "file")]
         name: Option<String>,
+        /// A configuration file instead (it is printed as `check` reads it).
         #[arg(long, value_name = "PATH")]
         file: Option<PathBuf>,
     },
