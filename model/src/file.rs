@@ -75,9 +75,13 @@
 //! (`clock_skew_ms` a multiple of 1000); versions at most 255; at most [`MAX_FILES`] files;
 //! at most [`MAX_EVENTS`] events, each at most [`MAX_EVENT_TIMES`] times (four bits each
 //! in `State::events_used`), on listed hosts; budgets at most [`MAX_BUDGET`]; scripts at
-//! most [`MAX_SCRIPT_OPS`] operations; at most [`MAX_PROGRAMS`] programs; the file at most
-//! [`MAX_FILE_BYTES`]. Errors are `file:line:col: problem`, quoting at most
-//! `vocab::syntax::QUOTE_CHARS` characters of the input; nothing panics on input.
+//! most [`MAX_SCRIPT_OPS`] operations, and at most [`MAX_OPENS`] files, `open`s and `pipe`s
+//! (two each) in all; at most [`MAX_PROGRAMS`] programs; the file at most
+//! [`MAX_FILE_BYTES`]. (An alphabet is not bounded this way: one with `fork`, `open` or
+//! `pipe` and a large budget could make more files or streams than the model numbers, but
+//! its states would be far too many to check long before.) Errors are
+//! `file:line:col: problem`, quoting at most `vocab::syntax::QUOTE_CHARS` characters of the
+//! input; nothing panics on input.
 
 use crate::config::{Config, HostSpec, ProcSpec, Script};
 use serde::Deserialize;
@@ -104,6 +108,9 @@ pub const MAX_SCRIPT_OPS: usize = 255;
 pub const MAX_PROGRAMS: usize = 255;
 /// Most initial files (inodes are u8, and files created and pipes made need some too).
 pub const MAX_FILES: usize = 16;
+/// Most files and streams the initial files and the scripts' `open`s and `pipe`s (two
+/// streams each) may make in all: the model numbers inodes and streams with a u8.
+pub const MAX_OPENS: usize = 250;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -188,8 +195,8 @@ struct ProcEntry {
     children_budget: Option<Spanned<i64>>,
 }
 
-/// A program being built: its operations (with the span of each, for errors), its budget
-/// if it is an alphabet, its children (indices into the builder's programs).
+/// A program being built: its operations, its budget if it is an alphabet, its children
+/// (indices into the builder's programs).
 struct Program {
     ops: Vec<Op>,
     budget: Option<u8>,
@@ -334,6 +341,12 @@ impl Loader<'_> {
                 Some(_) => {}
             }
             let program = self.listed_program(p)?;
+            if programs.len() + program.len() > MAX_PROGRAMS {
+                return Err(self.err(
+                    p.pid.span(),
+                    format!("more than {MAX_PROGRAMS} processes and programs"),
+                ));
+            }
             procs.push((
                 ProcSpec {
                     pid,
@@ -385,6 +398,7 @@ impl Loader<'_> {
             })
             .collect();
         let mut run = Pids::new(&listed, switches);
+        let mut opens = files.len();
         for s in &spec.steps {
             if let Some(settle) = &s.settle {
                 if s.pid.is_some() || s.op.is_some() || s.event.is_some() || s.expect.is_some() {
@@ -422,6 +436,20 @@ impl Loader<'_> {
                         return Err(self.err(
                             op_text.span(),
                             format!("{pid} has more than {MAX_SCRIPT_OPS} operations"),
+                        ));
+                    }
+                    opens += match op {
+                        Op::Open { .. } => 1,
+                        Op::Pipe => 2,
+                        _ => 0,
+                    };
+                    if opens > MAX_OPENS {
+                        return Err(self.err(
+                            op_text.span(),
+                            format!(
+                                "more than {MAX_OPENS} files, opens and pipes in all: the model \
+                                 numbers files and streams with a byte"
+                            ),
                         ));
                     }
                     programs[i].ops.push(op);

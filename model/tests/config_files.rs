@@ -326,6 +326,15 @@ budget = 4
             9,
             12,
         ),
+        (
+            step(
+                "  { event",
+                &format!("{}  {{ event", "  { pid = \"p0.0\", op = \"open /f0 r\" },\n".repeat(250)),
+            ),
+            "more than 250 files, opens and pipes",
+            260,
+            24,
+        ),
         (step("pages = 1", "switches = \"teleport\""), "teleport", 2, 12),
         (step("pages = 1", "pages = "), "", 2, 9),
     ];
