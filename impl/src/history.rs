@@ -217,9 +217,10 @@ fn no_room(g: &Unix, pid: Pid, op: &Op) -> Option<&'static str> {
 /// The ghost's processes whose home is `home`.
 fn home_procs(g: &Unix, home: HostId) -> impl Iterator<Item = (&Pid, &unix::Proc)> {
     g.procs.range(
-        Pid { home, index: 0 }..=Pid {
+        Pid::with_gen(home, 0, 0)..=Pid {
             home,
             index: u8::MAX,
+            gen: u8::MAX,
         },
     )
 }
@@ -394,6 +395,9 @@ pub fn partition(ghost: &Unix, entries: &[Entry]) -> Vec<Part> {
                     if let Some(q) = ghost.procs.get(&p) {
                         g.procs.insert(p, q.clone());
                     }
+                    if let Some(gen) = ghost.generations.get(&(p.home, p.index)) {
+                        g.generations.insert((p.home, p.index), *gen);
+                    }
                 }
                 Node::File(name) => {
                     if let Some(ino) = ghost.dir.get(&name) {
@@ -404,6 +408,10 @@ pub fn partition(ghost: &Unix, entries: &[Entry]) -> Vec<Part> {
                 Node::Home(h) => {
                     for (p, q) in home_procs(ghost, h) {
                         g.procs.insert(*p, q.clone());
+                    }
+                    // The slots' generations decide the pids the home gives next.
+                    for (slot, gen) in ghost.generations.iter().filter(|(s, _)| s.0 == h) {
+                        g.generations.insert(*slot, *gen);
                     }
                 }
             }

@@ -365,6 +365,10 @@ pub struct Kernel {
     /// sent when that host is up again (procRecovery.c's DEPEND_UNREACHABLE). They live in
     /// this kernel's memory, so they are lost if this host crashes first.
     pub undelivered: BTreeMap<HostId, BTreeMap<Pid, u8>>,
+    /// For each slot of this home that has held a process: the generation the next process
+    /// given that slot gets (`vocab::Pid`; Sprite's `procInt.h` generation number). Kept
+    /// across a reboot (see `Sim::reboot`), as in the model.
+    pub generations: BTreeMap<u8, u8>,
     #[serde(skip)]
     pub(crate) out: Vec<Out>,
     #[serde(skip)]
@@ -395,6 +399,7 @@ impl Kernel {
             incoming_streams: BTreeMap::new(),
             flushing: BTreeMap::new(),
             undelivered: BTreeMap::new(),
+            generations: BTreeMap::new(),
             out: Vec::new(),
             now: 0,
         }
@@ -420,6 +425,8 @@ impl Kernel {
     pub fn add_process(&mut self, pcb: Pcb) {
         let pid = pcb.pid;
         if pid.home == self.host() {
+            self.generations
+                .insert(pid.index, pid.gen.wrapping_add(1) % Pid::GENERATIONS);
             self.home.insert(
                 pid,
                 HomeEntry {
@@ -942,7 +949,10 @@ impl Kernel {
         if index == u8::MAX {
             return Err(Errno::EAGAIN);
         }
-        let child = Pid { home: me, index };
+        let gen = self.generations.get(&index).copied().unwrap_or(0);
+        let child = Pid::with_gen(me, index, gen);
+        self.generations
+            .insert(index, gen.wrapping_add(1) % Pid::GENERATIONS);
         self.home.insert(
             child,
             HomeEntry {

@@ -959,10 +959,10 @@ mod tests {
         assert_eq!(
             cal,
             [
-                "migrate_fixed_ms 71.76",
-                "file_work_ms 6.23",
-                "exec_fixed_ms 27.61",
-                "migd_call_ms 10.95"
+                "migrate_fixed_ms 71.75",
+                "file_work_ms 6.22",
+                "exec_fixed_ms 27.59",
+                "migd_call_ms 10.94"
             ]
         );
         let pred: Vec<String> = r
@@ -973,7 +973,7 @@ mod tests {
             .collect();
         assert_eq!(
             pred,
-            ["94.19 -71%", "1.15 -62%", "29.71 -59%", "1768.39 -45%"]
+            ["94.18 -71%", "1.15 -62%", "29.86 -59%", "1775.17 -45%"]
         );
         let sp: Vec<String> = r
             .speedup

@@ -557,6 +557,9 @@ impl Cluster {
             // model).
             let mut fresh = Kernel::new(k.cfg.clone());
             fresh.owner_present = k.owner_present;
+            // Slot generations survive, so that no pid from before the crash can name a
+            // process created after it (the model keeps them too).
+            fresh.generations = k.generations.clone();
             self.kernels.insert(h, fresh);
             self.server.host_up(h);
             // The others learn that it is back (Sprite's recovery module notices reboots).

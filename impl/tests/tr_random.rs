@@ -181,12 +181,7 @@ fn tr_random_sequences_bigger_cluster() {
         }
         let pids: Vec<Pid> = homes
             .iter()
-            .flat_map(|h| {
-                (0..3).map(move |i| Pid {
-                    home: h.home,
-                    index: i,
-                })
-            })
+            .flat_map(|h| (0..3).map(move |i| Pid::with_gen(h.home, i, 0)))
             .collect();
         let steps: Vec<Step> = (0..60)
             .map(|_| {

@@ -112,6 +112,11 @@ pub struct Config {
 }
 
 impl Config {
+    /// Whether some process runs an alphabet (every program within a budget) rather than a
+    /// fixed script.
+    pub fn is_open(&self) -> bool {
+        self.scripts.iter().any(Script::is_alphabet)
+    }
     pub fn host_spec(&self, h: HostId) -> Option<&HostSpec> {
         self.hosts.get(h.0 as usize)
     }

@@ -632,10 +632,10 @@ pub fn open_files() -> Config {
     }
 }
 
-/// Every program of at most four operations over fork, exit, wait, kill, gettimeofday and
-/// migrate in a family spread over three hosts: a parent and its children (which continue
-/// the parent's count of operations), and a process of another home that signals them.
-/// The owner of h2 may come back once; h1 may crash once.
+/// Every program of at most three operations over fork, wait, kill, gettimeofday and
+/// migrate of a parent, and of at most two over exit, kill and migrate of each of its
+/// children, spread over three hosts; a process of another home signals them. The owner of
+/// h2 may come back once.
 pub fn open_family() -> Config {
     let parent = Pid::new(0, 0);
     let child = Pid::new(0, 1);
@@ -674,9 +674,12 @@ pub fn open_family() -> Config {
             ),
         ],
         events: vec![(ClusterEvent::OwnerReturns(H2), 1)],
+        // The home's clock is ahead of the others' (unsynchronised clocks): time read at
+        // home and then on another host goes backwards unless the call goes home.
+        hosts: vec![host(12), host(11), host(10)],
         ..base(
             "open-family",
-            "every program of <= 4 operations over fork, exit, wait, kill, gettimeofday, migrate in a family on 3 hosts; signals from another home; an eviction; a crash",
+            "every program of <= 3 operations (fork, wait, kill, gettimeofday, migrate) of a parent, <= 2 (exit, kill, migrate) of each child, on 3 hosts with unsynchronised clocks; signals from another home; an eviction",
             3,
         )
     }
@@ -776,9 +779,12 @@ pub fn open_sharing() -> Config {
     }
 }
 
-/// The suites by name.
+/// The suites by name: `default` (the main job: every scripted configuration and every
+/// open one), `scripts` (the scripted ones alone: seconds), `open` (the open ones alone),
+/// `full` (the default and two larger scripted worlds), `deep` (open configurations with
+/// larger bounds: minutes to hours, for people to run; see `specs/model-scope.md`).
 pub fn suite(name: &str) -> Option<Vec<Config>> {
-    let default = vec![
+    let scripts = vec![
         files(),
         shared_offset(),
         caching(),
@@ -793,39 +799,93 @@ pub fn suite(name: &str) -> Option<Vec<Config>> {
     ];
     let open = vec![open_files(), open_family(), open_vm(), open_sharing()];
     match name {
-        "default" => Some(default),
+        "default" => Some(scripts.into_iter().chain(open).collect()),
+        "scripts" => Some(scripts),
         "open" => Some(open),
         "full" => Some(
-            default
+            scripts
                 .into_iter()
                 .chain([mixed(), crowd()])
                 .chain(open)
                 .collect(),
         ),
+        "deep" => Some(deep()),
         _ => None,
     }
 }
 
-pub const SUITES: [&str; 3] = ["default", "open", "full"];
+pub const SUITES: [&str; 5] = ["default", "scripts", "open", "full", "deep"];
 
 /// Every configuration, by name.
 pub fn all() -> Vec<Config> {
-    suite("full").expect("exists")
+    let mut all = suite("full").expect("exists");
+    all.extend(deep());
+    all
 }
 
 pub fn by_name(name: &str) -> Option<Config> {
     all().into_iter().find(|c| c.name == name)
 }
 
-/// The configuration in which each design alternative is tried.
+/// The configuration in which each design alternative is tried: an open one (every
+/// program within its bounds), so that the counterexample is the shortest over all those
+/// programs rather than one a script happened to contain.
 pub fn for_switch(sw: Switch) -> Config {
     let cfg = match sw {
-        Switch::ReopenFiles | Switch::NoBlockFlush => files(),
-        Switch::NotifyTargetFirst => caching(),
-        Switch::ClientOffsets => shared_offset(),
-        Switch::NoVmFlush | Switch::LazyVm | Switch::PrecopyVm | Switch::FullCopyVm => vm_evict(),
-        Switch::LocalTime | Switch::DirectSignals => signals_time(),
-        Switch::LocalPids | Switch::WaitOnCurrent => fork_wait(),
+        Switch::ReopenFiles => open_files(),
+        Switch::NotifyTargetFirst | Switch::ClientOffsets | Switch::NoBlockFlush => open_sharing(),
+        Switch::NoVmFlush | Switch::LazyVm | Switch::PrecopyVm | Switch::FullCopyVm => open_vm(),
+        Switch::LocalTime | Switch::DirectSignals | Switch::LocalPids | Switch::WaitOnCurrent => {
+            open_family()
+        }
     };
     cfg.with_switches(Switches::only(sw))
+}
+
+/// `cfg` renamed, with every alphabet's budget raised by `more` operations.
+fn deeper(cfg: Config, name: &str, more: u8, about: &str) -> Config {
+    let mut cfg = cfg;
+    cfg.name = name.into();
+    cfg.about = about.into();
+    for s in cfg.scripts.iter_mut() {
+        if let Some(b) = s.budget.as_mut() {
+            *b += more;
+        }
+    }
+    cfg
+}
+
+/// The deep suite: the open configurations with one more operation for every process
+/// (and, in the family, a crash). Minutes to hours on two cores; the figures of a run are in
+/// `specs/model-scope.md`.
+pub fn deep() -> Vec<Config> {
+    let mut family = deeper(
+        open_family(),
+        "deep-family",
+        1,
+        "open-family with one more operation per process, and h1 may crash and reboot once",
+    );
+    family.events.push((ClusterEvent::Crash(H1), 1));
+    family.events.push((ClusterEvent::Reboot(H1), 1));
+    vec![
+        deeper(
+            open_files(),
+            "deep-files",
+            1,
+            "open-files with <= 5 operations per process",
+        ),
+        family,
+        deeper(
+            open_vm(),
+            "deep-vm",
+            1,
+            "open-vm with <= 5 operations per process",
+        ),
+        deeper(
+            open_sharing(),
+            "deep-sharing",
+            1,
+            "open-sharing with one more operation per process",
+        ),
+    ]
 }

@@ -101,6 +101,10 @@ impl SpriteModel {
                 .home_table
                 .insert(spec.pid, Loc::At(home));
             hosts[home.0 as usize].groups.insert(spec.pid, spec.pid);
+            hosts[home.0 as usize].generations.insert(
+                spec.pid.index,
+                spec.pid.gen.wrapping_add(1) % Pid::GENERATIONS,
+            );
             procs.insert(
                 spec.pid,
                 Proc {

@@ -238,10 +238,12 @@ impl Ctx<'_> {
             .filter(|p| p.home == allocator)
             .map(|p| p.index);
         let index = smallest_free(used).ok_or(Errno::EAGAIN)?;
-        let child = Pid {
-            home: allocator,
-            index,
-        };
+        let gen = at.generations.get(&index).copied().unwrap_or(0);
+        let child = Pid::with_gen(allocator, index, gen);
+        self.s
+            .host_mut(allocator)
+            .generations
+            .insert(index, gen.wrapping_add(1) % Pid::GENERATIONS);
         if allocator != h {
             self.log.msg(Actor::Host(h), Actor::Host(allocator), || {
                 format!("FORK_PID for {pid} -> {child}")

@@ -63,6 +63,10 @@ pub struct Host {
     pub cache: SmallMap<Ino, CacheEntry, 2>,
     /// Pages left behind for a process that moved away (copy-on-reference only).
     pub residue: SmallMap<Pid, SmallMap<PageNo, u8, 2>, 1>,
+    /// For each slot of this home that has held a process: the generation the next
+    /// process given that slot gets (see `vocab::Pid`). Kept across a crash, so that a pid
+    /// from before the crash never names a process created after it.
+    pub generations: SmallMap<u8, u8, 2>,
 }
 
 impl Host {
@@ -77,6 +81,7 @@ impl Host {
             streams: SmallMap::new(),
             cache: SmallMap::new(),
             residue: SmallMap::new(),
+            generations: SmallMap::new(),
         }
     }
 }

@@ -112,3 +112,30 @@ fn cache_dup_two_descriptors_on_one_file_move_together() {
         vec![],
     ));
 }
+
+/// STALE-SIGNAL (found by the open configuration `open-family`, not by `proofs/`): a signal
+/// the home forwarded to a remote child was still on its way when the child exited and was
+/// reaped; the parent's next fork reused the slot, and the stale signal reached the new
+/// child. Pids now carry the slot's generation, as Sprite's do (`procInt.h`), so the second
+/// child is p0.1.1 and the stale signal, naming p0.1, finds no one.
+#[test]
+fn stale_signal_never_reaches_the_process_that_reuses_the_slot() {
+    let mut cfg = world(
+        "stale-signal",
+        vec![
+            vec![Op::Fork, Op::Wait, Op::Fork],
+            vec![Op::Kill {
+                pid: Pid::new(0, 2),
+            }],
+        ],
+        vec![],
+    );
+    // p0.0 forks p0.2 (p0.1 is the signaller), which migrates to h1 and exits.
+    cfg.scripts[0].children = vec![2, 3];
+    cfg.scripts.push(Script::new(vec![
+        Op::Migrate { target: H1 },
+        Op::Exit { status: 1 },
+    ]));
+    cfg.scripts.push(Script::new(vec![Op::Getpid]));
+    assert_holds(cfg);
+}

@@ -22,7 +22,7 @@
 
 use model::state::{State, Status};
 use unix::{Inode, ProcState, Stream, Unix};
-use vocab::{PageNo, Pid};
+use vocab::{HostId, PageNo, Pid};
 
 /// The contents of a file as the cluster would return them: the one dirty cached copy if
 /// some host holds one, else the server's data. `None` if the file does not exist or two
@@ -169,6 +169,12 @@ pub fn abstraction(s: &State, pages: u8) -> Unix {
                     pgrp: *c,
                 },
             );
+        }
+    }
+    // The homes' slot generations are the one machine's: both give the same next pid.
+    for (h, host) in s.hosts.iter().enumerate() {
+        for (slot, gen) in host.generations.iter() {
+            u.generations.insert((HostId(h as u8), *slot), *gen);
         }
     }
     u

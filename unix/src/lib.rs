@@ -109,6 +109,9 @@ pub struct Unix {
     pub inodes: SmallMap<Ino, Inode, 2>,
     pub streams: SmallMap<StreamId, Stream, 4>,
     pub procs: SmallMap<Pid, Proc, 4>,
+    /// For each slot (home, index) that has held a process: the generation the next
+    /// process given that slot gets (see `Pid`).
+    pub generations: SmallMap<(vocab::HostId, u8), u8, 2>,
 }
 
 fn smallest_free<K>(used: impl Iterator<Item = u8>, make: impl Fn(u8) -> K) -> K {
@@ -139,6 +142,10 @@ impl Unix {
     /// Adds a process that exists before anything runs (no parent; it leads its own
     /// process group).
     pub fn add_process(&mut self, pid: Pid, pages: u8) {
+        self.generations.insert(
+            (pid.home, pid.index),
+            pid.gen.wrapping_add(1) % Pid::GENERATIONS,
+        );
         self.procs.insert(
             pid,
             Proc {
@@ -163,13 +170,14 @@ impl Unix {
     }
 
     /// The pid the next child of `home`'s processes gets: the smallest index no process of
-    /// that home (alive or zombie) uses and no process group is named after.
+    /// that home (alive or zombie) uses and no process group is named after, in the next
+    /// generation of that slot.
     pub fn next_pid(&self, home: vocab::HostId) -> Pid {
         let groups = self.live().map(|(_, p)| p.pgrp);
         let used = self.procs.keys().copied().chain(groups);
-        smallest_free(used.filter(|p| p.home == home).map(|p| p.index), |i| Pid {
-            home,
-            index: i,
+        smallest_free(used.filter(|p| p.home == home).map(|p| p.index), |i| {
+            let gen = self.generations.get(&(home, i)).copied().unwrap_or(0);
+            Pid::with_gen(home, i, gen)
         })
     }
 
@@ -385,6 +393,10 @@ impl Unix {
         for sid in parent.fds.values() {
             self.streams.get_mut(sid).expect("exists").refs += 1;
         }
+        self.generations.insert(
+            (child.home, child.index),
+            child.gen.wrapping_add(1) % Pid::GENERATIONS,
+        );
         self.procs.insert(
             child,
             Proc {

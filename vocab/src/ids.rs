@@ -16,29 +16,57 @@ impl fmt::Display for HostId {
     }
 }
 
-/// A process identifier: the home host and an index the home allocated. As in Sprite
-/// (TH §4.3), the home is part of the pid, so any kernel can find a process's home from
-/// its pid alone, and the pid never changes when the process migrates.
+/// A process identifier: the home host, an index the home allocated, and the generation of
+/// that index. As in Sprite (TH §4.3), the home is part of the pid, so any kernel can find a
+/// process's home from its pid alone, and the pid never changes when the process migrates.
+/// As in Sprite's kernel (`procInt.h`: a process id holds the host, the slot index and a
+/// 4-bit generation number, "unique across reuses of the same procTable slot"), a slot
+/// given to a new process gets the next generation, so a message still naming an exited
+/// process (a signal on its way) can never reach the process that now has its slot.
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Arbitrary,
 )]
 pub struct Pid {
     pub home: HostId,
     pub index: u8,
+    /// How many processes had this slot before (modulo [`Pid::GENERATIONS`]). Absent in
+    /// files written before generations existed: 0.
+    #[serde(default)]
+    pub gen: u8,
 }
 
 impl Pid {
+    /// Generations wrap after this many reuses of a slot (Sprite's 4 bits).
+    pub const GENERATIONS: u8 = 16;
+
+    /// The first process of slot `index` of `home` (generation 0).
     pub const fn new(home: u8, index: u8) -> Pid {
         Pid {
             home: HostId(home),
             index,
+            gen: 0,
+        }
+    }
+
+    /// The process of slot `index` of `home` in generation `gen`.
+    pub const fn with_gen(home: HostId, index: u8, gen: u8) -> Pid {
+        Pid {
+            home,
+            index,
+            gen: gen % Pid::GENERATIONS,
         }
     }
 }
 
+/// Written `pH.I` for generation 0 (every process that does not reuse a slot), and
+/// `pH.I.G` for a later generation `G`.
 impl fmt::Display for Pid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "p{}.{}", self.home.0, self.index)
+        write!(f, "p{}.{}", self.home.0, self.index)?;
+        if self.gen != 0 {
+            write!(f, ".{}", self.gen)?;
+        }
+        Ok(())
     }
 }
 

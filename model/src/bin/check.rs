@@ -60,8 +60,9 @@ struct RunArgs {
     /// partial (exit status 3).
     #[arg(long, value_name = "SECONDS")]
     timeout: Option<u64>,
-    /// Search order: bfs (shortest counterexamples first) or dfs (small memory).
-    #[arg(long, default_value = "bfs", value_parser = ["bfs", "dfs"])]
+    /// Search order: bfs (shortest counterexamples first), dfs (small memory, faster), or
+    /// auto: dfs for open configurations (alphabets), bfs for scripted ones.
+    #[arg(long, default_value = "auto", value_parser = ["auto", "bfs", "dfs"])]
     search: String,
     /// Skip the design-alternative table.
     #[arg(long)]
@@ -185,10 +186,10 @@ fn options(args: &RunArgs) -> Result<Options, String> {
     };
     Ok(Options {
         threads: args.threads.unwrap_or(Options::default().threads),
-        search: if args.search == "dfs" {
-            Search::Dfs
-        } else {
-            Search::Bfs
+        search: match args.search.as_str() {
+            "dfs" => Search::Dfs,
+            "bfs" => Search::Bfs,
+            _ => Search::Auto,
         },
         max_depth: args.max_depth,
         max_states: args.max_states,
@@ -350,6 +351,7 @@ fn run_suite(args: &RunArgs) -> Result<ExitCode, String> {
         .map(|(c, source)| (plus_switches(c, switches), source))
         .unzip();
     let reports: Vec<Report> = cfgs.iter().map(|c| run::check(c, &opts)).collect();
+    let alt_start = std::time::Instant::now();
     let alternatives: Vec<AlternativeResult> = if args.no_alternatives {
         Vec::new()
     } else {
@@ -358,6 +360,7 @@ fn run_suite(args: &RunArgs) -> Result<ExitCode, String> {
             .map(|sw| run::try_alternative(*sw, &opts))
             .collect()
     };
+    let alt_seconds = alt_start.elapsed().as_secs_f64();
 
     let broken: Vec<(usize, &Report, &run::PropertyResult)> = reports
         .iter()
@@ -426,6 +429,7 @@ fn run_suite(args: &RunArgs) -> Result<ExitCode, String> {
             }
         }
         println!();
+        println!("{}", summary(args, &reports, &alternatives, alt_seconds));
         if partial {
             let cut: Vec<String> = reports
                 .iter()
@@ -491,6 +495,52 @@ fn run_suite(args: &RunArgs) -> Result<ExitCode, String> {
     })
 }
 
+/// `1234567` as `1,234,567`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The one line that sums a run up: what was checked, how much, how fast.
+fn summary(
+    args: &RunArgs,
+    reports: &[Report],
+    alternatives: &[AlternativeResult],
+    alt_seconds: f64,
+) -> String {
+    let what = if args.configs.is_empty() {
+        format!("suite `{}`", args.suite)
+    } else {
+        "selected configurations".to_string()
+    };
+    let unique: usize = reports.iter().map(|r| r.unique_states).sum();
+    let states: usize = reports.iter().map(|r| r.states).sum();
+    let seconds: f64 = reports.iter().map(|r| r.seconds).sum();
+    let exhausted = reports.iter().filter(|r| r.complete).count();
+    let mut line = format!(
+        "{what}: {} configurations ({exhausted} exhausted), {} unique states ({} generated) in {seconds:.1} s, {} unique/s",
+        reports.len(),
+        thousands(unique),
+        thousands(states),
+        thousands((unique as f64 / seconds.max(1e-9)) as usize),
+    );
+    if !alternatives.is_empty() {
+        let caught = alternatives.iter().filter(|a| a.as_expected).count();
+        line.push_str(&format!(
+            "; {caught}/{} design alternatives as expected in {alt_seconds:.1} s",
+            alternatives.len()
+        ));
+    }
+    line
+}
+
 fn print_configs(reports: &[Report]) {
     println!(
         "{:<14} {:<10} {:>10} {:>10} {:>6} {:>8} {:>12}",
@@ -547,7 +597,7 @@ fn print_properties(reports: &[Report]) {
 
 fn print_alternatives(alts: &[AlternativeResult]) {
     println!(
-        "{:<20} {:<14} {:<8} {:>6} {:>8}  all invariants broken",
+        "{:<20} {:<14} {:<8} {:>6} {:>8}  broken when caught",
         "design alternative", "configuration", "breaks", "steps", "caught"
     );
     for a in alts {
