@@ -42,13 +42,17 @@
 //!
 //! **Forked children.** On the model the k-th `fork` of a script starts the script
 //! `children[k]` (`Script::forking`). In a file the child's operations are the steps naming
-//! its pid, which is the one its home gives it in Sprite when no pid is reused: the forks,
-//! in the order of the steps, each take the smallest index on the forking process's home
-//! that neither a listed process nor an earlier fork holds. So after `p0.0` forks twice
-//! (and no other process of h0 is listed), the children are `p0.1` and `p0.2`. What cannot
-//! be mapped this way is refused: a step naming a process after its `exit` (in the
-//! implementation that pid could only be a reused one), and children's steps under the
-//! `local-pids` switch (a child's pid then depends on where its parent runs).
+//! the pid Sprite gives it, followed through the steps in their order: a fork's child gets
+//! the smallest slot index on its parent's home that no process holds (alive, exited and not
+//! yet collected by `wait`, or naming a live process's group), in the slot's next
+//! generation. So after `p0.0` forks twice (no other process of h0 listed), the children
+//! are `p0.1` and `p0.2`; if the first has exited and been collected before the second
+//! fork, the second is `p0.1.1` (slot 1, generation 1). `wait` collects the exited child
+//! with the smallest pid, or blocks until a child exits. What the steps cannot tell is
+//! refused: a step naming a process after its `exit`; a fork, exit, wait or setpgid of a
+//! process still blocked in `wait`; and the children of forks after a crash step, under the
+//! `local-pids` switch, or on a home where an alphabet may fork (their pids are unknown, so
+//! no step may name them).
 //!
 //! **Open configurations.** Model-only keys (the implementation's `scenario` refuses them,
 //! saying they are model-only) let a process run *every* program of at most `budget`
@@ -762,9 +766,10 @@ struct Tracked {
 /// The pids of a file's processes, followed through its steps in order as Sprite gives
 /// them (the model's `fork`, `exit`, `wait` and `setpgid` do the same): a fork's child gets
 /// the smallest index below 255 on its parent's home that no process there holds (alive,
-/// exited and not yet collected, or naming the process group of a live process), so a pid
-/// is reused once its process has exited and been collected; `wait` collects the exited
-/// child with the smallest pid, or blocks until a child exits. Where this cannot be known
+/// exited and not yet collected, or naming the process group of a live process), in the
+/// slot's next generation, so a slot is reused once its process has exited and been
+/// collected; `wait` collects the exited child with the smallest pid, or blocks until a
+/// child exits. Where this cannot be known
 /// from the steps alone, a fork's child has no known pid and no step may name it: after a
 /// crash, under `local-pids`, on a home where an alphabet may fork.
 struct Pids {
@@ -778,6 +783,8 @@ struct Pids {
     local_pids: bool,
     /// Why no pid is known after a crash.
     crashed: Option<String>,
+    /// The generation the next process given each slot gets.
+    gens: std::collections::BTreeMap<(HostId, u8), u8>,
 }
 
 impl Pids {
@@ -810,6 +817,10 @@ impl Pids {
             unnamed: None,
             local_pids: switches.has(Switch::LocalPids),
             crashed: None,
+            gens: listed
+                .iter()
+                .map(|(p, _, _)| ((p.home, p.index), (p.gen + 1) % Pid::GENERATIONS))
+                .collect(),
         }
     }
 
@@ -822,10 +833,20 @@ impl Pids {
         let mut m = match self.now.get(&pid) {
             Some(&i) => match self.procs[i].exited {
                 None => return Ok(i),
-                Some(line) => format!(
-                    "{pid} exited at line {line}, and no fork since has its pid: on the model \
-                     nothing runs after `exit`"
-                ),
+                Some(line) => {
+                    let mut m = format!(
+                        "{pid} exited at line {line}: on the model nothing runs after `exit`"
+                    );
+                    let later = self.now.iter().find(|(p, i)| {
+                        (p.home, p.index) == (pid.home, pid.index)
+                            && p.gen != pid.gen
+                            && self.procs[**i].exited.is_none()
+                    });
+                    if let Some((later, _)) = later {
+                        let _ = write!(m, " (a fork since gave its slot to {later})");
+                    }
+                    m
+                }
             },
             None => format!(
                 "{pid} is not a listed process, and no fork before this step creates it (a \
@@ -897,10 +918,10 @@ impl Pids {
             let index = vocab::small::smallest_free(held)
                 .filter(|i| *i < 255)
                 .ok_or_else(|| format!("no free pid on {home} for this fork"))?;
-            pid = Some(Pid {
-                index,
-                ..Pid::new(home.0, 0)
-            });
+            let gen = self.gens.get(&(home, index)).copied().unwrap_or(0);
+            self.gens
+                .insert((home, index), (gen + 1) % Pid::GENERATIONS);
+            pid = Some(Pid::with_gen(home, index, gen));
         }
         let child = Tracked {
             // A child with no known pid holds an unknown one: its home's pids are unknown.

@@ -10,6 +10,8 @@
 //! `lseek fdN POS`, `close fdN`, `unlink /fN`, `dup fdN`, `fork`, `exec [hN]`,
 //! `exit STATUS`, `wait`, `getpid`, `gettimeofday`, `kill pH.I`, `memread pgN`,
 //! `memwrite pgN SYM`, `migrate hN`, `pipe`, `getpgrp`, `setpgid pH.I`, `killpg pH.I`.
+//! A pid is `pH.I` (home `H`, slot index `I`), or `pH.I.G` for the generation `G` of a slot
+//! given to a new process again (see `Pid`).
 //! Events: `crash hN`, `reboot hN`, `owner-returns hN`, `owner-leaves hN`.
 //! [`op_text`] and [`event_text`] print these forms; parsing what they print gives back the
 //! same value.
@@ -43,11 +45,16 @@ fn num<T: std::str::FromStr>(s: &str, prefix: &str, what: &str) -> Result<T, Str
         .map_err(|_| format!("bad {what} `{}` (expected e.g. `{prefix}0`)", quote(s)))
 }
 
-/// A pid written `pH.I` (home `H`, index `I`).
+/// A pid written `pH.I` (home `H`, index `I`, generation 0), or `pH.I.G` for a later
+/// generation `G` of the slot (below [`Pid::GENERATIONS`]), as pids are printed.
 pub fn parse_pid(s: &str) -> Result<Pid, String> {
     let bad = || format!("bad pid `{}` (expected e.g. `p0.1`)", quote(s));
     let body = s.strip_prefix('p').ok_or_else(bad)?;
-    let (h, i) = body.split_once('.').ok_or_else(bad)?;
+    let (h, rest) = body.split_once('.').ok_or_else(bad)?;
+    let (i, g) = match rest.split_once('.') {
+        Some((i, g)) => (i, Some(g)),
+        None => (rest, None),
+    };
     let home = h.parse().map_err(|_| {
         format!(
             "bad pid `{}`: home `{}` is not a number from 0 to 255",
@@ -62,7 +69,21 @@ pub fn parse_pid(s: &str) -> Result<Pid, String> {
             quote(i)
         )
     })?;
-    Ok(Pid::new(home, index))
+    let gen = match g {
+        None => 0,
+        Some(g) => match g.parse::<u8>() {
+            Ok(n) if n < Pid::GENERATIONS => n,
+            _ => {
+                return Err(format!(
+                    "bad pid `{}`: generation `{}` is not a number from 0 to {}",
+                    quote(s),
+                    quote(g),
+                    Pid::GENERATIONS - 1
+                ))
+            }
+        },
+    };
+    Ok(Pid::with_gen(HostId(home), index, gen))
 }
 
 /// A host written `hN`.
@@ -403,6 +424,10 @@ mod tests {
             }
         }
         assert_eq!(op_text(&every_op()[0]), "read fd2");
+        for pid in [Pid::new(0, 1), Pid::with_gen(HostId(2), 7, 15)] {
+            assert_eq!(parse_pid(&pid.to_string()), Ok(pid));
+        }
+        assert_eq!(parse_pid("p0.1.3"), Ok(Pid::with_gen(HostId(0), 1, 3)));
         assert_eq!(
             op_text(&Op::Open {
                 name: FileName(0),
@@ -422,6 +447,9 @@ mod tests {
             "write fd0",
             "kill p0",
             "kill p0.256",
+            "kill p0.1.16",
+            "kill p0.1.",
+            "kill p0.1.1.1",
             "migrate hx",
             "exec h1 h2",
             "lseek fd0 999",
