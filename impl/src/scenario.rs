@@ -50,7 +50,8 @@
 //! `memwrite pgN SYM`, `migrate hN`, `pipe` (an unnamed, non-blocking pipe: two new
 //! descriptors, the read end first), `getpgrp`, `setpgid pH.I` (join that process group),
 //! `killpg pH.I` (signal every member of that group). Events: `crash hN`, `reboot hN`,
-//! `owner-returns hN`, `owner-leaves hN`. An `expect` is the printed outcome (`data 7`,
+//! `owner-returns hN`, `owner-leaves hN`. A pid is `pH.I`, or `pH.I.G` for generation `G`
+//! of a slot given again (results print pids so). An `expect` is the printed outcome (`data 7`,
 //! `EOF`, `ok`, `ESRCH`, `EAGAIN`, `EPIPE`, `pipe fd0 fd1`, `p0.0`, `migration refused:
 //! ...`, `blocked`, `killed`); a trailing `*` matches a prefix.
 //!
