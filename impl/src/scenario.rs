@@ -3,6 +3,9 @@
 //! the result it must give. Operations are written the way traces print them:
 //!
 //! ```toml
+//! name = "temp-file"             # optional: a name and what the scenario is for (the
+//! about = "create, unlink, migrate, read back"   # model's reports use them; ignored here)
+//! pages = 1                      # optional: pages of every process without its own
 //! seed = 7
 //! switches = "sprite"            # or e.g. "no-vm-flush+local-time"
 //! mode = "sequential"            # each step runs to quiescence; or "concurrent"
@@ -28,16 +31,27 @@
 //!
 //! [[process]]
 //! pid = "p0.0"          # starts on its home, h0
-//! pages = 4
+//! pages = 4             # optional: the top-level `pages`, else 0
+//! shares_memory = false # optional: may never migrate (also `maps_device`)
 //! ```
 //!
-//! Operation syntax: `open /fN r|w|rw [create]`, `read fdN`, `write fdN SYM`,
+//! The model checker reads the same files (`cargo run --release --bin check -- --file
+//! f.toml`, `model::file`): there every process runs the operations the steps give it, in
+//! every interleaving, and each event step may happen once at any point. The model's
+//! configuration files may also have keys the implementation cannot run, which are refused
+//! here with a message saying they are model-only: `alphabet`, `budget`,
+//! `children_alphabet` and `children_budget` in a `[[process]]` (every program over an
+//! alphabet), and a top-level `events` (events at any point).
+//!
+//! Operation syntax (parsed by `vocab::syntax`, shared with the model's files):
+//! `open /fN r|w|rw [create]`, `read fdN`, `write fdN SYM`,
 //! `lseek fdN POS`, `close fdN`, `unlink /fN`, `dup fdN`, `fork`, `exec [hN]`,
 //! `exit STATUS`, `wait`, `getpid`, `gettimeofday`, `kill pH.I`, `memread pgN`,
 //! `memwrite pgN SYM`, `migrate hN`, `pipe` (an unnamed, non-blocking pipe: two new
 //! descriptors, the read end first), `getpgrp`, `setpgid pH.I` (join that process group),
 //! `killpg pH.I` (signal every member of that group). Events: `crash hN`, `reboot hN`,
-//! `owner-returns hN`, `owner-leaves hN`. An `expect` is the printed outcome (`data 7`,
+//! `owner-returns hN`, `owner-leaves hN`. A pid is `pH.I`, or `pH.I.G` for generation `G`
+//! of a slot given again (results print pids so). An `expect` is the printed outcome (`data 7`,
 //! `EOF`, `ok`, `ESRCH`, `EAGAIN`, `EPIPE`, `pipe fd0 fd1`, `p0.0`, `migration refused:
 //! ...`, `blocked`, `killed`); a trailing `*` matches a prefix.
 //!
@@ -90,9 +104,12 @@ use crate::migrate::MAX_EXEC_ARGS;
 use crate::policy::{IdleRule, Job};
 use crate::sim::{ClusterConfig, HostConfig, ProcConfig, SERVER_VERSION};
 use serde::Deserialize;
-use std::fmt;
 use toml::Spanned;
-use vocab::{ClusterEvent, Fd, FileName, HostId, Mode, Op, PageNo, Pid, Switches};
+pub use vocab::syntax::{
+    parse_event, parse_host, parse_name, parse_op, parse_pid, quote, QUOTE_CHARS,
+};
+use vocab::syntax::{Source, TextError};
+use vocab::{ClusterEvent, FileName, HostId, Op, Pid, Switches};
 
 /// Largest scenario file read.
 pub const MAX_SCENARIO_BYTES: usize = 16 << 20;
@@ -108,26 +125,19 @@ pub const MAX_ITEMS: usize = 1_000_000;
 pub const MAX_SKEW_MS: i64 = u32::MAX as i64;
 /// Latest simulated time a scenario may name, and longest duration, in ms (one day).
 pub const MAX_SIM_MS: u64 = 24 * 60 * 60 * 1000;
-/// Characters of offending text an error message quotes.
-pub const QUOTE_CHARS: usize = 40;
-
-/// `s` for an error message: whole if short, else its first [`QUOTE_CHARS`] characters
-/// and how long it was.
-pub fn quote(s: &str) -> String {
-    clip(s, QUOTE_CHARS)
-}
-
-/// `s` cut after `n` characters, saying how long it was.
-fn clip(s: &str, n: usize) -> String {
-    match s.char_indices().nth(n) {
-        None => s.to_string(),
-        Some((cut, _)) => format!("{}... ({} bytes)", &s[..cut], s.len()),
-    }
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileSpec {
+    /// A name and a line saying what the scenario is for: `check show` writes them, the
+    /// model names its report with them; nothing here uses them.
+    #[allow(dead_code)]
+    name: Option<String>,
+    #[allow(dead_code)]
+    about: Option<String>,
+    /// Pages of every listed process that does not give its own `pages`.
+    pages: Option<u8>,
+    /// Model-only: events that may happen at any point (refused here, see [`model_only`]).
+    events: Option<Spanned<toml::Value>>,
     seed: Option<u64>,
     switches: Option<Spanned<String>>,
     mode: Option<Spanned<String>>,
@@ -223,12 +233,57 @@ struct InitFile {
 #[serde(deny_unknown_fields)]
 struct ProcSpec {
     pid: Spanned<String>,
-    #[serde(default)]
-    pages: u8,
+    pages: Option<u8>,
     #[serde(default)]
     shares_memory: bool,
     #[serde(default)]
     maps_device: bool,
+    /// Model-only: an open configuration's process (refused here, see [`model_only`]).
+    alphabet: Option<Spanned<toml::Value>>,
+    budget: Option<Spanned<toml::Value>>,
+    children_alphabet: Option<Spanned<toml::Value>>,
+    children_budget: Option<Spanned<toml::Value>>,
+}
+
+/// The keys of the model's configuration files (`check --file`, `model::file`) that the
+/// implementation cannot run: a process running an *alphabet* (every program of at most
+/// `budget` of its operations, which the model checker explores) and events that may happen
+/// at *any* point (`events`). A scenario with one is refused, saying so, rather than run
+/// as a different world than the one checked.
+fn model_only(cx: &Source, spec: &FileSpec) -> Result<(), ScenarioError> {
+    let refuse = |key: &str, span: std::ops::Range<usize>, why: &str| {
+        cx.err(
+            span,
+            format!(
+                "`{key}` is a model-only key ({why}): `check --file` checks this file on the \
+                 model, the implementation runs only `steps`"
+            ),
+        )
+    };
+    if let Some(e) = &spec.events {
+        return Err(refuse(
+            "events",
+            e.span(),
+            "events that may happen at any point; write `{ event = \"crash h1\" }` steps to \
+             run them here",
+        ));
+    }
+    for p in &spec.process {
+        let keys = [
+            ("alphabet", &p.alphabet),
+            ("budget", &p.budget),
+            ("children_alphabet", &p.children_alphabet),
+            ("children_budget", &p.children_budget),
+        ];
+        if let Some((key, Some(v))) = keys.iter().find(|(_, v)| v.is_some()) {
+            return Err(refuse(
+                key,
+                v.span(),
+                "a process that may run any program over an alphabet",
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, Deserialize)]
@@ -289,74 +344,8 @@ pub struct Scenario {
     pub timed: Vec<(u64, ClusterEvent, usize)>,
 }
 
-/// A problem with a scenario file, located.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ScenarioError {
-    pub file: String,
-    pub line: usize,
-    pub column: usize,
-    pub message: String,
-}
-
-impl fmt::Display for ScenarioError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}: {}",
-            self.file, self.line, self.column, self.message
-        )
-    }
-}
-
-impl std::error::Error for ScenarioError {}
-
-/// Where each line of a text starts, to turn a byte offset into a line and a column in
-/// O(log lines) (a scenario has one step per line, and every step records its line).
-struct Lines {
-    starts: Vec<usize>,
-}
-
-impl Lines {
-    fn new(text: &str) -> Lines {
-        let starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
-        Lines { starts }
-    }
-
-    /// 1-based line and column (in bytes) of `offset`.
-    fn line_col(&self, text: &str, offset: usize) -> (usize, usize) {
-        let offset = offset.min(text.len());
-        let line = self.starts.partition_point(|s| *s <= offset);
-        (line, offset - self.starts[line - 1] + 1)
-    }
-}
-
-struct Ctx<'a> {
-    file: &'a str,
-    text: &'a str,
-    lines: Lines,
-}
-
-impl Ctx<'_> {
-    fn err(&self, span: std::ops::Range<usize>, message: impl Into<String>) -> ScenarioError {
-        let (line, column) = self.lines.line_col(self.text, span.start);
-        let message: String = message.into();
-        // Messages from `toml` and `vocab` may quote input at any length (ours quote it
-        // with `quote`); the longest list of expected keys is under 300 characters.
-        let message = clip(&message, 10 * QUOTE_CHARS);
-        ScenarioError {
-            file: self.file.to_string(),
-            line,
-            column,
-            message,
-        }
-    }
-
-    fn line(&self, span: std::ops::Range<usize>) -> usize {
-        self.lines.line_col(self.text, span.start).0
-    }
-}
+/// A problem with a scenario file, located (`file:line:col: problem`).
+pub type ScenarioError = TextError;
 
 /// Bounds the file before `toml` builds its tree of it (a few hundred bytes per key or
 /// value): on the tokens alone, with the lexer of `toml`'s own parser, no array may hold
@@ -364,7 +353,7 @@ impl Ctx<'_> {
 /// values, arrays and tables. A 10 MB `data = [1, 1, ...]` is refused at its `[` with
 /// the memory of its text only. The count is an upper bound (a key counts as an item);
 /// `toml` still judges the syntax.
-fn prescan(cx: &Ctx) -> Result<(), ScenarioError> {
+fn prescan(cx: &Source) -> Result<(), ScenarioError> {
     use toml_parser::lexer::TokenKind as T;
     if cx.text.len() > MAX_SCENARIO_BYTES {
         return Err(cx.err(
@@ -422,16 +411,13 @@ fn prescan(cx: &Ctx) -> Result<(), ScenarioError> {
 
 /// Parses and validates a scenario. `file` is only used in error messages.
 pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
-    let cx = Ctx {
-        file,
-        text,
-        lines: Lines::new(text),
-    };
+    let cx = Source::new(file, text);
     prescan(&cx)?;
     let spec: FileSpec = toml::from_str(text).map_err(|e| {
         let span = e.span().unwrap_or(0..0);
         cx.err(span, e.message().to_string())
     })?;
+    model_only(&cx, &spec)?;
     let switches = match &spec.switches {
         None => Switches::SPRITE,
         Some(s) => s
@@ -521,7 +507,7 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
         }
         processes.push(ProcConfig {
             pid,
-            pages: p.pages,
+            pages: p.pages.or(spec.pages).unwrap_or(0),
             shares_memory: p.shares_memory,
             maps_device: p.maps_device,
         });
@@ -769,201 +755,10 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
     })
 }
 
-fn num<T: std::str::FromStr>(s: &str, prefix: &str, what: &str) -> Result<T, String> {
-    s.strip_prefix(prefix)
-        .unwrap_or(s)
-        .parse()
-        .map_err(|_| format!("bad {what} `{}` (expected e.g. `{prefix}0`)", quote(s)))
-}
-
-pub fn parse_pid(s: &str) -> Result<Pid, String> {
-    let bad = || format!("bad pid `{}` (expected e.g. `p0.1`)", quote(s));
-    let body = s.strip_prefix('p').ok_or_else(bad)?;
-    let (h, i) = body.split_once('.').ok_or_else(bad)?;
-    let home = h.parse().map_err(|_| {
-        format!(
-            "bad pid `{}`: home `{}` is not a number from 0 to 255",
-            quote(s),
-            quote(h)
-        )
-    })?;
-    let index = i.parse().map_err(|_| {
-        format!(
-            "bad pid `{}`: index `{}` is not a number from 0 to 255",
-            quote(s),
-            quote(i)
-        )
-    })?;
-    Ok(Pid::new(home, index))
-}
-
-pub fn parse_host(s: &str) -> Result<HostId, String> {
-    num(s, "h", "host").map(HostId)
-}
-
-pub fn parse_name(s: &str) -> Result<FileName, String> {
-    num(s, "/f", "file name").map(FileName)
-}
-
-fn args<const N: usize>(words: &[&str], usage: &str) -> Result<[String; N], String> {
-    if words.len() != N + 1 {
-        return Err(format!("`{}` takes {N} argument(s): {usage}", words[0]));
-    }
-    Ok(std::array::from_fn(|i| words[i + 1].to_string()))
-}
-
-/// Parses an operation in trace syntax (see the module documentation).
-pub fn parse_op(s: &str) -> Result<Op, String> {
-    // No operation has more than four words: the fifth is enough for the arity errors.
-    let words: Vec<&str> = s.split_whitespace().take(5).collect();
-    let Some(first) = words.first() else {
-        return Err("empty operation".into());
-    };
-    let fd = |w: &str| num(w, "fd", "descriptor").map(Fd);
-    let sym = |w: &str| num::<u8>(w, "", "symbol");
-    let page = |w: &str| num(w, "pg", "page").map(PageNo);
-    Ok(match *first {
-        "open" => {
-            if !(3..=4).contains(&words.len()) {
-                return Err(
-                    "`open` takes a name, a mode and optionally `create`: open /f0 rw create"
-                        .into(),
-                );
-            }
-            let mode = match words[2] {
-                "r" => Mode::Read,
-                "w" => Mode::Write,
-                "rw" => Mode::ReadWrite,
-                m => return Err(format!("bad mode `{}` (use r, w or rw)", quote(m))),
-            };
-            let create = match words.get(3) {
-                None => false,
-                Some(&"create") => true,
-                Some(w) => {
-                    return Err(format!(
-                        "unexpected `{}` after the mode (only `create`)",
-                        quote(w)
-                    ))
-                }
-            };
-            Op::Open {
-                name: parse_name(words[1])?,
-                mode,
-                create,
-            }
-        }
-        "read" => Op::Read {
-            fd: fd(&args::<1>(&words, "read fd0")?[0])?,
-        },
-        "write" => {
-            let [f, v] = args::<2>(&words, "write fd0 7")?;
-            Op::Write {
-                fd: fd(&f)?,
-                sym: sym(&v)?,
-            }
-        }
-        "lseek" => {
-            let [f, v] = args::<2>(&words, "lseek fd0 0")?;
-            Op::Lseek {
-                fd: fd(&f)?,
-                pos: sym(&v)?,
-            }
-        }
-        "close" => Op::Close {
-            fd: fd(&args::<1>(&words, "close fd0")?[0])?,
-        },
-        "unlink" => Op::Unlink {
-            name: parse_name(&args::<1>(&words, "unlink /f0")?[0])?,
-        },
-        "dup" => Op::Dup {
-            fd: fd(&args::<1>(&words, "dup fd0")?[0])?,
-        },
-        "fork" => {
-            args::<0>(&words, "fork")?;
-            Op::Fork
-        }
-        "exec" => match words.len() {
-            1 => Op::Exec { target: None },
-            2 => Op::Exec {
-                target: Some(parse_host(words[1])?),
-            },
-            _ => return Err("`exec` takes at most a host: exec h1".into()),
-        },
-        "exit" => Op::Exit {
-            status: sym(&args::<1>(&words, "exit 0")?[0])?,
-        },
-        "wait" => {
-            args::<0>(&words, "wait")?;
-            Op::Wait
-        }
-        "getpid" => {
-            args::<0>(&words, "getpid")?;
-            Op::Getpid
-        }
-        "gettimeofday" => {
-            args::<0>(&words, "gettimeofday")?;
-            Op::Gettimeofday
-        }
-        "kill" => Op::Kill {
-            pid: parse_pid(&args::<1>(&words, "kill p0.1")?[0])?,
-        },
-        "memread" => Op::MemRead {
-            page: page(&args::<1>(&words, "memread pg0")?[0])?,
-        },
-        "memwrite" => {
-            let [p, v] = args::<2>(&words, "memwrite pg0 7")?;
-            Op::MemWrite {
-                page: page(&p)?,
-                sym: sym(&v)?,
-            }
-        }
-        "migrate" => Op::Migrate {
-            target: parse_host(&args::<1>(&words, "migrate h1")?[0])?,
-        },
-        "pipe" => {
-            args::<0>(&words, "pipe")?;
-            Op::Pipe
-        }
-        "getpgrp" => {
-            args::<0>(&words, "getpgrp")?;
-            Op::Getpgrp
-        }
-        "setpgid" => Op::Setpgid {
-            pgrp: parse_pid(&args::<1>(&words, "setpgid p0.1")?[0])?,
-        },
-        "killpg" => Op::Killpg {
-            pgrp: parse_pid(&args::<1>(&words, "killpg p0.0")?[0])?,
-        },
-        other => return Err(format!("unknown operation `{}`", quote(other))),
-    })
-}
-
-pub fn parse_event(s: &str) -> Result<ClusterEvent, String> {
-    let words: Vec<&str> = s.split_whitespace().take(3).collect();
-    let [what, host] = words.as_slice() else {
-        return Err(format!(
-            "bad event `{}` (expected e.g. `crash h1`)",
-            quote(s)
-        ));
-    };
-    let h = parse_host(host)?;
-    Ok(match *what {
-        "crash" => ClusterEvent::Crash(h),
-        "reboot" => ClusterEvent::Reboot(h),
-        "owner-returns" => ClusterEvent::OwnerReturns(h),
-        "owner-leaves" => ClusterEvent::OwnerLeaves(h),
-        other => {
-            return Err(format!(
-                "unknown event `{}` (crash, reboot, owner-returns, owner-leaves)",
-                quote(other)
-            ))
-        }
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use vocab::Mode;
 
     const GOOD: &str = r#"
 seed = 3
@@ -1322,6 +1117,65 @@ pages = 1
         );
         let e = parse("x.toml", &bad).unwrap_err();
         assert_eq!((e.line, e.column), (3005, 24), "{e}");
+    }
+
+    #[test]
+    fn top_level_pages_and_names_are_read() {
+        let text = GOOD
+            .replace(
+                "seed = 3",
+                "name = \"x\"\nabout = \"y\"\npages = 3\nseed = 3",
+            )
+            .replace("pages = 2", "")
+            .replace(
+                "[[host]]\nid = 1",
+                "[[host]]\nid = 1\n[[process]]\npid = \"p1.0\"\npages = 1",
+            );
+        let s = parse("x.toml", &text).expect("parses");
+        let pages: Vec<u8> = s.cluster.processes.iter().map(|p| p.pages).collect();
+        assert_eq!(
+            pages,
+            vec![1, 3],
+            "p1.0 gives its own, p0.0 takes the top-level one"
+        );
+        let s = parse("x.toml", &GOOD.replace("pages = 2", "")).expect("parses");
+        assert_eq!(s.cluster.processes[0].pages, 0, "no pages by default");
+    }
+
+    #[test]
+    fn model_only_keys_are_refused_as_such() {
+        for (text, key, line) in [
+            (
+                GOOD.replace("pages = 2", "pages = 2\nalphabet = [\"getpid\"]"),
+                "alphabet",
+                14,
+            ),
+            (
+                GOOD.replace("pages = 2", "pages = 2\nbudget = 3"),
+                "budget",
+                14,
+            ),
+            (
+                GOOD.replace("pages = 2", "pages = 2\nchildren_budget = 3"),
+                "children_budget",
+                14,
+            ),
+            (
+                GOOD.replace(
+                    "seed = 3",
+                    "seed = 3\nevents = [{ event = \"crash h1\", times = 1 }]",
+                ),
+                "events",
+                3,
+            ),
+        ] {
+            let (m, at) = error_of(&text);
+            assert!(
+                m.contains(&format!("`{key}` is a model-only key")) && m.contains("check --file"),
+                "{m}"
+            );
+            assert_eq!(at, line, "{m}");
+        }
     }
 
     #[test]

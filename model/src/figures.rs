@@ -7,6 +7,12 @@ use crate::{configs, trace, Action, SpriteModel};
 
 /// The one command that replays a path.
 pub fn replay_command(cfg: &Config, path: &[Action]) -> String {
+    replay_command_from(&format!("--config {}", cfg.name), cfg, path)
+}
+
+/// The replay command of a path in `cfg`, which the command names with `source`
+/// (`--config NAME`, or `--file PATH` for a configuration read from a file).
+pub fn replay_command_from(source: &str, cfg: &Config, path: &[Action]) -> String {
     let model = SpriteModel::new(cfg.clone());
     let indices = trace::indices(&model, path)
         .iter()
@@ -18,10 +24,7 @@ pub fn replay_command(cfg: &Config, path: &[Action]) -> String {
     } else {
         format!(" --switch {}", cfg.switches)
     };
-    format!(
-        "cargo run --release --bin check -- replay --config {}{switches} --path {indices}",
-        cfg.name
-    )
+    format!("cargo run --release --bin check -- replay {source}{switches} --path {indices}")
 }
 
 /// The Markdown page for an alternative's counterexample, if it has one.

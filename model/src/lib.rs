@@ -14,6 +14,7 @@ pub mod configs;
 mod ctx;
 mod events;
 pub mod figures;
+pub mod file;
 mod files;
 mod groups;
 pub mod log;

@@ -17,6 +17,7 @@ pub mod op;
 pub mod outcome;
 pub mod small;
 pub mod switch;
+pub mod syntax;
 
 pub use event::ClusterEvent;
 pub use ids::{Fd, FileName, HostId, PageNo, Pid, StreamId};
