@@ -3,7 +3,7 @@
 use crate::ctx::Ctx;
 use crate::log::Actor;
 use crate::state::{Kind, State, Status};
-use vocab::{ClusterEvent, HostId, KILLED_STATUS};
+use vocab::{ClusterEvent, HostId, InvariantId, KILLED_STATUS};
 
 impl Ctx<'_> {
     pub fn event(&mut self, e: ClusterEvent) {
@@ -47,6 +47,18 @@ impl Ctx<'_> {
     /// cache had not written back are lost, as with Sprite's delayed writes [TH §4.5].
     fn crash(&mut self, h: HostId) {
         self.log.note(Actor::Host(h), || "crashes".into());
+        let before = self.s.clone();
+        self.crash_effects(h);
+        if !crate::properties::crash_outcome_ok(&before, self.s, h) {
+            let want = crate::properties::crash_victims(&before, h);
+            self.violate(InvariantId::FAIL, h, || {
+                format!("the crash of {h} must kill exactly {want:?} and move no one else")
+            });
+        }
+    }
+
+    /// What a crash of `h` does (FAIL checks the outcome against `specs/failures.md`).
+    fn crash_effects(&mut self, h: HostId) {
         let victims: Vec<_> = self
             .s
             .procs

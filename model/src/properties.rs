@@ -386,12 +386,45 @@ pub fn inv_refuse(m: &SpriteModel, s: &State) -> bool {
 }
 
 /// FAIL: no process survives on a crashed host or with a crashed home, and the processes
-/// alive are exactly those the one-machine Unix has (a crash killed no one else).
+/// alive are exactly those the one-machine Unix has; and each crash killed exactly the
+/// processes `crash_victims` names, computed from `specs/failures.md`'s table and not from
+/// the crash step's own choice, and moved no survivor (checked at each crash).
 pub fn inv_fail(_: &SpriteModel, s: &State) -> bool {
+    ok(s, InvariantId::FAIL)
+        && s.procs
+            .iter()
+            .all(|(pid, p)| s.host(p.host).up && s.host(pid.home).up)
+        && s.procs.keys().eq(live_ghost(s).map(|(p, _)| p))
+}
+
+/// The processes a crash of `h` in state `s` must kill, by `specs/failures.md`: those whose
+/// current host or home is `h`, and those in a migration whose source is `h` or whose target
+/// is `h` once the state was sent (before that, the migration is aborted and the process runs
+/// on at its source).
+pub fn crash_victims(s: &State, h: vocab::HostId) -> Vec<Pid> {
     s.procs
         .iter()
-        .all(|(pid, p)| s.host(p.host).up && s.host(pid.home).up)
-        && s.procs.keys().eq(live_ghost(s).map(|(p, _)| p))
+        .filter(|(pid, p)| {
+            let migration = s.migrations.get(pid).is_some_and(|m| {
+                m.source == h || (m.target == h && !matches!(m.phase, Phase::Init | Phase::State))
+            });
+            pid.home == h || p.host == h || migration
+        })
+        .map(|(pid, _)| *pid)
+        .collect()
+}
+
+/// Whether a crash of `h` took `before` to `after` as FAIL demands: the processes gone are
+/// exactly `crash_victims(before, h)`, and every survivor is where it was.
+pub fn crash_outcome_ok(before: &State, after: &State, h: vocab::HostId) -> bool {
+    let victims = crash_victims(before, h);
+    before.procs.iter().all(|(pid, p)| {
+        let dead = victims.contains(pid);
+        match after.procs.get(pid) {
+            None => dead,
+            Some(q) => !dead && q.host == p.host,
+        }
+    }) && after.procs.keys().all(|pid| before.procs.contains_key(pid))
 }
 
 fn reach_unlinked_remote(_: &SpriteModel, s: &State) -> bool {

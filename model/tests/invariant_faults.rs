@@ -78,3 +78,33 @@ fn res_rejects_pages_left_on_a_host_the_process_never_used() {
     s.hosts[1].residue.insert(pid, Default::default());
     assert!(!inv_res(&m, &s));
 }
+
+/// FAIL's crash check, against a crash that kills too many, too few, or moves a survivor.
+#[test]
+fn fail_rejects_a_crash_that_kills_the_wrong_processes_or_moves_one() {
+    use model::properties::{crash_outcome_ok, crash_victims};
+    let m = SpriteModel::new(configs::crash());
+    let before = m.init_states().remove(0);
+    let homes: Vec<HostId> = before.procs.keys().map(|p| p.home).collect();
+    let h = homes[0];
+    let victims = crash_victims(&before, h);
+    assert!(!victims.is_empty());
+    let survivor = before.procs.keys().copied().find(|p| !victims.contains(p));
+    let mut right = before.clone();
+    for v in &victims {
+        right.procs.remove(v);
+    }
+    assert!(crash_outcome_ok(&before, &right, h));
+    // Too few: a victim lives on.
+    assert!(!crash_outcome_ok(&before, &before, h));
+    let survivor = survivor.expect("the configuration has a process of another home");
+    // Too many: a process of another home dies too.
+    let mut too_many = right.clone();
+    too_many.procs.remove(&survivor);
+    assert!(!crash_outcome_ok(&before, &too_many, h));
+    // A survivor moved.
+    let mut moved = right.clone();
+    let p = moved.procs.get_mut(&survivor).unwrap();
+    p.host = HostId(p.host.0 ^ 1);
+    assert!(!crash_outcome_ok(&before, &moved, h));
+}
