@@ -1191,20 +1191,6 @@ pages = 1
             }
             let _ = parse("fuzz.toml", &String::from_utf8_lossy(&b));
         }
-        for s in [
-            "",
-            "open",
-            "write fd0",
-            "kill p0",
-            "migrate hx",
-            "exec h1 h2",
-            "lseek fd0 999",
-            "pipe fd0",
-            "getpgrp p0.0",
-            "setpgid",
-            "killpg h1",
-        ] {
-            assert!(parse_op(s).is_err(), "{s}");
-        }
+        // Malformed operation texts: `vocab::syntax`'s own tests (the parser lives there).
     }
 }
