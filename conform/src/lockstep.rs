@@ -25,7 +25,7 @@ use model::state::State;
 use model::{Action, SpriteModel};
 use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
-use vocab::{Errno, Op, Outcome, Pid, Refusal, Value};
+use vocab::{Errno, Op, Outcome, Pid, Refusal, Value, Witness};
 
 /// How many model actions one implementation step may correspond to (a step that ends a
 /// stream exchange can end the whole migration: the last STREAM_MOVE, HOME_UPDATE and
@@ -354,4 +354,153 @@ pub fn follow(
             path: Vec::new(),
         },
     })
+}
+
+/// The model action a witness names in candidate state `s`, if the model has it: `Run` is
+/// the process's next scripted operation (it must be ready to run it), a migration step
+/// must be the one the migration record says comes next, a signal must be on its way.
+pub fn action_of(m: &SpriteModel, s: &State, w: Witness) -> Option<Action> {
+    let mig = |pid: Pid, want: Action| {
+        s.migrations
+            .contains_key(&pid)
+            .then(|| m.migration_step(s, pid))
+            .filter(|a| *a == want)
+    };
+    match w {
+        Witness::Run(pid) => {
+            let p = s.procs.get(&pid)?;
+            let op = m
+                .cfg
+                .scripts
+                .get(p.script as usize)?
+                .ops
+                .get(p.pc as usize)?;
+            Some(Action::Run(pid, *op))
+        }
+        Witness::MigInit(p) => mig(p, Action::MigInit(p)),
+        Witness::MigState(p) => mig(p, Action::MigState(p)),
+        Witness::StreamMoved { .. } => None,
+        Witness::StreamRegister(p, fd) => mig(p, Action::StreamRegister(p, fd)),
+        Witness::StreamRelease(p, fd) => mig(p, Action::StreamRelease(p, fd)),
+        Witness::StreamClose(p, fd) => mig(p, Action::StreamClose(p, fd)),
+        Witness::StreamReopen(p, fd) => mig(p, Action::StreamReopen(p, fd)),
+        Witness::HomeUpdate(p) => mig(p, Action::HomeUpdate(p)),
+        Witness::Resume(p) => mig(p, Action::Resume(p)),
+        Witness::Signal { pid, to } => {
+            s.signals
+                .keys()
+                .find(|k| k.pid == pid && k.to == to)
+                .map(|k| Action::DeliverSignal {
+                    pid,
+                    to,
+                    direct: k.direct,
+                })
+        }
+        Witness::FlushArrives(p, pg) => s
+            .flushes
+            .contains_key(&(p, pg))
+            .then_some(Action::FlushArrives(p, pg)),
+    }
+}
+
+/// The model's STREAM_MOVE steps for a stream the implementation moved. The model moves a
+/// process's descriptors one at a time in descriptor order; the implementation moves all
+/// of a process's streams on one file in one exchange, file by file. So the model takes
+/// its next STREAM_MOVE steps until every descriptor of `pid` on `stream` has moved
+/// (moving, on the way, descriptors of files whose exchange the implementation has not
+/// finished: the observation compared after the step shows whether that is invisible, as
+/// it must be), and a stream whose descriptors the model moved already is a stutter.
+fn streams_moved(
+    m: &SpriteModel,
+    c: &Cand,
+    pid: Pid,
+    stream: vocab::StreamId,
+) -> Result<Cand, WitnessMiss> {
+    let w = Witness::StreamMoved { pid, stream };
+    let mut c = c.clone();
+    loop {
+        let Some(mig) = c.s.migrations.get(&pid) else {
+            return Ok(c);
+        };
+        let pending = c.s.procs.get(&pid).is_some_and(|p| {
+            p.fds
+                .iter()
+                .any(|(fd, sid)| *sid == stream && !mig.moved.contains(fd))
+        });
+        if !pending {
+            return Ok(c);
+        }
+        let a = m.migration_step(&c.s, pid);
+        if !matches!(a, Action::StreamMove(..)) {
+            return Err(WitnessMiss::NotEnabled(w));
+        }
+        match apply(m, &c, a) {
+            Some(next) if next.s.violated == 0 => c = next,
+            _ => return Err(WitnessMiss::Model(w)),
+        }
+    }
+}
+
+/// Why a candidate could not take the witnessed steps.
+#[derive(Clone, Debug)]
+pub enum WitnessMiss {
+    /// The model has no such step now.
+    NotEnabled(Witness),
+    /// The model's step broke one of its own checks.
+    Model(Witness),
+    /// After the steps, the model's observation or results differ from the
+    /// implementation's.
+    Differs,
+}
+
+/// The frontier after an implementation step that named the model steps `ws` and shows
+/// `target`: each candidate takes exactly those steps, in order, and is kept if its
+/// observation and results then agree with the implementation's. No search: `Err` (the
+/// first candidate's reason) if none agrees.
+pub fn follow_witnessed(
+    m: &SpriteModel,
+    frontier: &[Cand],
+    ws: &[Witness],
+    target: &Obs,
+    imp: &ImplOps,
+) -> Result<Vec<Cand>, WitnessMiss> {
+    let mut out = Vec::new();
+    let mut first_miss = None;
+    'cands: for c in frontier {
+        let mut c = c.clone();
+        for w in ws {
+            if let Witness::StreamMoved { pid, stream } = *w {
+                match streams_moved(m, &c, pid, stream) {
+                    Ok(next) => c = next,
+                    Err(miss) => {
+                        first_miss.get_or_insert(miss);
+                        continue 'cands;
+                    }
+                }
+                continue;
+            }
+            let Some(a) = action_of(m, &c.s, *w) else {
+                first_miss.get_or_insert(WitnessMiss::NotEnabled(*w));
+                continue 'cands;
+            };
+            match apply(m, &c, a) {
+                Some(next) if next.s.violated == 0 => c = next,
+                _ => {
+                    first_miss.get_or_insert(WitnessMiss::Model(*w));
+                    continue 'cands;
+                }
+            }
+        }
+        if matches!(standing(&c.results, &imp.done), Standing::Agrees) && abs::obs(&c.s) == *target
+        {
+            out.push(c);
+        } else {
+            first_miss.get_or_insert(WitnessMiss::Differs);
+        }
+    }
+    if out.is_empty() {
+        Err(first_miss.unwrap_or(WitnessMiss::Differs))
+    } else {
+        Ok(out)
+    }
 }

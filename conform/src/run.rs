@@ -28,7 +28,7 @@ use sprite::msg::Node;
 use sprite::sim::OpState;
 use sprite::{Cluster, ClusterConfig, Enabled, HostConfig, OpId, ProcConfig};
 use std::collections::{BTreeMap, BTreeSet};
-use vocab::{ClusterEvent, HostId, InvariantId, Op, Outcome, Pid, Switches, Value};
+use vocab::{ClusterEvent, HostId, InvariantId, Op, Outcome, Pid, Switches, Value, Witness};
 
 /// How to run.
 #[derive(Clone, Copy, Debug, Default)]
@@ -136,6 +136,10 @@ pub struct RunResult {
     pub ops: usize,
     /// Implementation steps the model followed.
     pub impl_steps: usize,
+    /// Of those, the steps whose witnesses the model followed without a search, and those
+    /// it searched for.
+    pub witness_hits: usize,
+    pub witness_misses: usize,
 }
 
 /// The model configuration of a scenario (scripts start empty: the runner appends each
@@ -250,6 +254,13 @@ pub struct Runner {
     last_seen: Option<(abs::Obs, Results)>,
     /// The mapped state whose invariants were checked last.
     last_mapped: Option<State>,
+    /// The witnesses the settled copy's deliveries named at the last look (counted as
+    /// taken: see [`new_witnesses`]).
+    settled_ws: Vec<Witness>,
+    /// Implementation steps whose witnesses the model followed exactly, and those it
+    /// could not (the search then looked for the step).
+    pub witness_hits: usize,
+    pub witness_misses: usize,
 }
 
 impl Runner {
@@ -295,6 +306,9 @@ impl Runner {
             impl_steps: 0,
             last_seen: None,
             last_mapped: None,
+            settled_ws: Vec::new(),
+            witness_hits: 0,
+            witness_misses: 0,
         })
     }
 
@@ -415,12 +429,18 @@ impl Runner {
         let mapped = abs::map(&settled, self.ms(), self.impl_flags);
         let target = abs::obs(&mapped);
         let imp = impl_ops(&settled);
+        let settled_ws = match &settled {
+            std::borrow::Cow::Owned(c) => c.witnessed().to_vec(),
+            std::borrow::Cow::Borrowed(_) => Vec::new(),
+        };
         drop(settled);
+        let ws = new_witnesses(self.cluster.witnessed(), &settled_ws, &self.settled_ws);
+        self.settled_ws = settled_ws;
         let at = (self.impl_steps, what);
         // A step that changed nothing the model sees, and returned nothing: the frontier
         // matched exactly this already.
         let seen = (target, imp.done);
-        if self.last_seen.as_ref() == Some(&seen) {
+        if ws.is_empty() && self.last_seen.as_ref() == Some(&seen) {
             return self.check_invariants(i, mapped, at);
         }
         let (target, done) = seen;
@@ -428,13 +448,39 @@ impl Runner {
             done,
             running: imp.running,
         };
+        match lockstep::follow_witnessed(&self.model, &self.frontier, &ws, &target, &imp) {
+            Ok(next) => {
+                self.witness_hits += 1;
+                self.frontier = next;
+                self.last_seen = Some((target, imp.done));
+                self.observe();
+                let mapped = abs::with_hidden(mapped, self.ms());
+                return self.check_invariants(i, mapped, at);
+            }
+            Err(miss) => {
+                self.witness_misses += 1;
+                if std::env::var("CONFORM_WITNESS_DEBUG").is_ok() {
+                    let ws: Vec<String> = ws.iter().map(|w| w.to_string()).collect();
+                    eprint!("WMISS|{}|[{}]|{miss:?}|", at.1, ws.join(", "));
+                }
+            }
+        }
         let frontier = std::mem::take(&mut self.frontier);
         match lockstep::follow(&self.model, frontier.clone(), &target, &imp) {
             Ok(next) => {
+                if std::env::var("CONFORM_WITNESS_DEBUG").is_ok() {
+                    let p = &next[0].path;
+                    let base = frontier[0].path.len().min(p.len());
+                    let acts: Vec<String> = p[base..].iter().map(|a| a.to_string()).collect();
+                    eprintln!("search: [{}]", acts.join(", "));
+                }
                 self.frontier = next;
                 self.last_seen = Some((target, imp.done));
             }
             Err(miss) => {
+                if std::env::var("CONFORM_WITNESS_DEBUG").is_ok() {
+                    eprintln!("search: none");
+                }
                 self.frontier = frontier;
                 let mut m = self.mismatch(i, Kind::State);
                 m.impl_step = Some((at.0, at.1.to_string()));
@@ -813,6 +859,21 @@ fn impl_ops(c: &Cluster) -> ImplOps {
     r
 }
 
+/// The model steps an implementation step performed: those its own handlers named
+/// (`real`), and those the deliveries of the settled copy named (`settled`, messages whose
+/// effect is decided count as delivered: see `crate::abs`) that were not named at the last
+/// look already (`before`). A settled message really delivered names its steps again in
+/// `real`; it has left the settled copy, so the two cancel. Multisets, in order.
+fn new_witnesses(real: &[Witness], settled: &[Witness], before: &[Witness]) -> Vec<Witness> {
+    let mut out: Vec<Witness> = real.iter().chain(settled).copied().collect();
+    for w in before {
+        if let Some(i) = out.iter().position(|x| x == w) {
+            out.remove(i);
+        }
+    }
+    out
+}
+
 /// What the implementation did in one step: a delivery or an operation's start, or a
 /// cluster event.
 #[derive(Clone, Copy, Debug)]
@@ -898,5 +959,7 @@ pub fn run_with(r: Result<Runner, String>) -> RunResult {
     }
     res.reached = r.reached;
     res.impl_steps = r.impl_steps;
+    res.witness_hits = r.witness_hits;
+    res.witness_misses = r.witness_misses;
     res
 }

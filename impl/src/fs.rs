@@ -12,7 +12,9 @@ mod pipe;
 use crate::msg::{FileReq, FileResp, Grant, MovingStream, Msg, Node, PosGrant, Released};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use vocab::{Errno, FileName, HostId, Mode, PageNo, Pid, StreamId, Switch, Switches, Value};
+use vocab::{
+    Errno, FileName, HostId, Mode, PageNo, Pid, StreamId, Switch, Switches, Value, Witness,
+};
 
 /// A file's identity on the server (an inode number). Not in the vocabulary: no operation
 /// shows it, but the state view does.
@@ -122,6 +124,10 @@ pub struct FileServer {
     /// file open for writing, so it is not recalled a second time for the same request.
     #[serde(skip)]
     called: BTreeSet<HostId>,
+    /// The model steps the requests handled since the simulator last looked performed
+    /// (see [`vocab::witness`]).
+    #[serde(skip)]
+    pub witnessed: Vec<Witness>,
 }
 
 fn smallest_free<K: Ord + Copy>(
@@ -146,6 +152,7 @@ impl FileServer {
             queue: VecDeque::new(),
             released_local_pos: BTreeSet::new(),
             called: BTreeSet::new(),
+            witnessed: Vec::new(),
         }
     }
 
@@ -682,6 +689,14 @@ impl FileServer {
             .into_iter()
             .map(|(stream, pos)| self.grant(stream, t, cached_version, pos))
             .collect();
+        if grants.is_some() {
+            for (m, _) in &known {
+                self.witnessed.push(Witness::StreamMoved {
+                    pid,
+                    stream: m.stream,
+                });
+            }
+        }
         let result = grants.ok_or(Errno::EBADF);
         out.push((from, Msg::StreamMoveReply { pid, result }));
     }

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use vocab::{
     Errno, Fd, FileName, HostId, Mode, Op, Outcome, PageNo, Pid, Refusal, StreamId, Switch,
-    Switches, Value, KILLED_STATUS, MAX_FILE_LEN,
+    Switches, Value, Witness, KILLED_STATUS, MAX_FILE_LEN,
 };
 
 /// Most descriptors a process may hold (the ghost's bound).
@@ -306,6 +306,8 @@ pub enum Out {
     /// The background operation of the process completed (a `Done` while no other
     /// operation of the process runs completes it too).
     DetachedDone(Pid, Outcome),
+    /// The model step this input performs (see [`vocab::witness`]).
+    Witness(Witness),
 }
 
 /// Inputs a kernel reacts to.
@@ -476,6 +478,10 @@ impl Kernel {
     }
     pub(crate) fn note(&mut self, n: Note) {
         self.out.push(Out::Note(n));
+    }
+    /// Names the model step this input performs (its linearisation point).
+    pub(crate) fn witness(&mut self, w: Witness) {
+        self.out.push(Out::Witness(w));
     }
     fn send_host(&mut self, h: HostId, msg: Msg) {
         self.send(Node::Host(h), msg);
@@ -1084,6 +1090,9 @@ impl Kernel {
         let Some(p) = self.procs.get_mut(&pid) else {
             return;
         };
+        // The exit takes effect once its last references are closed: what follows (the
+        // backing file discarded, the home told) is decided.
+        self.out.push(Out::Witness(Witness::Run(pid)));
         let sids: Vec<StreamId> = std::mem::take(&mut p.fds).into_values().collect();
         for sid in sids.iter().filter(|s| closing.contains(s)) {
             self.drop_stream_ref(*sid);
@@ -1204,6 +1213,8 @@ impl Kernel {
                 return self.done(pid, Ok(Value::Child { pid: c, status }));
             }
             if self.local_rdv.values().any(|r| r.parent == pid) {
+                // Blocks: the wait has taken effect (the exit that ends it answers it).
+                self.witness(Witness::Run(pid));
                 return self.block(pid, Pending::Wait);
             }
             return self.done(pid, Err(Errno::ECHILD));
@@ -1229,7 +1240,11 @@ impl Kernel {
         }
         let has_children = self.home.values().any(|e| e.parent == Some(pid));
         match self.home.get_mut(&pid) {
-            Some(e) if has_children => e.waiting = Some(at),
+            Some(e) if has_children => {
+                // Blocks: the wait has taken effect (the exit that ends it answers it).
+                e.waiting = Some(at);
+                self.witness(Witness::Run(pid));
+            }
             _ => self.wait_answer(pid, at, Err(Errno::ECHILD)),
         }
     }
@@ -1264,6 +1279,8 @@ impl Kernel {
             );
         }
         if target.home == self.host() {
+            // Decided here, before the signal it sends takes its first hop.
+            self.witness(Witness::Run(pid));
             let r = self.home_signal(target);
             return self.done(pid, r);
         }
@@ -1297,7 +1314,11 @@ impl Kernel {
         match (e.life, e.loc) {
             (Life::Zombie(_), _) => {}
             (Life::Alive, Loc::Moving { .. }) => e.held_signals = e.held_signals.saturating_add(1),
-            (Life::Alive, Loc::At(h)) if h == self.host() => self.deliver_signal(target),
+            (Life::Alive, Loc::At(h)) if h == self.host() => {
+                // The signal's hop to the home itself arrives at once.
+                self.witness(Witness::Signal { pid: target, to: h });
+                self.deliver_signal(target)
+            }
             (Life::Alive, Loc::At(h)) => self.send_host(
                 h,
                 Msg::Signal {
@@ -1513,6 +1534,7 @@ impl Kernel {
                 }
             }
             Msg::Killpg { pgrp, sender } => {
+                self.witness(Witness::Run(sender.1));
                 let outcome = self.home_killpg(pgrp);
                 self.send_host(
                     sender.0,
@@ -1539,6 +1561,11 @@ impl Kernel {
                 }
             }
             Msg::Signal { target, sender } => {
+                if let Some((_, spid)) = sender {
+                    // The kill is decided here (its reply settles it), before the signal
+                    // it sends takes its first hop.
+                    self.witness(Witness::Run(spid));
+                }
                 let outcome = if self.sw(Switch::DirectSignals) && sender.is_some() {
                     Some(self.direct_signal(target))
                 } else if target.home == self.host() && sender.is_some() {
@@ -1548,6 +1575,10 @@ impl Kernel {
                     let _ = self.home_signal(target);
                     None
                 } else {
+                    self.witness(Witness::Signal {
+                        pid: target,
+                        to: self.host(),
+                    });
                     self.deliver_signal(target);
                     None
                 };

@@ -17,6 +17,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
+use vocab::Witness;
 use vocab::{ClusterEvent, Errno, FileName, HostId, Op, Outcome, Pid, Switches};
 
 /// The migration version the file server speaks.
@@ -123,6 +124,11 @@ pub struct OpRecord {
     pub outcome: Option<Outcome>,
     pub started_at: Option<u64>,
     pub done_at: Option<u64>,
+    /// A kernel or the server named the step at which the operation takes effect
+    /// (`Witness::Run`); otherwise it takes effect where its result is decided, and the
+    /// simulator names it when the result arrives.
+    #[serde(default)]
+    pub witnessed: bool,
 }
 
 /// Identifies a submitted operation.
@@ -238,6 +244,9 @@ pub struct Cluster {
     policy: Option<Policy>,
     /// Cluster events due at a simulated time (see [`Cluster::run_until`]).
     timed: BTreeMap<u64, Vec<ClusterEvent>>,
+    /// The model steps the last step performed, as the kernels and the server named them
+    /// (see [`vocab::witness`]); cleared when the next step starts.
+    witnessed: Vec<Witness>,
 }
 
 impl Cluster {
@@ -338,6 +347,7 @@ impl Cluster {
             schedule: VecDeque::new(),
             policy: None,
             timed: BTreeMap::new(),
+            witnessed: Vec::new(),
         })
         .map(|mut c| {
             c.tracing = std::env::var("SPRITE_DEBUG_TRACE").is_ok();
@@ -369,6 +379,12 @@ impl Cluster {
     pub fn set_tracing(&mut self, on: bool) {
         self.tracing = on;
     }
+    /// The model steps the last step (or, for a settled copy, every delivery that settled
+    /// it) performed, in the order the kernels and the server named them.
+    pub fn witnessed(&self) -> &[Witness] {
+        &self.witnessed
+    }
+
     pub fn trace(&self) -> &[TraceLine] {
         &self.trace
     }
@@ -434,6 +450,7 @@ impl Cluster {
             outcome: None,
             started_at: None,
             done_at: None,
+            witnessed: false,
         });
         self.queued.entry(pid).or_default().push_back(id);
         id
@@ -449,6 +466,7 @@ impl Cluster {
 
     /// Applies a cluster event now.
     pub fn event(&mut self, ev: ClusterEvent) -> Result<(), SimError> {
+        self.witnessed.clear();
         let was_down = |h: &HostId| self.down.contains(h);
         let restarts = matches!(ev, ClusterEvent::Reboot(h) if was_down(&h));
         self.log(|| TraceEvent::Event {
@@ -628,6 +646,10 @@ impl Cluster {
                         _ => None,
                     };
                     if let Some(id) = id.or_else(|| self.detached.remove(&pid)) {
+                        if !std::mem::replace(&mut self.ops[id.0].witnessed, true) {
+                            // Decided here: the result is what the model's step returns.
+                            self.witnessed.push(Witness::Run(pid));
+                        }
                         let r = &mut self.ops[id.0];
                         r.state = OpState::Done;
                         r.outcome = Some(outcome);
@@ -641,6 +663,15 @@ impl Cluster {
                     }
                 }
                 Out::Killed(pid) => self.killed(pid),
+                Out::Witness(w) => {
+                    if let Witness::Run(pid) = w {
+                        let id = self.running.get(&pid).or_else(|| self.detached.get(&pid));
+                        if let Some(id) = id {
+                            self.ops[id.0].witnessed = true;
+                        }
+                    }
+                    self.witnessed.push(w);
+                }
                 Out::Note(n) => {
                     self.ledger.on_note(self.now, strategy, &n);
                     if self.tracing && !matches!(n, Note::Touch { .. }) {
@@ -654,6 +685,7 @@ impl Cluster {
     }
 
     fn apply_server(&mut self, outs: Vec<(Node, Msg)>) {
+        self.witnessed.append(&mut self.server.witnessed);
         for (to, msg) in outs {
             self.send(Node::Server, to, msg);
         }
@@ -766,6 +798,7 @@ impl Cluster {
         if !self.choices().contains(&c) {
             return false;
         }
+        self.witnessed.clear();
         self.now += 1;
         match c {
             Choice::Deliver(key) => {
@@ -797,6 +830,7 @@ impl Cluster {
         };
         let chosen = choices[i];
         self.scratch = choices;
+        self.witnessed.clear();
         self.now += 1;
         // Described from the delivery itself: decoding the message a second time only to
         // name its kind cost a sixth of a simulated step.
@@ -973,6 +1007,7 @@ impl Cluster {
     /// no trace and prints none.
     pub fn settled(&self, settles: impl Fn(&Msg) -> bool, limit: usize) -> Cluster {
         let mut c = self.clone();
+        c.witnessed.clear();
         c.tracing = false;
         c.dump_trace = false;
         c.trace.clear();

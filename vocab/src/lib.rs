@@ -18,6 +18,7 @@ pub mod outcome;
 pub mod small;
 pub mod switch;
 pub mod syntax;
+pub mod witness;
 
 pub use event::ClusterEvent;
 pub use ids::{Fd, FileName, HostId, PageNo, Pid, StreamId};
@@ -26,6 +27,7 @@ pub use msg::MsgKind;
 pub use op::{Mode, Op};
 pub use outcome::{Errno, Outcome, Refusal, Value};
 pub use switch::{Switch, Switches, VmStrategy};
+pub use witness::Witness;
 
 /// Largest file length, in symbols. Files hold a few small symbols so that model state
 /// stays finite; the implementation uses the same bound when it is run against the model.

@@ -29,6 +29,7 @@ fn main() {
     let mut rng = SplitMix(seed);
     let mut ops = 0;
     let mut impl_steps = 0;
+    let (mut hits, mut misses) = (0usize, 0usize);
     let t = Instant::now();
     for case in 0..n {
         let bytes = rng.bytes(len);
@@ -36,6 +37,8 @@ fn main() {
         let r = run(&sc, &opts);
         ops += r.ops;
         impl_steps += r.impl_steps;
+        hits += r.witness_hits;
+        misses += r.witness_misses;
         for (i, c) in counts.iter_mut().enumerate() {
             if r.reached & (1 << i) != 0 {
                 *c += 1;
@@ -63,6 +66,9 @@ fn main() {
         "{n} scenarios in {secs:.1}s ({:.0}/s), {ops} operations compared, {impl_steps} \
          implementation steps followed by the model",
         n as f64 / secs
+    );
+    println!(
+        "witnesses: {hits} steps followed as the implementation named them, {misses} searched for"
     );
     println!("situations reached (scenarios out of {n}):");
     for (name, c) in names.iter().zip(&counts) {

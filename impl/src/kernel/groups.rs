@@ -58,6 +58,7 @@ impl Kernel {
     pub(super) fn killpg(&mut self, pid: Pid, pgrp: Pid) {
         let home = pgrp.home;
         if home == self.host() {
+            self.witness(vocab::Witness::Run(pid));
             let outcome = self.home_killpg(pgrp);
             return self.done(pid, outcome);
         }

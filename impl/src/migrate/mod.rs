@@ -36,7 +36,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::marker::PhantomData;
-use vocab::{Errno, HostId, Op, PageNo, Pid, Refusal, Value};
+use vocab::{Errno, HostId, Op, PageNo, Pid, Refusal, Value, Witness};
 
 /// Who is moving where, and why.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -269,6 +269,9 @@ pub fn start(k: &mut Kernel, pid: Pid, target: HostId, kind: MigKind) -> Result<
             released: Default::default(),
         },
     );
+    if kind != MigKind::Evict {
+        k.witness(Witness::Run(pid));
+    }
     if target == pid.home {
         begin(k, pid);
     } else {
@@ -403,6 +406,7 @@ fn home_located(k: &mut Kernel, pid: Pid, at: HostId) {
     let held_wait = e.held_wait.take();
     for _ in 0..held {
         if at == k.host() {
+            k.witness(Witness::Signal { pid, to: at });
             if let Some(p) = k.procs.get_mut(&pid) {
                 p.signals = p.signals.saturating_add(1);
             }
@@ -481,6 +485,7 @@ fn send_state(k: &mut Kernel, pid: Pid) {
     if let Some(m) = k.outgoing.get_mut(&pid) {
         m.phase = OutPhase::StateSent;
     }
+    k.witness(Witness::MigState(pid));
     k.note(Note::MigPhase {
         pid,
         phase: Phase::State,
@@ -559,6 +564,7 @@ pub fn on_msg(k: &mut Kernel, src: Option<HostId>, version: u16, msg: Msg) {
                 .get(&pid)
                 .is_some_and(|m| m.phase == OutPhase::Init) =>
         {
+            k.witness(Witness::MigInit(pid));
             match result {
                 Ok(()) => begin(k, pid),
                 Err(r) => abort(k, pid, r),
@@ -607,6 +613,7 @@ pub fn on_msg(k: &mut Kernel, src: Option<HostId>, version: u16, msg: Msg) {
         Msg::StreamRelease { pid, streams } => files::release(k, pid, &streams),
         ref reply @ Msg::StreamMoveReply { pid, .. } => install_reply(k, pid, reply),
         Msg::HomeUpdate { pid, at } => {
+            k.witness(Witness::HomeUpdate(pid));
             home_located(k, pid, at);
             if let Some(h) = src {
                 k.send(Node::Host(h), Msg::HomeUpdateAck { pid });
@@ -707,6 +714,7 @@ fn pump_in(k: &mut Kernel, pid: Pid) {
         phase: Phase::HomeUpdate,
     });
     if pid.home == k.host() {
+        k.witness(Witness::HomeUpdate(pid));
         home_located(k, pid, k.host());
         resume_target(k, pid);
     } else {
@@ -750,6 +758,7 @@ fn resume_target(k: &mut Kernel, pid: Pid) {
     if let Some(p) = k.procs.get_mut(&pid) {
         p.status = ProcStatus::Running;
     }
+    k.witness(Witness::Resume(pid));
     k.note(Note::MigPhase {
         pid,
         phase: Phase::Resume,
