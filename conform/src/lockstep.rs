@@ -386,58 +386,21 @@ pub fn action_of(m: &SpriteModel, s: &State, w: Witness) -> Option<Action> {
         Witness::StreamReopen(p, fd) => mig(p, Action::StreamReopen(p, fd)),
         Witness::HomeUpdate(p) => mig(p, Action::HomeUpdate(p)),
         Witness::Resume(p) => mig(p, Action::Resume(p)),
+        // One hop of a signal on its way to the process: the one to that host if there is
+        // one, else the first (see [`signal_delivered`]).
         Witness::Signal { pid, to } => {
-            s.signals
-                .keys()
-                .find(|k| k.pid == pid && k.to == to)
-                .map(|k| Action::DeliverSignal {
-                    pid,
-                    to,
-                    direct: k.direct,
-                })
+            let exact = s.signals.keys().find(|k| k.pid == pid && k.to == to);
+            let k = exact.or_else(|| s.signals.keys().find(|k| k.pid == pid))?;
+            Some(Action::DeliverSignal {
+                pid,
+                to: k.to,
+                direct: k.direct,
+            })
         }
         Witness::FlushArrives(p, pg) => s
             .flushes
             .contains_key(&(p, pg))
             .then_some(Action::FlushArrives(p, pg)),
-    }
-}
-
-/// The model's STREAM_MOVE steps for a stream the implementation moved. The model moves a
-/// process's descriptors one at a time in descriptor order; the implementation moves all
-/// of a process's streams on one file in one exchange, file by file. So the model takes
-/// its next STREAM_MOVE steps until every descriptor of `pid` on `stream` has moved
-/// (moving, on the way, descriptors of files whose exchange the implementation has not
-/// finished: the observation compared after the step shows whether that is invisible, as
-/// it must be), and a stream whose descriptors the model moved already is a stutter.
-fn streams_moved(
-    m: &SpriteModel,
-    c: &Cand,
-    pid: Pid,
-    stream: vocab::StreamId,
-) -> Result<Cand, WitnessMiss> {
-    let w = Witness::StreamMoved { pid, stream };
-    let mut c = c.clone();
-    loop {
-        let Some(mig) = c.s.migrations.get(&pid) else {
-            return Ok(c);
-        };
-        let pending = c.s.procs.get(&pid).is_some_and(|p| {
-            p.fds
-                .iter()
-                .any(|(fd, sid)| *sid == stream && !mig.moved.contains(fd))
-        });
-        if !pending {
-            return Ok(c);
-        }
-        let a = m.migration_step(&c.s, pid);
-        if !matches!(a, Action::StreamMove(..)) {
-            return Err(WitnessMiss::NotEnabled(w));
-        }
-        match apply(m, &c, a) {
-            Some(next) if next.s.violated == 0 => c = next,
-            _ => return Err(WitnessMiss::Model(w)),
-        }
     }
 }
 
@@ -449,58 +412,199 @@ pub enum WitnessMiss {
     /// The model's step broke one of its own checks.
     Model(Witness),
     /// After the steps, the model's observation or results differ from the
-    /// implementation's.
-    Differs,
+    /// implementation's: the differences, as lines.
+    Differs(Vec<String>),
 }
 
-/// The frontier after an implementation step that named the model steps `ws` and shows
-/// `target`: each candidate takes exactly those steps, in order, and is kept if its
-/// observation and results then agree with the implementation's. No search: `Err` (the
-/// first candidate's reason) if none agrees.
+/// A candidate taking witnessed steps in place, able to go back to where it started: the
+/// state it started from (kept, not copied: each model step makes a new state anyway) and
+/// the results it has added.
+struct Taking<'a> {
+    m: &'a SpriteModel,
+    c: &'a mut Cand,
+    start: Option<State>,
+    added: Vec<Pid>,
+}
+
+impl Taking<'_> {
+    /// Takes model action `a`; `false` (nothing changed) if the model has no such step or
+    /// the step breaks one of the model's own checks.
+    fn take(&mut self, a: Action) -> bool {
+        let mut log = Log::outcomes_only();
+        let Some(s) = self.m.apply(&self.c.s, a, &mut log) else {
+            return false;
+        };
+        if s.violated != 0 {
+            return false;
+        }
+        for line in log.into_lines() {
+            if let Line::Outcome {
+                pid, op, outcome, ..
+            } = line
+            {
+                if s.procs.contains_key(&pid) {
+                    self.c.results.entry(pid).or_default().push((op, outcome));
+                    self.added.push(pid);
+                }
+            }
+        }
+        let before = std::mem::replace(&mut self.c.s, s);
+        self.start.get_or_insert(before);
+        true
+    }
+
+    /// Takes the model step witness `w` names.
+    fn witness(&mut self, w: Witness) -> Result<(), WitnessMiss> {
+        match w {
+            Witness::Signal { pid, .. } => self.signal_delivered(w, pid),
+            Witness::StreamMoved { pid, stream } => self.stream_moved(w, pid, stream),
+            _ => {
+                let a = action_of(self.m, &self.c.s, w).ok_or(WitnessMiss::NotEnabled(w))?;
+                self.take(a).then_some(()).ok_or(WitnessMiss::Model(w))
+            }
+        }
+    }
+
+    /// The model's SIGNAL steps for a signal the implementation delivered to `pid`: hops
+    /// of a signal on its way to the process until one reaches it. The implementation
+    /// names only deliveries: a signal's route may differ between the two (a signal that
+    /// reaches a frozen process before its state left is delivered there by the model,
+    /// while the implementation sends it back to the home, which holds it until
+    /// HOME_UPDATE; one sent to a host the process left is bounced by both, at different
+    /// moments), and the hops on the way change nothing observed (a signal in flight or
+    /// held counts as pending either way).
+    fn signal_delivered(&mut self, w: Witness, pid: Pid) -> Result<(), WitnessMiss> {
+        let received = |s: &State| s.procs.get(&pid).map_or(0, |p| p.signals);
+        let before = received(&self.c.s);
+        // Each hop delivers or sends the signal on; a route longer than the hosts can
+        // make is a wrong witness.
+        for _ in 0..8 {
+            let a = action_of(self.m, &self.c.s, w).ok_or(WitnessMiss::NotEnabled(w))?;
+            if !self.take(a) {
+                return Err(WitnessMiss::Model(w));
+            }
+            if received(&self.c.s) > before {
+                return Ok(());
+            }
+        }
+        Err(WitnessMiss::NotEnabled(w))
+    }
+
+    /// The model's STREAM_MOVE steps for a stream the implementation moved. The model
+    /// moves a process's descriptors one at a time in descriptor order; the implementation
+    /// moves all of a process's streams on one file in one exchange, file by file. So the
+    /// model takes its next STREAM_MOVE steps until every descriptor of `pid` on `stream`
+    /// has moved (moving, on the way, descriptors of files whose exchange the
+    /// implementation has not finished: the observation compared after the step shows
+    /// whether that is invisible, as it must be); a stream whose descriptors the model
+    /// moved already is a stutter.
+    fn stream_moved(
+        &mut self,
+        w: Witness,
+        pid: Pid,
+        stream: vocab::StreamId,
+    ) -> Result<(), WitnessMiss> {
+        loop {
+            let s = &self.c.s;
+            let Some(mig) = s.migrations.get(&pid) else {
+                return Ok(());
+            };
+            let pending = s.procs.get(&pid).is_some_and(|p| {
+                p.fds
+                    .iter()
+                    .any(|(fd, sid)| *sid == stream && !mig.moved.contains(fd))
+            });
+            if !pending {
+                return Ok(());
+            }
+            let a = self.m.migration_step(s, pid);
+            if !matches!(a, Action::StreamMove(..)) {
+                return Err(WitnessMiss::NotEnabled(w));
+            }
+            if !self.take(a) {
+                return Err(WitnessMiss::Model(w));
+            }
+        }
+    }
+
+    /// Back to where the candidate started.
+    fn undo(self) {
+        if let Some(s) = self.start {
+            self.c.s = s;
+        }
+        for pid in self.added.into_iter().rev() {
+            if let Some(v) = self.c.results.get_mut(&pid) {
+                v.pop();
+                if v.is_empty() {
+                    self.c.results.remove(&pid);
+                }
+            }
+        }
+    }
+}
+
+/// Follows an implementation step that named the model steps `ws` and shows `target`:
+/// each candidate of the frontier takes exactly those steps, in order, in place, and is
+/// kept if its observation and results then agree with the implementation's. No search.
+/// If no candidate agrees, the frontier is left as it was and the first candidate's
+/// reason is returned.
 pub fn follow_witnessed(
     m: &SpriteModel,
-    frontier: &[Cand],
+    frontier: &mut Vec<Cand>,
     ws: &[Witness],
     target: &Obs,
     imp: &ImplOps,
-) -> Result<Vec<Cand>, WitnessMiss> {
-    let mut out = Vec::new();
+) -> Result<(), WitnessMiss> {
+    let mut agrees: Vec<bool> = Vec::with_capacity(frontier.len());
     let mut first_miss = None;
-    'cands: for c in frontier {
-        let mut c = c.clone();
-        for w in ws {
-            if let Witness::StreamMoved { pid, stream } = *w {
-                match streams_moved(m, &c, pid, stream) {
-                    Ok(next) => c = next,
-                    Err(miss) => {
-                        first_miss.get_or_insert(miss);
-                        continue 'cands;
-                    }
-                }
-                continue;
-            }
-            let Some(a) = action_of(m, &c.s, *w) else {
-                first_miss.get_or_insert(WitnessMiss::NotEnabled(*w));
-                continue 'cands;
-            };
-            match apply(m, &c, a) {
-                Some(next) if next.s.violated == 0 => c = next,
-                _ => {
-                    first_miss.get_or_insert(WitnessMiss::Model(*w));
-                    continue 'cands;
+    for c in frontier.iter_mut() {
+        let mut t = Taking {
+            m,
+            c,
+            start: None,
+            added: Vec::new(),
+        };
+        let taken = ws.iter().try_for_each(|w| t.witness(*w));
+        let verdict = match taken {
+            Err(miss) => Err(miss),
+            Ok(()) => {
+                let o = abs::obs(&t.c.s);
+                match standing(&t.c.results, &imp.done) {
+                    Standing::Agrees if o == *target => Ok(()),
+                    st => Err(WitnessMiss::Differs(differences(target, &o, t.c, imp, st))),
                 }
             }
-        }
-        if matches!(standing(&c.results, &imp.done), Standing::Agrees) && abs::obs(&c.s) == *target
-        {
-            out.push(c);
-        } else {
-            first_miss.get_or_insert(WitnessMiss::Differs);
+        };
+        agrees.push(verdict.is_ok());
+        if let Err(miss) = verdict {
+            first_miss.get_or_insert(miss);
+            t.undo();
         }
     }
-    if out.is_empty() {
-        Err(first_miss.unwrap_or(WitnessMiss::Differs))
-    } else {
-        Ok(out)
+    if !agrees.contains(&true) {
+        return Err(first_miss.unwrap_or(WitnessMiss::Differs(Vec::new())));
     }
+    let mut keep = agrees.into_iter();
+    frontier.retain(|_| keep.next().unwrap_or(false));
+    Ok(())
+}
+
+/// What differs between the implementation's observation and results and a candidate's.
+fn differences(target: &Obs, o: &Obs, c: &Cand, imp: &ImplOps, st: Standing) -> Vec<String> {
+    let mut d = abs::diff(target, o);
+    d.extend(missing_results(&c.results, &imp.done));
+    if let Standing::Differs {
+        pid,
+        op,
+        implementation,
+        model,
+    } = st
+    {
+        d.push(format!(
+            "result of {pid} {op}: impl {}, model {}",
+            vocab::outcome::show(&implementation),
+            vocab::outcome::show(&model)
+        ));
+    }
+    d
 }

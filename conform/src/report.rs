@@ -152,6 +152,22 @@ pub fn render(m: &Mismatch, sc: &Scenario, replay: &str) -> String {
         Kind::Liveness(e) => {
             let _ = writeln!(s, "  LIVE: {e}");
         }
+        Kind::Witness {
+            named,
+            why,
+            matched,
+        } => {
+            let _ = writeln!(
+                s,
+                "  wrong witness: the implementation named [{}]; {why}",
+                named.join(", ")
+            );
+            let _ = writeln!(
+                s,
+                "  the model steps that do lead to the implementation's state: [{}]",
+                matched.join(", ")
+            );
+        }
     }
     if let Some(id) = m.invariant() {
         let _ = writeln!(s, "  speaks for  {id}: {}", id.statement());
@@ -202,5 +218,6 @@ pub fn signature(m: &Mismatch) -> String {
         Kind::State => format!("state: {first_key}"),
         Kind::Model(ids, _) => format!("model flags {ids:?}"),
         Kind::Liveness(_) => "liveness".into(),
+        Kind::Witness { .. } => format!("wrong witness: {first_key}"),
     }
 }

@@ -58,6 +58,16 @@ pub enum Kind {
     Model(Vec<InvariantId>, Vec<String>),
     /// The implementation did not become quiescent.
     Liveness(String),
+    /// The implementation named model steps (its refinement witnesses) that do not lead
+    /// the model to its state, although other model steps do: a wrong witness.
+    Witness {
+        /// The steps the implementation named.
+        named: Vec<String>,
+        /// Why the model could not follow them.
+        why: String,
+        /// The model steps a search finds that would have matched.
+        matched: Vec<String>,
+    },
 }
 
 /// A disagreement, with everything needed to understand and replay it.
@@ -86,6 +96,7 @@ impl Mismatch {
             Kind::Outcome { op, .. } => Some(specific(op)),
             Kind::Liveness(_) => Some(InvariantId::LIVE),
             Kind::Model(ids, _) => ids.first().copied(),
+            Kind::Witness { .. } => self.diff.first().map(|d| of_key(d)),
             Kind::State => self
                 .invariants
                 .first()
@@ -136,8 +147,10 @@ pub struct RunResult {
     pub ops: usize,
     /// Implementation steps the model followed.
     pub impl_steps: usize,
-    /// Of those, the steps whose witnesses the model followed without a search, and those
-    /// it searched for.
+    /// Of those, the steps that named model steps (or changed what the model observes)
+    /// and that the model followed by taking exactly the named steps; and those whose named
+    /// steps did not lead the model to the implementation's state (the run then ends with
+    /// a mismatch, after a diagnostic search).
     pub witness_hits: usize,
     pub witness_misses: usize,
 }
@@ -258,9 +271,12 @@ pub struct Runner {
     /// taken: see [`new_witnesses`]).
     settled_ws: Vec<Witness>,
     /// Implementation steps whose witnesses the model followed exactly, and those it
-    /// could not (the search then looked for the step).
+    /// could not (see [`RunResult::witness_hits`]).
     pub witness_hits: usize,
     pub witness_misses: usize,
+    /// `CONFORM_DEBUG_WITNESS`: print each implementation step with the model steps it
+    /// named.
+    debug_witness: bool,
 }
 
 impl Runner {
@@ -309,6 +325,7 @@ impl Runner {
             settled_ws: Vec::new(),
             witness_hits: 0,
             witness_misses: 0,
+            debug_witness: std::env::var_os("CONFORM_DEBUG_WITNESS").is_some(),
         })
     }
 
@@ -408,7 +425,7 @@ impl Runner {
 
     fn mismatch(&self, step: usize, kind: Kind) -> Mismatch {
         let settled = abs::settled(&self.cluster);
-        let mapped = abs::map(&settled, self.ms(), self.impl_flags);
+        let mapped = abs::with_hidden(abs::map(&settled, self.ms(), self.impl_flags), self.ms());
         Mismatch {
             step,
             step_text: crate::report::step_text(&self.steps[step]),
@@ -448,39 +465,61 @@ impl Runner {
             done,
             running: imp.running,
         };
-        match lockstep::follow_witnessed(&self.model, &self.frontier, &ws, &target, &imp) {
-            Ok(next) => {
-                self.witness_hits += 1;
-                self.frontier = next;
-                self.last_seen = Some((target, imp.done));
-                self.observe();
-                let mapped = abs::with_hidden(mapped, self.ms());
-                return self.check_invariants(i, mapped, at);
-            }
-            Err(miss) => {
-                self.witness_misses += 1;
-                if std::env::var("CONFORM_WITNESS_DEBUG").is_ok() {
-                    let ws: Vec<String> = ws.iter().map(|w| w.to_string()).collect();
-                    eprint!("WMISS|{}|[{}]|{miss:?}|", at.1, ws.join(", "));
-                }
-            }
+        if self.debug_witness {
+            let named: Vec<String> = ws.iter().map(|w| w.to_string()).collect();
+            eprintln!("{}: {} => [{}]", at.0, at.1, named.join(", "));
         }
+        let witness_miss =
+            match lockstep::follow_witnessed(&self.model, &mut self.frontier, &ws, &target, &imp) {
+                Ok(()) => {
+                    self.witness_hits += 1;
+                    self.last_seen = Some((target, imp.done));
+                    self.observe();
+                    return self.check_invariants(i, mapped, at);
+                }
+                Err(miss) => {
+                    self.witness_misses += 1;
+                    Some(miss)
+                }
+            };
+        // The witnesses do not lead the model to the implementation's state. The search
+        // (a diagnostic, never run on the success path) says whether any model steps do:
+        // if so the witness is wrong; if not, the behaviours differ, reported as such.
         let frontier = std::mem::take(&mut self.frontier);
         match lockstep::follow(&self.model, frontier.clone(), &target, &imp) {
             Ok(next) => {
-                if std::env::var("CONFORM_WITNESS_DEBUG").is_ok() {
-                    let p = &next[0].path;
-                    let base = frontier[0].path.len().min(p.len());
-                    let acts: Vec<String> = p[base..].iter().map(|a| a.to_string()).collect();
-                    eprintln!("search: [{}]", acts.join(", "));
-                }
-                self.frontier = next;
-                self.last_seen = Some((target, imp.done));
+                let p = &next[0].path;
+                let base = frontier[0].path.len().min(p.len());
+                let matched = p[base..].iter().map(|a| a.to_string()).collect();
+                self.frontier = frontier;
+                let (why, diff) = match witness_miss {
+                    Some(lockstep::WitnessMiss::NotEnabled(w)) => {
+                        (format!("the model has no step {w} now"), Vec::new())
+                    }
+                    Some(lockstep::WitnessMiss::Model(w)) => (
+                        format!("the model's step {w} breaks its own checks"),
+                        Vec::new(),
+                    ),
+                    Some(lockstep::WitnessMiss::Differs(d)) => (
+                        "after those steps the model's state differs from the \
+                         implementation's"
+                            .to_string(),
+                        d,
+                    ),
+                    None => (String::new(), Vec::new()),
+                };
+                let mut m = self.mismatch(i, Kind::State);
+                m.impl_step = Some((at.0, at.1.to_string()));
+                m.kind = Kind::Witness {
+                    named: ws.iter().map(|w| w.to_string()).collect(),
+                    why,
+                    matched,
+                };
+                m.diff = diff;
+                m.model_path.clear();
+                Err(m)
             }
             Err(miss) => {
-                if std::env::var("CONFORM_WITNESS_DEBUG").is_ok() {
-                    eprintln!("search: none");
-                }
                 self.frontier = frontier;
                 let mut m = self.mismatch(i, Kind::State);
                 m.impl_step = Some((at.0, at.1.to_string()));
@@ -532,16 +571,14 @@ impl Runner {
                         m.model_path = path.iter().map(|a| a.to_string()).collect();
                     }
                 }
-                return Err(m);
+                Err(m)
             }
         }
-        self.observe();
-        let mapped = abs::with_hidden(mapped, self.ms());
-        self.check_invariants(i, mapped, at)
     }
 
-    /// Every invariant of the catalogue on the mapped state (unless it is the one checked
-    /// last time).
+    /// Every invariant of the catalogue on the mapped state, with what the implementation
+    /// does not have taken from the model's state (`abs::with_hidden`), unless it is the
+    /// state checked last time.
     #[allow(clippy::result_large_err)]
     fn check_invariants(
         &mut self,
@@ -549,6 +586,7 @@ impl Runner {
         mapped: State,
         at: (usize, Did),
     ) -> Result<(), Mismatch> {
+        let mapped = abs::with_hidden(mapped, self.ms());
         if self.last_mapped.as_ref() == Some(&mapped) {
             return Ok(());
         }
@@ -801,17 +839,12 @@ impl Runner {
     fn settle_quiescent(&mut self, i: usize) -> Result<(), Mismatch> {
         self.collect();
         let done = &self.done;
-        let exact: Vec<Cand> = self
-            .frontier
-            .iter()
-            .filter(|c| {
-                c.results
-                    .iter()
-                    .all(|(p, v)| v.len() == done.get(p).map_or(0, |d| d.len()))
-            })
-            .cloned()
-            .collect();
-        if exact.is_empty() {
+        let exact = |c: &Cand| {
+            c.results
+                .iter()
+                .all(|(p, v)| v.len() == done.get(p).map_or(0, |d| d.len()))
+        };
+        if !self.frontier.iter().any(exact) {
             // Every model state has returned a result the implementation has not.
             let c = &self.frontier[0];
             let extra = c.results.iter().find_map(|(p, v)| {
@@ -830,7 +863,7 @@ impl Runner {
             };
             return Err(self.mismatch(i, kind));
         }
-        self.frontier = exact;
+        self.frontier.retain(exact);
         for c in &mut self.frontier {
             c.path.clear();
         }
@@ -929,8 +962,9 @@ pub fn run_with(r: Result<Runner, String>) -> RunResult {
     // The initial states must agree before anything runs.
     let settled = abs::settled(&r.cluster);
     let mapped = abs::map(&settled, r.ms(), 0);
-    let d = abs::diff(&abs::obs(&mapped), &abs::obs(r.ms()));
-    if !d.is_empty() {
+    let (a, b) = (abs::obs(&mapped), abs::obs(r.ms()));
+    if a != b {
+        let d = abs::diff(&a, &b);
         res.mismatch = Some(Mismatch {
             step: 0,
             step_text: "initial state".into(),

@@ -1314,11 +1314,7 @@ impl Kernel {
         match (e.life, e.loc) {
             (Life::Zombie(_), _) => {}
             (Life::Alive, Loc::Moving { .. }) => e.held_signals = e.held_signals.saturating_add(1),
-            (Life::Alive, Loc::At(h)) if h == self.host() => {
-                // The signal's hop to the home itself arrives at once.
-                self.witness(Witness::Signal { pid: target, to: h });
-                self.deliver_signal(target)
-            }
+            (Life::Alive, Loc::At(h)) if h == self.host() => self.deliver_signal(target),
             (Life::Alive, Loc::At(h)) => self.send_host(
                 h,
                 Msg::Signal {
@@ -1345,6 +1341,13 @@ impl Kernel {
                         .is_some_and(|m| m.phase == crate::migrate::OutPhase::Init))
         });
         if here {
+            // The signal reaches the process. Its route (bounced by a host the process
+            // left, held by the home while it moves) may differ from the model's; the
+            // delivery is the step both take.
+            self.witness(Witness::Signal {
+                pid: target,
+                to: self.host(),
+            });
             if let Some(p) = self.procs.get_mut(&target) {
                 p.signals = p.signals.saturating_add(1);
             }
@@ -1575,10 +1578,6 @@ impl Kernel {
                     let _ = self.home_signal(target);
                     None
                 } else {
-                    self.witness(Witness::Signal {
-                        pid: target,
-                        to: self.host(),
-                    });
                     self.deliver_signal(target);
                     None
                 };

@@ -215,6 +215,16 @@ impl fmt::Display for TraceLine {
     }
 }
 
+/// The process whose operation in progress a reply answers: its result is decided when
+/// the reply is sent (the operation's linearisation point, for a result computed by the
+/// server or by the process's home).
+fn answers(m: &Msg) -> Option<Pid> {
+    match *m {
+        Msg::FileOpReply { pid, .. } => Some(pid),
+        _ => None,
+    }
+}
+
 /// A simulated Sprite cluster.
 #[derive(Clone, Debug)]
 pub struct Cluster {
@@ -634,7 +644,12 @@ impl Cluster {
         let strategy = self.cfg.switches.vm();
         for o in outs {
             match o {
-                Out::Send(to, msg) => self.send(from, to, msg),
+                Out::Send(to, msg) => {
+                    if let Some(pid) = answers(&msg) {
+                        self.decided(pid);
+                    }
+                    self.send(from, to, msg)
+                }
                 Out::Detached(pid) => {
                     if let Some(id) = self.running.remove(&pid) {
                         self.detached.insert(pid, id);
@@ -647,7 +662,7 @@ impl Cluster {
                     };
                     if let Some(id) = id.or_else(|| self.detached.remove(&pid)) {
                         if !std::mem::replace(&mut self.ops[id.0].witnessed, true) {
-                            // Decided here: the result is what the model's step returns.
+                            // Decided here, where the result is returned.
                             self.witnessed.push(Witness::Run(pid));
                         }
                         let r = &mut self.ops[id.0];
@@ -663,15 +678,8 @@ impl Cluster {
                     }
                 }
                 Out::Killed(pid) => self.killed(pid),
-                Out::Witness(w) => {
-                    if let Witness::Run(pid) = w {
-                        let id = self.running.get(&pid).or_else(|| self.detached.get(&pid));
-                        if let Some(id) = id {
-                            self.ops[id.0].witnessed = true;
-                        }
-                    }
-                    self.witnessed.push(w);
-                }
+                Out::Witness(Witness::Run(pid)) => self.decided(pid),
+                Out::Witness(w) => self.witnessed.push(w),
                 Out::Note(n) => {
                     self.ledger.on_note(self.now, strategy, &n);
                     if self.tracing && !matches!(n, Note::Touch { .. }) {
@@ -684,9 +692,24 @@ impl Cluster {
         }
     }
 
+    /// The operation `pid` is running takes effect now (see [`vocab::witness`]): named
+    /// once, at the first of the points that decide it (a kernel or the server naming it,
+    /// the reply that carries its result being sent, the result returned).
+    fn decided(&mut self, pid: Pid) {
+        let id = self.running.get(&pid).or_else(|| self.detached.get(&pid));
+        if let Some(id) = id.copied() {
+            if !std::mem::replace(&mut self.ops[id.0].witnessed, true) {
+                self.witnessed.push(Witness::Run(pid));
+            }
+        }
+    }
+
     fn apply_server(&mut self, outs: Vec<(Node, Msg)>) {
         self.witnessed.append(&mut self.server.witnessed);
         for (to, msg) in outs {
+            if let Some(pid) = answers(&msg) {
+                self.decided(pid);
+            }
             self.send(Node::Server, to, msg);
         }
     }
@@ -991,6 +1014,15 @@ impl Cluster {
         decode(bytes).ok().map(|(_, env)| env)
     }
 
+    /// Whether some message on the wire (that decodes) satisfies `f`, without collecting
+    /// them.
+    pub fn any_in_flight(&self, f: impl Fn(&Msg) -> bool) -> bool {
+        self.chans
+            .values()
+            .flatten()
+            .any(|b| decode(b).is_ok_and(|(_, env)| f(&env.msg)))
+    }
+
     pub fn in_flight(&self) -> Vec<Envelope> {
         self.chans
             .values()
@@ -1001,11 +1033,18 @@ impl Cluster {
 
     /// A copy of the cluster in which every message on the wire that `settles` accepts
     /// has been delivered, and then every such message those deliveries sent, and so on
-    /// (at most `limit` deliveries), taken from anywhere in their channels; no operation
-    /// starts. A conformance harness uses it to see the effects of steps whose outcome is
-    /// already decided (a reply on its way, say) as if they had arrived. The copy keeps
-    /// no trace and prints none.
-    pub fn settled(&self, settles: impl Fn(&Msg) -> bool, limit: usize) -> Cluster {
+    /// (at most `limit` deliveries), taken from anywhere in their channels but for those
+    /// `overtakes` refuses, which are delivered only from the head of theirs (their
+    /// receiver would handle what is ahead of them first, and the two may not commute);
+    /// no operation starts. A conformance harness uses it to see the effects of steps
+    /// whose outcome is already decided (a reply on its way, say) as if they had arrived.
+    /// The copy keeps no trace and prints none.
+    pub fn settled(
+        &self,
+        settles: impl Fn(&Msg) -> bool,
+        overtakes: impl Fn(&Msg) -> bool,
+        limit: usize,
+    ) -> Cluster {
         let mut c = self.clone();
         c.witnessed.clear();
         c.tracing = false;
@@ -1014,9 +1053,13 @@ impl Cluster {
         for _ in 0..limit {
             let found = c.chans.iter().find_map(|(key, q)| {
                 q.iter()
-                    .position(|b| {
-                        decode(b)
-                            .is_ok_and(|(_, env)| (env.from, env.to) == *key && settles(&env.msg))
+                    .enumerate()
+                    .position(|(i, b)| {
+                        decode(b).is_ok_and(|(_, env)| {
+                            (env.from, env.to) == *key
+                                && settles(&env.msg)
+                                && (i == 0 || overtakes(&env.msg))
+                        })
                     })
                     .map(|i| (*key, i))
             });

@@ -787,6 +787,11 @@ pub fn host_down(k: &mut Kernel, h: HostId) {
         if phase == OutPhase::StateSent {
             k.kill_local(pid, true);
         } else {
+            if phase == OutPhase::Init {
+                // The answer to MIG_INIT: the target is down (the model's MIG_INIT step
+                // finds that out and refuses).
+                k.witness(Witness::MigInit(pid));
+            }
             abort(k, pid, Refusal::HostDown);
         }
     }
