@@ -11,7 +11,7 @@ set -euo pipefail
 secs="${1:-20}"
 cd "$(dirname "$0")"   # fuzz/: its rust-toolchain.toml selects nightly for cargo-fuzz
 status=0
-for t in migrate codec scenario; do
+for t in migrate migrate_events codec scenario; do
   mkdir -p "corpus/$t"
   echo "== fuzz target $t for ${secs}s"
   log=$(mktemp)

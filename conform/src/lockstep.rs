@@ -1,23 +1,32 @@
 //! The model follows the implementation, one implementation step at a time.
 //!
 //! After every step of the implementation (one message delivered, or one operation
-//! started) the harness observes the implementation's mapped state ([`crate::abs::obs`])
-//! and asks: is this the model's current state, or the state after a model action? The
-//! model has an action for every step the implementation takes, or the step is invisible
-//! to the model (it changed nothing the model defines).
+//! started) the harness observes the implementation's mapped state ([`crate::abs::obs`]).
+//! The implementation names the model steps that step performed: its *refinement
+//! witnesses* (`vocab::Witness`, named by the kernels, the server and the simulator at
+//! each step's linearisation point, and by the settled copy's deliveries for messages
+//! whose effect is already decided). [`follow_witnessed`] applies exactly those steps to
+//! each model state of the *frontier* and keeps the states whose observation and results
+//! then equal the implementation's. There is no search on that path: a step that names
+//! nothing must change nothing the model observes, and named steps that do not lead to
+//! the implementation's state are a mismatch (a wrong witness, or a behaviour the model
+//! does not have).
 //!
-//! The answer is a search, because the implementation does not say which model action a
-//! step completes, and because the model takes some steps that change nothing observable
-//! (a signal's first hop, an operation such as `getpid` that changes no state): the
-//! harness keeps a small *frontier* of model states consistent with everything observed
-//! so far and, at each implementation step, replaces it with the states reachable from it
-//! in at most [`DEPTH`] model actions whose observation equals the implementation's and
-//! whose operation results agree with every result the implementation has returned; only
-//! the states reached with the fewest actions are kept. A state that matches already is
-//! kept as it is (the model catches up lazily: an action it did not need now it can take
-//! at a later step); an empty frontier is a mismatch. Model states whose own checks fail (the model's result differs
-//! from the one-machine Unix's, a transition invariant breaks) are dropped and reported
-//! if nothing else is left.
+//! Three witnesses stand for more than one model step, deterministically: a delivered
+//! signal is the model's hops of that signal until it reaches the process (the two may
+//! route it differently, invisibly); a stream the server granted is the model's
+//! STREAM_MOVE steps up to the last descriptor on it (the model moves descriptors one by
+//! one in descriptor order, the implementation whole files); `run p` is the process's next
+//! scripted operation.
+//!
+//! [`follow`], the search, is a diagnostic: when the witnesses fail, it looks for model
+//! states reachable from the frontier in at most [`DEPTH`] actions whose observation
+//! equals the implementation's and whose operation results agree with every result the
+//! implementation has returned, to tell a wrong witness (some model steps do match) from a
+//! behaviour the model does not have (none does), and to show the nearest state. It never
+//! runs when the witnesses match. Model states whose own checks fail (the model's result
+//! differs from the one-machine Unix's, a transition invariant breaks) are dropped and
+//! reported if nothing else is left.
 
 use crate::abs::{self, Obs};
 use model::log::{Line, Log};

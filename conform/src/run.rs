@@ -7,11 +7,12 @@
 //! implementation step:
 //! 1. the implementation's state is mapped onto a model state (`crate::abs::map`, taken of
 //!    the settled copy, see `crate::abs`) and observed (`crate::abs::obs`);
-//! 2. the model follows (`crate::lockstep::follow`): the observation must be the model's
-//!    current one, or the one after a model action (or a few, the intermediate ones
-//!    invisible), and every result the implementation returned so far must be the
-//!    model's; the model checks each of its own results against the ghost one-machine
-//!    Unix (TR), so the implementation's results are compared with both;
+//! 2. the model follows (`crate::lockstep::follow_witnessed`): it takes exactly the model
+//!    steps the implementation named for this step (its refinement witnesses, see
+//!    `vocab::witness`), and its observation must then be the implementation's and every
+//!    result the implementation returned so far the model's; the model checks each of its
+//!    own results against the ghost one-machine Unix (TR), so the implementation's results
+//!    are compared with both;
 //! 3. every invariant of the catalogue is evaluated on the mapped state.
 //!
 //! Results are compared without time values (TIME compares their order per process, on the
