@@ -181,3 +181,35 @@ fn each_rejected_design_is_found_by_random_search() {
         }
     }
 }
+
+/// reopen-files is wrong only for files unlinked while open (the reopen finds no name) and
+/// for shared streams: a process with a linked file of its own open keeps using it through
+/// the same descriptor after the move, at the same position, because the target installs
+/// the stream the server granted to its reopen (the files module's reopen answer).
+#[test]
+fn reopen_files_keeps_a_linked_file_usable_across_the_move() {
+    const P: Pid = Pid::new(0, 0);
+    let mut cfg = ClusterConfig::simple(2, &[(P, 1)]);
+    cfg.files.push((FileName(0), vec![1, 2, 3]));
+    cfg.switches = Switches::only(Switch::ReopenFiles);
+    let mut c = Cluster::new(&cfg, 0).unwrap();
+    let mut run = |op| c.run_op(P, op).unwrap();
+    let open = Op::Open {
+        name: FileName(0),
+        mode: Mode::ReadWrite,
+        create: false,
+    };
+    assert_eq!(run(open), Some(Ok(Value::Fd(Fd(0)))));
+    assert_eq!(run(Op::Read { fd: Fd(0) }), Some(Ok(Value::Data(Some(1)))));
+    assert_eq!(
+        run(Op::Migrate { target: HostId(1) }),
+        Some(Ok(Value::Unit))
+    );
+    assert_eq!(run(Op::Read { fd: Fd(0) }), Some(Ok(Value::Data(Some(2)))));
+    assert_eq!(run(Op::Write { fd: Fd(0), sym: 9 }), Some(Ok(Value::Unit)));
+    assert_eq!(
+        run(Op::Lseek { fd: Fd(0), pos: 2 }),
+        Some(Ok(Value::Pos(2)))
+    );
+    assert_eq!(run(Op::Read { fd: Fd(0) }), Some(Ok(Value::Data(Some(9)))));
+}

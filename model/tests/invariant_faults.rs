@@ -2,11 +2,12 @@
 //! state with one thing wrong, which the property must reject (so that no clause can be
 //! replaced by `true` unnoticed). The design switches break the others (`alternatives.rs`).
 
-use model::properties::inv_res;
+use model::properties::{inv_del, inv_res};
 use model::state::{Loc, State};
 use model::{configs, SpriteModel};
 use stateright::Model;
-use vocab::{HostId, Pid};
+use unix::Ino;
+use vocab::{HostId, InvariantId, Pid};
 
 fn start() -> (SpriteModel, State) {
     let m = SpriteModel::new(configs::fork_wait());
@@ -107,4 +108,75 @@ fn fail_rejects_a_crash_that_kills_the_wrong_processes_or_moves_one() {
     let p = moved.procs.get_mut(&survivor).unwrap();
     p.host = HostId(p.host.0 ^ 1);
     assert!(!crash_outcome_ok(&before, &moved, h));
+}
+
+// DEL: each clause of `inv_del` rejects its own fault (so that none of its `&&` can become
+// `||` unnoticed).
+
+fn with_a_file() -> (SpriteModel, State) {
+    let m = SpriteModel::new(configs::shared_offset());
+    let s = m.init_states().remove(0);
+    assert!(
+        !s.server.files.is_empty(),
+        "shared-offset starts with a file"
+    );
+    assert!(inv_del(&m, &s), "the initial state satisfies DEL");
+    (m, s)
+}
+
+#[test]
+fn del_rejects_a_state_the_model_flagged() {
+    let (m, mut s) = with_a_file();
+    s.flag(InvariantId::DEL);
+    assert!(!inv_del(&m, &s));
+}
+
+#[test]
+fn del_rejects_a_file_one_unix_machine_does_not_have() {
+    let (m, mut s) = with_a_file();
+    let extra = Ino(200);
+    let f = s.server.files.values().next().unwrap().clone();
+    s.server.files.insert(extra, f);
+    assert!(!inv_del(&m, &s));
+}
+
+#[test]
+fn del_rejects_a_file_unlinked_on_the_server_only() {
+    let (m, mut s) = with_a_file();
+    let f = s.server.files.values_mut().next().unwrap();
+    f.linked = !f.linked;
+    assert!(!inv_del(&m, &s));
+}
+
+#[test]
+fn del_rejects_a_pipe_with_no_file() {
+    let (m, mut s) = with_a_file();
+    s.server.pipes.insert(Ino(201));
+    assert!(!inv_del(&m, &s));
+}
+
+#[test]
+fn del_rejects_a_file_taken_for_a_pipe() {
+    let (m, mut s) = with_a_file();
+    let ino = *s.server.files.keys().next().unwrap();
+    s.server.pipes.insert(ino);
+    assert!(!inv_del(&m, &s));
+}
+
+/// A reachability property that holds in a configuration's initial state says nothing (it
+/// could be `true`): none of them does, in any configuration of the default suite.
+#[test]
+fn no_reachability_property_holds_from_the_start() {
+    for cfg in configs::suite("default").expect("the default suite") {
+        let m = SpriteModel::new(cfg);
+        let s = m.init_states().remove(0);
+        for r in model::properties::reachables() {
+            assert!(
+                !(r.check)(&m, &s),
+                "{} holds in the initial state of {}",
+                r.key,
+                m.cfg.name
+            );
+        }
+    }
 }
