@@ -388,15 +388,12 @@ pub fn action_of(m: &SpriteModel, s: &State, w: Witness) -> Option<Action> {
         }
         Witness::MigInit(p) => mig(p, Action::MigInit(p)),
         Witness::MigState(p) => mig(p, Action::MigState(p)),
+        // Several STREAM_MOVE steps, found one at a time (`Taking::stream_moved`).
         Witness::StreamMoved { .. } => None,
-        Witness::StreamRegister(p, fd) => mig(p, Action::StreamRegister(p, fd)),
-        Witness::StreamRelease(p, fd) => mig(p, Action::StreamRelease(p, fd)),
-        Witness::StreamClose(p, fd) => mig(p, Action::StreamClose(p, fd)),
-        Witness::StreamReopen(p, fd) => mig(p, Action::StreamReopen(p, fd)),
         Witness::HomeUpdate(p) => mig(p, Action::HomeUpdate(p)),
         Witness::Resume(p) => mig(p, Action::Resume(p)),
         // One hop of a signal on its way to the process: the one to that host if there is
-        // one, else the first (see [`signal_delivered`]).
+        // one, else the first (see `Taking::signal_delivered`).
         Witness::Signal { pid, to } => {
             let exact = s.signals.keys().find(|k| k.pid == pid && k.to == to);
             let k = exact.or_else(|| s.signals.keys().find(|k| k.pid == pid))?;
@@ -406,10 +403,6 @@ pub fn action_of(m: &SpriteModel, s: &State, w: Witness) -> Option<Action> {
                 direct: k.direct,
             })
         }
-        Witness::FlushArrives(p, pg) => s
-            .flushes
-            .contains_key(&(p, pg))
-            .then_some(Action::FlushArrives(p, pg)),
     }
 }
 

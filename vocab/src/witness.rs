@@ -11,8 +11,13 @@
 //! What a witness does not carry the model supplies: the operation a `Run` performs is the
 //! next one of the process's script, and a migration's step kind is checked against the one
 //! the model's migration record says comes next.
+//!
+//! The steps of Sprite's design only: the rejected designs' own steps (notify-target-first's
+//! late release, reopen-files' close and reopen, no-vm-flush's late page flush) have no
+//! witness, because the conformance harness runs a rejected design only in the
+//! implementation, against Sprite's model, where any of its steps is a mismatch.
 
-use crate::{Fd, HostId, PageNo, Pid, StreamId};
+use crate::{HostId, Pid, StreamId};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -30,22 +35,12 @@ pub enum Witness {
     /// moves. The server knows streams, not descriptors: the harness finds them (stream
     /// numbers are the same on both sides).
     StreamMoved { pid: Pid, stream: StreamId },
-    /// notify-target-first, step 1: the server registered the target.
-    StreamRegister(Pid, Fd),
-    /// notify-target-first, step 2: the source released late.
-    StreamRelease(Pid, Fd),
-    /// reopen-files, step 1: the source closed the stream.
-    StreamClose(Pid, Fd),
-    /// reopen-files, step 2: the target opened the file again.
-    StreamReopen(Pid, Fd),
     /// The home recorded the process's new host.
     HomeUpdate(Pid),
     /// The process runs on the target.
     Resume(Pid),
     /// A signal for `pid` arrived at host `to` (delivered there, or sent on from there).
     Signal { pid: Pid, to: HostId },
-    /// A PAGE_FLUSH sent without waiting (no-vm-flush) reached the backing file.
-    FlushArrives(Pid, PageNo),
 }
 
 impl fmt::Display for Witness {
@@ -55,14 +50,9 @@ impl fmt::Display for Witness {
             Witness::MigInit(p) => write!(f, "MIG_INIT {p}"),
             Witness::MigState(p) => write!(f, "MIG_STATE {p}"),
             Witness::StreamMoved { pid, stream } => write!(f, "STREAM_MOVE {pid} {stream}"),
-            Witness::StreamRegister(p, fd) => write!(f, "STREAM_MOVE {p} {fd} (register first)"),
-            Witness::StreamRelease(p, fd) => write!(f, "STREAM_RELEASE {p} {fd} (late)"),
-            Witness::StreamClose(p, fd) => write!(f, "close {p} {fd} on source (reopen-files)"),
-            Witness::StreamReopen(p, fd) => write!(f, "reopen {p} {fd} on target (reopen-files)"),
             Witness::HomeUpdate(p) => write!(f, "HOME_UPDATE {p}"),
             Witness::Resume(p) => write!(f, "RESUME {p}"),
             Witness::Signal { pid, to } => write!(f, "SIGNAL {pid} arrives at {to}"),
-            Witness::FlushArrives(p, pg) => write!(f, "PAGE_FLUSH {p} {pg} arrives"),
         }
     }
 }
