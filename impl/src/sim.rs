@@ -17,6 +17,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
+use std::sync::Arc;
 use vocab::Witness;
 use vocab::{ClusterEvent, Errno, FileName, HostId, Op, Outcome, Pid, Switches};
 
@@ -229,7 +230,9 @@ fn answers(m: &Msg) -> Option<Pid> {
 #[derive(Clone, Debug)]
 pub struct Cluster {
     pub cfg: ClusterConfig,
-    kernels: BTreeMap<HostId, Kernel>,
+    /// Shared until written (`Arc::make_mut`): a copy of the cluster (a harness's settled
+    /// copy, once per step) copies only the kernels its own steps change.
+    kernels: BTreeMap<HostId, Arc<Kernel>>,
     down: BTreeSet<HostId>,
     server: FileServer,
     chans: BTreeMap<(Node, Node), VecDeque<Vec<u8>>>,
@@ -299,7 +302,7 @@ impl Cluster {
                 precopy_runs: false,
             });
             k.owner_present = h.owner_present;
-            kernels.insert(h.id, k);
+            kernels.insert(h.id, Arc::new(k));
         }
         let mut server = FileServer::new(cfg.switches);
         let mut names = BTreeSet::new();
@@ -324,7 +327,7 @@ impl Cluster {
                     p.pid
                 )));
             }
-            let Some(k) = kernels.get_mut(&p.pid.home) else {
+            let Some(k) = kernels.get_mut(&p.pid.home).map(Arc::make_mut) else {
                 return Err(SimError::Config(format!(
                     "process {}: no host {}",
                     p.pid, p.pid.home
@@ -380,7 +383,7 @@ impl Cluster {
     /// default, since the reference model freezes them (`KernelConfig::precopy_runs`).
     pub fn set_precopy_runs(&mut self, on: bool) {
         for k in self.kernels.values_mut() {
-            k.cfg.precopy_runs = on;
+            Arc::make_mut(k).cfg.precopy_runs = on;
         }
     }
     pub fn now(&self) -> u64 {
@@ -399,10 +402,10 @@ impl Cluster {
         &self.trace
     }
     pub fn kernel(&self, h: HostId) -> Option<&Kernel> {
-        self.kernels.get(&h)
+        self.kernels.get(&h).map(|k| &**k)
     }
     pub fn kernels(&self) -> impl Iterator<Item = (&HostId, &Kernel)> {
-        self.kernels.iter()
+        self.kernels.iter().map(|(h, k)| (h, &**k))
     }
     pub fn is_up(&self, h: HostId) -> bool {
         self.kernels.contains_key(&h) && !self.down.contains(&h)
@@ -519,7 +522,7 @@ impl Cluster {
             return Ok(());
         }
         let now = self.now;
-        let outs = match self.kernels.get_mut(&h) {
+        let outs = match self.kernels.get_mut(&h).map(Arc::make_mut) {
             Some(k) => k.handle(now, input),
             None => Vec::new(),
         };
@@ -588,7 +591,7 @@ impl Cluster {
             // Slot generations survive, so that no pid from before the crash can name a
             // process created after it (the model keeps them too).
             fresh.generations = k.generations.clone();
-            self.kernels.insert(h, fresh);
+            self.kernels.insert(h, Arc::new(fresh));
             self.server.host_up(h);
             // The others learn that it is back (Sprite's recovery module notices reboots).
             let others: Vec<HostId> = self
@@ -736,8 +739,7 @@ impl Cluster {
         // more work (thousands of processes queued at once), found in one pass over the
         // process tables. Both give the same answer, in host order.
         let live: Vec<(&HostId, &Kernel)> = self
-            .kernels
-            .iter()
+            .kernels()
             .filter(|(h, _)| !self.down.contains(h))
             .collect();
         let queued = self.queued.iter().filter(|(p, q)| waiting(p, q)).count();
@@ -1169,7 +1171,7 @@ impl Cluster {
                 Some(p) => p.tick(now, |h| {
                     kernels
                         .get(&h)
-                        .map(crate::policy::daemon::runnable)
+                        .map(|k| crate::policy::daemon::runnable(k))
                         .unwrap_or(0)
                 }),
                 None => Vec::new(),
