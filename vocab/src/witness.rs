@@ -4,9 +4,9 @@
 //! an operation started) either changes nothing the model defines, or performs one or more
 //! of the model's atomic steps. A witness names that step in the shared vocabulary, at the
 //! point in the implementation where the step's outcome is *decided* (its linearisation
-//! point: the server handling a read, the source releasing a stream, the home recording a
-//! move), so that the conformance harness can apply exactly that step to the model and
-//! compare, instead of searching for one.
+//! point: the server answering a read, the server granting a moved stream, the home
+//! recording a move), so that the conformance harness can apply exactly that step to the
+//! model and compare, instead of searching for one.
 //!
 //! What a witness does not carry the model supplies: the operation a `Run` performs is the
 //! next one of the process's script, and a migration's step kind is checked against the one
@@ -25,7 +25,8 @@ use std::fmt;
 pub enum Witness {
     /// The process's current operation takes effect (its result is decided here).
     Run(Pid),
-    /// MIG_INIT answered and known to the source (the home told, on acceptance).
+    /// MIG_INIT answered and known to the source (the home told, on acceptance), or the
+    /// source learned that the target is down.
     MigInit(Pid),
     /// The process's state leaves the source for the target (after any flushes).
     MigState(Pid),
@@ -39,7 +40,8 @@ pub enum Witness {
     HomeUpdate(Pid),
     /// The process runs on the target.
     Resume(Pid),
-    /// A signal for `pid` arrived at host `to` (delivered there, or sent on from there).
+    /// A signal reached `pid` on host `to` (it is delivered: its route, bounced or held on
+    /// the way, may differ from the model's, which takes the hops it needs).
     Signal { pid: Pid, to: HostId },
 }
 
@@ -52,7 +54,7 @@ impl fmt::Display for Witness {
             Witness::StreamMoved { pid, stream } => write!(f, "STREAM_MOVE {pid} {stream}"),
             Witness::HomeUpdate(p) => write!(f, "HOME_UPDATE {p}"),
             Witness::Resume(p) => write!(f, "RESUME {p}"),
-            Witness::Signal { pid, to } => write!(f, "SIGNAL {pid} arrives at {to}"),
+            Witness::Signal { pid, to } => write!(f, "SIGNAL {pid} delivered on {to}"),
         }
     }
 }
