@@ -38,6 +38,22 @@ pub struct Options {
     pub impl_switches: Option<Switches>,
 }
 
+impl Options {
+    /// The options the fuzz targets take from the environment, read once:
+    /// `CONFORM_IMPL_SWITCHES=<switch>` turns a design switch on in the implementation only
+    /// (to measure detection). Panics, naming the value, if it is not a switch: a fuzzing
+    /// campaign must not run with a setting it ignores.
+    pub fn from_env() -> &'static Options {
+        static OPTS: std::sync::OnceLock<Options> = std::sync::OnceLock::new();
+        OPTS.get_or_init(|| Options {
+            impl_switches: std::env::var("CONFORM_IMPL_SWITCHES").ok().map(|s| {
+                s.parse()
+                    .unwrap_or_else(|_| panic!("CONFORM_IMPL_SWITCHES={s}: not a switch name"))
+            }),
+        })
+    }
+}
+
 /// What went wrong.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Kind {

@@ -10,19 +10,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use std::sync::OnceLock;
-
-fn options() -> &'static conform::Options {
-    static OPTS: OnceLock<conform::Options> = OnceLock::new();
-    OPTS.get_or_init(|| conform::Options {
-        impl_switches: std::env::var("CONFORM_IMPL_SWITCHES")
-            .ok()
-            .map(|s| s.parse().expect("CONFORM_IMPL_SWITCHES: a switch name")),
-    })
-}
 
 fuzz_target!(|data: &[u8]| {
-    if let Err(report) = conform::check_bytes_mid_event(data, options()) {
+    if let Err(report) = conform::check_bytes_mid_event(data, conform::Options::from_env()) {
         panic!("{report}");
     }
 });

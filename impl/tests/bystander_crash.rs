@@ -8,9 +8,9 @@
 //! cancelling the suspended call for any crashed host: these do.)
 
 mod common;
-use common::drive_until;
+use common::deliver_until;
 use sprite::msg::Node;
-use sprite::{Cluster, ClusterConfig, Enabled};
+use sprite::{Cluster, ClusterConfig};
 use vocab::{ClusterEvent, Fd, FileName, HostId, Mode, MsgKind, Op, Pid, Value};
 
 const P: Pid = Pid::new(0, 0);
@@ -40,14 +40,6 @@ fn dirty_on_h0() -> Cluster {
         Some(Ok(Value::Unit))
     );
     c
-}
-
-fn deliver_until(c: &mut Cluster, kind: MsgKind, to: Node) {
-    drive_until(c, kind.name(), |_, en| {
-        en.iter().any(|e| {
-            matches!(e, Enabled::Deliver { kind: Some(k), to: t, .. } if *k == kind && *t == to)
-        })
-    });
 }
 
 #[test]

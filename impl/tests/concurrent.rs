@@ -4,7 +4,7 @@
 //! by the concurrent comparison alone (no expectations in the files).
 
 mod common;
-use common::{drive_until, seeds};
+use common::{deliver_until, seeds};
 use sprite::cost::CostModel;
 use sprite::run::{run, RunReport};
 use sprite::scenario::{parse, Scenario};
@@ -218,14 +218,6 @@ fn shared_uncached(switches: Switches) -> Cluster {
     );
     assert_eq!(c.run_op(P, Op::Fork).unwrap(), Some(Ok(Value::Pid(CHILD))));
     c
-}
-
-fn deliver_until(c: &mut Cluster, kind: MsgKind, to: Node) {
-    drive_until(c, kind.name(), |_, en| {
-        en.iter().any(|e| {
-            matches!(e, Enabled::Deliver { kind: Some(k), to: t, .. } if *k == kind && *t == to)
-        })
-    });
 }
 
 #[test]

@@ -1,9 +1,10 @@
 //! Shared helpers: run the same operations on the cluster and on the one-machine Unix.
 #![allow(dead_code)]
 
+use sprite::msg::Node;
 use sprite::{Cluster, ClusterConfig, Enabled, OpId};
 use unix::Unix;
-use vocab::{ClusterEvent, Op, Outcome, Pid};
+use vocab::{ClusterEvent, MsgKind, Op, Outcome, Pid};
 
 #[derive(Clone, Debug)]
 pub enum Step {
@@ -138,6 +139,16 @@ pub fn drive_until(c: &mut Cluster, what: &str, done: impl Fn(&Cluster, &[Enable
         assert!(c.perform(&e));
     }
     panic!("no {what} after 100 steps");
+}
+
+/// Drives the cluster (as [`drive_until`]) until a message of `kind` to `to` can be
+/// delivered, and stops there.
+pub fn deliver_until(c: &mut Cluster, kind: MsgKind, to: Node) {
+    drive_until(c, kind.name(), |_, en| {
+        en.iter().any(|e| {
+            matches!(e, Enabled::Deliver { kind: Some(k), to: t, .. } if *k == kind && *t == to)
+        })
+    });
 }
 
 /// Seeds a randomised test runs: `SPRITE_SEEDS=N` for long runs, else `default`.
