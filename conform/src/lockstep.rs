@@ -183,19 +183,25 @@ pub fn apply(m: &SpriteModel, c: &Cand, a: Action) -> Option<Cand> {
     let mut log = Log::outcomes_only();
     let s = m.apply(&c.s, a, &mut log)?;
     let mut results = c.results.clone();
-    for line in log.into_lines() {
-        if let Line::Outcome {
-            pid, op, outcome, ..
-        } = line
-        {
-            if s.procs.contains_key(&pid) {
-                results.entry(pid).or_default().push((op, outcome));
-            }
-        }
+    for (pid, r) in outcomes(log, &s) {
+        results.entry(pid).or_default().push(r);
     }
     let mut path = c.path.clone();
     path.push(a);
     Some(Cand { s, results, path })
+}
+
+/// The results a model step returned (its log, taken with [`Log::outcomes_only`]), but
+/// for processes the same step killed: those reach nobody.
+fn outcomes(log: Log, s: &State) -> impl Iterator<Item = (Pid, (Op, Outcome))> + '_ {
+    log.into_lines()
+        .into_iter()
+        .filter_map(move |line| match line {
+            Line::Outcome {
+                pid, op, outcome, ..
+            } if s.procs.contains_key(&pid) => Some((pid, (op, outcome))),
+            _ => None,
+        })
 }
 
 /// Whether the search tries action `a` from candidate `c`: every step of a migration, a
@@ -439,16 +445,9 @@ impl Taking<'_> {
         if s.violated != 0 {
             return false;
         }
-        for line in log.into_lines() {
-            if let Line::Outcome {
-                pid, op, outcome, ..
-            } = line
-            {
-                if s.procs.contains_key(&pid) {
-                    self.c.results.entry(pid).or_default().push((op, outcome));
-                    self.added.push(pid);
-                }
-            }
+        for (pid, r) in outcomes(log, &s) {
+            self.c.results.entry(pid).or_default().push(r);
+            self.added.push(pid);
         }
         let before = std::mem::replace(&mut self.c.s, s);
         self.start.get_or_insert(before);

@@ -216,9 +216,11 @@ impl fmt::Display for TraceLine {
     }
 }
 
-/// The process whose operation in progress a reply answers: its result is decided when
-/// the reply is sent (the operation's linearisation point, for a result computed by the
-/// server or by the process's home).
+/// The process whose operation in progress a reply of the file server answers: the
+/// server decides the call when it sends the reply (its linearisation point). Replies of
+/// the home (FORK_PID, WAIT_REQUEST, FORWARD) are not always the decision of the call they
+/// answer (a fork still pages in after its pid arrives); those calls are named where they
+/// are decided, or where their result returns.
 fn answers(m: &Msg) -> Option<Pid> {
     match *m {
         Msg::FileOpReply { pid, .. } => Some(pid),
