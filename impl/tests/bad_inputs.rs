@@ -189,3 +189,17 @@ fn an_undecided_comparison_exits_3() {
         "{out}"
     );
 }
+
+#[test]
+fn a_negative_seed_is_refused_by_name() {
+    let t = Tmp::new("seed");
+    let text = format!(
+        "{ONE_HOST}{}",
+        steps(std::iter::once(("p0.0".into(), "getpid".into())))
+    );
+    let (code, out, err) = t.run("seed.toml", &text, &["--seed", "-3"]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("`-3` is negative"), "{err}");
+    assert!(!err.contains("-- -3"), "the misleading tip is back: {err}");
+    assert!(out.is_empty());
+}

@@ -17,6 +17,7 @@ pub mod figures;
 pub mod file;
 mod files;
 mod groups;
+pub mod json;
 pub mod log;
 mod migrate;
 mod ops;

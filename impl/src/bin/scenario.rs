@@ -25,7 +25,7 @@ struct Args {
     /// The scenario file (TOML).
     file: Option<PathBuf>,
     /// Override the scenario's seed.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = vocab::cli::whole_number::<u64>)]
     seed: Option<u64>,
     /// Override the design switches (`sprite`, or names joined with `+`).
     #[arg(long)]

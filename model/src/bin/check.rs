@@ -17,6 +17,7 @@ use vocab::{Switch, Switches};
 #[derive(Parser, Debug)]
 #[command(
     name = "check",
+    version,
     about = "Model-check Sprite's transparent process migration",
     long_about = "Exhausts bounded configurations of the Sprite model, checks the invariant \
                   catalogue (TR, DEL, CONS, ...), shows that each interesting situation is \
@@ -46,29 +47,30 @@ struct RunArgs {
     #[arg(long = "switch", value_name = "SWITCH")]
     switches: Vec<String>,
     /// Checker threads (default: all cores).
-    #[arg(long)]
+    #[arg(long, global = true, allow_negative_numbers = true, value_parser = vocab::cli::whole_number::<usize>)]
     threads: Option<usize>,
     /// Expand no state that is this many steps from the start. If some state is cut off
     /// this way, the run is partial: it says `partial` and exits with status 3.
-    #[arg(long)]
+    #[arg(long, global = true, allow_negative_numbers = true, value_parser = vocab::cli::whole_number::<usize>)]
     max_depth: Option<usize>,
     /// Stop once about this many states have been generated, duplicates included
     /// (stateright's bound). If it is reached, the run is partial (exit status 3).
-    #[arg(long)]
+    #[arg(long, global = true, allow_negative_numbers = true, value_parser = vocab::cli::whole_number::<usize>)]
     max_states: Option<usize>,
     /// Stop each configuration after this many seconds. If the time runs out, the run is
     /// partial (exit status 3).
-    #[arg(long, value_name = "SECONDS")]
+    #[arg(long, value_name = "SECONDS", global = true, allow_negative_numbers = true, value_parser = vocab::cli::whole_number::<u64>)]
     timeout: Option<u64>,
     /// Search order: bfs (shortest counterexamples first), dfs (small memory, faster), or
     /// auto: dfs for open configurations (alphabets), bfs for scripted ones.
-    #[arg(long, default_value = "auto", value_parser = ["auto", "bfs", "dfs"])]
+    #[arg(long, global = true, default_value = "auto", value_parser = ["auto", "bfs", "dfs"])]
     search: String,
     /// Skip the design-alternative table.
     #[arg(long)]
     no_alternatives: bool,
-    /// Print results as JSON on stdout instead of tables.
-    #[arg(long)]
+    /// Print results as JSON on stdout instead of tables (schema: model/README.md, "JSON
+    /// output").
+    #[arg(long, global = true)]
     json: bool,
     /// Write each alternative's counterexample as Markdown with a Mermaid diagram.
     #[arg(long)]
@@ -77,7 +79,7 @@ struct RunArgs {
     #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../specs/counterexamples"))]
     figures_dir: PathBuf,
     /// Do not print counterexample traces (tables only).
-    #[arg(long)]
+    #[arg(long, global = true)]
     quiet: bool,
 }
 
@@ -130,11 +132,28 @@ enum Command {
 
 fn main() -> ExitCode {
     vocab::cli::quiet_on_closed_pipe();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Arguments clap rejects: its message on stderr, and with --json the same
+            // envelope as any other bad argument on stdout.
+            if e.use_stderr() && std::env::args().any(|a| a == "--json") {
+                println!(
+                    "{}",
+                    model::json::error(e.kind().as_str().unwrap_or("bad arguments"))
+                );
+            }
+            e.exit();
+        }
+    };
+    let json = cli.run.json;
     match run_cli(cli) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("check: {e}");
+            if json {
+                println!("{}", model::json::error(&e));
+            }
             ExitCode::from(2)
         }
     }
@@ -251,7 +270,44 @@ fn progress_lines(p: &Progress) {
     }
 }
 
+/// The checking options given on the command line (they may come before or after a
+/// subcommand), for the subcommands that take none.
+fn check_options_given(args: &RunArgs) -> Vec<&'static str> {
+    let mut given = Vec::new();
+    let flags = [
+        (args.threads.is_some(), "--threads"),
+        (args.max_depth.is_some(), "--max-depth"),
+        (args.max_states.is_some(), "--max-states"),
+        (args.timeout.is_some(), "--timeout"),
+        (args.search != "auto", "--search"),
+        (args.json, "--json"),
+        (args.quiet, "--quiet"),
+    ];
+    for (on, flag) in flags {
+        if on {
+            given.push(flag);
+        }
+    }
+    given
+}
+
 fn run_cli(cli: Cli) -> Result<ExitCode, String> {
+    let name = match &cli.command {
+        None | Some(Command::Alt { .. }) => None,
+        Some(Command::List) => Some("list"),
+        Some(Command::Show { .. }) => Some("show"),
+        Some(Command::Replay { .. }) => Some("replay"),
+        Some(Command::Explore { .. }) => Some("explore"),
+    };
+    if let Some(name) = name {
+        let given = check_options_given(&cli.run);
+        if !given.is_empty() {
+            return Err(format!(
+                "{} does nothing with `check {name}`; it applies to a checking run (`check`, `check alt`)",
+                given.join(", ")
+            ));
+        }
+    }
     match cli.command {
         None => run_suite(&cli.run),
         Some(Command::List) => {
@@ -262,8 +318,21 @@ fn run_cli(cli: Cli) -> Result<ExitCode, String> {
             let sw: Switch = switch.parse()?;
             let opts = options(&cli.run)?;
             let r = run::try_alternative(sw, &opts);
-            print_alternatives(std::slice::from_ref(&r));
-            print_alternative_trace(&r);
+            if cli.run.json {
+                let mut doc = model::json::alternative(&r);
+                doc["schema"] = model::json::SCHEMA.into();
+                doc["ok"] = r.as_expected.into();
+                doc["exit_status"] = u8::from(!r.as_expected).into();
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&doc).expect("serialisable")
+                );
+            } else {
+                print_alternatives(std::slice::from_ref(&r));
+                if !cli.run.quiet {
+                    print_alternative_trace(&r);
+                }
+            }
             Ok(if r.as_expected {
                 ExitCode::SUCCESS
             } else {
@@ -289,14 +358,33 @@ fn run_cli(cli: Cli) -> Result<ExitCode, String> {
         }) => {
             let (cfg, _) = named(Some(&config), file.as_deref())?;
             let cfg = plus_switches(cfg, parse_switches(&switches)?);
+            let at = explorer_address(&addr)?;
             println!(
-                "Explorer for `{}` ({}) on http://{addr}",
+                "Explorer for `{}` ({}) on http://{at}",
                 cfg.name, cfg.switches
             );
-            SpriteModel::new(cfg).checker().serve(addr.as_str());
+            SpriteModel::new(cfg).checker().serve(at);
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The address the Explorer will listen on, checked before it starts: stateright's server
+/// panics on an address it cannot use, so the checks here give the message instead.
+fn explorer_address(addr: &str) -> Result<std::net::SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    let at = addr
+        .to_socket_addrs()
+        .map_err(|e| format!("--addr `{addr}`: not an address to listen on ({e}); give HOST:PORT, such as 127.0.0.1:3000"))?
+        .next()
+        .ok_or_else(|| format!("--addr `{addr}`: names no address"))?;
+    // Free the port again at once; the server binds it a moment later.
+    std::net::TcpListener::bind(at).map_err(|e| {
+        format!(
+            "--addr {at}: cannot listen there ({e}); is another Explorer running? try another port"
+        )
+    })?;
+    Ok(at)
 }
 
 fn list() {
@@ -351,8 +439,12 @@ fn run_suite(args: &RunArgs) -> Result<ExitCode, String> {
         .map(|(c, source)| (plus_switches(c, switches), source))
         .unzip();
     let reports: Vec<Report> = cfgs.iter().map(|c| run::check(c, &opts)).collect();
+    // Every situation must be reachable somewhere in a suite, and the alternatives are part
+    // of a suite's run; a hand-picked list of configurations is not expected to reach them
+    // all, and does not try the alternatives (`check alt NAME` tries one).
+    let whole_suite = args.configs.is_empty() && args.files.is_empty();
     let alt_start = std::time::Instant::now();
-    let alternatives: Vec<AlternativeResult> = if args.no_alternatives {
+    let alternatives: Vec<AlternativeResult> = if args.no_alternatives || !whole_suite {
         Vec::new()
     } else {
         Switch::ALL
@@ -367,9 +459,6 @@ fn run_suite(args: &RunArgs) -> Result<ExitCode, String> {
         .enumerate()
         .flat_map(|(i, r)| r.violated().map(move |p| (i, r, p)))
         .collect();
-    // Every situation must be reachable somewhere in a suite; a hand-picked list of
-    // configurations is not expected to reach them all.
-    let whole_suite = args.configs.is_empty() && args.files.is_empty();
     let unreached: Vec<&str> = run::reachable_names()
         .into_iter()
         .filter(|name| {
@@ -396,17 +485,30 @@ fn run_suite(args: &RunArgs) -> Result<ExitCode, String> {
         failed.push("alternative not caught");
     }
 
+    let exit_status: u8 = if !failed.is_empty() {
+        1
+    } else if partial {
+        3
+    } else {
+        0
+    };
     if args.json {
-        let out = serde_json::json!({
-            "configurations": reports,
-            "alternatives": alternatives,
-            "unreached": unreached,
-            "ok": failed.is_empty() && !partial,
-            "complete": !partial,
-        });
+        let run = model::json::Run {
+            configurations: cfgs
+                .iter()
+                .zip(&sources)
+                .zip(&reports)
+                .map(|((c, s), r)| (c, s.as_str(), r))
+                .collect(),
+            alternatives: &alternatives,
+            unreached: &unreached,
+            failed: &failed,
+            complete: !partial,
+            exit_status,
+        };
         println!(
             "{}",
-            serde_json::to_string_pretty(&out).expect("serialisable")
+            serde_json::to_string_pretty(&model::json::document(&run)).expect("serialisable")
         );
     } else {
         print_configs(&reports);
@@ -427,6 +529,11 @@ fn run_suite(args: &RunArgs) -> Result<ExitCode, String> {
             for a in &alternatives {
                 print_alternative_trace(a);
             }
+        }
+        if !whole_suite && !args.no_alternatives {
+            println!(
+                "(design alternatives are tried with a whole suite; `check alt NAME` tries one)"
+            );
         }
         println!();
         println!("{}", summary(args, &reports, &alternatives, alt_seconds));
@@ -494,13 +601,7 @@ fn run_suite(args: &RunArgs) -> Result<ExitCode, String> {
     if args.write_figures {
         write_figures(&args.figures_dir, &alternatives)?;
     }
-    Ok(if !failed.is_empty() {
-        ExitCode::FAILURE
-    } else if partial {
-        ExitCode::from(3)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(ExitCode::from(exit_status))
 }
 
 /// `1234567` as `1,234,567`.
@@ -533,7 +634,7 @@ fn summary(
     let seconds: f64 = reports.iter().map(|r| r.seconds).sum();
     let exhausted = reports.iter().filter(|r| r.complete).count();
     let mut line = format!(
-        "{what}: {} configurations ({exhausted} exhausted), {} unique states ({} generated) in {seconds:.1} s, {} unique/s",
+        "{what}: {} configurations ({exhausted} exhausted),\n  {} unique states ({} generated) in {seconds:.1} s, {} unique/s",
         reports.len(),
         thousands(unique),
         thousands(states),
@@ -542,7 +643,7 @@ fn summary(
     if !alternatives.is_empty() {
         let caught = alternatives.iter().filter(|a| a.as_expected).count();
         line.push_str(&format!(
-            "; {caught}/{} design alternatives as expected in {alt_seconds:.1} s",
+            ";\n  {caught}/{} design alternatives as expected in {alt_seconds:.1} s",
             alternatives.len()
         ));
     }
@@ -580,27 +681,50 @@ fn cell(v: &Verdict) -> String {
     }
 }
 
+/// The widest line a table prints.
+const TABLE_COLUMNS: usize = 120;
+
+/// Properties down, configurations across; as many configurations side by side as fit in
+/// [`TABLE_COLUMNS`], the rest in further blocks below.
 fn print_properties(reports: &[Report]) {
     let Some(first) = reports.first() else {
         return;
     };
-    let width = reports
-        .iter()
-        .map(|r| r.config.len().max(9))
-        .collect::<Vec<_>>();
-    print!("{:<58}", "property");
-    for (r, w) in reports.iter().zip(&width) {
-        print!(" {:>w$}", r.config, w = w);
+    const LABEL: usize = 58;
+    let width = |r: &Report| r.config.len().max(9);
+    let mut blocks: Vec<&[Report]> = Vec::new();
+    let mut rest = reports;
+    while !rest.is_empty() {
+        let mut used = LABEL;
+        let n = rest
+            .iter()
+            .take_while(|r| {
+                used += 1 + width(r);
+                used <= TABLE_COLUMNS
+            })
+            .count()
+            .max(1);
+        blocks.push(&rest[..n]);
+        rest = &rest[n..];
     }
-    println!();
-    for (i, p) in first.properties.iter().enumerate() {
-        print!("{:<58}", model::property_title(p.name));
-        for (r, w) in reports.iter().zip(&width) {
-            print!(" {:>w$}", cell(&r.properties[i].verdict), w = w);
+    for (b, block) in blocks.iter().enumerate() {
+        if b > 0 {
+            println!();
+        }
+        print!("{:<LABEL$}", "property");
+        for r in *block {
+            print!(" {:>w$}", r.config, w = width(r));
         }
         println!();
+        for (i, p) in first.properties.iter().enumerate() {
+            print!("{:<LABEL$}", model::property_title(p.name));
+            for r in *block {
+                print!(" {:>w$}", cell(&r.properties[i].verdict), w = width(r));
+            }
+            println!();
+        }
     }
-    println!("(holds: true in every state; BROKEN/n: counterexample of n steps; yes/n: reached in n steps)\n");
+    println!("(holds: true in every state; BROKEN/n: counterexample of n steps;\n yes/n: reached in n steps)\n");
 }
 
 fn print_alternatives(alts: &[AlternativeResult]) {
