@@ -9,7 +9,7 @@
 #   fuzz/smoke.sh [seconds-per-target]      (default 20)
 set -euo pipefail
 secs="${1:-20}"
-cd "$(dirname "$0")"   # fuzz/: its rust-toolchain.toml selects nightly for cargo-fuzz
+cd "$(dirname "$0")"   # fuzz/ (the root rust-toolchain.toml, seen from here too, selects nightly)
 status=0
 for t in migrate migrate_events codec scenario; do
   mkdir -p "corpus/$t"

@@ -1,4 +1,4 @@
-//! The executable Sprite cluster (issue 3): per-host kernels and a file server as sans-IO
+//! The executable Sprite cluster: per-host kernels and a file server as sans-IO
 //! state machines, Sprite's table-driven migration, and a deterministic simulator that
 //! drives them with a seed.
 //!

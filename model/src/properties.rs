@@ -316,7 +316,7 @@ pub fn inv_home(_: &SpriteModel, s: &State) -> bool {
 /// not attributed to processes: a closed file's delayed writes stay in a cache whatever
 /// migrates, so they are CONS's business, not RES's. Not yet checked here: that a host's
 /// stream table counts exactly the references living there; the implementation's states
-/// in the middle of a stream exchange do not map onto that clause yet, see issue 10.)
+/// in the middle of a stream exchange do not map onto that clause yet: open work, `specs/invariants.md`, RES.)
 pub fn inv_res(_: &SpriteModel, s: &State) -> bool {
     let live_of = |here: vocab::HostId, pid: &Pid| pid.home == here && s.procs.contains_key(pid);
     s.hosts.iter().enumerate().all(|(i, h)| {

@@ -8,7 +8,7 @@ use vocab::InvariantId;
 
 /// The placeholder the conformance column allowed before the harness existed; no row uses
 /// it now, and the test still accepts only this exact text as a placeholder.
-pub const PENDING: &str = "pending: issue 4";
+pub const PENDING: &str = "pending: conformance harness";
 
 /// The conformance check of each ID: the harness (`conform`) maps the implementation's
 /// state onto a model state after every step of the implementation and evaluates the

@@ -2,7 +2,7 @@
 //! points at something that exists: the spec section (a heading of specs/invariants.md),
 //! the model's property function, the strengthening function, the proof file (with a
 //! section per action group), and the conformance check (a file, or exactly the placeholder
-//! "pending: issue 4").
+//! "pending: conformance harness").
 
 use proofs::traceability::{render, rows, PENDING};
 use std::path::{Path, PathBuf};
