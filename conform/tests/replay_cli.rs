@@ -150,3 +150,23 @@ fn every_generated_scenario_passes_the_check() {
     }
     assert!(n > 3000, "{n}");
 }
+
+/// The README's sample replay commands do what the README says: the first passes, the
+/// second (with reopen-files in the implementation only) reports a mismatch.
+#[test]
+fn the_readme_sample_replays_as_described() {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README");
+    let samples: Vec<Vec<&str>> = readme
+        .lines()
+        .filter_map(|l| l.strip_prefix("cargo run -p conform --bin replay -- "))
+        .map(|rest| rest.split_whitespace().collect())
+        .collect();
+    assert_eq!(samples.len(), 2, "two sample commands in README.md");
+    let (code, out, err) = replay(&samples[0]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("no mismatch"), "{out}");
+    assert!(samples[1].contains(&"--impl-switches"));
+    let (code, out, err) = replay(&samples[1]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("MISMATCH"), "{out}");
+}

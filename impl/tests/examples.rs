@@ -54,8 +54,37 @@ fn the_rejected_designs_fail_the_examples() {
         let p = dir.join(file);
         let (code, out, _) = scenario(&[p.to_str().expect("utf-8"), "--switches", switch]);
         assert_eq!(code, 1, "{file} with {switch} should fail:\n{out}");
-        assert!(out.contains("replay: scenario"), "prints how to replay");
         assert!(out.contains("DIFFERS") || out.contains("EXPECTED"), "{out}");
+        // The replay hint is a command that fails the same way, switches included.
+        let hint = out
+            .lines()
+            .find_map(|l| l.strip_prefix("FAILED (replay: "))
+            .and_then(|l| l.strip_suffix(')'))
+            .unwrap_or_else(|| panic!("no replay hint:\n{out}"));
+        let args: Vec<&str> = hint
+            .strip_prefix("cargo run --release -p sprite --bin scenario -- ")
+            .unwrap_or_else(|| panic!("not a scenario command: {hint}"))
+            .split(' ')
+            .collect();
+        assert!(hint.contains(&format!("--switches {switch}")), "{hint}");
+        let (again, out_again, _) = scenario(&args);
+        assert_eq!(again, 1, "{hint}:\n{out_again}");
+        assert_eq!(out_again, out, "the replay runs the same scenario");
+    }
+}
+
+#[test]
+fn the_readme_names_every_example_scenario() {
+    let readme = std::fs::read_to_string(scenarios_dir().join("../README.md")).expect("README");
+    for e in std::fs::read_dir(scenarios_dir()).expect("scenarios/") {
+        let p = e.expect("entry").path();
+        if p.extension().is_some_and(|x| x == "toml") {
+            let name = p.file_name().expect("name").to_string_lossy().into_owned();
+            assert!(
+                readme.contains(&format!("scenarios/{name}")),
+                "README.md does not mention scenarios/{name}"
+            );
+        }
     }
 }
 

@@ -53,6 +53,40 @@ struct Args {
     speedup_svg: Option<PathBuf>,
 }
 
+/// A word of a shell command, quoted if the shell would split or expand it.
+fn shell_word(w: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./+=:,@%".contains(c);
+    if !w.is_empty() && w.chars().all(plain) {
+        w.to_string()
+    } else {
+        format!("'{}'", w.replace('\'', "'\\''"))
+    }
+}
+
+/// The command that runs `s` again exactly as this run did: the file, the seed, the design
+/// switches in force (whether the file or `--switches` set them) and the options that
+/// change what runs.
+fn replay_command(args: &Args, path: &std::path::Path, s: &sprite::scenario::Scenario) -> String {
+    let mut cmd = format!(
+        "cargo run --release -p sprite --bin scenario -- {} --seed {}",
+        shell_word(&path.display().to_string()),
+        s.seed
+    );
+    if args.switches.is_some() || !s.cluster.switches.is_sprite() {
+        cmd.push_str(&format!(" --switches {}", s.cluster.switches));
+    }
+    if args.precopy_runs {
+        cmd.push_str(" --precopy-runs");
+    }
+    if let Some(m) = &args.cost_model {
+        cmd.push_str(&format!(
+            " --cost-model {}",
+            shell_word(&m.display().to_string())
+        ));
+    }
+    cmd
+}
+
 fn read(path: &PathBuf) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
 }
@@ -128,10 +162,9 @@ fn run(args: &Args) -> Result<Verdict, String> {
     }
     let report = sprite::run::run(&s, args.trace || args.json, &model).map_err(|e| {
         format!(
-            "{}: {e} (replay: scenario {} --seed {})",
+            "{}: {e} (replay: {})",
             path.display(),
-            path.display(),
-            s.seed
+            replay_command(args, path, &s)
         )
     })?;
     if args.json {
@@ -268,11 +301,7 @@ fn run(args: &Args) -> Result<Verdict, String> {
     let v = verdict(&report);
     match v {
         Verdict::Pass => {}
-        Verdict::Fail => println!(
-            "FAILED (replay: scenario {} --seed {})",
-            path.display(),
-            report.seed
-        ),
+        Verdict::Fail => println!("FAILED (replay: {})", replay_command(args, path, &s)),
         Verdict::Undecided => println!(
             "UNDECIDED: the comparison with one Unix machine was not decided ({}); no \
              result differed, but that is not a pass (exit status 3)",
