@@ -12,7 +12,7 @@ use crate::cost::{CostModel, MigrationRecord};
 use crate::history::{self, Entry, Expect};
 use crate::policy::{check_tr, merged_log, run_all, Pmake, PmakeReport};
 use crate::scenario::{PmakeExpect, RunMode, Scenario, StepKind};
-use crate::sim::{Cluster, OpId, OpState, SimError, TraceLine};
+use crate::sim::{Cluster, Enabled, OpId, OpState, SimError, TraceLine};
 use crate::view::ClusterView;
 use serde::Serialize;
 use vocab::{Errno, Op, Pid};
@@ -168,26 +168,32 @@ pub fn run(s: &Scenario, trace: bool, model: &CostModel) -> Result<RunReport, Si
     }
     let mut ids: Vec<Option<OpId>> = Vec::new();
     let mut cut = None;
-    for step in &s.steps {
-        match &step.kind {
-            StepKind::Settle => {
-                c.run_until_quiescent()?;
+    // Events waiting for their moment (`after`): the step index, the event, the moment.
+    let mut armed: Vec<(usize, vocab::ClusterEvent, vocab::Trigger)> = Vec::new();
+    // When each such event happened: the simulator's step.
+    let mut fired: Vec<Option<u64>> = vec![None; s.steps.len()];
+    for (i, step) in s.steps.iter().enumerate() {
+        match (&step.kind, step.after) {
+            (StepKind::Settle, _) => {
+                settle(&mut c, &mut armed, &mut fired, &mut cut)?;
                 ids.push(None);
             }
-            StepKind::Event(e) => {
-                if matches!(e, vocab::ClusterEvent::Crash(_)) && cut.is_none() {
-                    cut = Some(c.now());
-                }
-                c.event(*e)?;
+            (StepKind::Event(e), Some(t)) => {
+                armed.push((i, *e, t));
                 ids.push(None);
             }
-            StepKind::Op(pid, op) => ids.push(Some(c.submit(*pid, *op))),
+            (StepKind::Event(e), None) => {
+                happen(&mut c, *e, &mut cut)?;
+                fired[i] = Some(c.now());
+                ids.push(None);
+            }
+            (StepKind::Op(pid, op), _) => ids.push(Some(c.submit(*pid, *op))),
         }
         if s.mode == RunMode::Sequential {
-            c.run_until_quiescent()?;
+            settle(&mut c, &mut armed, &mut fired, &mut cut)?;
         }
     }
-    c.run_until_quiescent()?;
+    settle(&mut c, &mut armed, &mut fired, &mut cut)?;
     let (entries, entry_ids) = history_of(&c, cut);
     let verdict = history::check(&ghost, &entries);
     let bad = verdict.disagreement.as_ref().map(|d| entry_ids[d.entry]);
@@ -214,17 +220,33 @@ pub fn run(s: &Scenario, trace: bool, model: &CostModel) -> Result<RunReport, Si
                 };
                 (format!("{pid}: {op}"), show(&c, *id), unix, agrees)
             }
-            (StepKind::Event(e), _) => (format!("event: {e}"), "done".into(), None, None),
+            (StepKind::Event(e), _) => {
+                let text = match step.after {
+                    Some(t) => format!("event: {e} after {t}"),
+                    None => format!("event: {e}"),
+                };
+                let outcome = match (fired[i], step.after) {
+                    (Some(at), Some(_)) => format!("done (simulator step {at})"),
+                    (Some(_), None) => "done".into(),
+                    (None, _) => "never: the moment did not come".into(),
+                };
+                (text, outcome, None, None)
+            }
             _ => continue,
         };
-        let expect_ok = step.expect.as_ref().map(|e| matches_expect(e, &outcome));
+        // An event that waits for a moment is expected to happen.
+        let expect = step
+            .expect
+            .clone()
+            .or_else(|| step.after.map(|_| "done*".to_string()));
+        let expect_ok = expect.as_ref().map(|e| matches_expect(e, &outcome));
         steps.push(StepResult {
             line: step.line,
             step: text,
             outcome,
             unix,
             agrees,
-            expect: step.expect.clone(),
+            expect,
             expect_ok,
         });
     }
@@ -234,6 +256,46 @@ pub fn run(s: &Scenario, trace: bool, model: &CostModel) -> Result<RunReport, Si
     r.history_parts = verdict.parts;
     r.reordered = verdict.reordered;
     Ok(r)
+}
+
+/// A cluster event between steps; a crash cuts the history compared with one machine.
+fn happen(c: &mut Cluster, e: vocab::ClusterEvent, cut: &mut Option<u64>) -> Result<(), SimError> {
+    if matches!(e, vocab::ClusterEvent::Crash(_)) && cut.is_none() {
+        *cut = Some(c.now());
+    }
+    c.event(e)
+}
+
+/// Runs what is queued to quiescence; each armed event happens right after the first step
+/// that is its moment (in the order the file gives them, when one step is the moment of
+/// several).
+fn settle(
+    c: &mut Cluster,
+    armed: &mut Vec<(usize, vocab::ClusterEvent, vocab::Trigger)>,
+    fired: &mut [Option<u64>],
+    cut: &mut Option<u64>,
+) -> Result<(), SimError> {
+    if armed.is_empty() {
+        c.run_until_quiescent()?;
+        return Ok(());
+    }
+    c.run_until_quiescent_with(|c, taken| {
+        let now: Vec<(usize, vocab::ClusterEvent)> = armed
+            .iter()
+            .filter(|(_, _, t)| match (t.step, taken) {
+                (vocab::TriggerStep::Start, Enabled::Start { pid, .. }) => *pid == t.pid,
+                _ => c.witnessed().iter().any(|w| t.is_witnessed_by(w)),
+            })
+            .map(|(i, e, _)| (*i, *e))
+            .collect();
+        for (i, e) in now {
+            armed.retain(|(j, _, _)| *j != i);
+            happen(c, e, cut)?;
+            fired[i] = Some(c.now());
+        }
+        Ok(())
+    })?;
+    Ok(())
 }
 
 fn report(s: &Scenario, c: &Cluster, model: &CostModel, steps: Vec<StepResult>) -> RunReport {

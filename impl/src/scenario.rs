@@ -16,6 +16,7 @@
 //!   { pid = "p0.0", op = "open /f1 rw create", expect = "fd0" },
 //!   { pid = "p0.0", op = "migrate h1" },
 //!   { event = "owner-returns h1" },
+//!   { event = "crash h1", after = "MIG_STATE p0.0" },   # inside the next steps' run
 //!   { settle = true },            # concurrent mode: run what is queued to quiescence first
 //! ]
 //!
@@ -54,6 +55,17 @@
 //! of a slot given again (results print pids so). An `expect` is the printed outcome (`data 7`,
 //! `EOF`, `ok`, `ESRCH`, `EAGAIN`, `EPIPE`, `pipe fd0 fd1`, `p0.0`, `migration refused:
 //! ...`, `blocked`, `killed`); a trailing `*` matches a prefix.
+//!
+//! An event step happens where it stands among the steps, between two of them, unless it
+//! has an `after`: then it waits, while the later steps run, for a moment of one process
+//! and happens right after it, inside a migration or an operation. The moments are the
+//! model's step names (the implementation's refinement witnesses, `vocab::Trigger`):
+//! `start pH.I` (its next operation has started and not completed), `run pH.I` (its
+//! operation takes effect), `MIG_INIT`, `MIG_STATE`, `STREAM_MOVE` (any of its streams),
+//! `HOME_UPDATE`, `RESUME` and `SIGNAL` (a signal reaches it), each with a pid. The first
+//! such moment after the step is reached counts; one that never comes fails the run. When
+//! one step of the implementation performs several model steps, the event comes after all
+//! of them. `scenarios/crash-mid-migration.toml` is an example.
 //!
 //! Instead of `steps`, a scenario may run pmakes through the host-selection layer (load
 //! daemons, migd; see `policy`), on a simulated clock in ms:
@@ -296,6 +308,9 @@ struct StepSpec {
     /// In concurrent mode, a barrier: everything queued so far runs to quiescence before
     /// the later steps are queued (so a concurrent part can start from a set-up state).
     settle: Option<Spanned<bool>>,
+    /// With `event`: the moment it happens, inside the run of the later steps (see
+    /// [`vocab::Trigger`]), instead of between two steps.
+    after: Option<Spanned<String>>,
 }
 
 /// How steps are scheduled.
@@ -322,6 +337,8 @@ pub struct ScenarioStep {
     pub kind: StepKind,
     pub expect: Option<String>,
     pub line: usize,
+    /// An event's moment, when it is not between steps.
+    pub after: Option<vocab::Trigger>,
 }
 
 /// A validated scenario.
@@ -645,7 +662,12 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
     let mut steps = Vec::new();
     for s in &spec.steps {
         if let Some(settle) = &s.settle {
-            if s.pid.is_some() || s.op.is_some() || s.event.is_some() || s.expect.is_some() {
+            if s.pid.is_some()
+                || s.op.is_some()
+                || s.event.is_some()
+                || s.expect.is_some()
+                || s.after.is_some()
+            {
                 return Err(cx.err(settle.span(), "a `settle` step has nothing else"));
             }
             if !settle.get_ref() {
@@ -655,6 +677,7 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
                 kind: StepKind::Settle,
                 expect: None,
                 line: cx.line(settle.span()),
+                after: None,
             });
             continue;
         }
@@ -708,10 +731,34 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
                 return Err(cx.err(span, "empty step"));
             }
         };
+        let after = match (&s.after, &kind) {
+            (None, _) => None,
+            (Some(a), StepKind::Event(_)) => {
+                let t =
+                    vocab::syntax::parse_trigger(a.get_ref()).map_err(|e| cx.err(a.span(), e))?;
+                if !known(t.pid.home) {
+                    return Err(cx.err(
+                        a.span(),
+                        format!("{}: its home {} is not a host", t.pid, t.pid.home),
+                    ));
+                }
+                if s.expect.is_some() {
+                    return Err(cx.err(
+                        a.span(),
+                        "an event with `after` has no `expect` (it reports when it happened)",
+                    ));
+                }
+                Some(t)
+            }
+            (Some(a), _) => {
+                return Err(cx.err(a.span(), "only an `event` step has an `after`"));
+            }
+        };
         steps.push(ScenarioStep {
             kind,
             expect: s.expect.as_ref().map(|e| e.get_ref().clone()),
             line: cx.line(span),
+            after,
         });
     }
     let exec_args_bytes = match &spec.exec_args_bytes {

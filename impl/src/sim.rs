@@ -875,8 +875,18 @@ impl Cluster {
 
     /// Steps until nothing is left to do.
     pub fn run_until_quiescent(&mut self) -> Result<u64, SimError> {
+        self.run_until_quiescent_with(|_, _| Ok(()))
+    }
+
+    /// Steps until nothing is left to do, calling `after` after each step with the step
+    /// taken (a scenario's events that happen at a given moment use it).
+    pub fn run_until_quiescent_with(
+        &mut self,
+        mut after: impl FnMut(&mut Cluster, &Enabled) -> Result<(), SimError>,
+    ) -> Result<u64, SimError> {
         let mut n = 0;
-        while self.step() {
+        while let Some(taken) = self.step_chosen() {
+            after(self, &taken)?;
             n += 1;
             if n > self.step_budget {
                 return Err(SimError::NoProgress {

@@ -203,3 +203,61 @@ fn a_negative_seed_is_refused_by_name() {
     assert!(!err.contains("-- -3"), "the misleading tip is back: {err}");
     assert!(out.is_empty());
 }
+
+/// A scenario with one event step at a moment (`after`), then `rest` as steps.
+fn with_moment(event: &str, after: &str, extra: &str) -> String {
+    format!(
+        "steps = [\n  {{ event = \"{event}\", after = \"{after}\"{extra} }},\n  \
+         {{ pid = \"p0.0\", op = \"migrate h1\" }},\n]\n[[host]]\nid = 0\n[[host]]\nid = 1\n\
+         [[process]]\npid = \"p0.0\"\n"
+    )
+}
+
+#[test]
+fn a_bad_moment_is_located() {
+    let t = Tmp::new("after");
+    let r = t.run("a.toml", &with_moment("crash h1", "MIG_STAT p0.0", ""), &[]);
+    refused(r, "a.toml", 2, "unknown step `MIG_STAT`");
+    let r = t.run("a.toml", &with_moment("crash h1", "MIG_STATE", ""), &[]);
+    refused(r, "a.toml", 2, "bad moment");
+    let r = t.run("a.toml", &with_moment("crash h1", "RESUME p9.0", ""), &[]);
+    refused(r, "a.toml", 2, "its home h9 is not a host");
+    let r = t.run(
+        "a.toml",
+        &with_moment("crash h1", "RESUME p0.0", ", expect = \"done\""),
+        &[],
+    );
+    refused(r, "a.toml", 2, "has no `expect`");
+    let text = "steps = [{ pid = \"p0.0\", op = \"getpid\", after = \"run p0.0\" }]\n\
+                [[host]]\nid = 0\n[[process]]\npid = \"p0.0\"\n";
+    refused(
+        t.run("b.toml", text, &[]),
+        "b.toml",
+        1,
+        "only an `event` step has an `after`",
+    );
+}
+
+#[test]
+fn an_event_at_a_moment_happens_there_or_fails_the_run() {
+    let t = Tmp::new("moment");
+    // The target crashes right after the state has left the source: the process is lost.
+    let (code, out, err) = t.run(
+        "m.toml",
+        &with_moment("crash h1", "MIG_STATE p0.0", ""),
+        &[],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("h1 crashes after MIG_STATE p0.0 = done (simulator step"),
+        "{out}"
+    );
+    assert!(
+        out.contains("migrate(to h1)               = killed"),
+        "{out}"
+    );
+    // A moment that never comes (p0.0 never receives a signal) fails the run.
+    let (code, out, _) = t.run("n.toml", &with_moment("crash h1", "SIGNAL p0.0", ""), &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("never: the moment did not come"), "{out}");
+}

@@ -34,7 +34,9 @@
 //! **What a scenario means on the model.** The steps naming a process, in the order they
 //! are listed, are its script (`Script::new`); the checker explores every interleaving of
 //! the scripts. Each `event` step is an event that may happen once at any point (an event
-//! listed n times may happen n times). `expect` and `settle` are not used: the model
+//! listed n times may happen n times), so an event's `after` (the moment the implementation
+//! makes it happen, inside a migration or an operation) is checked and not used: every
+//! moment is among the points the model explores. `expect` and `settle` are not used: the model
 //! compares every result with one Unix machine, in every order. The implementation's keys
 //! that choose one run among those the checker explores, or price it (`seed`, `schedule`,
 //! `mode`, `exec_args_bytes`, `[cost_model]`), are accepted and not used; those the model
@@ -166,6 +168,9 @@ struct StepSpec {
     #[allow(dead_code)]
     expect: Option<Spanned<String>>,
     settle: Option<Spanned<bool>>,
+    /// The moment an event happens on the implementation (`after = "MIG_STATE p0.0"`):
+    /// checked, not used, since the model lets the event happen at every point.
+    after: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -404,6 +409,18 @@ impl Loader<'_> {
         let mut run = Pids::new(&listed, switches);
         let mut opens = files.len();
         for s in &spec.steps {
+            if let Some(a) = &s.after {
+                if s.event.is_none() || s.settle.is_some() {
+                    return Err(self.err(a.span(), "only an `event` step has an `after`"));
+                }
+                let t = syntax::parse_trigger(a.get_ref()).map_err(|e| self.err(a.span(), e))?;
+                if !known(t.pid.home) {
+                    return Err(self.err(
+                        a.span(),
+                        format!("{}: its home {} is not a host", t.pid, t.pid.home),
+                    ));
+                }
+            }
             if let Some(settle) = &s.settle {
                 if s.pid.is_some() || s.op.is_some() || s.event.is_some() || s.expect.is_some() {
                     return Err(self.err(settle.span(), "a `settle` step has nothing else"));

@@ -214,6 +214,19 @@ budget = 4
             8,
             40,
         ),
+        // An event's moment on the implementation: checked here too.
+        (
+            step("owner-returns h1\" }", "owner-returns h1\", after = \"MIG_STAT p0.1\" }"),
+            "unknown step `MIG_STAT`",
+            11,
+            41,
+        ),
+        (
+            step("op = \"getpid\" }", "op = \"getpid\", after = \"run p0.0\" }"),
+            "only an `event` step has an `after`",
+            10,
+            44,
+        ),
         // Unknown keys, anywhere.
         (step("pages = 1", "colour = 3"), "unknown field `colour`", 2, 1),
         (

@@ -27,7 +27,7 @@ pub use msg::MsgKind;
 pub use op::{Mode, Op};
 pub use outcome::{Errno, Outcome, Refusal, Value};
 pub use switch::{Switch, Switches, VmStrategy};
-pub use witness::Witness;
+pub use witness::{Trigger, TriggerStep, Witness};
 
 /// Largest file length, in symbols. Files hold a few small symbols so that model state
 /// stays finite; the implementation uses the same bound when it is run against the model.

@@ -253,6 +253,35 @@ pub fn parse_event(s: &str) -> Result<ClusterEvent, String> {
     })
 }
 
+/// Parses the moment an event happens at (`after = "MIG_STATE p0.0"`; see
+/// [`crate::Trigger`]).
+pub fn parse_trigger(s: &str) -> Result<crate::Trigger, String> {
+    let words: Vec<&str> = s.split_whitespace().take(3).collect();
+    let names = || {
+        crate::TriggerStep::ALL
+            .iter()
+            .map(|(_, n)| *n)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let [what, pid] = words.as_slice() else {
+        return Err(format!(
+            "bad moment `{}` (expected a step and a pid, e.g. `MIG_STATE p0.0`; steps: {})",
+            quote(s),
+            names()
+        ));
+    };
+    let step = crate::TriggerStep::ALL
+        .iter()
+        .find(|(_, n)| n == what)
+        .map(|(t, _)| *t)
+        .ok_or_else(|| format!("unknown step `{}` (known: {})", quote(what), names()))?;
+    Ok(crate::Trigger {
+        step,
+        pid: parse_pid(pid)?,
+    })
+}
+
 /// An operation in the syntax [`parse_op`] reads (`open /f0 rw create`, `kill p0.1`).
 pub fn op_text(op: &Op) -> String {
     match *op {

@@ -58,3 +58,106 @@ impl fmt::Display for Witness {
         }
     }
 }
+
+/// When an event of a scenario file happens, if not between steps: right after the
+/// implementation performs a model step of one process (`after = "MIG_STATE p0.0"`), or
+/// right after a process's next operation has started, before it completes (`after =
+/// "start p0.1"`). The first such moment counts, from the point the event's step is
+/// reached in the file. The vocabulary is the witnesses' (the model's step names), so an
+/// event can be put inside a migration at any of its steps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Trigger {
+    pub step: TriggerStep,
+    pub pid: Pid,
+}
+
+/// The moments a [`Trigger`] names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum TriggerStep {
+    /// The process's next operation starts (it is then in progress).
+    Start,
+    /// The process's current operation takes effect (`run p`).
+    Run,
+    MigInit,
+    MigState,
+    /// Any of the process's streams moves to the target.
+    StreamMove,
+    HomeUpdate,
+    Resume,
+    /// A signal reaches the process.
+    Signal,
+}
+
+impl TriggerStep {
+    /// Each moment with the word that names it.
+    pub const ALL: [(TriggerStep, &'static str); 8] = [
+        (TriggerStep::Start, "start"),
+        (TriggerStep::Run, "run"),
+        (TriggerStep::MigInit, "MIG_INIT"),
+        (TriggerStep::MigState, "MIG_STATE"),
+        (TriggerStep::StreamMove, "STREAM_MOVE"),
+        (TriggerStep::HomeUpdate, "HOME_UPDATE"),
+        (TriggerStep::Resume, "RESUME"),
+        (TriggerStep::Signal, "SIGNAL"),
+    ];
+
+    pub fn name(self) -> &'static str {
+        TriggerStep::ALL
+            .iter()
+            .find(|(s, _)| *s == self)
+            .map_or("?", |(_, n)| n)
+    }
+}
+
+impl Trigger {
+    /// Whether the model step `w` is this moment (`Start` is not a model step: the
+    /// simulator's starting of an operation is matched by its caller).
+    pub fn is_witnessed_by(&self, w: &Witness) -> bool {
+        let (step, pid) = match *w {
+            Witness::Run(p) => (TriggerStep::Run, p),
+            Witness::MigInit(p) => (TriggerStep::MigInit, p),
+            Witness::MigState(p) => (TriggerStep::MigState, p),
+            Witness::StreamMoved { pid, .. } => (TriggerStep::StreamMove, pid),
+            Witness::HomeUpdate(p) => (TriggerStep::HomeUpdate, p),
+            Witness::Resume(p) => (TriggerStep::Resume, p),
+            Witness::Signal { pid, .. } => (TriggerStep::Signal, pid),
+        };
+        step == self.step && pid == self.pid
+    }
+}
+
+impl fmt::Display for Trigger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.step.name(), self.pid)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn triggers_match_their_witness_only() {
+        let p = Pid::new(0, 0);
+        let q = Pid::new(1, 0);
+        let t = Trigger {
+            step: TriggerStep::StreamMove,
+            pid: p,
+        };
+        assert!(t.is_witnessed_by(&Witness::StreamMoved {
+            pid: p,
+            stream: StreamId(3)
+        }));
+        assert!(!t.is_witnessed_by(&Witness::StreamMoved {
+            pid: q,
+            stream: StreamId(3)
+        }));
+        assert!(!t.is_witnessed_by(&Witness::MigState(p)));
+        let start = Trigger {
+            step: TriggerStep::Start,
+            pid: p,
+        };
+        assert!(!start.is_witnessed_by(&Witness::Run(p)));
+        assert_eq!(t.to_string(), "STREAM_MOVE p0.0");
+    }
+}
