@@ -11,7 +11,7 @@
 use crate::cost::{CostModel, MigrationRecord};
 use crate::history::{self, Entry, Expect};
 use crate::policy::{check_tr, merged_log, run_all, Pmake, PmakeReport};
-use crate::scenario::{PmakeExpect, RunMode, Scenario, StepKind};
+use crate::scenario::{number_of, PmakeExpect, Relation, RunMode, Scenario, StepKind};
 use crate::sim::{Cluster, Enabled, OpId, OpState, SimError, TraceLine};
 use crate::view::ClusterView;
 use serde::Serialize;
@@ -203,6 +203,8 @@ pub fn run(s: &Scenario, trace: bool, model: &CostModel) -> Result<RunReport, Si
         entry_of[id.0] = Some(k);
     }
     let mut steps = Vec::new();
+    // The results of the steps with an `id`, for the relations of later ones.
+    let mut named: std::collections::BTreeMap<String, String> = Default::default();
     for (i, step) in s.steps.iter().enumerate() {
         let (text, outcome, unix, agrees) = match (&step.kind, &ids[i]) {
             (StepKind::Op(pid, op), Some(id)) => {
@@ -239,7 +241,18 @@ pub fn run(s: &Scenario, trace: bool, model: &CostModel) -> Result<RunReport, Si
             .expect
             .clone()
             .or_else(|| step.after.map(|_| "done*".to_string()));
-        let expect_ok = expect.as_ref().map(|e| matches_expect(e, &outcome));
+        let expect_ok = expect.as_ref().map(|e| match Relation::parse(e) {
+            // A relation with an earlier step's result: the numbers they carry.
+            Some((rel, name)) => named
+                .get(name)
+                .and_then(|earlier: &String| number_of(earlier))
+                .zip(number_of(&outcome))
+                .is_some_and(|(b, a)| rel.holds(a, b)),
+            None => matches_expect(e, &outcome),
+        });
+        if let Some(id) = &step.id {
+            named.insert(id.clone(), outcome.clone());
+        }
         steps.push(StepResult {
             line: step.line,
             step: text,

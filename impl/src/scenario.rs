@@ -54,7 +54,11 @@
 //! `owner-returns hN`, `owner-leaves hN`. A pid is `pH.I`, or `pH.I.G` for generation `G`
 //! of a slot given again (results print pids so). An `expect` is the printed outcome (`data 7`,
 //! `EOF`, `ok`, `ESRCH`, `EAGAIN`, `EPIPE`, `pipe fd0 fd1`, `p0.0`, `migration refused:
-//! ...`, `blocked`, `killed`); a trailing `*` matches a prefix.
+//! ...`, `blocked`, `killed`); a trailing `*` matches a prefix. An operation's step may name
+//! its result with `id = "t0"` (a letter, then letters, digits, `_`), and a later step's
+//! `expect` may then be a relation with it, `>= t0` (also `>`, `<=`, `<`, `==`, `!=`): the
+//! numbers the two results carry are compared (`time 5003`, `pos 2`, `data 7`, `mem 3`),
+//! and a result without a number fails it.
 //!
 //! An event step happens where it stands among the steps, between two of them, unless it
 //! has an `after`: then it waits, while the later steps run, for a moment of one process
@@ -311,6 +315,9 @@ struct StepSpec {
     /// With `event`: the moment it happens, inside the run of the later steps (see
     /// [`vocab::Trigger`]), instead of between two steps.
     after: Option<Spanned<String>>,
+    /// A name for this operation's result, which a later `expect` may compare with
+    /// (`expect = ">= t0"`).
+    id: Option<Spanned<String>>,
 }
 
 /// How steps are scheduled.
@@ -339,6 +346,57 @@ pub struct ScenarioStep {
     pub line: usize,
     /// An event's moment, when it is not between steps.
     pub after: Option<vocab::Trigger>,
+    /// The name a later step's relation gives this operation's result.
+    pub id: Option<String>,
+}
+
+/// How an `expect` compares a result with an earlier one's (`>= t0`): the numbers the two
+/// results carry (`time 5003`, `pos 2`, `data 7`, `mem 3`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum Relation {
+    Ge,
+    Gt,
+    Le,
+    Lt,
+    Eq,
+    Ne,
+}
+
+impl Relation {
+    const ALL: [(&'static str, Relation); 6] = [
+        (">=", Relation::Ge),
+        ("<=", Relation::Le),
+        ("==", Relation::Eq),
+        ("!=", Relation::Ne),
+        (">", Relation::Gt),
+        ("<", Relation::Lt),
+    ];
+
+    /// An `expect` that is a relation: the relation and the name it compares with.
+    pub fn parse(expect: &str) -> Option<(Relation, &str)> {
+        Relation::ALL.iter().find_map(|(text, r)| {
+            expect
+                .strip_prefix(text)
+                .map(|rest| (*r, rest.trim()))
+                .filter(|(_, name)| !name.is_empty())
+        })
+    }
+
+    pub fn holds(self, a: i128, b: i128) -> bool {
+        match self {
+            Relation::Ge => a >= b,
+            Relation::Gt => a > b,
+            Relation::Le => a <= b,
+            Relation::Lt => a < b,
+            Relation::Eq => a == b,
+            Relation::Ne => a != b,
+        }
+    }
+}
+
+/// The number a printed result carries (`time 5003` is 5003), if it carries one.
+pub fn number_of(outcome: &str) -> Option<i128> {
+    outcome.split_whitespace().last()?.parse().ok()
 }
 
 /// A validated scenario.
@@ -660,6 +718,7 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
     }
     let mut forks = 0usize;
     let mut steps = Vec::new();
+    let mut ids: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
     for s in &spec.steps {
         if let Some(settle) = &s.settle {
             if s.pid.is_some()
@@ -667,6 +726,7 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
                 || s.event.is_some()
                 || s.expect.is_some()
                 || s.after.is_some()
+                || s.id.is_some()
             {
                 return Err(cx.err(settle.span(), "a `settle` step has nothing else"));
             }
@@ -678,6 +738,7 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
                 expect: None,
                 line: cx.line(settle.span()),
                 after: None,
+                id: None,
             });
             continue;
         }
@@ -754,11 +815,51 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
                 return Err(cx.err(a.span(), "only an `event` step has an `after`"));
             }
         };
+        let id = match (&s.id, &kind) {
+            (None, _) => None,
+            (Some(i), StepKind::Op(..)) => {
+                let name = i.get_ref();
+                let ok = !name.is_empty()
+                    && name.len() <= 32
+                    && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    && name.starts_with(|c: char| c.is_ascii_alphabetic());
+                if !ok {
+                    return Err(cx.err(
+                        i.span(),
+                        format!(
+                            "bad id `{}`: a letter, then letters, digits or `_` (at most 32)",
+                            quote(name)
+                        ),
+                    ));
+                }
+                if !ids.insert(name.clone()) {
+                    return Err(cx.err(i.span(), format!("id `{name}` is given twice")));
+                }
+                Some(name.clone())
+            }
+            (Some(i), _) => return Err(cx.err(i.span(), "only an operation's step has an `id`")),
+        };
+        if let Some(e) = &s.expect {
+            if let Some((_, name)) = Relation::parse(e.get_ref()) {
+                let known_here = ids.contains(name) && id.as_deref() != Some(name);
+                if !known_here {
+                    return Err(cx.err(
+                        e.span(),
+                        format!(
+                            "`{}` compares with `{}`, which no earlier step has as its `id`",
+                            quote(e.get_ref()),
+                            quote(name)
+                        ),
+                    ));
+                }
+            }
+        }
         steps.push(ScenarioStep {
             kind,
             expect: s.expect.as_ref().map(|e| e.get_ref().clone()),
             line: cx.line(span),
             after,
+            id,
         });
     }
     let exec_args_bytes = match &spec.exec_args_bytes {

@@ -261,3 +261,26 @@ fn an_event_at_a_moment_happens_there_or_fails_the_run() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("never: the moment did not come"), "{out}");
 }
+
+#[test]
+fn relations_name_an_earlier_result() {
+    let t = Tmp::new("rel");
+    let two = |first: &str, second: &str| {
+        format!(
+            "steps = [\n  {{ pid = \"p0.0\", op = \"gettimeofday\"{first} }},\n  \
+             {{ pid = \"p0.0\", op = \"gettimeofday\"{second} }},\n]\n{ONE_HOST}"
+        )
+    };
+    let r = t.run("r.toml", &two("", ", expect = \">= t0\""), &[]);
+    refused(r, "r.toml", 3, "which no earlier step has as its `id`");
+    let r = t.run("r.toml", &two(", id = \"0t\"", ""), &[]);
+    refused(r, "r.toml", 2, "bad id `0t`");
+    let r = t.run("r.toml", &two(", id = \"t\"", ", id = \"t\""), &[]);
+    refused(r, "r.toml", 3, "id `t` is given twice");
+    // Held: time never goes backwards on one host; broken: it never goes forwards either.
+    let (code, out, err) = t.run("r.toml", &two(", id = \"t0\"", ", expect = \">= t0\""), &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, _) = t.run("r.toml", &two(", id = \"t0\"", ", expect = \"< t0\""), &[]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("EXPECTED < t0"), "{out}");
+}

@@ -36,7 +36,7 @@
 //! the scripts. Each `event` step is an event that may happen once at any point (an event
 //! listed n times may happen n times), so an event's `after` (the moment the implementation
 //! makes it happen, inside a migration or an operation) is checked and not used: every
-//! moment is among the points the model explores. `expect` and `settle` are not used: the model
+//! moment is among the points the model explores. `expect`, `id` and `settle` are not used: the model
 //! compares every result with one Unix machine, in every order. The implementation's keys
 //! that choose one run among those the checker explores, or price it (`seed`, `schedule`,
 //! `mode`, `exec_args_bytes`, `[cost_model]`), are accepted and not used; those the model
@@ -171,6 +171,9 @@ struct StepSpec {
     /// The moment an event happens on the implementation (`after = "MIG_STATE p0.0"`):
     /// checked, not used, since the model lets the event happen at every point.
     after: Option<Spanned<String>>,
+    /// A name for a result that a later `expect` compares with: not used, like `expect`.
+    #[allow(dead_code)]
+    id: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
