@@ -13,6 +13,7 @@
 
 pub mod calibrate;
 pub mod cost;
+pub mod final_state;
 pub mod fs;
 pub mod history;
 pub mod kernel;

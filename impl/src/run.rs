@@ -9,6 +9,7 @@
 //! says why completion alone is not enough). Sequential runs have one possible order.
 
 use crate::cost::{CostModel, MigrationRecord};
+use crate::final_state::{FinalResult, NameHistory};
 use crate::history::{self, Entry, Expect};
 use crate::policy::{check_tr, merged_log, run_all, Pmake, PmakeReport};
 use crate::scenario::{number_of, PmakeExpect, Relation, RunMode, Scenario, StepKind};
@@ -67,6 +68,8 @@ pub struct RunReport {
     pub history_parts: usize,
     /// The ghost needed an order other than the order in which operations completed.
     pub reordered: bool,
+    /// The `[final]` expectations, checked on the cluster once the run is over.
+    pub finals: Vec<FinalResult>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -91,6 +94,7 @@ impl RunReport {
             .any(|s| s.expect_ok == Some(false) || s.agrees == Some(false))
             || self.pmakes.iter().any(|p| !p.expect_ok)
             || !self.pmake_tr_mismatches.is_empty()
+            || self.finals.iter().any(|f| !f.ok)
     }
 }
 
@@ -167,33 +171,43 @@ pub fn run(s: &Scenario, trace: bool, model: &CostModel) -> Result<RunReport, Si
         ghost.add_process(p.pid, p.pages);
     }
     let mut ids: Vec<Option<OpId>> = Vec::new();
-    let mut cut = None;
-    // Events waiting for their moment (`after`): the step index, the event, the moment.
-    let mut armed: Vec<(usize, vocab::ClusterEvent, vocab::Trigger)> = Vec::new();
-    // When each such event happened: the simulator's step.
-    let mut fired: Vec<Option<u64>> = vec![None; s.steps.len()];
+    let mut d = Driver {
+        armed: Vec::new(),
+        fired: vec![None; s.steps.len()],
+        cut: None,
+        names: s
+            .finals
+            .iter()
+            .any(|f| matches!(f.subject, crate::final_state::Subject::File(_)))
+            .then(NameHistory::default),
+    };
+    d.observe(&c);
     for (i, step) in s.steps.iter().enumerate() {
         match (&step.kind, step.after) {
             (StepKind::Settle, _) => {
-                settle(&mut c, &mut armed, &mut fired, &mut cut)?;
+                d.settle(&mut c)?;
                 ids.push(None);
             }
             (StepKind::Event(e), Some(t)) => {
-                armed.push((i, *e, t));
+                d.armed.push((i, *e, t));
                 ids.push(None);
             }
             (StepKind::Event(e), None) => {
-                happen(&mut c, *e, &mut cut)?;
-                fired[i] = Some(c.now());
+                happen(&mut c, *e, &mut d.cut)?;
+                d.fired[i] = Some(c.now());
+                d.observe(&c);
                 ids.push(None);
             }
             (StepKind::Op(pid, op), _) => ids.push(Some(c.submit(*pid, *op))),
         }
         if s.mode == RunMode::Sequential {
-            settle(&mut c, &mut armed, &mut fired, &mut cut)?;
+            d.settle(&mut c)?;
         }
     }
-    settle(&mut c, &mut armed, &mut fired, &mut cut)?;
+    d.settle(&mut c)?;
+    let Driver {
+        fired, cut, names, ..
+    } = d;
     let (entries, entry_ids) = history_of(&c, cut);
     let verdict = history::check(&ghost, &entries);
     let bad = verdict.disagreement.as_ref().map(|d| entry_ids[d.entry]);
@@ -264,6 +278,7 @@ pub fn run(s: &Scenario, trace: bool, model: &CostModel) -> Result<RunReport, Si
         });
     }
     let mut r = report(s, &c, model, steps);
+    r.finals = crate::final_state::check(&s.finals, &c, &names.unwrap_or_default());
     r.undecided = verdict.undecided;
     r.undecided_why = verdict.undecided_why;
     r.history_parts = verdict.parts;
@@ -279,36 +294,53 @@ fn happen(c: &mut Cluster, e: vocab::ClusterEvent, cut: &mut Option<u64>) -> Res
     c.event(e)
 }
 
-/// Runs what is queued to quiescence; each armed event happens right after the first step
-/// that is its moment (in the order the file gives them, when one step is the moment of
-/// several).
-fn settle(
-    c: &mut Cluster,
-    armed: &mut Vec<(usize, vocab::ClusterEvent, vocab::Trigger)>,
-    fired: &mut [Option<u64>],
-    cut: &mut Option<u64>,
-) -> Result<(), SimError> {
-    if armed.is_empty() {
-        c.run_until_quiescent()?;
-        return Ok(());
-    }
-    c.run_until_quiescent_with(|c, taken| {
-        let now: Vec<(usize, vocab::ClusterEvent)> = armed
-            .iter()
-            .filter(|(_, _, t)| match (t.step, taken) {
-                (vocab::TriggerStep::Start, Enabled::Start { pid, .. }) => *pid == t.pid,
-                _ => c.witnessed().iter().any(|w| t.is_witnessed_by(w)),
-            })
-            .map(|(i, e, _)| (*i, *e))
-            .collect();
-        for (i, e) in now {
-            armed.retain(|(j, _, _)| *j != i);
-            happen(c, e, cut)?;
-            fired[i] = Some(c.now());
+/// What a scenario run keeps while it drives the cluster.
+struct Driver {
+    /// Events waiting for their moment (`after`): the step index, the event, the moment.
+    armed: Vec<(usize, vocab::ClusterEvent, vocab::Trigger)>,
+    /// When each event step happened: the simulator's step.
+    fired: Vec<Option<u64>>,
+    /// The first crash: the history compared with one machine ends there.
+    cut: Option<u64>,
+    /// What each file name referred to, when a `[final]` expectation is about a file.
+    names: Option<NameHistory>,
+}
+
+impl Driver {
+    fn observe(&mut self, c: &Cluster) {
+        if let Some(n) = &mut self.names {
+            n.observe(c);
         }
+    }
+
+    /// Runs what is queued to quiescence; each armed event happens right after the first
+    /// step that is its moment (in the order the file gives them, when one step is the
+    /// moment of several).
+    fn settle(&mut self, c: &mut Cluster) -> Result<(), SimError> {
+        if self.armed.is_empty() && self.names.is_none() {
+            c.run_until_quiescent()?;
+            return Ok(());
+        }
+        c.run_until_quiescent_with(|c, taken| {
+            let now: Vec<(usize, vocab::ClusterEvent)> = self
+                .armed
+                .iter()
+                .filter(|(_, _, t)| match (t.step, taken) {
+                    (vocab::TriggerStep::Start, Enabled::Start { pid, .. }) => *pid == t.pid,
+                    _ => c.witnessed().iter().any(|w| t.is_witnessed_by(w)),
+                })
+                .map(|(i, e, _)| (*i, *e))
+                .collect();
+            for (i, e) in now {
+                self.armed.retain(|(j, _, _)| *j != i);
+                happen(c, e, &mut self.cut)?;
+                self.fired[i] = Some(c.now());
+            }
+            self.observe(c);
+            Ok(())
+        })?;
         Ok(())
-    })?;
-    Ok(())
+    }
 }
 
 fn report(s: &Scenario, c: &Cluster, model: &CostModel, steps: Vec<StepResult>) -> RunReport {
@@ -338,6 +370,7 @@ fn report(s: &Scenario, c: &Cluster, model: &CostModel, steps: Vec<StepResult>) 
         undecided_why: None,
         history_parts: 0,
         reordered: false,
+        finals: Vec::new(),
     }
 }
 

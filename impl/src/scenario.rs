@@ -71,6 +71,12 @@
 //! one step of the implementation performs several model steps, the event comes after all
 //! of them. `scenarios/crash-mid-migration.toml` is an example.
 //!
+//! A `[final]` table states what the cluster must look like once the run is over: files
+//! reclaimed or not, cacheable, their dirty blocks and contents; where each process ended
+//! and how many signals reached it; what each migration cost (RPCs, pages flushed and
+//! faulted, blocks written back, files moved) and how it ended; the run's RPCs. The keys
+//! are documented in [`crate::final_state`]; `scenarios/temp-file.toml` uses them.
+//!
 //! Instead of `steps`, a scenario may run pmakes through the host-selection layer (load
 //! daemons, migd; see `policy`), on a simulated clock in ms:
 //!
@@ -175,6 +181,9 @@ struct FileSpec {
     pmake: Vec<PmakeTable>,
     #[serde(default)]
     timed: Vec<TimedSpec>,
+    /// Expectations on the cluster once the run is over (`crate::final_state`).
+    #[serde(rename = "final")]
+    final_state: Option<crate::final_state::FinalSpec>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -417,6 +426,8 @@ pub struct Scenario {
     pub pmakes: Vec<PmakeStep>,
     /// Cluster events at simulated times (ms), with their lines.
     pub timed: Vec<(u64, ClusterEvent, usize)>,
+    /// Expectations on the cluster once the run is over (`[final]`).
+    pub finals: Vec<crate::final_state::FinalExpect>,
 }
 
 /// A problem with a scenario file, located (`file:line:col: problem`).
@@ -883,6 +894,17 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
         None => CostModel::default(),
         Some(t) => CostModel::calibrate(t.get_ref()).map_err(|e| cx.err(t.span(), e))?,
     };
+    let finals = match &spec.final_state {
+        None => Vec::new(),
+        Some(_) if !pmakes.is_empty() => {
+            return Err(cx.err(
+                0..0,
+                "`[final]` is checked after a run of `steps`, not with `[[pmake]]` (whose \
+                 `expect` says what a pmake run must do)",
+            ))
+        }
+        Some(f) => crate::final_state::validate(&cx, f, &known)?,
+    };
     Ok(Scenario {
         cluster: ClusterConfig {
             hosts,
@@ -900,6 +922,7 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
         policy: (!pmakes.is_empty()).then_some(rule),
         pmakes,
         timed,
+        finals,
     })
 }
 

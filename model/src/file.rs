@@ -38,8 +38,9 @@
 //! makes it happen, inside a migration or an operation) is checked and not used: every
 //! moment is among the points the model explores. `expect`, `id` and `settle` are not used: the model
 //! compares every result with one Unix machine, in every order. The implementation's keys
-//! that choose one run among those the checker explores, or price it (`seed`, `schedule`,
-//! `mode`, `exec_args_bytes`, `[cost_model]`), are accepted and not used; those the model
+//! that choose one run among those the checker explores, price it or check its end (`seed`,
+//! `schedule`, `mode`, `exec_args_bytes`, `[cost_model]`, `[final]`), are accepted and not
+//! used; those the model
 //! cannot express (`[[pmake]]`, `[policy]`, `timed`, `precopy_runs = true`) are refused.
 //!
 //! **Forked children.** On the model the k-th `fork` of a script starts the script
@@ -145,6 +146,11 @@ struct FileSpec {
     exec_args_bytes: Option<u32>,
     #[allow(dead_code)]
     cost_model: Option<toml::Value>,
+    /// The implementation's checks on its cluster at the end of one run: the model checks
+    /// its invariants in every state instead. Accepted, not used.
+    #[allow(dead_code)]
+    #[serde(rename = "final")]
+    final_state: Option<toml::Value>,
     // The implementation's keys the model cannot express: refused.
     precopy_runs: Option<Spanned<bool>>,
     policy: Option<Spanned<toml::Value>>,

@@ -233,6 +233,13 @@ fn run(args: &Args) -> Result<Verdict, String> {
     for m in &report.pmake_tr_mismatches {
         println!("DIFFERS from one Unix machine: {m}");
     }
+    for f in &report.finals {
+        let mut line = format!("line {:>3}  final: {} = {}", f.line, f.what, f.got);
+        if !f.ok {
+            line.push_str(&format!("   EXPECTED {}", f.want));
+        }
+        println!("{line}");
+    }
     if !report.migrations.is_empty() {
         println!("-- migrations");
         println!(
