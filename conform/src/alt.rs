@@ -158,6 +158,7 @@ pub fn impl_config(cfg: &Config, switches: Switches) -> ClusterConfig {
             .iter()
             .map(|p| ProcConfig {
                 pid: p.pid,
+                start_on: p.start_on,
                 pages: cfg.pages,
                 shares_memory: p.shares_memory,
                 maps_device: p.maps_device,

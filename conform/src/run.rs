@@ -178,6 +178,7 @@ pub fn model_config(sc: &Scenario) -> Config {
     let mut procs = vec![ProcSpec {
         pid: Pid::new(0, 0),
         script: 0,
+        start_on: None,
         shares_memory: sc.pinned,
         maps_device: false,
     }];
@@ -221,6 +222,7 @@ fn files(sc: &Scenario) -> Vec<(vocab::FileName, Vec<u8>)> {
 pub fn impl_config(sc: &Scenario, switches: Switches) -> ClusterConfig {
     let mut processes = vec![ProcConfig {
         pid: Pid::new(0, 0),
+        start_on: None,
         pages: sc.pages,
         shares_memory: sc.pinned,
         maps_device: false,
@@ -228,6 +230,7 @@ pub fn impl_config(sc: &Scenario, switches: Switches) -> ClusterConfig {
     if sc.second_proc {
         processes.push(ProcConfig {
             pid: Pid::new(1, 0),
+            start_on: None,
             pages: sc.pages,
             shares_memory: false,
             maps_device: false,

@@ -425,24 +425,34 @@ impl Kernel {
 
     /// Adds a process that exists before anything runs, with this host as its home.
     pub fn add_process(&mut self, pcb: Pcb) {
-        let pid = pcb.pid;
-        if pid.home == self.host() {
-            self.generations
-                .insert(pid.index, pid.gen.wrapping_add(1) % Pid::GENERATIONS);
-            self.home.insert(
-                pid,
-                HomeEntry {
-                    parent: None,
-                    loc: Loc::At(self.host()),
-                    life: Life::Alive,
-                    waiting: None,
-                    held_signals: 0,
-                    held_wait: None,
-                    pgrp: pid,
-                },
-            );
+        if pcb.pid.home == self.host() {
+            self.record_home(pcb.pid, self.host());
         }
-        self.procs.insert(pid, pcb);
+        self.adopt(pcb);
+    }
+
+    /// At the process's home, before anything runs: the home's record of an initial
+    /// process that runs on `at`.
+    pub fn record_home(&mut self, pid: Pid, at: HostId) {
+        self.generations
+            .insert(pid.index, pid.gen.wrapping_add(1) % Pid::GENERATIONS);
+        self.home.insert(
+            pid,
+            HomeEntry {
+                parent: None,
+                loc: Loc::At(at),
+                life: Life::Alive,
+                waiting: None,
+                held_signals: 0,
+                held_wait: None,
+                pgrp: pid,
+            },
+        );
+    }
+
+    /// Before anything runs: an initial process runs here (its home or not).
+    pub fn adopt(&mut self, pcb: Pcb) {
+        self.procs.insert(pcb.pid, pcb);
     }
 
     /// Handles one input at simulator time `now`.

@@ -32,6 +32,7 @@
 //!
 //! [[process]]
 //! pid = "p0.0"          # starts on its home, h0
+//! start_on = "h1"       # optional: starts on h1 instead, as if it had migrated there
 //! pages = 4             # optional: the top-level `pages`, else 0
 //! shares_memory = false # optional: may never migrate (also `maps_device`)
 //! ```
@@ -258,6 +259,8 @@ struct InitFile {
 #[serde(deny_unknown_fields)]
 struct ProcSpec {
     pid: Spanned<String>,
+    /// Where it runs at the start, if not its home.
+    start_on: Option<Spanned<String>>,
     pages: Option<u8>,
     #[serde(default)]
     shares_memory: bool,
@@ -591,8 +594,19 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
         if !listed.insert(pid) {
             return Err(cx.err(p.pid.span(), format!("process {pid} is listed twice")));
         }
+        let start_on = match &p.start_on {
+            None => None,
+            Some(h) => {
+                let at = parse_host(h.get_ref()).map_err(|e| cx.err(h.span(), e))?;
+                if !known(at) {
+                    return Err(cx.err(h.span(), format!("no host {at} in the scenario")));
+                }
+                (at != pid.home).then_some(at)
+            }
+        };
         processes.push(ProcConfig {
             pid,
+            start_on,
             pages: p.pages.or(spec.pages).unwrap_or(0),
             shares_memory: p.shares_memory,
             maps_device: p.maps_device,

@@ -34,8 +34,11 @@ pub struct HostConfig {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProcConfig {
-    /// The process starts on its home, `pid.home`.
     pub pid: Pid,
+    /// Where it runs at the start, as if it had migrated there before (`None`: its home,
+    /// `pid.home`).
+    #[serde(default)]
+    pub start_on: Option<HostId>,
     pub pages: u8,
     pub shares_memory: bool,
     pub maps_device: bool,
@@ -69,6 +72,7 @@ impl ClusterConfig {
                 .iter()
                 .map(|(pid, pages)| ProcConfig {
                     pid: *pid,
+                    start_on: None,
                     pages: *pages,
                     shares_memory: false,
                     maps_device: false,
@@ -329,16 +333,21 @@ impl Cluster {
                     p.pid
                 )));
             }
-            let Some(k) = kernels.get_mut(&p.pid.home).map(Arc::make_mut) else {
-                return Err(SimError::Config(format!(
-                    "process {}: no host {}",
-                    p.pid, p.pid.home
-                )));
-            };
+            let at = p.start_on.unwrap_or(p.pid.home);
+            for h in [p.pid.home, at] {
+                if !kernels.contains_key(&h) {
+                    return Err(SimError::Config(format!("process {}: no host {h}", p.pid)));
+                }
+            }
             let mut pcb = Pcb::new(p.pid, p.pages);
             pcb.shares_memory = p.shares_memory;
             pcb.maps_device = p.maps_device;
-            k.add_process(pcb);
+            if let Some(k) = kernels.get_mut(&p.pid.home).map(Arc::make_mut) {
+                k.record_home(p.pid, at);
+            }
+            if let Some(k) = kernels.get_mut(&at).map(Arc::make_mut) {
+                k.adopt(pcb);
+            }
         }
         Ok(Cluster {
             cfg: cfg.clone(),

@@ -284,3 +284,11 @@ fn relations_name_an_earlier_result() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("EXPECTED < t0"), "{out}");
 }
+
+#[test]
+fn a_start_on_no_host_is_located() {
+    let t = Tmp::new("start");
+    let text = "steps = [{ pid = \"p0.0\", op = \"getpid\" }]\n[[host]]\nid = 0\n\
+                [[process]]\npid = \"p0.0\"\nstart_on = \"h3\"\n";
+    refused(t.run("s.toml", text, &[]), "s.toml", 6, "no host h3");
+}

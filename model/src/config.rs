@@ -62,11 +62,14 @@ impl Script {
     }
 }
 
-/// A process that exists at the start, on its home.
+/// A process that exists at the start, on its home or, as if it had migrated there
+/// before, on another host.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ProcSpec {
     pub pid: Pid,
     pub script: u8,
+    /// Where it runs at the start (`None`: its home).
+    pub start_on: Option<vocab::HostId>,
     /// Shares writable memory with another process: may not migrate (REFUSE).
     pub shares_memory: bool,
     /// Maps a device such as a frame buffer: may not migrate (REFUSE).
@@ -78,6 +81,7 @@ impl ProcSpec {
         ProcSpec {
             pid,
             script,
+            start_on: None,
             shares_memory: false,
             maps_device: false,
         }

@@ -27,6 +27,7 @@
 //!
 //! [[process]]
 //! pid = "p0.0"                       # starts on its home, h0
+//! start_on = "h1"                    # optional: starts on h1 instead, as if it had moved
 //! pages = 1                          # optional: the top-level `pages`
 //! shares_memory = false              # optional: may never migrate (also `maps_device`)
 //! ```
@@ -202,6 +203,8 @@ struct FileEntry {
 #[serde(deny_unknown_fields)]
 struct ProcEntry {
     pid: Spanned<String>,
+    /// Where it runs at the start, if not its home.
+    start_on: Option<Spanned<String>>,
     pages: Option<Spanned<u8>>,
     #[serde(default)]
     shares_memory: bool,
@@ -365,10 +368,23 @@ impl Loader<'_> {
                     format!("more than {MAX_PROGRAMS} processes and programs"),
                 ));
             }
+            let start_on = match &p.start_on {
+                None => None,
+                Some(h) => {
+                    let at = syntax::parse_host(h.get_ref()).map_err(|e| self.err(h.span(), e))?;
+                    if !known(at) {
+                        return Err(
+                            self.err(h.span(), format!("no host {at} in the configuration"))
+                        );
+                    }
+                    (at != pid.home).then_some(at)
+                }
+            };
             procs.push((
                 ProcSpec {
                     pid,
                     script: 0,
+                    start_on,
                     shares_memory: p.shares_memory,
                     maps_device: p.maps_device,
                 },
@@ -1177,6 +1193,9 @@ pub fn show(cfg: &Config) -> Result<String, String> {
     }
     for p in &cfg.procs {
         let _ = writeln!(out, "\n[[process]]\npid = \"{}\"", p.pid);
+        if let Some(at) = p.start_on {
+            let _ = writeln!(out, "start_on = \"{at}\"");
+        }
         if p.shares_memory {
             let _ = writeln!(out, "shares_memory = true");
         }

@@ -98,9 +98,10 @@ impl SpriteModel {
         for spec in &cfg.procs {
             ghost.add_process(spec.pid, cfg.pages);
             let home = spec.pid.home;
+            let at = spec.start_on.unwrap_or(home);
             hosts[home.0 as usize]
                 .home_table
-                .insert(spec.pid, Loc::At(home));
+                .insert(spec.pid, Loc::At(at));
             hosts[home.0 as usize].groups.insert(spec.pid, spec.pid);
             hosts[home.0 as usize].generations.insert(
                 spec.pid.index,
@@ -109,7 +110,7 @@ impl SpriteModel {
             procs.insert(
                 spec.pid,
                 Proc {
-                    host: home,
+                    host: at,
                     parent: None,
                     script: spec.script,
                     pc: 0,

@@ -463,3 +463,23 @@ fn check_reads_a_file_and_show_writes_one() {
         "{err}"
     );
 }
+
+#[test]
+fn a_process_may_start_away_from_its_home() {
+    let cfg = load("a.toml", &read("scenarios/started-away.toml")).expect("loads");
+    assert_eq!(cfg.procs[0].start_on, Some(vocab::HostId(1)));
+    let s = model::SpriteModel::new(cfg.clone()).initial();
+    assert_eq!(
+        s.procs.get(&cfg.procs[0].pid).map(|p| p.host),
+        Some(vocab::HostId(1))
+    );
+    // `show` writes it, and what it writes loads back the same.
+    let text = show(&cfg).expect("shows");
+    assert!(text.contains("start_on = \"h1\""), "{text}");
+    assert_eq!(load("b.toml", &text).expect("loads").procs, cfg.procs);
+    // A host that is not there is located.
+    let bad = read("scenarios/started-away.toml").replace("start_on = \"h1\"", "start_on = \"h4\"");
+    let e = load("c.toml", &bad).unwrap_err();
+    assert!(e.message.contains("no host h4"), "{e}");
+    assert_eq!(e.line, 23, "{e}");
+}
