@@ -495,6 +495,50 @@ fn position(s: &State, p: &Proc, sid: StreamId) -> Option<u8> {
     }
 }
 
+/// Where each descriptor's access position lives: `true` on the server (a shadow
+/// stream), `false` on a client. Compared at quiescence (`run`), where no stream is in the
+/// middle of an exchange.
+pub fn position_places(s: &State) -> BTreeMap<(Pid, Fd), bool> {
+    s.procs
+        .iter()
+        .flat_map(|(pid, p)| {
+            p.fds.iter().map(move |(fd, sid)| {
+                let on_server = s
+                    .server
+                    .streams
+                    .get(sid)
+                    .is_some_and(|st| st.shadow.is_some());
+                ((*pid, *fd), on_server)
+            })
+        })
+        .collect()
+}
+
+/// The differences between two [`position_places`], as diff lines.
+pub fn diff_places(
+    ours: &BTreeMap<(Pid, Fd), bool>,
+    model: &BTreeMap<(Pid, Fd), bool>,
+) -> Vec<String> {
+    let place = |b: Option<&bool>| match b {
+        Some(true) => "on the server",
+        Some(false) => "on a client",
+        None => "no descriptor",
+    };
+    ours.keys()
+        .chain(model.keys())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .filter(|k| ours.get(k) != model.get(k))
+        .map(|(pid, fd)| {
+            format!(
+                "process {pid} {fd} position place: impl {}, model {}",
+                place(ours.get(&(*pid, *fd))),
+                place(model.get(&(*pid, *fd)))
+            )
+        })
+        .collect()
+}
+
 /// The observation of a state (the model's, or the implementation's mapped one).
 pub fn obs(s: &State) -> Obs {
     let mut o = Obs {

@@ -887,6 +887,20 @@ impl Runner {
         for c in &mut self.frontier {
             c.path.clear();
         }
+        // Where each position lives (a client, or the server's shadow stream) is compared
+        // at quiescence only: in the middle of a stream exchange the implementation's
+        // server may hold a released position before the grant that the model's atomic
+        // STREAM_MOVE makes at once.
+        let mapped = abs::map(&self.cluster, self.ms(), self.impl_flags);
+        let (ours, model) = (
+            abs::position_places(&mapped),
+            abs::position_places(self.ms()),
+        );
+        if ours != model {
+            let mut m = self.mismatch(i, Kind::State);
+            m.diff = abs::diff_places(&ours, &model);
+            return Err(m);
+        }
         Ok(())
     }
 }

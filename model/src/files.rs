@@ -218,8 +218,9 @@ impl Ctx<'_> {
     }
 
     /// Puts the stream's access position where it belongs: on the one client that uses
-    /// the stream, or on the server (a shadow stream) when clients on several hosts share
-    /// it. Under client-offsets, every client keeps its own copy instead.
+    /// the stream, or on the server (a shadow stream) once clients on several hosts have
+    /// shared it, until the stream is closed everywhere. Under client-offsets, every client
+    /// keeps its own copy instead.
     pub fn place_position(&mut self, sid: StreamId) {
         if self.on(vocab::Switch::ClientOffsets) {
             return;
@@ -233,7 +234,9 @@ impl Ctx<'_> {
                 .iter()
                 .find_map(|h| self.s.host(*h).streams.get(&sid).and_then(|c| c.pos))
         });
-        if hosts.len() >= 2 {
+        // Once on the server, the position stays there while the stream is used, also
+        // when one host is left (specs/process-state.md, "Access positions").
+        if hosts.len() >= 2 || st.shadow.is_some() {
             let st = self.s.server.streams.get_mut(&sid).expect("exists");
             if st.shadow.is_none() {
                 st.shadow = Some(current.unwrap_or(0));
@@ -248,13 +251,6 @@ impl Ctx<'_> {
             for h in hosts {
                 if let Some(c) = self.s.host_mut(h).streams.get_mut(&sid) {
                     c.pos = None;
-                }
-            }
-        } else if let [only] = hosts[..] {
-            let st = self.s.server.streams.get_mut(&sid).expect("exists");
-            if let Some(p) = st.shadow.take() {
-                if let Some(c) = self.s.host_mut(only).streams.get_mut(&sid) {
-                    c.pos = Some(p);
                 }
             }
         }
@@ -358,10 +354,8 @@ impl Ctx<'_> {
         if st.hosts.is_empty() {
             self.s.server.streams.remove(&sid);
             self.file_maybe_unused(ino);
-        } else {
-            // The remaining host gets the position back if it is now the only user.
-            self.place_position(sid);
         }
+        // The remaining host does not get the position back: the server keeps it.
     }
 
     /// A file no stream uses becomes cacheable again, and is reclaimed if unlinked.
