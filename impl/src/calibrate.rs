@@ -305,9 +305,8 @@ mod tests {
     }
 
     /// A protocol change that alters a situation's counts changes the constant, not the
-    /// measurement: one more RPC in the null migration (the papers count 3 where the
-    /// implementation has 4 today) lowers the fixed work by one RPC latency, and the null
-    /// migration still costs 76 ms.
+    /// measurement: one RPC fewer in the null migration raises the fixed work by one RPC
+    /// latency, and the null migration still costs 76 ms.
     #[test]
     fn the_calibration_follows_the_measured_counts() {
         let inputs = CostInputs::default();
@@ -317,8 +316,8 @@ mod tests {
         let update = fewer
             .null
             .phases
-            .get_mut(&MsgKind::HomeUpdate)
-            .expect("HOME_UPDATE counted");
+            .get_mut(&MsgKind::MigInit)
+            .expect("MIG_INIT counted");
         update.rpcs -= 1;
         let other = CostModel::from_situations(&inputs, &fewer).expect("calibrates");
         let c = |m: &CostModel| m.calibration.migrate_fixed_ms;

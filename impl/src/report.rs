@@ -959,9 +959,9 @@ mod tests {
         assert_eq!(
             cal,
             [
-                "migrate_fixed_ms 71.75",
+                "migrate_fixed_ms 72.80",
                 "file_work_ms 6.22",
-                "exec_fixed_ms 27.59",
+                "exec_fixed_ms 28.65",
                 "migd_call_ms 10.94"
             ]
         );

@@ -81,6 +81,7 @@ mode = "concurrent"
 steps = [
   { pid = "p0.0", op = "open /f0 r" },
   { pid = "p0.0", op = "fork" },
+  { settle = true },
   { pid = "p0.0", op = "read fd0" },
   { pid = "p0.0", op = "read fd0" },
   { pid = "p0.1", op = "migrate h1" },

@@ -610,25 +610,21 @@ pub fn on_msg(k: &mut Kernel, src: Option<HostId>, version: u16, msg: Msg) {
             // After encapsulation a failure is fatal (style guide §5).
             k.kill_local(pid, true);
         }
+        Msg::MigStateAck { pid, ok: true }
+            if k.outgoing
+                .get(&pid)
+                .is_some_and(|m| m.phase == OutPhase::StateSent) =>
+        {
+            state_installed(k, pid)
+        }
         Msg::StreamRelease { pid, streams } => files::release(k, pid, &streams),
         ref reply @ Msg::StreamMoveReply { pid, .. } => install_reply(k, pid, reply),
         Msg::HomeUpdate { pid, at } => {
             k.witness(Witness::HomeUpdate(pid));
             home_located(k, pid, at);
-            if let Some(h) = src {
-                k.send(Node::Host(h), Msg::HomeUpdateAck { pid });
-            }
         }
-        Msg::HomeUpdateAck { pid } => resume_target(k, pid),
-        Msg::Resume { pid } => {
-            if let Some(m) = k.outgoing.remove(&pid) {
-                for e in TABLE.iter().filter(|e| e.needed_for(m.cx.kind)) {
-                    e.finish(k, &m.cx, true);
-                }
-                // RES: the source keeps nothing (but copy-on-reference's residual pages).
-                k.procs.remove(&pid);
-            }
-        }
+        Msg::HomeUpdateAck { .. } => {}
+        Msg::Resume { pid } => resume_target(k, pid),
         Msg::MigAbort { pid, at } => home_located(k, pid, at),
         _ => {}
     }
@@ -678,9 +674,8 @@ fn receive_state(k: &mut Kernel, pid: Pid, kind: MigKind, from: HostId, buf: &[u
         }
         Ok(())
     });
-    let ok = result.is_ok();
-    k.send(Node::Host(from), Msg::MigStateAck { pid, ok });
-    if !ok {
+    if result.is_err() {
+        k.send(Node::Host(from), Msg::MigStateAck { pid, ok: false });
         return;
     }
     k.procs.insert(pid, pcb);
@@ -709,17 +704,37 @@ fn pump_in(k: &mut Kernel, pid: Pid) {
         return;
     }
     m.current = None;
-    k.note(Note::MigPhase {
-        pid,
-        phase: Phase::HomeUpdate,
-    });
-    if pid.home == k.host() {
-        k.witness(Witness::HomeUpdate(pid));
-        home_located(k, pid, k.host());
-        resume_target(k, pid);
-    } else {
-        k.send(Node::Host(pid.home), Msg::HomeUpdate { pid, at: k.host() });
+    // The state is in place, open files included: the reply to MIG_STATE, which Sprite's
+    // target sends once de-encapsulation is over [TH §4.2.5 steps 5-6].
+    let from = m.cx.from;
+    k.send(Node::Host(from), Msg::MigStateAck { pid, ok: true });
+}
+
+/// At the source, MIG_STATE answered: the process is installed on the target. The source
+/// cleans up (RES: it keeps nothing, but copy-on-reference's residual pages), updates the
+/// home's table if it is the home, and tells the target to resume the process [TH §4.2.5
+/// steps 7-8]. A foreign process only ever moves home, so the home is the source or the
+/// target: HOME_UPDATE is a local update, never a message.
+fn state_installed(k: &mut Kernel, pid: Pid) {
+    let Some(m) = k.outgoing.remove(&pid) else {
+        return;
+    };
+    for e in TABLE.iter().filter(|e| e.needed_for(m.cx.kind)) {
+        e.finish(k, &m.cx, true);
     }
+    k.procs.remove(&pid);
+    if pid.home == k.host() {
+        k.note(Note::MigPhase {
+            pid,
+            phase: Phase::HomeUpdate,
+        });
+        k.witness(Witness::HomeUpdate(pid));
+        home_located(k, pid, m.cx.to);
+    } else if pid.home != m.cx.to {
+        // A home that is neither (not a move Sprite makes; kept for completeness).
+        k.send(Node::Host(pid.home), Msg::HomeUpdate { pid, at: m.cx.to });
+    }
+    k.send(Node::Host(m.cx.to), Msg::Resume { pid });
 }
 
 fn install_reply(k: &mut Kernel, pid: Pid, reply: &Msg) {
@@ -751,10 +766,20 @@ fn install_reply(k: &mut Kernel, pid: Pid, reply: &Msg) {
     pump_in(k, pid);
 }
 
+/// At the target, RESUME from the source: the process runs here (the home's table is
+/// updated first if this is the home).
 fn resume_target(k: &mut Kernel, pid: Pid) {
     let Some(m) = k.incoming.remove(&pid) else {
         return;
     };
+    if pid.home == k.host() {
+        k.note(Note::MigPhase {
+            pid,
+            phase: Phase::HomeUpdate,
+        });
+        k.witness(Witness::HomeUpdate(pid));
+        home_located(k, pid, k.host());
+    }
     if let Some(p) = k.procs.get_mut(&pid) {
         p.status = ProcStatus::Running;
     }
@@ -763,7 +788,6 @@ fn resume_target(k: &mut Kernel, pid: Pid) {
         pid,
         phase: Phase::Resume,
     });
-    k.send(Node::Host(m.cx.from), Msg::Resume { pid });
     k.note(Note::MigEnd {
         pid,
         result: Ok(()),
