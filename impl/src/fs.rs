@@ -782,7 +782,10 @@ impl FileServer {
                 FileResp::Closed { reclaimed }
             }
             FileReq::Pipe => self.make_pipe(h),
-            FileReq::Read { .. } | FileReq::Write { .. } | FileReq::Lseek { .. }
+            FileReq::Read { .. }
+            | FileReq::Write { .. }
+            | FileReq::Lseek { .. }
+            | FileReq::LseekCur { .. }
                 if self.is_pipe_stream(&req) =>
             {
                 self.pipe_io(req)
@@ -856,6 +859,19 @@ impl FileServer {
                 };
                 s.shadow = Some(pos);
                 self.shadow_done(stream, None, h, Ok(Value::Pos(pos)), pos, false)
+            }
+            FileReq::LseekCur { stream, delta } => {
+                let Some(s) = self.streams.get_mut(&stream) else {
+                    return Some(FileResp::Failed(Errno::EBADF));
+                };
+                let cur = s.shadow.unwrap_or(0);
+                match crate::kernel::seek_by(cur, delta) {
+                    Ok(pos) => {
+                        s.shadow = Some(pos);
+                        self.shadow_done(stream, None, h, Ok(Value::Pos(pos)), pos, false)
+                    }
+                    Err(e) => self.shadow_done(stream, None, h, Err(e), cur, false),
+                }
             }
             FileReq::Unlink { name } => match self.dir.remove(&name) {
                 None => FileResp::Failed(Errno::ENOENT),

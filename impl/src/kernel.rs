@@ -538,6 +538,7 @@ impl Kernel {
             Op::Read { fd } => self.io(pid, fd, IoKind::Read),
             Op::Write { fd, sym } => self.io(pid, fd, IoKind::Write(sym)),
             Op::Lseek { fd, pos } => self.io(pid, fd, IoKind::Lseek(pos)),
+            Op::LseekCur { fd, delta } => self.io(pid, fd, IoKind::LseekCur(delta)),
             Op::Close { fd } => self.close(pid, fd),
             Op::Unlink { name } => {
                 self.block(pid, Pending::Unlink { name });
@@ -695,6 +696,7 @@ impl Kernel {
                 Op::Read { .. } => IoKind::Read,
                 Op::Write { sym, .. } => IoKind::Write(sym),
                 Op::Lseek { pos, .. } => IoKind::Lseek(pos),
+                Op::LseekCur { delta, .. } => IoKind::LseekCur(delta),
                 _ => return self.done(pid, Err(Errno::EINVAL)),
             };
             self.io(pid, fd, kind);
@@ -713,6 +715,7 @@ impl Kernel {
                 IoKind::Read => Op::Read { fd },
                 IoKind::Write(sym) => Op::Write { fd, sym },
                 IoKind::Lseek(pos) => Op::Lseek { fd, pos },
+                IoKind::LseekCur(delta) => Op::LseekCur { fd, delta },
             };
             return self.block(pid, Pending::IoQueued { fd, op });
         }
@@ -734,6 +737,13 @@ impl Kernel {
                 self.set_pos(sid, p);
                 self.done(pid, Ok(Value::Pos(p)))
             }
+            (IoKind::LseekCur(delta), Some(cur)) => match seek_by(cur, delta) {
+                Ok(p) => {
+                    self.set_pos(sid, p);
+                    self.done(pid, Ok(Value::Pos(p)))
+                }
+                Err(e) => self.done(pid, Err(e)),
+            },
             (IoKind::Read, Some(p)) if cacheable => {
                 let sym = self
                     .cache
@@ -764,6 +774,7 @@ impl Kernel {
                         stream: sid,
                         pos: p,
                     },
+                    IoKind::LseekCur(delta) => FileReq::LseekCur { stream: sid, delta },
                 };
                 self.block(pid, Pending::Io { stream: sid });
                 self.send_server(pid, req);
@@ -775,7 +786,7 @@ impl Kernel {
     /// write is a FILE_OP to the server, which keeps the pipe (nobody caches it).
     fn pipe_io(&mut self, pid: Pid, sid: StreamId, s: &HostStream, kind: IoKind) {
         let req = match kind {
-            IoKind::Lseek(_) => return self.done(pid, Err(Errno::ESPIPE)),
+            IoKind::Lseek(_) | IoKind::LseekCur(_) => return self.done(pid, Err(Errno::ESPIPE)),
             IoKind::Read if !s.mode.reads() => return self.done(pid, Err(Errno::EBADF)),
             IoKind::Write(_) if !s.mode.writes() => return self.done(pid, Err(Errno::EBADF)),
             IoKind::Read => FileReq::Read {
@@ -1945,6 +1956,16 @@ enum IoKind {
     Read,
     Write(u8),
     Lseek(u8),
+    LseekCur(i8),
+}
+
+/// The position `delta` from `cur` (SEEK_CUR): EINVAL before the start or past the largest
+/// file, as the one-machine Unix answers.
+pub fn seek_by(cur: u8, delta: i8) -> Result<u8, Errno> {
+    u8::try_from(i16::from(cur) + i16::from(delta))
+        .ok()
+        .filter(|p| *p <= MAX_FILE_LEN)
+        .ok_or(Errno::EINVAL)
 }
 
 /// Writes `sym` at `pos`, filling a hole with zeros (as the ghost does).

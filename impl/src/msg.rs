@@ -129,6 +129,11 @@ pub enum FileReq {
         stream: StreamId,
         pos: u8,
     },
+    /// A relative seek on a stream whose position the server keeps (a shadow stream).
+    LseekCur {
+        stream: StreamId,
+        delta: i8,
+    },
     Unlink {
         name: FileName,
     },

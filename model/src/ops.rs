@@ -35,6 +35,7 @@ impl Ctx<'_> {
             Op::Read { fd } => self.read(pid, h, fd),
             Op::Write { fd, sym } => self.write(pid, h, fd, sym),
             Op::Lseek { fd, pos } => self.lseek(pid, h, fd, pos),
+            Op::LseekCur { fd, delta } => self.lseek_cur(pid, h, fd, delta),
             Op::Close { fd } => self.close(pid, h, fd),
             Op::Unlink { name } => self.server_unlink(h, name).map(|()| Value::Unit),
             Op::Dup { fd } => self.dup(pid, h, fd),
@@ -182,6 +183,17 @@ impl Ctx<'_> {
         }
         self.set_position(h, sid, pos);
         Ok(Value::Pos(pos))
+    }
+
+    /// Relative to the live position: the shadow's when the server keeps it (OFF).
+    fn lseek_cur(&mut self, pid: Pid, h: HostId, fd: Fd, delta: i8) -> Outcome {
+        let (sid, ino, _) = self.stream(pid, fd)?;
+        if self.is_pipe(ino) {
+            return Err(Errno::ESPIPE);
+        }
+        let pos = i16::from(self.position(h, sid)) + i16::from(delta);
+        let pos = u8::try_from(pos).map_err(|_| Errno::EINVAL)?;
+        self.lseek(pid, h, fd, pos)
     }
 
     fn close(&mut self, pid: Pid, h: HostId, fd: Fd) -> Outcome {
@@ -748,6 +760,7 @@ pub fn pointless(s: &crate::state::State, pid: Pid, op: &Op) -> bool {
         Op::Read { fd }
         | Op::Write { fd, .. }
         | Op::Lseek { fd, .. }
+        | Op::LseekCur { fd, .. }
         | Op::Close { fd }
         | Op::Dup { fd } => !p.fds.contains_key(&fd) && g.stream_of(pid, fd).is_none(),
         Op::Open {

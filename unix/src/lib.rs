@@ -216,6 +216,7 @@ impl Unix {
             Op::Read { fd } => self.read(pid, fd),
             Op::Write { fd, sym } => self.write(pid, fd, sym),
             Op::Lseek { fd, pos } => self.lseek(pid, fd, pos),
+            Op::LseekCur { fd, delta } => self.lseek_cur(pid, fd, delta),
             Op::Close { fd } => self.close(pid, fd),
             Op::Unlink { name } => self.unlink(name),
             Op::Dup { fd } => self.dup(pid, fd),
@@ -334,6 +335,19 @@ impl Unix {
         }
         self.streams.get_mut(&sid).expect("exists").pos = pos;
         Ok(Value::Pos(pos))
+    }
+
+    /// `lseek(fd, delta, SEEK_CUR)`: a position before the start is EINVAL, as in Unix;
+    /// one past [`vocab::MAX_FILE_LEN`] is EINVAL too, as for `lseek` (files never grow
+    /// beyond it here).
+    fn lseek_cur(&mut self, pid: Pid, fd: Fd, delta: i8) -> Outcome {
+        let sid = self.stream(pid, fd)?;
+        if self.inodes[&self.streams[&sid].ino].pipe {
+            return Err(Errno::ESPIPE);
+        }
+        let pos = i16::from(self.streams[&sid].pos) + i16::from(delta);
+        let pos = u8::try_from(pos).map_err(|_| Errno::EINVAL)?;
+        self.lseek(pid, fd, pos)
     }
 
     fn close(&mut self, pid: Pid, fd: Fd) -> Outcome {

@@ -139,6 +139,8 @@ const K_EXIT: i32 = 10;
 /// `pipe2(O_NONBLOCK)`: the read end is the return value, the write end `aux`.
 const K_PIPE: i32 = 11;
 const K_GETPGRP: i32 = 12;
+/// `lseek(fd, arg, SEEK_CUR)`.
+const K_LSEEK_CUR: i32 = 15;
 /// `setpgid(0, arg)`.
 const K_SETPGID: i32 = 13;
 /// `killpg(arg, SIGRTMIN)`.
@@ -330,6 +332,7 @@ fn execute(ctx: &Ctx, req: Req) -> Reply {
                 libc::write(req.fd, (&b as *const u8).cast(), 1) as i64
             }
             K_LSEEK => libc::lseek(req.fd, req.arg as libc::off_t, libc::SEEK_SET),
+            K_LSEEK_CUR => libc::lseek(req.fd, req.arg as libc::off_t, libc::SEEK_CUR),
             K_CLOSE => libc::close(req.fd) as i64,
             K_UNLINK if !path(req.arg).is_null() => libc::unlink(path(req.arg)) as i64,
             K_DUP => libc::dup(req.fd) as i64,
@@ -596,6 +599,7 @@ impl Linux {
             Op::Read { fd } => Req::new(K_READ, real(fd), 0),
             Op::Write { fd, sym } => Req::new(K_WRITE, real(fd), sym as i32),
             Op::Lseek { fd, pos } => Req::new(K_LSEEK, real(fd), pos as i32),
+            Op::LseekCur { fd, delta } => Req::new(K_LSEEK_CUR, real(fd), delta as i32),
             Op::Close { fd } => Req::new(K_CLOSE, real(fd), 0),
             Op::Unlink { name } => Req::new(K_UNLINK, -1, name.0 as i32),
             Op::Dup { fd } => Req::new(K_DUP, real(fd), 0),
@@ -639,7 +643,7 @@ impl Linux {
             (Op::Read { .. }, 1) => LinuxOutcome::Same(Ok(Value::Data(Some(byte)))),
             (Op::Read { .. }, 0) => LinuxOutcome::Same(Ok(Value::Data(None))),
             (Op::Write { .. }, 1) => LinuxOutcome::Same(Ok(Value::Unit)),
-            (Op::Lseek { .. }, p) if p <= u8::MAX as i64 => {
+            (Op::Lseek { .. } | Op::LseekCur { .. }, p) if p <= u8::MAX as i64 => {
                 LinuxOutcome::Same(Ok(Value::Pos(p as u8)))
             }
             (Op::Close { .. } | Op::Unlink { .. }, 0) => LinuxOutcome::Same(Ok(Value::Unit)),
@@ -969,6 +973,9 @@ fn run_from(
             (Op::Write { .. }, Err(Errno::EFBIG)) => Some("MAX_FILE_LEN"),
             (Op::Write { .. }, Err(Errno::EAGAIN)) => Some("PIPE_CAPACITY"),
             (Op::Lseek { .. }, Err(Errno::EINVAL)) => Some("MAX_FILE_LEN"),
+            // Forwards past the largest file; backwards before the start is Linux's
+            // EINVAL too, and runs.
+            (Op::LseekCur { delta, .. }, Err(Errno::EINVAL)) if *delta > 0 => Some("MAX_FILE_LEN"),
             _ => None,
         };
         let line = if let Some(bound) = bound {
@@ -993,6 +1000,11 @@ fn run_from(
                 (Op::Lseek { fd, pos }, _) => at(fd).and_then(|d| {
                     (d.pipe.is_none() && pos > MAX_FILE_LEN)
                         .then(|| format!("descriptor open, {pos} > {MAX_FILE_LEN}"))
+                }),
+                (Op::LseekCur { fd, delta }, _) => at(fd).and_then(|d| {
+                    let to = d.pos + i64::from(delta);
+                    (d.pipe.is_none() && to > i64::from(MAX_FILE_LEN))
+                        .then(|| format!("descriptor open, {to} > {MAX_FILE_LEN}"))
                 }),
                 _ => None,
             };
@@ -1160,6 +1172,7 @@ fn arb_op() -> impl Strategy<Value = Op> {
         5 => fd().prop_map(|fd| Op::Read { fd }),
         4 => (fd(), sym).prop_map(|(fd, sym)| Op::Write { fd, sym }),
         4 => (fd(), pos).prop_map(|(fd, pos)| Op::Lseek { fd, pos }),
+        3 => (fd(), -2i8..=2).prop_map(|(fd, delta)| Op::LseekCur { fd, delta }),
         2 => fd().prop_map(|fd| Op::Close { fd }),
         1 => name().prop_map(|name| Op::Unlink { name }),
         2 => fd().prop_map(|fd| Op::Dup { fd }),

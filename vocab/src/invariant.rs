@@ -115,7 +115,7 @@ impl InvariantId {
         use crate::Op;
         match op {
             Op::Read { .. } | Op::Write { .. } | Op::Open { .. } => InvariantId::CONS,
-            Op::Lseek { .. } => InvariantId::OFF,
+            Op::Lseek { .. } | Op::LseekCur { .. } => InvariantId::OFF,
             Op::Close { .. } | Op::Unlink { .. } | Op::Dup { .. } => InvariantId::DEL,
             Op::MemRead { .. } | Op::MemWrite { .. } | Op::Exec { .. } => InvariantId::MEM,
             Op::Fork | Op::Getpid => InvariantId::PID,

@@ -179,6 +179,7 @@ pub fn disposition(op: &crate::Op) -> Disposition {
         | Op::Read { .. }
         | Op::Write { .. }
         | Op::Lseek { .. }
+        | Op::LseekCur { .. }
         | Op::Close { .. }
         | Op::Unlink { .. }
         | Op::Dup { .. }

@@ -51,6 +51,13 @@ pub enum Op {
         fd: Fd,
         pos: u8,
     },
+    /// Move the access position by `delta` from where it is (`lseek(fd, delta, SEEK_CUR)`)
+    /// and return it: `delta` 0 reads the position. Where a shared stream's position lives
+    /// on the server, so does this (OFF).
+    LseekCur {
+        fd: Fd,
+        delta: i8,
+    },
     Close {
         fd: Fd,
     },
@@ -123,7 +130,7 @@ impl Op {
             Op::Open { .. } => "open",
             Op::Read { .. } => "read",
             Op::Write { .. } => "write",
-            Op::Lseek { .. } => "lseek",
+            Op::Lseek { .. } | Op::LseekCur { .. } => "lseek",
             Op::Close { .. } => "close",
             Op::Unlink { .. } => "unlink",
             Op::Dup { .. } => "dup",
@@ -163,6 +170,7 @@ impl fmt::Display for Op {
             Op::Read { fd } => write!(f, "read({fd})"),
             Op::Write { fd, sym } => write!(f, "write({fd}, {sym})"),
             Op::Lseek { fd, pos } => write!(f, "lseek({fd}, {pos})"),
+            Op::LseekCur { fd, delta } => write!(f, "lseek({fd}, cur{delta:+})"),
             Op::Close { fd } => write!(f, "close({fd})"),
             Op::Unlink { name } => write!(f, "unlink({name})"),
             Op::Dup { fd } => write!(f, "dup({fd})"),

@@ -7,7 +7,8 @@
 //! [`parse_event`], so a file means the same on both.
 //!
 //! Operation syntax: `open /fN r|w|rw [create]`, `read fdN`, `write fdN SYM`,
-//! `lseek fdN POS`, `close fdN`, `unlink /fN`, `dup fdN`, `fork`, `exec [hN]`,
+//! `lseek fdN POS`, `lseek fdN +K` or `-K` (relative to the current
+//! position, SEEK_CUR; `+0` reads it), `close fdN`, `unlink /fN`, `dup fdN`, `fork`, `exec [hN]`,
 //! `exit STATUS`, `wait`, `getpid`, `gettimeofday`, `kill pH.I`, `memread pgN`,
 //! `memwrite pgN SYM`, `migrate hN`, `pipe`, `getpgrp`, `setpgid pH.I`, `killpg pH.I`.
 //! A pid is `pH.I` (home `H`, slot index `I`), or `pH.I.G` for the generation `G` of a slot
@@ -155,9 +156,20 @@ pub fn parse_op(s: &str) -> Result<Op, String> {
         }
         "lseek" => {
             let [f, v] = args::<2>(&words, "lseek fd0 0")?;
-            Op::Lseek {
-                fd: fd(&f)?,
-                pos: sym(&v)?,
+            // `+K` or `-K`: relative to the current position (SEEK_CUR).
+            if v.starts_with(['+', '-']) {
+                let delta = v.parse::<i8>().map_err(|_| {
+                    format!(
+                        "bad offset `{}` (a number from -128 to +127 after + or -)",
+                        quote(&v)
+                    )
+                })?;
+                Op::LseekCur { fd: fd(&f)?, delta }
+            } else {
+                Op::Lseek {
+                    fd: fd(&f)?,
+                    pos: sym(&v)?,
+                }
             }
         }
         "close" => Op::Close {
@@ -296,6 +308,7 @@ pub fn op_text(op: &Op) -> String {
         Op::Read { fd } => format!("read {fd}"),
         Op::Write { fd, sym } => format!("write {fd} {sym}"),
         Op::Lseek { fd, pos } => format!("lseek {fd} {pos}"),
+        Op::LseekCur { fd, delta } => format!("lseek {fd} {delta:+}"),
         Op::Close { fd } => format!("close {fd}"),
         Op::Unlink { name } => format!("unlink {name}"),
         Op::Dup { fd } => format!("dup {fd}"),
@@ -403,6 +416,8 @@ mod tests {
             Op::Read { fd },
             Op::Write { fd, sym: 9 },
             Op::Lseek { fd, pos: 2 },
+            Op::LseekCur { fd, delta: -1 },
+            Op::LseekCur { fd, delta: 0 },
             Op::Close { fd },
             Op::Unlink { name: FileName(5) },
             Op::Dup { fd },

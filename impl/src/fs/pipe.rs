@@ -59,7 +59,8 @@ impl FileServer {
         let stream = match req {
             FileReq::Read { stream, .. }
             | FileReq::Write { stream, .. }
-            | FileReq::Lseek { stream, .. } => stream,
+            | FileReq::Lseek { stream, .. }
+            | FileReq::LseekCur { stream, .. } => stream,
             _ => return false,
         };
         self.streams
@@ -87,7 +88,7 @@ impl FileServer {
     pub(super) fn pipe_io(&mut self, req: FileReq) -> FileResp {
         let (stream, pos) = match req {
             FileReq::Read { stream, pos } | FileReq::Write { stream, pos, .. } => (stream, pos),
-            FileReq::Lseek { stream, .. } => (stream, None),
+            FileReq::Lseek { stream, .. } | FileReq::LseekCur { stream, .. } => (stream, None),
             _ => return FileResp::Failed(Errno::EINVAL),
         };
         let Some(s) = self.streams.get(&stream) else {
@@ -110,7 +111,7 @@ impl FileServer {
                     None => Err(Errno::EBADF),
                 }
             }
-            FileReq::Lseek { .. } => Err(Errno::ESPIPE),
+            FileReq::Lseek { .. } | FileReq::LseekCur { .. } => Err(Errno::ESPIPE),
             _ => Err(Errno::EBADF),
         };
         FileResp::Done {
