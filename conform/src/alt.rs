@@ -166,6 +166,7 @@ pub fn impl_config(cfg: &Config, switches: Switches) -> ClusterConfig {
             .collect(),
         switches,
         exec_args_bytes: 1024,
+        exec_args: None,
     }
 }
 

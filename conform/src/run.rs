@@ -252,6 +252,7 @@ pub fn impl_config(sc: &Scenario, switches: Switches) -> ClusterConfig {
         processes,
         switches,
         exec_args_bytes: 1024,
+        exec_args: None,
     }
 }
 

@@ -17,6 +17,7 @@
 //! pid = "p0.0"
 //! host = "h1"               # or "none": no live host runs it
 //! signals = 1               # signals delivered to it
+//! args = ["cc", "-c", "x.c"] # what its last exec started it with (`exec_args`)
 //!
 //! [[final.migration]]
 //! pid = "p0.0"
@@ -70,6 +71,7 @@ struct ProcSpec {
     pid: Spanned<String>,
     host: Option<Spanned<String>>,
     signals: Option<u32>,
+    args: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -95,6 +97,8 @@ pub enum Want {
     Host(Option<HostId>),
     /// A text (a trailing `*` matches a prefix).
     Text(String),
+    /// An argument vector.
+    Args(Vec<String>),
 }
 
 /// What an expectation is about.
@@ -184,6 +188,7 @@ pub(crate) fn validate(
         let line = cx.line(p.pid.span());
         push(line, &s, "host", host);
         push(line, &s, "signals", p.signals.map(Want::Count));
+        push(line, &s, "args", p.args.clone().map(Want::Args));
     }
     for m in &spec.migration {
         let pid = parse_pid(m.pid.get_ref()).map_err(|e| cx.err(m.pid.span(), e))?;
@@ -251,6 +256,7 @@ fn show(w: &Want) -> String {
         Want::Host(Some(h)) => h.to_string(),
         Want::Host(None) => "none".into(),
         Want::Text(t) => quote(t),
+        Want::Args(a) => format!("{a:?}"),
     }
 }
 
@@ -311,6 +317,7 @@ pub fn check(expects: &[FinalExpect], c: &Cluster, names: &NameHistory) -> Vec<F
                     let p = view.process(*pid);
                     let got = match key {
                         "host" => Some(Want::Host(p.map(|p| p.host))),
+                        "args" => p.map(|p| Want::Args(p.args.clone())),
                         _ => p.map(|p| Want::Count(p.signals)),
                     };
                     (format!("process {pid} {key}"), got)

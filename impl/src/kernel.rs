@@ -38,6 +38,9 @@ pub struct KernelConfig {
     pub hosts: BTreeSet<HostId>,
     /// Size of the exec arguments and environment an exec-time migration carries.
     pub exec_args_bytes: u32,
+    /// The arguments an `exec` starts the new program with, when the scenario gives them
+    /// (`exec_args`); else an exec carries `exec_args_bytes` of filler and records none.
+    pub exec_args: Option<Vec<String>>,
     /// With `precopy-vm`: the process runs during the copy rounds, as in V (see
     /// `migrate/vm.rs`). Off, the rounds run with the process frozen, which is the
     /// reference model's pre-copy and what the conformance lockstep can follow.
@@ -120,6 +123,9 @@ pub struct Pcb {
     pub pending: Option<Pending>,
     /// The owner came back while the process was busy: evict when it is idle.
     pub evict_pending: bool,
+    /// The arguments its program was started with by the last `exec` (when a scenario
+    /// gives them): they move with the process, and a forked child has them too.
+    pub args: Vec<String>,
 }
 
 impl Pcb {
@@ -135,6 +141,7 @@ impl Pcb {
             maps_device: false,
             pending: None,
             evict_pending: false,
+            args: Vec::new(),
         }
     }
     pub fn idle(&self) -> bool {
@@ -1029,6 +1036,7 @@ impl Kernel {
             maps_device: false,
             pending: None,
             evict_pending: false,
+            args: parent.args.clone(),
         };
         self.procs.insert(child, pcb);
         self.hints.insert(child, self.host());
@@ -1058,10 +1066,12 @@ impl Kernel {
             }
             return;
         }
+        let args = self.cfg.exec_args.clone().unwrap_or_default();
         let Some(p) = self.procs.get_mut(&pid) else {
             return;
         };
         p.vm.clear();
+        p.args = args;
         if p.vm.has_backing {
             p.vm.has_backing = false;
             self.block(pid, Pending::ExecDiscard);

@@ -117,6 +117,7 @@
 //! | `steps` | at most [`MAX_STEPS`]; a step's `pid` is a listed process, or a pid of a host that one of the forks before the step can create (its index is below the host's listed processes plus those forks) |
 //! | `clock_skew_ms` | at most [`MAX_SKEW_MS`] either way (clocks are `u32` ms) |
 //! | `exec_args_bytes` | at most [`crate::migrate::MAX_EXEC_ARGS`] |
+//! | `exec_args` | real arguments instead of `exec_args_bytes` of filler (not both): at most [`crate::migrate::MAX_EXEC_ARGS`] bytes with a NUL after each, no NUL inside; every `exec` starts its program with them, and `[final]` can check them where the process ends up |
 //! | `at_ms`, `step_ms`, `start_ms`, the `[policy]` times | at most [`MAX_SIM_MS`] each; `steps` times `step_ms` too |
 //! | `local_slots` | at most 256 |
 //! | `[cost_model]` | finite, not negative; bandwidths and sizes positive |
@@ -166,6 +167,9 @@ struct FileSpec {
     switches: Option<Spanned<String>>,
     mode: Option<Spanned<String>>,
     exec_args_bytes: Option<Spanned<u32>>,
+    /// The arguments every `exec` starts its program with (real ones, checked on arrival
+    /// with `[final]`), instead of `exec_args_bytes` of filler.
+    exec_args: Option<Spanned<Vec<String>>>,
     precopy_runs: Option<bool>,
     #[serde(default)]
     schedule: Vec<usize>,
@@ -888,7 +892,36 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
             id,
         });
     }
+    let exec_args = match &spec.exec_args {
+        None => None,
+        Some(a) => {
+            if spec.exec_args_bytes.is_some() {
+                return Err(cx.err(
+                    a.span(),
+                    "give `exec_args` or `exec_args_bytes`, not both (the size of real \
+                     arguments is theirs)",
+                ));
+            }
+            let n = crate::migrate::encode_args(a.get_ref()).len();
+            if n > MAX_EXEC_ARGS as usize {
+                return Err(cx.err(
+                    a.span(),
+                    format!(
+                        "exec_args take {n} bytes, more than {MAX_EXEC_ARGS} (an exec's \
+                         arguments travel in one message)"
+                    ),
+                ));
+            }
+            if a.get_ref().iter().any(|s| s.contains('\0')) {
+                return Err(cx.err(a.span(), "an argument cannot contain a NUL character"));
+            }
+            Some(a.get_ref().clone())
+        }
+    };
     let exec_args_bytes = match &spec.exec_args_bytes {
+        None if exec_args.is_some() => {
+            crate::migrate::encode_args(exec_args.as_deref().unwrap_or_default()).len() as u32
+        }
         None => 1024,
         Some(n) if *n.get_ref() <= MAX_EXEC_ARGS => *n.get_ref(),
         Some(n) => {
@@ -927,6 +960,7 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
             processes,
             switches,
             exec_args_bytes,
+            exec_args,
         },
         seed: spec.seed.unwrap_or(0),
         schedule: spec.schedule,

@@ -52,6 +52,10 @@ pub struct ClusterConfig {
     pub processes: Vec<ProcConfig>,
     pub switches: Switches,
     pub exec_args_bytes: u32,
+    /// The arguments an `exec` starts its program with (`None`: `exec_args_bytes` of
+    /// filler, recorded nowhere).
+    #[serde(default)]
+    pub exec_args: Option<Vec<String>>,
 }
 
 impl ClusterConfig {
@@ -80,6 +84,7 @@ impl ClusterConfig {
                 .collect(),
             switches: Switches::SPRITE,
             exec_args_bytes: 1024,
+            exec_args: None,
         }
     }
 }
@@ -296,6 +301,15 @@ impl Cluster {
                 h.id, h.clock_skew_ms
             )));
         }
+        if let Some(args) = &cfg.exec_args {
+            let n = crate::migrate::encode_args(args).len();
+            if n > crate::migrate::MAX_EXEC_ARGS as usize {
+                return Err(SimError::Config(format!(
+                    "exec_args take {n} bytes, more than {}",
+                    crate::migrate::MAX_EXEC_ARGS
+                )));
+            }
+        }
         let mut kernels = BTreeMap::new();
         for h in &cfg.hosts {
             let mut k = Kernel::new(KernelConfig {
@@ -305,6 +319,7 @@ impl Cluster {
                 switches: cfg.switches,
                 hosts: hosts.clone(),
                 exec_args_bytes: cfg.exec_args_bytes,
+                exec_args: cfg.exec_args.clone(),
                 precopy_runs: false,
             });
             k.owner_present = h.owner_present;

@@ -25,6 +25,9 @@ pub struct ProcView {
     pub pages: Vec<Page>,
     pub fds: BTreeMap<Fd, StreamId>,
     pub signals: u32,
+    /// The arguments its program was started with by its last `exec` (when the scenario
+    /// gives `exec_args`).
+    pub args: Vec<String>,
     /// The process group its home records (`None` while its home is down).
     pub pgrp: Option<Pid>,
 }
@@ -136,6 +139,7 @@ impl ClusterView {
                     pages: p.vm.pages.clone(),
                     fds: p.fds.clone(),
                     signals: p.signals,
+                    args: p.args.clone(),
                     pgrp: home_entry.map(|e| e.pgrp),
                 });
             }

@@ -31,6 +31,7 @@ fn kernel(h: HostId) -> Kernel {
         switches: Switches::SPRITE,
         hosts: BTreeSet::from([H0, H1, H2]),
         exec_args_bytes: 0,
+        exec_args: None,
         precopy_runs: false,
     })
 }

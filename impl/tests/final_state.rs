@@ -137,3 +137,59 @@ fn a_malformed_final_table_is_located() {
         assert_eq!(e.line, offset + line, "{finals}: {e}");
     }
 }
+
+#[test]
+fn exec_arguments_arrive_and_travel_with_the_process() {
+    // A local exec records the arguments; the forked child inherits them, and they move
+    // with it when it migrates.
+    let text = r#"
+exec_args = ["sh", "-c", "make"]
+steps = [
+  { pid = "p0.0", op = "exec" },
+  { pid = "p0.0", op = "fork" },
+  { pid = "p0.1", op = "migrate h1" },
+]
+[[host]]
+id = 0
+[[host]]
+id = 1
+[[process]]
+pid = "p0.0"
+[[final.process]]
+pid = "p0.1"
+host = "h1"
+args = ["sh", "-c", "make"]
+[[final.process]]
+pid = "p0.0"
+args = ["sh", "-c", "make"]
+"#;
+    let s = parse("e.toml", text).unwrap_or_else(|e| panic!("{e}"));
+    let r = sprite::run::run(&s, false, &CostModel::default()).expect("runs");
+    assert!(!r.failed(), "{:#?}", r.finals);
+    assert_eq!(r.finals.len(), 3);
+    // Without `exec_args`, an exec records none.
+    let plain = text.replace("exec_args = [\"sh\", \"-c\", \"make\"]\n", "");
+    let s = parse("p.toml", &plain).expect("parses");
+    let r = sprite::run::run(&s, false, &CostModel::default()).expect("runs");
+    assert!(r.failed());
+    assert!(r
+        .finals
+        .iter()
+        .any(|f| f.what == "process p0.1 args" && f.got == "[]"));
+}
+
+#[test]
+fn exec_arguments_are_checked_when_read() {
+    let base = "[[host]]\nid = 0\n[[process]]\npid = \"p0.0\"\n";
+    for (head, what) in [
+        ("exec_args = [\"a\"]\nexec_args_bytes = 10\n", "not both"),
+        ("exec_args = [\"a\\u0000b\"]\n", "cannot contain a NUL"),
+    ] {
+        let e = parse("x.toml", &format!("{head}{base}")).expect_err(head);
+        assert!(e.to_string().contains(what), "{e}");
+        assert_eq!(e.line, 1, "{e}");
+    }
+    let long = format!("exec_args = [\"{}\"]\n{base}", "x".repeat(20_000));
+    let e = parse("l.toml", &long).expect_err("too long");
+    assert!(e.to_string().contains("more than 16384"), "{e}");
+}

@@ -40,7 +40,7 @@
 //! moment is among the points the model explores. `expect`, `id` and `settle` are not used: the model
 //! compares every result with one Unix machine, in every order. The implementation's keys
 //! that choose one run among those the checker explores, price it or check its end (`seed`,
-//! `schedule`, `mode`, `exec_args_bytes`, `[cost_model]`, `[final]`), are accepted and not
+//! `schedule`, `mode`, `exec_args_bytes`, `exec_args`, `[cost_model]`, `[final]`), are accepted and not
 //! used; those the model
 //! cannot express (`[[pmake]]`, `[policy]`, `timed`, `precopy_runs = true`) are refused.
 //!
@@ -145,6 +145,8 @@ struct FileSpec {
     mode: Option<Spanned<String>>,
     #[allow(dead_code)]
     exec_args_bytes: Option<u32>,
+    #[allow(dead_code)]
+    exec_args: Option<Vec<String>>,
     #[allow(dead_code)]
     cost_model: Option<toml::Value>,
     /// The implementation's checks on its cluster at the end of one run: the model checks

@@ -16,7 +16,11 @@ pub const MAX_EXEC_ARGS: u32 = 16 * 1024;
 
 #[derive(Serialize, Deserialize)]
 pub struct ExecState {
+    /// The arguments and environment, as bytes: the scenario's `exec_args`, each ended by
+    /// a NUL as in an argument vector, or `exec_args_bytes` of filler.
     args: Vec<u8>,
+    /// `args` are real arguments, which the new program records.
+    real: bool,
     /// The old image has a backing file on the server, to be discarded.
     old_backing: bool,
 }
@@ -31,13 +35,28 @@ impl MigrationModule for ExecModule {
     }
 
     fn encapsulate(k: &mut Kernel, cx: &Cx) -> ExecState {
+        let (args, real) = match &k.cfg.exec_args {
+            Some(list) => (encode_args(list), true),
+            None => (
+                vec![0x41; k.cfg.exec_args_bytes.min(MAX_EXEC_ARGS) as usize],
+                false,
+            ),
+        };
         ExecState {
-            args: vec![0x41; k.cfg.exec_args_bytes.min(MAX_EXEC_ARGS) as usize],
+            args,
+            real,
             old_backing: k.procs.get(&cx.pid).is_some_and(|p| p.vm.has_backing),
         }
     }
 
-    fn deencapsulate(_k: &mut Kernel, _pcb: &mut Pcb, st: ExecState, cx: &Cx) -> Vec<Rpc> {
+    fn deencapsulate(_k: &mut Kernel, pcb: &mut Pcb, st: ExecState, cx: &Cx) -> Vec<Rpc> {
+        // What arrived is what the new program starts with (modules after `proc` run
+        // later, so this replaces the old image's arguments).
+        pcb.args = if st.real {
+            decode_args(&st.args)
+        } else {
+            Vec::new()
+        };
         if !st.old_backing {
             return Vec::new();
         }
@@ -50,5 +69,47 @@ impl MigrationModule for ExecModule {
             },
             await_reply: true,
         }]
+    }
+}
+
+/// An argument vector as the bytes an exec carries: each argument ended by a NUL.
+pub fn encode_args(list: &[String]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for a in list {
+        out.extend_from_slice(a.as_bytes());
+        out.push(0);
+    }
+    out
+}
+
+/// The arguments back from [`encode_args`]' bytes (a final piece without its NUL counts).
+pub fn decode_args(bytes: &[u8]) -> Vec<String> {
+    let body = bytes.strip_suffix(&[0]).unwrap_or(bytes);
+    if body.is_empty() && bytes.len() <= 1 {
+        return if bytes.is_empty() {
+            Vec::new()
+        } else {
+            vec![String::new()]
+        };
+    }
+    body.split(|b| *b == 0)
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arguments_survive_the_trip() {
+        for list in [
+            vec![],
+            vec![String::new()],
+            vec!["cc".to_string(), "-c".into(), "x.c".into()],
+            vec!["a".to_string(), String::new(), "b".into()],
+        ] {
+            assert_eq!(decode_args(&encode_args(&list)), list, "{list:?}");
+        }
     }
 }

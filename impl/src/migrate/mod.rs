@@ -26,7 +26,7 @@ mod proc_state;
 mod signals;
 mod vm;
 
-pub use exec::MAX_EXEC_ARGS;
+pub use exec::{decode_args, encode_args, MAX_EXEC_ARGS};
 pub use files::release as stream_release;
 pub use vm::{PreCopy, PreCopyBuffer, MAX_ROUNDS as PRECOPY_MAX_ROUNDS};
 

@@ -18,6 +18,8 @@ pub struct ProcState {
     maps_device: bool,
     /// Blocked in wait (an eviction may move it; the answer comes from the home).
     waiting: bool,
+    /// The arguments its program was started with.
+    args: Vec<String>,
 }
 
 impl MigrationModule for ProcModule {
@@ -49,6 +51,7 @@ impl MigrationModule for ProcModule {
             shares_memory: p.is_some_and(|p| p.shares_memory),
             maps_device: p.is_some_and(|p| p.maps_device),
             waiting: p.is_some_and(|p| p.pending == Some(Pending::Wait)),
+            args: p.map(|p| p.args.clone()).unwrap_or_default(),
         }
     }
 
@@ -56,6 +59,7 @@ impl MigrationModule for ProcModule {
         pcb.parent = st.parent;
         pcb.shares_memory = st.shares_memory;
         pcb.maps_device = st.maps_device;
+        pcb.args = st.args;
         // A fresh address space; the VM module (if it takes part) replaces it.
         pcb.vm = Vm::new(st.pages);
         if st.waiting {
