@@ -4,10 +4,11 @@
 //! the trace and the cost ledger. No clock, no network, no randomness inside: time comes in
 //! as `now`.
 //!
-//! Where each call is handled follows `vocab::msg::disposition` (TH §4.3, Appendix A):
-//! location-independent calls locally (pipe and pipe I/O are file-system calls to the
-//! server), gettimeofday, kill and the process-group calls through the home, fork, exec,
-//! exit and wait jointly with the home.
+//! Where each call is handled follows `vocab::msg::disposition` (TH §4.3, Appendix A, and
+//! the departures specs/kernel-calls.md lists): location-independent calls locally (pipe and
+//! pipe I/O are file-system calls to the server; a plain exec too, as there is no program
+//! name for the home to record), gettimeofday, kill and the process-group calls through a
+//! home, fork, exit and wait jointly with the home.
 
 mod groups;
 

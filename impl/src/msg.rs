@@ -171,7 +171,7 @@ pub enum FileResp {
     },
 }
 
-/// A call forwarded to the home (Sprite forwards 11 of 106 calls blindly, TH App. A):
+/// A call forwarded to the home (Sprite forwards 11 of 106 calls blindly, TH §4.3.2):
 /// the home's clock, and the process groups the home keeps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Forwarded {

@@ -70,6 +70,7 @@ fn remote_calls_follow_the_disposition_table() {
         Op::Setpgid { pgrp: P },
         Op::Killpg { pgrp: P },
         Op::Fork,
+        Op::Exec { target: None },
         Op::Wait,
         Op::Exit { status: 0 },
     ];

@@ -1,6 +1,7 @@
 //! Process groups. The home keeps the group of each of its processes, so getpgrp, setpgid
 //! and killpg are forwarded there [TH App. A: `getpgrp` and `killpg` are among the calls
-//! Sprite forwards home]. A group never spans homes (setpgid refuses it), so the home of
+//! Sprite forwards home; its `setpgrp` is joint, and the project's departures are listed in
+//! specs/kernel-calls.md]. A group never spans homes (setpgid refuses it), so the home of
 //! the group's id knows every member, and killpg sends each member one signal through the
 //! home-routed path of `kill`: held while the member moves, forwarded once it has arrived
 //! (SIG holds for killpg as for kill, also mid-migration).

@@ -57,7 +57,9 @@ pub struct Host {
     /// Signals the home holds for a process that is moving, sent on at HOME_UPDATE.
     pub held_signals: SmallMap<Pid, u8, 2>,
     /// For each live process whose home this is: its process group. The home keeps the
-    /// groups, so getpgrp, setpgid and killpg are forwarded there [TH App. A].
+    /// groups, so getpgrp, setpgid and killpg are forwarded there (Sprite forwards getpgrp
+    /// and killpg and handles setpgrp jointly [TH App. A]; the departures are listed in
+    /// specs/kernel-calls.md).
     pub groups: SmallMap<Pid, Pid, 4>,
     pub streams: SmallMap<StreamId, ClientStream, 4>,
     pub cache: SmallMap<Ino, CacheEntry, 2>,

@@ -158,16 +158,19 @@ impl fmt::Display for MsgKind {
 }
 
 /// Where a kernel call is handled for a process running away from home (TH §4.3,
-/// Appendix A). The spec lists this table; model and implementation both follow it.
+/// Appendix A). The spec lists this table (specs/kernel-calls.md, with the calls where the
+/// project departs from the appendix); model and implementation both follow it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Disposition {
     /// Handled on the current host (location-independent or transferred state).
     Local,
-    /// Forwarded to the home and handled there.
+    /// Forwarded to a home and handled there: the caller's (`gettimeofday`, `getpgrp`,
+    /// `setpgid`), the target's (`kill`) or the group's (`killpg`).
     Home,
     /// Handled jointly by the current host and the home.
     Joint,
-    /// Handled by the migration machinery itself.
+    /// Handled by the migration machinery itself: `migrate`, and `exec` with a target host
+    /// (an exec-time migration).
     Migration,
 }
 
@@ -192,8 +195,11 @@ pub fn disposition(op: &crate::Op) -> Disposition {
         | Op::Getpgrp
         | Op::Setpgid { .. }
         | Op::Killpg { .. } => Disposition::Home,
-        Op::Fork | Op::Exec { .. } | Op::Exit { .. } | Op::Wait => Disposition::Joint,
-        Op::Migrate { .. } => Disposition::Migration,
+        // Sprite's execve is joint (the home records the program's name, TH App. A); the
+        // project has no program names, so a plain exec involves only the current host.
+        Op::Exec { target: None } => Disposition::Local,
+        Op::Fork | Op::Exit { .. } | Op::Wait => Disposition::Joint,
+        Op::Migrate { .. } | Op::Exec { target: Some(_) } => Disposition::Migration,
     }
 }
 
