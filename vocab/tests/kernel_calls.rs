@@ -38,8 +38,9 @@ fn row_of(op: &Op) -> (usize, &'static str, Option<&'static str>) {
         Op::Pipe => (18, "pipe", Some("pipe")),
         Op::Getpgrp => (19, "getpgrp", Some("getpgrp")),
         Op::Setpgid { .. } => (20, "setpgid", Some("setpgrp")),
-        // The last variant closes the numbering (see `every_op_has_one_value_per_row`).
         Op::Killpg { .. } => (21, "killpg", Some("killpg")),
+        // The last variant closes the numbering (see `every_op_has_one_value_per_row`).
+        Op::LseekCur { .. } => (22, "lseek relative", Some("lseek")),
     }
 }
 
@@ -77,6 +78,10 @@ fn every_op() -> Vec<Op> {
         Op::Getpgrp,
         Op::Setpgid { pgrp: P },
         Op::Killpg { pgrp: P },
+        Op::LseekCur {
+            fd: Fd(0),
+            delta: 0,
+        },
     ]
 }
 
@@ -160,7 +165,11 @@ fn appendix_word(d: Disposition) -> Option<&'static str> {
 #[test]
 fn every_op_has_one_value_per_row() {
     let ops = every_op();
-    let last = row_of(&Op::Killpg { pgrp: P }).0;
+    let last = row_of(&Op::LseekCur {
+        fd: Fd(0),
+        delta: 0,
+    })
+    .0;
     assert_eq!(ops.len(), last + 1, "every_op must list one value per arm");
     for (i, op) in ops.iter().enumerate() {
         let (at, row, _) = row_of(op);
