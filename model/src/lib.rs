@@ -233,6 +233,7 @@ impl SpriteModel {
                 });
             }
         }
+        ctx.log.end_step();
         Some(next)
     }
 
