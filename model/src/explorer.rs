@@ -257,7 +257,8 @@ const LANE_W: f64 = 190.0;
 const TOP: f64 = 44.0;
 
 fn text_w(s: &str) -> f64 {
-    s.chars().count() as f64 * CHAR_W
+    // Whole pixels, so that the coordinates print short.
+    (s.chars().count() as f64 * CHAR_W).ceil()
 }
 
 /// A sequence diagram of a path: one lifeline per host and one for the file server; each
