@@ -107,14 +107,14 @@ pub fn summary(model: &SpriteModel, s: &State) -> String {
         if !h.held_signals.is_empty() {
             parts.push(format!(
                 "holds signals {}",
-                join(h.held_signals.iter().map(|(p, n)| format!("{p} x{n}")), ", ")
+                join(
+                    h.held_signals.iter().map(|(p, n)| format!("{p} x{n}")),
+                    ", "
+                )
             ));
         }
         if !h.residue.is_empty() {
-            parts.push(format!(
-                "pages left by {}",
-                join(h.residue.keys(), ", ")
-            ));
+            parts.push(format!("pages left by {}", join(h.residue.keys(), ", ")));
         }
         let _ = writeln!(o, "  h{i}: {}", parts.join("; "));
     }
@@ -166,9 +166,17 @@ pub fn summary(model: &SpriteModel, s: &State) -> String {
     }
     let fs = &s.server;
     let names = join(fs.dir.iter().map(|(n, i)| format!("{n}={i}")), " ");
-    let _ = writeln!(o, "  fs: names {}", if names.is_empty() { "none" } else { &names });
+    let _ = writeln!(
+        o,
+        "  fs: names {}",
+        if names.is_empty() { "none" } else { &names }
+    );
     for (ino, f) in &fs.files {
-        let kind = if fs.pipes.contains(ino) { "pipe" } else { "file" };
+        let kind = if fs.pipes.contains(ino) {
+            "pipe"
+        } else {
+            "file"
+        };
         let _ = writeln!(
             o,
             "  fs: {kind} {ino} {}{}{}",
@@ -183,14 +191,20 @@ pub fn summary(model: &SpriteModel, s: &State) -> String {
             "  fs: stream {sid} of {} used on {}{}",
             st.ino,
             join(st.hosts.iter(), ", "),
-            st.shadow.map_or(String::new(), |p| format!(", position {p} at the server"))
+            st.shadow
+                .map_or(String::new(), |p| format!(", position {p} at the server"))
         );
     }
     if !fs.backing.is_empty() {
         let _ = writeln!(
             o,
             "  fs: backing pages {}",
-            join(fs.backing.iter().map(|((p, pg), v)| format!("{p} {pg}={v}")), ", ")
+            join(
+                fs.backing
+                    .iter()
+                    .map(|((p, pg), v)| format!("{p} {pg}={v}")),
+                ", "
+            )
         );
     }
     for (m, n) in &s.signals {
@@ -327,7 +341,10 @@ pub fn svg(model: &SpriteModel, actions: &[Action]) -> String {
                         }
                         Line::Outcome { .. } => {
                             let t = trace::line_text(l);
-                            let t = t.strip_prefix(&format!("[{at}] ")).unwrap_or(&t).to_string();
+                            let t = t
+                                .strip_prefix(&format!("[{at}] "))
+                                .unwrap_or(&t)
+                                .to_string();
                             ("#e3f2e3", "#5a9a5a", "#1d3d1d", t)
                         }
                         Line::Note { text, .. } => ("#fff6cc", "#c2a83e", "#3d3410", text.clone()),
@@ -389,10 +406,7 @@ pub fn svg(model: &SpriteModel, actions: &[Action]) -> String {
     let h = &mut head;
     for lane in 0..lanes {
         let (name, actor) = if lane < hosts {
-            (
-                format!("h{lane}"),
-                Actor::Host(vocab::HostId(lane as u8)),
-            )
+            (format!("h{lane}"), Actor::Host(vocab::HostId(lane as u8)))
         } else {
             ("file server".to_string(), Actor::Server)
         };

@@ -513,9 +513,14 @@ pub fn why(id: InvariantId, m: &SpriteModel, s: &State) -> String {
                 let v = page_read(s, *pid, i);
                 let want = g.mem.get(i).copied();
                 (want != Some(v)).then(|| {
+                    let page = vocab::PageNo(i as u8);
+                    let flushing = if s.flushes.contains_key(&(*pid, page)) {
+                        " (its flush to the backing file is still on the way)"
+                    } else {
+                        ""
+                    };
                     format!(
-                        "{pid}'s {} would read {v}, but the process last wrote {} there",
-                        vocab::PageNo(i as u8),
+                        "{pid}'s {page} would read {v}, but the process last wrote {} there{flushing}",
                         want.map_or("nothing".to_string(), |w| w.to_string())
                     )
                 })

@@ -39,9 +39,15 @@ fn well_formed(xml: &str) -> Vec<String> {
         let tag = &rest[1..end];
         rest = &rest[end + 1..];
         assert!(!tag.contains('<'), "a < inside a tag: {tag:?}");
-        assert_eq!(tag.matches('"').count() % 2, 0, "unbalanced quotes: {tag:?}");
+        assert_eq!(
+            tag.matches('"').count() % 2,
+            0,
+            "unbalanced quotes: {tag:?}"
+        );
         if let Some(name) = tag.strip_prefix('/') {
-            let open = stack.pop().unwrap_or_else(|| panic!("</{name}> closes nothing"));
+            let open = stack
+                .pop()
+                .unwrap_or_else(|| panic!("</{name}> closes nothing"));
             assert_eq!(open, name.trim(), "</{name}> closes <{open}>");
         } else {
             let name = tag
