@@ -16,10 +16,11 @@ impl Ctx<'_> {
         self.cfg.switches.has(sw)
     }
 
-    /// Records that a step broke an invariant, with the reason in the log.
+    /// Records that a step broke an invariant, with the reason in the log (written after
+    /// the step's other lines, see `Log::broken`).
     pub fn violate(&mut self, id: InvariantId, at: HostId, why: impl FnOnce() -> String) {
         self.s.flag(id);
         self.log
-            .alarm(Actor::Host(at), || format!("{id} broken: {}", why()));
+            .broken(Actor::Host(at), || format!("{id} broken: {}", why()));
     }
 }

@@ -52,7 +52,11 @@ impl Ctx<'_> {
         if !crate::properties::crash_outcome_ok(&before, self.s, h) {
             let want = crate::properties::crash_victims(&before, h);
             self.violate(InvariantId::FAIL, h, || {
-                format!("the crash of {h} must kill exactly {want:?} and move no one else")
+                let want: Vec<_> = want.iter().map(|p| p.to_string()).collect();
+                format!(
+                    "the crash of {h} must kill exactly {} and move no one else",
+                    crate::trace::list(&want, "no process")
+                )
             });
         }
     }

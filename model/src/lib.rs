@@ -13,6 +13,7 @@ pub mod config;
 pub mod configs;
 mod ctx;
 mod events;
+pub mod explorer;
 pub mod figures;
 pub mod file;
 mod files;
@@ -235,6 +236,7 @@ impl SpriteModel {
                 });
             }
         }
+        ctx.log.end_step();
         Some(next)
     }
 
@@ -304,6 +306,16 @@ impl Model for SpriteModel {
 
     fn format_action(&self, action: &Action) -> String {
         action.to_string()
+    }
+
+    /// The step as the numbered trace shows it, then the state it leads to in brief.
+    fn format_step(&self, last_state: &State, action: Action) -> Option<String> {
+        explorer::format_step(self, last_state, action)
+    }
+
+    /// The path as a sequence diagram.
+    fn as_svg(&self, path: stateright::Path<State, Action>) -> Option<String> {
+        Some(explorer::svg(self, &path.into_actions()))
     }
 
     fn properties(&self) -> Vec<Property<Self>> {

@@ -31,12 +31,14 @@ pub enum Line {
     Note { at: Actor, text: String },
     /// Where the one-machine Unix disagrees, or an invariant was seen broken.
     Alarm { at: Actor, text: String },
-    /// An operation of a process returned (machine-readable twin of a `Note`).
+    /// An operation of a process returned, with what the same operation returns on one
+    /// Unix machine when the step compared them (`None`: no comparison at this step).
     Outcome {
         at: Actor,
         pid: vocab::Pid,
         op: vocab::Op,
         outcome: vocab::Outcome,
+        ghost: Option<vocab::Outcome>,
     },
 }
 
@@ -45,6 +47,9 @@ pub struct Log {
     lines: Option<Vec<Line>>,
     /// Only [`Line::Outcome`]s are kept (no text is formatted).
     outcomes_only: bool,
+    /// Broken invariants seen during the current step: written after the step's other
+    /// lines (`end_step`), so that a reader meets the cause before the alarm.
+    broken: Vec<Line>,
 }
 
 impl Log {
@@ -52,12 +57,14 @@ impl Log {
         Log {
             lines: None,
             outcomes_only: false,
+            broken: Vec::new(),
         }
     }
     pub fn on() -> Log {
         Log {
             lines: Some(Vec::new()),
             outcomes_only: false,
+            broken: Vec::new(),
         }
     }
     /// Keeps the operations' results only: cheap enough for a harness that applies many
@@ -66,6 +73,7 @@ impl Log {
         Log {
             lines: Some(Vec::new()),
             outcomes_only: true,
+            broken: Vec::new(),
         }
     }
     fn text_lines(&mut self) -> Option<&mut Vec<Line>> {
@@ -92,13 +100,34 @@ impl Log {
             l.push(Line::Alarm { at, text: text() });
         }
     }
-    pub fn outcome(&mut self, at: Actor, pid: vocab::Pid, op: vocab::Op, outcome: vocab::Outcome) {
+    /// An invariant seen broken in this step: kept aside until the step ends, so that it
+    /// follows what caused it (the result, the message) whatever order the step found them.
+    pub fn broken(&mut self, at: Actor, text: impl FnOnce() -> String) {
+        if self.text_lines().is_some() {
+            self.broken.push(Line::Alarm { at, text: text() });
+        }
+    }
+    /// The step is over: its broken invariants go after its other lines.
+    pub fn end_step(&mut self) {
+        if let Some(l) = &mut self.lines {
+            l.append(&mut self.broken);
+        }
+    }
+    pub fn outcome(
+        &mut self,
+        at: Actor,
+        pid: vocab::Pid,
+        op: vocab::Op,
+        outcome: vocab::Outcome,
+        ghost: Option<vocab::Outcome>,
+    ) {
         if let Some(l) = &mut self.lines {
             l.push(Line::Outcome {
                 at,
                 pid,
                 op,
                 outcome,
+                ghost,
             });
         }
     }
@@ -115,7 +144,8 @@ impl Log {
             })
             .collect()
     }
-    pub fn into_lines(self) -> Vec<Line> {
+    pub fn into_lines(mut self) -> Vec<Line> {
+        self.end_step();
         self.lines.unwrap_or_default()
     }
 }

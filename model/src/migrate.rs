@@ -46,7 +46,7 @@ impl Ctx<'_> {
             Phase::Init
         };
         self.log.note(Actor::Host(source), || {
-            format!("{pid} freezes to move to {target} ({kind:?})")
+            format!("{pid} freezes to move to {target} ({kind})")
         });
         self.s.migrations.insert(
             pid,
@@ -236,7 +236,11 @@ impl Ctx<'_> {
                 // Every page travels to the target (pre-copy sends most of them before the
                 // freeze); the target starts with the whole address space resident.
                 self.log.msg(Actor::Host(src), Actor::Host(tgt), || {
-                    format!("{} pages of {pid} copied ({strategy:?})", pages.len())
+                    let how = match strategy {
+                        VmStrategy::PreCopy => "pre-copy",
+                        _ => "full copy",
+                    };
+                    format!("{} pages of {pid} copied ({how})", pages.len())
                 });
             }
             VmStrategy::CopyOnReference => {
@@ -533,5 +537,5 @@ pub fn stuck(_cfg: &Config, s: &State, pid: Pid, m: &Migration) -> Option<String
     needed
         .iter()
         .find(|h| down(**h))
-        .map(|h| format!("its next step ({:?}) needs {h}, which is down", m.phase))
+        .map(|h| format!("its next step ({}) needs {h}, which is down", m.phase))
 }

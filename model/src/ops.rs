@@ -64,7 +64,7 @@ impl Ctx<'_> {
     /// The operation returns: log it, compare with the one-machine Unix, move on.
     pub fn complete(&mut self, pid: Pid, op: &Op, outcome: Outcome, ghost: Option<Outcome>) {
         let h = self.s.procs[&pid].host;
-        self.log.outcome(Actor::Host(h), pid, *op, outcome);
+        self.log.outcome(Actor::Host(h), pid, *op, outcome, ghost);
         if let Some(ghost) = ghost {
             if !vocab::outcome::transparent(op, &outcome, &ghost) {
                 let id = InvariantId::of_result(op);
@@ -736,7 +736,8 @@ impl Ctx<'_> {
         p.pc += 1;
         p.current = None;
         let h = p.host;
-        self.log.outcome(Actor::Host(h), parent, Op::Wait, result);
+        self.log
+            .outcome(Actor::Host(h), parent, Op::Wait, result, None);
     }
 }
 

@@ -198,26 +198,32 @@ pub fn inv_off(_: &SpriteModel, s: &State) -> bool {
 }
 
 /// MEM: every page of every process holds, wherever it is (resident, backing file, or
-/// left on a source), what the process last wrote there.
+/// left on a source), what the process last wrote there. A process one Unix machine does
+/// not have is PID's finding, not MEM's: its memory has nothing to be compared with.
 pub fn inv_mem(_: &SpriteModel, s: &State) -> bool {
     ok(s, InvariantId::MEM)
         && s.procs.iter().all(|(pid, p)| {
             let Some(g) = s.ghost.procs.get(pid) else {
-                return false;
+                return true;
             };
-            p.pages.iter().enumerate().all(|(i, pg)| {
-                let page = vocab::PageNo(i as u8);
-                let v = pg.resident.or_else(|| {
-                    p.lazy_from
-                        .and_then(|h| s.host(h).residue.get(pid))
-                        .and_then(|r| r.get(&page))
-                        .copied()
-                });
-                let v =
-                    v.unwrap_or_else(|| s.server.backing.get(&(*pid, page)).copied().unwrap_or(0));
-                g.mem.get(i) == Some(&v)
-            })
+            (0..p.pages.len()).all(|i| g.mem.get(i) == Some(&page_read(s, *pid, i)))
         })
+}
+
+/// What page `i` of live process `pid` reads: the resident copy, else the copy left on a
+/// lazy source, else the backing file (absent: zero).
+fn page_read(s: &State, pid: Pid, i: usize) -> u8 {
+    let p = &s.procs[&pid];
+    let page = vocab::PageNo(i as u8);
+    p.pages[i]
+        .resident
+        .or_else(|| {
+            p.lazy_from
+                .and_then(|h| s.host(h).residue.get(&pid))
+                .and_then(|r| r.get(&page))
+                .copied()
+        })
+        .unwrap_or_else(|| s.server.backing.get(&(pid, page)).copied().unwrap_or(0))
 }
 
 /// PID: the live pids are the one-machine Unix's (unique, never changed, each child's
@@ -385,16 +391,17 @@ pub fn inv_refuse(m: &SpriteModel, s: &State) -> bool {
         })
 }
 
-/// FAIL: no process survives on a crashed host or with a crashed home, and the processes
-/// alive are exactly those the one-machine Unix has; and each crash killed exactly the
-/// processes `crash_victims` names, computed from `specs/failures.md`'s table and not from
-/// the crash step's own choice, and moved no survivor (checked at each crash).
+/// FAIL: each crash killed exactly the processes `crash_victims` names, computed from
+/// `specs/failures.md`'s table and not from the crash step's own choice, and moved no
+/// survivor (checked at each crash); and no process survives on a crashed host or with a
+/// crashed home. That the live processes are one Unix machine's (which is told of each
+/// kill) is PID's clause: a run without a crash can break it (a pid from the wrong host),
+/// and that is not a failure of crash handling.
 pub fn inv_fail(_: &SpriteModel, s: &State) -> bool {
     ok(s, InvariantId::FAIL)
         && s.procs
             .iter()
             .all(|(pid, p)| s.host(p.host).up && s.host(pid.home).up)
-        && s.procs.keys().eq(live_ghost(s).map(|(p, _)| p))
 }
 
 /// The processes a crash of `h` in state `s` must kill, by `specs/failures.md`: those whose
@@ -488,81 +495,404 @@ fn reach_wait_across_hosts(_: &SpriteModel, s: &State) -> bool {
     })
 }
 
-/// A one-line reason why invariant `id` fails in `s` (for counterexample reports).
+/// A one-line reason why invariant `id` fails in `s` (for counterexample reports), in
+/// words: what in the state is wrong, not the invariant's statement again.
 pub fn why(id: InvariantId, m: &SpriteModel, s: &State) -> String {
     use InvariantId::*;
     if s.flagged(id) {
         return "seen at the step marked !! above".into();
     }
     let detail = match id {
-        DEL => Some(format!(
-            "the file server holds {:?}, one Unix machine holds {:?}",
-            s.server.files.keys().map(|i| i.to_string()).collect::<Vec<_>>(),
-            s.ghost.inodes.keys().map(|i| i.to_string()).collect::<Vec<_>>()
-        )),
-        CONS => s.server.files.iter().find_map(|(ino, f)| {
-            let dirty: Vec<_> = s
-                .hosts
-                .iter()
-                .enumerate()
-                .filter_map(|(i, h)| h.cache.get(ino).filter(|e| e.dirty).map(|e| (i, e.data.clone())))
-                .collect();
-            let want = s.ghost.inodes.get(ino).map(|i| i.data.clone());
-            let latest = dirty.first().map_or(f.data.clone(), |(_, d)| d.clone());
-            (dirty.len() > 1 || Some(&latest) != want.as_ref()).then(|| {
-                format!("{ino}: latest data {latest:?} (dirty copies on {:?}), one Unix machine has {want:?}",
-                    dirty.iter().map(|(h, _)| format!("h{h}")).collect::<Vec<_>>())
-            })
-        }),
-        OFF => s.procs.iter().find_map(|(pid, p)| {
-            p.fds.iter().find_map(|(fd, sid)| {
-                let want = s.ghost.stream_of(*pid, *fd).map(|g| s.ghost.streams[&g].pos);
-                let shadow = s.server.streams.get(sid).and_then(|st| st.shadow);
-                let host = s.ref_host(*pid, *fd).unwrap_or(p.host);
-                let got = shadow.or_else(|| s.host(host).streams.get(sid).and_then(|c| c.pos));
-                (got.is_some() && got != want).then(|| {
-                    format!("{pid} {fd} sees position {got:?} on {host}, one Unix machine has {want:?}")
-                })
-            })
-        }),
+        DEL => why_del(s),
+        CONS => why_cons(s),
+        CACHE => why_cache(s),
+        OFF => why_off(s),
         MEM => s.procs.iter().find_map(|(pid, p)| {
             let g = s.ghost.procs.get(pid)?;
             (0..p.pages.len()).find_map(|i| {
-                let page = vocab::PageNo(i as u8);
-                let backing = s.server.backing.get(&(*pid, page)).copied().unwrap_or(0);
-                let v = p.pages[i].resident.unwrap_or(backing);
-                (g.mem.get(i) != Some(&v)).then(|| {
-                    format!("{pid} {page} would read {v} (resident or backing file), but the process last wrote {:?}", g.mem.get(i))
+                let v = page_read(s, *pid, i);
+                let want = g.mem.get(i).copied();
+                (want != Some(v)).then(|| {
+                    let page = vocab::PageNo(i as u8);
+                    let flushing = if s.flushes.contains_key(&(*pid, page)) {
+                        " (its flush to the backing file is still on the way)"
+                    } else {
+                        ""
+                    };
+                    format!(
+                        "{pid}'s {page} would read {v}, but the process last wrote {} there{flushing}",
+                        want.map_or("nothing".to_string(), |w| w.to_string())
+                    )
                 })
             })
         }),
+        PID => why_pid(s),
         SIG => s.procs.iter().find_map(|(pid, p)| {
             let sent = s.ghost.procs.get(pid).map_or(0, |g| g.signals);
-            let in_flight: u8 = s.signals.iter().filter(|(x, _)| x.pid == *pid).map(|(_, n)| *n).sum();
+            let in_flight: u8 = s
+                .signals
+                .iter()
+                .filter(|(x, _)| x.pid == *pid)
+                .map(|(_, n)| *n)
+                .sum();
             let held: u8 = s.hosts.iter().filter_map(|h| h.held_signals.get(pid)).sum();
-            (p.signals + in_flight + held != sent).then(|| {
-                format!("{sent} signals sent to {pid}; {} delivered, {in_flight} in flight, {held} held: {} lost", p.signals, sent.saturating_sub(p.signals + in_flight + held))
+            let accounted = p.signals + in_flight + held;
+            (accounted != sent).then(|| {
+                let verdict = if accounted < sent {
+                    format!("{} lost", sent - accounted)
+                } else {
+                    format!("{} too many", accounted - sent)
+                };
+                format!(
+                    "{sent} signal{} sent to {pid}; {} delivered, {in_flight} in flight, {held} held by its home: {verdict}",
+                    if sent == 1 { "" } else { "s" },
+                    p.signals
+                )
             })
         }),
+        WAIT => why_wait(s),
         HOME => s.procs.iter().find_map(|(pid, p)| {
             let loc = s.host(pid.home).home_table.get(pid);
-            (!inv_home(m, &only(s, *pid))).then(|| format!("{pid} is on {} but its home says {loc:?}", p.host))
+            (!inv_home(m, &only(s, *pid))).then(|| {
+                let says = loc.map_or("nothing".to_string(), |l| l.to_string());
+                match s.migrations.get(pid) {
+                    Some(mg) => format!(
+                        "{pid} moves from {} to {} (next: {}) but its home says {says}",
+                        mg.source, mg.target, mg.phase
+                    ),
+                    None => format!("{pid} is on {} but its home says {says}", p.host),
+                }
+            })
         }),
-        RES => s.hosts.iter().enumerate().find_map(|(i, h)| {
-            h.residue.keys().next().map(|pid| format!("h{i} still holds pages of {pid}, which left it"))
+        RES => why_res(s),
+        EVICT => s
+            .migrations
+            .iter()
+            .find_map(|(pid, mg)| {
+                (mg.kind == Kind::Evict && mg.target != pid.home).then(|| {
+                    format!("{pid} is evicted to {}, not to its home {}", mg.target, pid.home)
+                })
+            })
+            .or_else(|| {
+                s.procs.iter().find_map(|(pid, p)| {
+                    (s.host(p.host).owner && pid.home != p.host && p.status != Status::Migrating)
+                        .then(|| format!("{pid} still runs on {} after its owner returned", p.host))
+                })
+            }),
+        LIVE => s.migrations.iter().find_map(|(pid, mg)| {
+            crate::migrate::stuck(&m.cfg, s, *pid, mg)
+                .map(|why| format!("the migration of {pid} cannot go on: {why}"))
         }),
-        EVICT => s.procs.iter().find_map(|(pid, p)| {
-            (s.host(p.host).owner && pid.home != p.host && p.status != Status::Migrating)
-                .then(|| format!("{pid} still runs on {} after its owner returned", p.host))
+        REFUSE => why_refuse(m, s),
+        FAIL => s.procs.iter().find_map(|(pid, p)| {
+            if !s.host(p.host).up {
+                Some(format!("{pid} is alive on {}, which is down", p.host))
+            } else if !s.host(pid.home).up {
+                Some(format!("{pid} is alive though its home {} is down", pid.home))
+            } else {
+                None
+            }
         }),
-        FAIL | PID => Some(format!(
-            "live processes {:?}, one Unix machine has {:?}",
-            s.procs.keys().map(|p| p.to_string()).collect::<Vec<_>>(),
-            live_ghost(s).map(|(p, _)| p.to_string()).collect::<Vec<_>>()
-        )),
-        _ => None,
+        TR | TIME => None,
     };
-    detail.unwrap_or_else(|| id.statement().to_string())
+    detail.unwrap_or_else(|| {
+        format!(
+            "its check `inv_{}` (model/src/properties.rs) fails in the last state",
+            id.as_str().to_lowercase()
+        )
+    })
+}
+
+fn names<T: ToString>(items: impl IntoIterator<Item = T>, empty: &str) -> String {
+    let items: Vec<String> = items.into_iter().map(|i| i.to_string()).collect();
+    crate::trace::list(&items, empty)
+}
+
+/// A file's contents in words.
+fn contents(data: &[u8]) -> String {
+    if data.is_empty() {
+        "nothing".into()
+    } else {
+        let symbols: Vec<String> = data.iter().map(|b| b.to_string()).collect();
+        format!("the symbols {}", symbols.join(" "))
+    }
+}
+
+fn why_del(s: &State) -> Option<String> {
+    if !s.server.files.keys().eq(s.ghost.inodes.keys()) {
+        let missing: Vec<_> = s
+            .ghost
+            .inodes
+            .keys()
+            .filter(|i| !s.server.files.contains_key(i))
+            .collect();
+        let extra: Vec<_> = s
+            .server
+            .files
+            .keys()
+            .filter(|i| !s.ghost.inodes.contains_key(i))
+            .collect();
+        return Some(match (missing.is_empty(), extra.is_empty()) {
+            (false, _) => {
+                let open = missing.iter().all(|i| !s.ghost.inodes[*i].linked);
+                format!(
+                    "the file server has reclaimed {}, which one Unix machine still holds{}",
+                    names(missing, ""),
+                    if open {
+                        " (unlinked, but still open)"
+                    } else {
+                        ""
+                    }
+                )
+            }
+            _ => format!(
+                "the file server still holds {}, which one Unix machine has reclaimed",
+                names(extra, "")
+            ),
+        });
+    }
+    s.server.files.iter().find_map(|(ino, f)| {
+        let g = &s.ghost.inodes[ino];
+        if f.linked != g.linked {
+            Some(format!(
+                "{ino} is {} on the file server but {} on one Unix machine",
+                if f.linked { "linked" } else { "unlinked" },
+                if g.linked { "linked" } else { "unlinked" }
+            ))
+        } else if s.server.pipes.contains(ino) != g.pipe {
+            Some(format!("{ino} is a pipe on one side only"))
+        } else {
+            None
+        }
+    })
+}
+
+fn why_cons(s: &State) -> Option<String> {
+    s.server.files.iter().find_map(|(ino, f)| {
+        let dirty: Vec<_> = s
+            .hosts
+            .iter()
+            .enumerate()
+            .filter_map(|(i, h)| h.cache.get(ino).filter(|e| e.dirty).map(|e| (i, &e.data)))
+            .collect();
+        let want = s.ghost.inodes.get(ino).map(|i| &i.data);
+        let want_text = want.map_or("no such file".to_string(), |d| contents(d));
+        match dirty[..] {
+            [] if Some(&f.data) != want => Some(format!(
+                "{ino}: the file server has {}, one Unix machine has {want_text}",
+                contents(&f.data)
+            )),
+            [(h, d)] if Some(d) != want => Some(format!(
+                "{ino}: the latest data, dirty in h{h}'s cache, is {}; one Unix machine has {want_text}",
+                contents(d)
+            )),
+            [_, _, ..] => Some(format!(
+                "{ino} is dirty in the caches of {} at once ({}), so no one copy is the latest; one Unix machine has {want_text}",
+                names(dirty.iter().map(|(h, _)| format!("h{h}")), ""),
+                dirty.iter().map(|(h, d)| format!("h{h}: {}", contents(d))).collect::<Vec<_>>().join("; ")
+            )),
+            _ => None,
+        }
+    })
+}
+
+fn why_cache(s: &State) -> Option<String> {
+    s.server.files.iter().find_map(|(ino, f)| {
+        let streams: Vec<_> = s
+            .server
+            .streams
+            .values()
+            .filter(|st| st.ino == *ino)
+            .collect();
+        let users: BTreeSet<vocab::HostId> = streams
+            .iter()
+            .flat_map(|st| st.hosts.iter().copied())
+            .collect();
+        let writer = streams.iter().any(|st| st.mode.writes());
+        if users.len() >= 2 && writer && f.cacheable {
+            return Some(format!(
+                "{ino} is open for writing on {} but still cacheable",
+                names(&users, "")
+            ));
+        }
+        if !f.cacheable {
+            let cached: Vec<_> = users
+                .iter()
+                .filter(|h| s.host(**h).cache.contains_key(ino))
+                .collect();
+            if !cached.is_empty() {
+                return Some(format!(
+                    "{ino} is uncacheable but {} still holds blocks of it while using it",
+                    names(cached, "")
+                ));
+            }
+        }
+        None
+    })
+}
+
+fn why_off(s: &State) -> Option<String> {
+    s.procs.iter().find_map(|(pid, p)| {
+        p.fds.iter().find_map(|(fd, sid)| {
+            let Some(g) = s.ghost.stream_of(*pid, *fd) else {
+                return Some(format!("{pid} has {fd}, which one Unix machine does not have"));
+            };
+            let want = s.ghost.streams[&g].pos;
+            let (got, place) = match s.server.streams.get(sid).and_then(|st| st.shadow) {
+                Some(pos) => (Some(pos), "on the file server".to_string()),
+                None => {
+                    let host = s.ref_host(*pid, *fd).unwrap_or(p.host);
+                    (s.host(host).streams.get(sid).and_then(|c| c.pos), format!("on {host}"))
+                }
+            };
+            got.filter(|pos| *pos != want).map(|pos| {
+                format!("{pid}'s {fd} is at position {pos} {place}, but one Unix machine has it at {want}")
+            })
+        })
+    })
+}
+
+fn why_pid(s: &State) -> Option<String> {
+    let ghost: Vec<_> = live_ghost(s).map(|(p, _)| *p).collect();
+    if !s.procs.keys().eq(ghost.iter()) {
+        let extra: Vec<_> = s.procs.keys().filter(|p| !ghost.contains(p)).collect();
+        let missing: Vec<_> = ghost.iter().filter(|p| !s.procs.contains_key(p)).collect();
+        return Some(format!(
+            "the cluster has {} alive where one Unix machine has {}",
+            names(extra, "no other process"),
+            names(missing, "no other process")
+        ));
+    }
+    s.procs.keys().find_map(|pid| {
+        s.hosts.iter().enumerate().find_map(|(i, h)| {
+            let home = i == pid.home.0 as usize;
+            (h.home_table.contains_key(pid) != home).then(|| {
+                if home {
+                    format!("{pid} is missing from its home's table")
+                } else {
+                    format!("h{i}, not {pid}'s home, has it in its table")
+                }
+            })
+        })
+    })
+}
+
+fn why_wait(s: &State) -> Option<String> {
+    let zombies: BTreeMap<Pid, u8> = s
+        .hosts
+        .iter()
+        .flat_map(|h| h.rendezvous.zombies.iter().map(|(c, (_, st))| (*c, *st)))
+        .collect();
+    let ghost_zombies: BTreeMap<Pid, u8> = s
+        .ghost
+        .procs
+        .iter()
+        .filter_map(|(pid, p)| match p.state {
+            ProcState::Zombie(st) => Some((*pid, st)),
+            _ => None,
+        })
+        .collect();
+    if zombies != ghost_zombies {
+        let show = |z: &BTreeMap<Pid, u8>| {
+            names(z.iter().map(|(p, st)| format!("{p} (status {st})")), "none")
+        };
+        return Some(format!(
+            "exit statuses waiting to be collected: {}; one Unix machine has {}",
+            show(&zombies),
+            show(&ghost_zombies)
+        ));
+    }
+    s.procs.iter().find_map(|(pid, p)| {
+        let waits = p.status == Status::Waiting
+            || (p.status == Status::Migrating
+                && s.migrations.get(pid).is_some_and(|m| m.resume_waiting));
+        let ghost_waits = s
+            .ghost
+            .procs
+            .get(pid)
+            .is_some_and(|g| g.state == ProcState::Waiting);
+        (waits != ghost_waits).then(|| {
+            if waits {
+                format!("{pid} waits but on one Unix machine its wait has returned")
+            } else {
+                format!("{pid} does not wait but on one Unix machine it is blocked in wait")
+            }
+        })
+    })
+}
+
+fn why_res(s: &State) -> Option<String> {
+    let live_of = |here: vocab::HostId, pid: &Pid| pid.home == here && s.procs.contains_key(pid);
+    s.hosts.iter().enumerate().find_map(|(i, h)| {
+        let here = vocab::HostId(i as u8);
+        let bad = |what: &str, pid: &Pid| Some(format!("{here} still holds {what} {pid}"));
+        if let Some(pid) = h.residue.keys().find(|pid| {
+            pid.home != here
+                && !s.procs.get(pid).is_some_and(|p| p.host == here)
+                && !s
+                    .migrations
+                    .get(pid)
+                    .is_some_and(|m| m.source == here || m.target == here)
+        }) {
+            return bad("pages of", pid).map(|t| format!("{t}, which left it"));
+        }
+        if let Some(pid) = h.home_table.keys().find(|pid| !live_of(here, pid)) {
+            return bad("a home-table entry for", pid);
+        }
+        if let Some(pid) = h.groups.keys().find(|pid| !live_of(here, pid)) {
+            return bad("a process-group entry for", pid);
+        }
+        if let Some(pid) = h.held_signals.keys().find(|pid| {
+            !live_of(here, pid) || !matches!(h.home_table.get(pid), Some(Loc::Moving(..)))
+        }) {
+            return bad("signals for", pid).map(|t| format!("{t}, which is not moving"));
+        }
+        if let Some(pid) = h.rendezvous.waiters.iter().find(|pid| {
+            !s.procs
+                .get(pid)
+                .is_some_and(|p| p.status == Status::Waiting || p.status == Status::Migrating)
+        }) {
+            return bad("a wait by", pid).map(|t| format!("{t}, which does not wait"));
+        }
+        h.rendezvous
+            .zombies
+            .iter()
+            .find(|(child, (parent, _))| child.home != here || parent.home != here)
+            .map(|(child, (parent, _))| {
+                format!("{here} keeps the exit status of {child} for {parent}, though it is neither's home")
+            })
+    })
+}
+
+fn why_refuse(m: &SpriteModel, s: &State) -> Option<String> {
+    let cfg = &m.cfg;
+    s.procs
+        .iter()
+        .find_map(|(pid, p)| {
+            (p.pinned.is_some() && (p.host != pid.home || s.migrations.contains_key(pid)))
+                .then(|| format!("{pid} may never move, yet it is on {} or moving", p.host))
+        })
+        .or_else(|| {
+            s.migrations.iter().find_map(|(pid, mg)| {
+                if mg.source != pid.home && mg.target != pid.home {
+                    Some(format!(
+                        "{pid}, a foreign process, moves from {} to {}, neither of them its home",
+                        mg.source, mg.target
+                    ))
+                } else if mg.phase != Phase::Init
+                    && mg.target != pid.home
+                    && cfg.hosts[mg.target.0 as usize].version
+                        != cfg.hosts[mg.source.0 as usize].version
+                {
+                    Some(format!(
+                        "{pid} moves to {}, whose version differs from {}'s",
+                        mg.target, mg.source
+                    ))
+                } else {
+                    None
+                }
+            })
+        })
 }
 
 /// The state with only one process, to explain HOME per process.

@@ -326,3 +326,35 @@ impl State {
         }
     }
 }
+
+impl std::fmt::Display for Loc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Loc::At(h) => write!(f, "at {h}"),
+            Loc::Moving(a, b) => write!(f, "moving from {a} to {b}"),
+        }
+    }
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Kind::Voluntary => "migrate",
+            Kind::Exec => "exec",
+            Kind::Evict => "eviction",
+        })
+    }
+}
+
+/// A phase is named after the step that ends it.
+impl std::fmt::Display for Phase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Phase::Init => "MIG_INIT",
+            Phase::State => "MIG_STATE",
+            Phase::Streams => "STREAM_MOVE",
+            Phase::HomeUpdate => "HOME_UPDATE",
+            Phase::Resume => "RESUME",
+        })
+    }
+}

@@ -180,3 +180,34 @@ fn no_reachability_property_holds_from_the_start() {
         }
     }
 }
+
+/// FAIL is about crashes, MEM about memory: a child given a pid from the wrong host, with
+/// no crash anywhere, breaks PID (and TR) only. The path is `local-pids`'s counterexample:
+/// the parent migrates to h2 and forks there.
+#[test]
+fn a_wrong_pid_without_a_crash_breaks_pid_not_fail_or_mem() {
+    use model::properties::{inv_fail, inv_mem, inv_pid};
+    let m = SpriteModel::new(configs::for_switch(vocab::Switch::LocalPids));
+    let path = model::trace::from_indices(&m, &[3, 1, 1, 1, 1, 0]).expect("a path");
+    assert!(
+        path.iter()
+            .all(|a| !matches!(a, model::Action::Event(vocab::ClusterEvent::Crash(_)))),
+        "no crash on the path"
+    );
+    let states = model::trace::replay(&m, &path).expect("replays");
+    let last = states.last().expect("non-empty");
+    assert!(
+        !inv_pid(&m, last),
+        "the child's pid is not the one its home gives"
+    );
+    assert!(inv_fail(&m, last), "no crash, so nothing for FAIL to find");
+    assert!(
+        inv_mem(&m, last),
+        "memory is as written for every process both sides have"
+    );
+    let broken: Vec<_> = model::trace::explain_path(&m, &path)
+        .into_iter()
+        .map(|b| b.id)
+        .collect();
+    assert_eq!(broken, [InvariantId::TR, InvariantId::PID]);
+}

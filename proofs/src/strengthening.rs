@@ -288,7 +288,7 @@ pub fn ind_live(m: &SpriteModel, s: &State) -> bool {
 pub fn ind_refuse(m: &SpriteModel, s: &State) -> bool {
     holds(InvariantId::REFUSE, m, s)
 }
-/// FAIL: live processes are on up hosts with up homes, and are the ghost's.
+/// FAIL: crashes killed exactly their victims; live processes are on up hosts with up homes.
 pub fn ind_fail(m: &SpriteModel, s: &State) -> bool {
     holds(InvariantId::FAIL, m, s)
 }
