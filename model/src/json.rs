@@ -87,6 +87,8 @@ pub fn configuration(cfg: &Config, source: &str, r: &Report) -> Value {
         "seconds": r.seconds,
         "complete": r.complete,
         "cut": r.cut.iter().map(|c| c.flag()).collect::<Vec<_>>(),
+        "steps_taken": crate::coverage::names(r.taken),
+        "claimed_not_taken": r.claimed_untaken(),
         "properties": r.properties.iter().map(|p| property(cfg, source, p)).collect::<Vec<_>>(),
     })
 }

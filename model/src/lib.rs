@@ -11,6 +11,7 @@
 pub mod action;
 pub mod config;
 pub mod configs;
+pub mod coverage;
 mod ctx;
 mod events;
 pub mod explorer;
@@ -45,6 +46,8 @@ pub struct SpriteModel {
     pub cfg: Config,
     /// How the invariants are given to the checker.
     pub invariants: Invariants,
+    /// The kinds of step taken so far (shared by the model's clones, so the checker's).
+    pub coverage: std::sync::Arc<coverage::Coverage>,
 }
 
 /// How the invariants are given to the checker: one property each (a counterexample per
@@ -66,6 +69,7 @@ impl SpriteModel {
         SpriteModel {
             cfg,
             invariants: Invariants::Each,
+            coverage: Default::default(),
         }
     }
 
@@ -301,7 +305,11 @@ impl Model for SpriteModel {
     }
 
     fn next_state(&self, state: &State, action: Action) -> Option<State> {
-        self.apply(state, action, &mut Log::off())
+        let next = self.apply(state, action, &mut Log::off());
+        if next.is_some() {
+            self.coverage.record(&action);
+        }
+        next
     }
 
     fn format_action(&self, action: &Action) -> String {

@@ -145,6 +145,10 @@ pub struct Report {
     /// The bounds that cut the run.
     pub cut: Vec<Cut>,
     pub properties: Vec<PropertyResult>,
+    /// The kinds of step the run took, and those the configuration claims to cover
+    /// (`crate::coverage`): bits of `coverage::KINDS`.
+    pub taken: u64,
+    pub claimed: u64,
 }
 
 impl Report {
@@ -156,6 +160,10 @@ impl Report {
     }
     pub fn invariant(&self, id: InvariantId) -> Option<&PropertyResult> {
         self.properties.iter().find(|p| p.invariant == Some(id))
+    }
+    /// The kinds the configuration claims to cover that the run never took.
+    pub fn claimed_untaken(&self) -> Vec<&'static str> {
+        crate::coverage::names(self.claimed & !self.taken)
     }
     /// Invariants the checker found broken.
     pub fn violated(&self) -> impl Iterator<Item = &PropertyResult> {
@@ -335,6 +343,8 @@ fn finish(
         complete,
         cut,
         properties,
+        taken: model.coverage.bits(),
+        claimed: crate::coverage::claimed(cfg),
     }
 }
 

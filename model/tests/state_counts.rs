@@ -53,6 +53,31 @@ fn default_suite_state_counts_and_reachability() {
             "{name} not reached"
         );
     }
+    // Every configuration took every kind of step it claims to cover (model/src/coverage.rs).
+    for r in &reports {
+        assert!(
+            r.claimed_untaken().is_empty(),
+            "`{}` claims but never took: {:?}",
+            r.config,
+            r.claimed_untaken()
+        );
+    }
+}
+
+/// The coverage record is the checker's: a configuration that cannot reach a claimed step
+/// reports it (here `files` with its migrations refused by an owner at every target: the
+/// state never leaves the source, so no MIG_STATE, HOME_UPDATE or RESUME is taken).
+#[test]
+fn a_claimed_step_never_taken_is_reported() {
+    let mut cfg = configs::files();
+    for h in cfg.hosts.iter_mut().skip(1) {
+        h.owner = true;
+    }
+    let r = check(&cfg, &Options::default());
+    let missing = r.claimed_untaken();
+    assert!(missing.contains(&"MIG_STATE"), "{missing:?}");
+    assert!(missing.contains(&"RESUME"), "{missing:?}");
+    assert!(!missing.contains(&"open"), "{missing:?}");
 }
 
 #[test]

@@ -551,6 +551,18 @@ fn run_suite(args: &RunArgs) -> Result<ExitCode, String> {
                 cut.join(", ")
             );
         }
+        let uncovered: Vec<String> = reports
+            .iter()
+            .filter(|r| !r.claimed_untaken().is_empty())
+            .map(|r| format!("`{}`: {}", r.config, r.claimed_untaken().join(", ")))
+            .collect();
+        if uncovered.is_empty() {
+            println!("coverage: every configuration took every kind of step it claims to cover");
+        } else {
+            for u in &uncovered {
+                println!("NOT COVERED (claimed, never taken) in {u}");
+            }
+        }
         for (_, r, p) in &broken {
             println!(
                 "BROKEN: {} in `{}` ({})",
