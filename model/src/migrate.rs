@@ -427,10 +427,11 @@ impl Ctx<'_> {
     /// HOME_UPDATE: the home records the new host and sends on any signal it held.
     pub fn home_update(&mut self, pid: Pid) {
         let m = self.mig(pid);
-        self.log
-            .msg(Actor::Host(m.target), Actor::Host(pid.home), || {
-                format!("HOME_UPDATE {pid} at {}", m.target)
-            });
+        // The home is the source or the target: an update of its own table, no message
+        // (the source makes it when MIG_STATE is answered, the target when RESUME comes).
+        self.log.note(Actor::Host(pid.home), || {
+            format!("HOME_UPDATE {pid} at {}", m.target)
+        });
         self.home_located(pid, m.target);
         self.set_phase(pid, Phase::Resume);
     }
@@ -450,8 +451,12 @@ impl Ctx<'_> {
     /// the process is sent straight home again (EVICT).
     pub fn resume(&mut self, pid: Pid) {
         let m = self.end_migration(pid);
+        self.log
+            .msg(Actor::Host(m.source), Actor::Host(m.target), || {
+                format!("RESUME {pid}")
+            });
         self.log.note(Actor::Host(m.target), || {
-            format!("RESUME {pid} on {} ({} forgets it)", m.target, m.source)
+            format!("{pid} runs on {} ({} keeps nothing of it)", m.target, m.source)
         });
         if m.kind != Kind::Evict {
             let op = self.current_op(pid);
