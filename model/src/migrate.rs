@@ -456,7 +456,10 @@ impl Ctx<'_> {
                 format!("RESUME {pid}")
             });
         self.log.note(Actor::Host(m.target), || {
-            format!("{pid} runs on {} ({} keeps nothing of it)", m.target, m.source)
+            format!(
+                "{pid} runs on {} ({} keeps nothing of it)",
+                m.target, m.source
+            )
         });
         if m.kind != Kind::Evict {
             let op = self.current_op(pid);
