@@ -119,7 +119,7 @@ want_dom=(
     '!! PID broken: the child of p0.0 got p2.0'
     "BROKEN after step $steps:"
     'State after this step:'
-    'RESUME p0.0 on h2'
+    'p0.0 runs on h2'
 )
 for w in "${want_dom[@]}"; do
     grep -qF -- "$w" "$dom" || fail "the page (saved in $dom) does not show: $w"
