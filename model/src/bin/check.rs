@@ -788,11 +788,8 @@ fn print_alternative_trace(a: &AlternativeResult) {
 fn print_trace(cfg: &Config, source: &str, path: &[Action]) {
     let model = SpriteModel::new(cfg.clone());
     print!("{}", trace::render(&model, path));
-    if let Some(states) = trace::replay(&model, path) {
-        let last = states.last().expect("non-empty");
-        for line in trace::explain(&model, last) {
-            println!("     !! {line}");
-        }
+    for line in trace::explain_path(&model, path) {
+        println!("     !! {line}");
     }
     println!(
         "replay: {}",
@@ -820,8 +817,8 @@ fn replay(
     let model = SpriteModel::new(cfg.clone());
     let actions = trace::from_indices(&model, &indices)?;
     print!("{}", trace::render(&model, &actions));
-    let states = trace::replay(&model, &actions).expect("built from enabled actions");
-    let problems = trace::explain(&model, states.last().expect("non-empty"));
+    // Each broken invariant with the step that broke it, in words.
+    let problems = trace::explain_path(&model, &actions);
     for line in &problems {
         println!("     !! {line}");
     }
