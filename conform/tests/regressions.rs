@@ -12,6 +12,7 @@
 //! | `writer-recalled-keeps-writing` | found by the lockstep: after the server recalled a host's dirty blocks it forgot the host as last writer, though the host kept the file open for writing and wrote to its cache again; a read at the server then missed that write (CONS, an implementation bug) |
 //! | `killpg-large-group` | found by the lockstep: a killpg delivering to ten members at the home in one implementation step, more than the search's depth took one by one |
 //! | `target-crash-mid-exchange` | found by the mid-migration-event sweep: the target crashed during the stream exchange of a process whose forked child shares its file on the source; the source dropped the moving process's references twice and the child's `read` returned EBADF (an implementation bug) |
+//! | `crash-cuts-exchange-after-release` | found by the `migrate_events` fuzz target: the target crashed after the source had released a shared stream and before the grant; the implementation's server keeps the released position, the model's exchange never began, so where the position lives is compared only in runs without a crash |
 //! | `exit-during-exchange` | found by the lockstep: an exit's backing-file discard queued behind a stream exchange at the server, leaving the exit half done |
 //!
 //! A new case: `cargo run -p conform --bin replay -- <hex> --save tests/regressions/<name>.json`
