@@ -37,6 +37,7 @@ pub const LEMMAS: &[(&str, Lemma)] = &[
     ("g_streams", g_streams),
     ("g_pos", g_pos),
     ("g_procs", g_procs),
+    ("g_gen", g_gen),
     ("g_mem", g_mem),
     ("g_sig", g_sig),
 ];
@@ -514,6 +515,28 @@ pub fn g_procs(_: &SpriteModel, s: &State) -> bool {
                     && g.pgrp == group_of(s, *pid)
             }),
         })
+}
+
+/// g_gen: each home's slot generations are the ghost's (`Host::generations`,
+/// `Unix::generations`): for every host `h` and slot `i`, the generation the next process
+/// given slot `i` of home `h` gets is the same on both sides, so a fork's child pid, which
+/// carries it, is the ghost's `next_pid` (PID).
+pub fn g_gen(_: &SpriteModel, s: &State) -> bool {
+    let model: BTreeMap<(HostId, u8), u8> = s
+        .hosts
+        .iter()
+        .enumerate()
+        .flat_map(|(h, host)| {
+            host.generations
+                .iter()
+                .map(move |(slot, g)| ((HostId(h as u8), *slot), *g))
+        })
+        .collect();
+    s.ghost.generations.len() == model.len()
+        && s.ghost
+            .generations
+            .iter()
+            .all(|(k, g)| model.get(k) == Some(g))
 }
 
 /// g_mem: each page of each live process reads (resident copy, else backing file) what

@@ -26,6 +26,7 @@ pub const WF: &[&str] = &[
     "g_files",
     "g_streams",
     "g_procs",
+    "g_gen",
 ];
 
 /// One strengthening: the ID, the function's name, the property it strengthens, and the
