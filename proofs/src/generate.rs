@@ -209,7 +209,17 @@ pub fn perturb(m: &SpriteModel, s: &State) -> Vec<State> {
             });
         }
     }
-    // Messages.
+    // Messages: one fewer of a kind on the wire, and one for the pid each home would hand
+    // out next (no process has it yet).
+    for h in &hosts {
+        let next = s.ghost.next_pid(*h);
+        let msg = SignalMsg {
+            pid: next,
+            to: *h,
+            direct: false,
+        };
+        push(&|t| *t.signals.entry(msg).or_default() += 1);
+    }
     for msg in s.signals.keys() {
         let msg = *msg;
         push(&|t| {

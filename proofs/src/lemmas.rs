@@ -30,6 +30,7 @@ pub const LEMMAS: &[(&str, Lemma)] = &[
     ("cacheability", cacheability),
     ("cache_data", cache_data),
     ("signals", signals),
+    ("signal_pids", signal_pids),
     ("mem_clean", mem_clean),
     ("time", time),
     ("g_files", g_files),
@@ -412,6 +413,21 @@ pub fn signals(_: &SpriteModel, s: &State) -> bool {
                 && matches!(h.home_table.get(pid), Some(Loc::Moving(..)))
         })
     })
+}
+
+/// signal_pids: every live process, and every process a SIGNAL in flight is for, has a pid
+/// its home has already handed out: the slot's next generation at the home is above the
+/// pid's (generations counted without wrap-around, see `proofs/README.md`). So the pid a fork
+/// hands out next has no SIGNAL on its way to it, and a SIGNAL for a process that has exited
+/// never counts for a later one.
+pub fn signal_pids(_: &SpriteModel, s: &State) -> bool {
+    let handed_out = |p: &Pid| {
+        s.hosts
+            .get(p.home.0 as usize)
+            .and_then(|h| h.generations.get(&p.index))
+            .is_some_and(|g| *g > p.gen)
+    };
+    s.procs.keys().all(handed_out) && s.signals.keys().all(|m| handed_out(&m.pid))
 }
 
 /// mem_clean: a resident page that is not dirty holds what the backing file holds for it

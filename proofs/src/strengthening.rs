@@ -44,6 +44,7 @@ const ALL_GHOST: &[&str] = &[
     "cacheability",
     "cache_data",
     "signals",
+    "signal_pids",
     "mem_clean",
     "g_data",
     "g_pos",
@@ -114,7 +115,7 @@ pub const STRENGTHENINGS: &[Strengthening] = &[
         function: "ind_sig",
         property: "inv_sig",
         invariant: p::inv_sig,
-        extra: &["signals", "g_sig"],
+        extra: &["signals", "signal_pids", "g_sig"],
         check: ind_sig,
     },
     Strengthening {
