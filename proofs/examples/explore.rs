@@ -20,7 +20,7 @@ fn main() {
         }
         total.targets = targets;
     }
-    for cfg in model::configs::suite("default").unwrap() {
+    for cfg in model::configs::suite("scripts").unwrap() {
         let m = SpriteModel::new(cfg.clone());
         let init = m.initial();
         let bad = all_hold(&m, &init);

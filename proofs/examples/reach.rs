@@ -1,11 +1,12 @@
-//! Every reachable state of every configuration of the `full` suite satisfies every
-//! strengthening (a strengthening must at least be an invariant).
+//! Every reachable state of every scripted configuration (the `full` suite without its open
+//! configurations) satisfies every strengthening (a strengthening must at least be an
+//! invariant).
 use model::SpriteModel;
-use proofs::generate::reachable;
+use proofs::generate::{reachable, scripted};
 use proofs::inductive::all_hold;
 
 fn main() {
-    for cfg in model::configs::all() {
+    for cfg in model::configs::all().into_iter().filter(scripted) {
         let t = std::time::Instant::now();
         let m = SpriteModel::new(cfg.clone());
         let states = reachable(&cfg);

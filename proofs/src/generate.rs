@@ -10,6 +10,14 @@ use stateright::{Checker, Model};
 use std::sync::{Arc, Mutex};
 use vocab::{Fd, HostId, Mode, PageNo, Pid, MAX_FILE_LEN};
 
+/// Whether every process of the configuration runs a script (no alphabet). The
+/// strengthenings are stated for scripts: `migrations` and `rendezvous` read a frozen or
+/// waiting process's operation at its `pc`, which for an alphabet is not the operation it is
+/// in (`Proc::current`), so reachable states of the open configurations break them.
+pub fn scripted(cfg: &Config) -> bool {
+    !cfg.scripts.iter().any(|s| s.is_alphabet())
+}
+
 /// Every reachable state of a configuration (the checker runs to exhaustion; the standard
 /// configurations have at most a few thousand states). Only states in which no invariant
 /// was flagged are kept: a flagged state has no successors.
@@ -201,7 +209,17 @@ pub fn perturb(m: &SpriteModel, s: &State) -> Vec<State> {
             });
         }
     }
-    // Messages.
+    // Messages: one fewer of a kind on the wire, and one for the pid each home would hand
+    // out next (no process has it yet).
+    for h in &hosts {
+        let next = s.ghost.next_pid(*h);
+        let msg = SignalMsg {
+            pid: next,
+            to: *h,
+            direct: false,
+        };
+        push(&|t| *t.signals.entry(msg).or_default() += 1);
+    }
     for msg in s.signals.keys() {
         let msg = *msg;
         push(&|t| {
@@ -213,6 +231,21 @@ pub fn perturb(m: &SpriteModel, s: &State) -> Vec<State> {
         push(&|t| t.hosts[i].up = !t.hosts[i].up);
         push(&|t| t.hosts[i].owner = !t.hosts[i].owner);
         let h = &s.hosts[i];
+        // A slot's generation, and the generation of the next slot a fork would take.
+        for slot in h.generations.keys() {
+            let slot = *slot;
+            push(&|t| {
+                let g = t.hosts[i].generations.get_mut(&slot).unwrap();
+                *g = (*g + 1) % Pid::GENERATIONS;
+            });
+        }
+        let used: Vec<u8> = h.home_table.keys().map(|p| p.index).collect();
+        if let Some(free) = (0..u8::MAX).find(|x| !used.contains(x)) {
+            push(&|t| {
+                let g = t.hosts[i].generations.entry(free).or_default();
+                *g = (*g + 1) % Pid::GENERATIONS;
+            });
+        }
         for c in h.rendezvous.zombies.keys() {
             let c = *c;
             push(&|t| {

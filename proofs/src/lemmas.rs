@@ -30,6 +30,7 @@ pub const LEMMAS: &[(&str, Lemma)] = &[
     ("cacheability", cacheability),
     ("cache_data", cache_data),
     ("signals", signals),
+    ("signal_pids", signal_pids),
     ("mem_clean", mem_clean),
     ("time", time),
     ("g_files", g_files),
@@ -37,6 +38,7 @@ pub const LEMMAS: &[(&str, Lemma)] = &[
     ("g_streams", g_streams),
     ("g_pos", g_pos),
     ("g_procs", g_procs),
+    ("g_gen", g_gen),
     ("g_mem", g_mem),
     ("g_sig", g_sig),
 ];
@@ -413,6 +415,21 @@ pub fn signals(_: &SpriteModel, s: &State) -> bool {
     })
 }
 
+/// signal_pids: every live process, and every process a SIGNAL in flight is for, has a pid
+/// its home has already handed out: the slot's next generation at the home is above the
+/// pid's (generations counted without wrap-around, see `proofs/README.md`). So the pid a fork
+/// hands out next has no SIGNAL on its way to it, and a SIGNAL for a process that has exited
+/// never counts for a later one.
+pub fn signal_pids(_: &SpriteModel, s: &State) -> bool {
+    let handed_out = |p: &Pid| {
+        s.hosts
+            .get(p.home.0 as usize)
+            .and_then(|h| h.generations.get(&p.index))
+            .is_some_and(|g| *g > p.gen)
+    };
+    s.procs.keys().all(handed_out) && s.signals.keys().all(|m| handed_out(&m.pid))
+}
+
 /// mem_clean: a resident page that is not dirty holds what the backing file holds for it
 /// (an absent backing page reads 0), so dropping it loses nothing.
 pub fn mem_clean(_: &SpriteModel, s: &State) -> bool {
@@ -514,6 +531,28 @@ pub fn g_procs(_: &SpriteModel, s: &State) -> bool {
                     && g.pgrp == group_of(s, *pid)
             }),
         })
+}
+
+/// g_gen: each home's slot generations are the ghost's (`Host::generations`,
+/// `Unix::generations`): for every host `h` and slot `i`, the generation the next process
+/// given slot `i` of home `h` gets is the same on both sides, so a fork's child pid, which
+/// carries it, is the ghost's `next_pid` (PID).
+pub fn g_gen(_: &SpriteModel, s: &State) -> bool {
+    let model: BTreeMap<(HostId, u8), u8> = s
+        .hosts
+        .iter()
+        .enumerate()
+        .flat_map(|(h, host)| {
+            host.generations
+                .iter()
+                .map(move |(slot, g)| ((HostId(h as u8), *slot), *g))
+        })
+        .collect();
+    s.ghost.generations.len() == model.len()
+        && s.ghost
+            .generations
+            .iter()
+            .all(|(k, g)| model.get(k) == Some(g))
 }
 
 /// g_mem: each page of each live process reads (resident copy, else backing file) what

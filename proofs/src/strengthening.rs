@@ -26,6 +26,7 @@ pub const WF: &[&str] = &[
     "g_files",
     "g_streams",
     "g_procs",
+    "g_gen",
 ];
 
 /// One strengthening: the ID, the function's name, the property it strengthens, and the
@@ -43,6 +44,7 @@ const ALL_GHOST: &[&str] = &[
     "cacheability",
     "cache_data",
     "signals",
+    "signal_pids",
     "mem_clean",
     "g_data",
     "g_pos",
@@ -113,7 +115,7 @@ pub const STRENGTHENINGS: &[Strengthening] = &[
         function: "ind_sig",
         property: "inv_sig",
         invariant: p::inv_sig,
-        extra: &["signals", "g_sig"],
+        extra: &["signals", "signal_pids", "g_sig"],
         check: ind_sig,
     },
     Strengthening {

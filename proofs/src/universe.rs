@@ -278,6 +278,26 @@ fn complete(m: &SpriteModel, mut s: State, pos: u8, shadow_single: bool) -> Stat
             s.host_mut(pid.home).rendezvous.waiters.insert(pid);
         }
     }
+    // Every pid alive or exited has been handed out by its home: the slot's next
+    // generation is above it.
+    let pids: Vec<Pid> = s
+        .procs
+        .keys()
+        .copied()
+        .chain(
+            s.hosts
+                .iter()
+                .flat_map(|h| h.rendezvous.zombies.keys().copied()),
+        )
+        .collect();
+    for pid in pids {
+        let g = s
+            .host_mut(pid.home)
+            .generations
+            .entry(pid.index)
+            .or_default();
+        *g = (*g).max(pid.gen + 1);
+    }
     reabstracted(m, &s)
 }
 

@@ -7,7 +7,7 @@
 //! model; `tests/fixed_bugs.rs` keeps them fixed.
 
 use model::{configs, Config, SpriteModel};
-use proofs::generate::{candidates, reachable};
+use proofs::generate::{candidates, reachable, scripted};
 use proofs::inductive::{all_hold, InductionCheck};
 use proofs::universe::{self, Bounds};
 use std::time::Instant;
@@ -150,7 +150,8 @@ fn tiny_universe_pipes() {
     tiny(universe::pipes, "tiny pipes", Bounds::small());
 }
 
-/// The larger bounds: every reachable state of every configuration of the `full` suite
+/// The larger bounds: every reachable state of every scripted configuration (the `full`
+/// suite without its open configurations, whose alphabets the strengthenings do not cover)
 /// examined, and every reachable state perturbed (every 25th for the two configurations with
 /// about 100 000 states, `family` and `crowd`); the tiny universe with every operation, data
 /// {}, {0}, {1}, {0, 1} and positions 0..=2. About 9 minutes in release on 2 cores:
@@ -158,7 +159,7 @@ fn tiny_universe_pipes() {
 #[test]
 #[ignore]
 fn large_bounds() {
-    for cfg in configs::all() {
+    for cfg in configs::all().into_iter().filter(scripted) {
         let stride = if matches!(cfg.name.as_str(), "family" | "crowd") {
             25
         } else {
