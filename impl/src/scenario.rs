@@ -606,6 +606,16 @@ pub fn parse(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
                 if !known(at) {
                     return Err(cx.err(h.span(), format!("no host {at} in the scenario")));
                 }
+                if at != pid.home {
+                    if let Some(why) = vocab::syntax::cannot_start_away(
+                        hosts
+                            .iter()
+                            .any(|x: &HostConfig| x.id == at && x.owner_present),
+                        p.shares_memory || p.maps_device,
+                    ) {
+                        return Err(cx.err(h.span(), format!("{pid} cannot start on {at}: {why}")));
+                    }
+                }
                 (at != pid.home).then_some(at)
             }
         };

@@ -292,3 +292,25 @@ fn a_start_on_no_host_is_located() {
                 [[process]]\npid = \"p0.0\"\nstart_on = \"h3\"\n";
     refused(t.run("s.toml", text, &[]), "s.toml", 6, "no host h3");
 }
+
+#[test]
+fn a_process_cannot_start_where_it_could_never_have_migrated() {
+    let t = Tmp::new("away");
+    let base =
+        "steps = [{ pid = \"p0.0\", op = \"getpid\" }]\n[[host]]\nid = 0\n[[host]]\nid = 1\n";
+    let owner = format!("{base}owner = true\n[[process]]\npid = \"p0.0\"\nstart_on = \"h1\"\n");
+    refused(
+        t.run("o.toml", &owner, &[]),
+        "o.toml",
+        9,
+        "its owner is present",
+    );
+    let pinned =
+        format!("{base}[[process]]\npid = \"p0.0\"\nshares_memory = true\nstart_on = \"h1\"\n");
+    refused(
+        t.run("p.toml", &pinned, &[]),
+        "p.toml",
+        9,
+        "can never have migrated",
+    );
+}

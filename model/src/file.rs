@@ -379,6 +379,15 @@ impl Loader<'_> {
                             self.err(h.span(), format!("no host {at} in the configuration"))
                         );
                     }
+                    let owner = hosts.get(usize::from(at.0)).is_some_and(|x| x.owner);
+                    let why = (at != pid.home)
+                        .then(|| syntax::cannot_start_away(owner, p.shares_memory || p.maps_device))
+                        .flatten();
+                    if let Some(why) = why {
+                        return Err(
+                            self.err(h.span(), format!("{pid} cannot start on {at}: {why}"))
+                        );
+                    }
                     (at != pid.home).then_some(at)
                 }
             };

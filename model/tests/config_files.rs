@@ -482,4 +482,20 @@ fn a_process_may_start_away_from_its_home() {
     let e = load("c.toml", &bad).unwrap_err();
     assert!(e.message.contains("no host h4"), "{e}");
     assert_eq!(e.line, 23, "{e}");
+    // Where it could never have migrated to: an owner at h1, or a process that may not move.
+    let owned = read("scenarios/started-away.toml").replace(
+        "[[host]]
+id = 1
+",
+        "[[host]]
+id = 1
+owner = true
+",
+    );
+    let e = load("d.toml", &owned).unwrap_err();
+    assert!(e.message.contains("its owner is present"), "{e}");
+    let pinned = read("scenarios/started-away.toml")
+        .replace("start_on = \"h1\"", "start_on = \"h1\"\nmaps_device = true");
+    let e = load("e.toml", &pinned).unwrap_err();
+    assert!(e.message.contains("can never have migrated"), "{e}");
 }

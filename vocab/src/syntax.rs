@@ -265,6 +265,19 @@ pub fn parse_event(s: &str) -> Result<ClusterEvent, String> {
     })
 }
 
+/// Why a process cannot start away from its home (`start_on`), as if it had migrated
+/// there: the host's owner is present (it would have been evicted, EVICT), or the process
+/// may never migrate (REFUSE). Used by the model's files and the scenario files alike.
+pub fn cannot_start_away(owner_present: bool, immovable: bool) -> Option<&'static str> {
+    if owner_present {
+        Some("its owner is present, so a foreign process would have been evicted")
+    } else if immovable {
+        Some("it shares writable memory or maps a device, so it can never have migrated")
+    } else {
+        None
+    }
+}
+
 /// Parses the moment an event happens at (`after = "MIG_STATE p0.0"`; see
 /// [`crate::Trigger`]).
 pub fn parse_trigger(s: &str) -> Result<crate::Trigger, String> {
