@@ -189,11 +189,12 @@ pub fn op(u: &mut Unstructured, hosts: u8) -> Result<Op> {
 
 fn event(u: &mut Unstructured, hosts: u8) -> Result<ClusterEvent> {
     let h = HostId(u.int_in_range(0..=hosts - 1)?);
-    Ok(match u.int_in_range(0..=9u8)? {
+    Ok(match u.int_in_range(0..=10u8)? {
         0..=4 => ClusterEvent::OwnerReturns(h),
         5..=6 => ClusterEvent::OwnerLeaves(h),
         7..=8 => ClusterEvent::Crash(h),
-        _ => ClusterEvent::Reboot(h),
+        9 => ClusterEvent::Reboot(h),
+        _ => ClusterEvent::ClockTick(h),
     })
 }
 

@@ -516,6 +516,7 @@ impl Cluster {
             ClusterEvent::OwnerLeaves(h) => self.input(h, Input::OwnerLeaves)?,
             ClusterEvent::Crash(h) => self.crash(h)?,
             ClusterEvent::Reboot(h) => self.reboot(h)?,
+            ClusterEvent::ClockTick(h) => self.clock_tick(h)?,
         }
         // The host's load daemon hears of it too (a down host runs none).
         let now = self.now;
@@ -534,7 +535,7 @@ impl Cluster {
                 }
                 Vec::new()
             }
-            (None, _) => Vec::new(),
+            (Some(_), ClusterEvent::ClockTick(_)) | (None, _) => Vec::new(),
         };
         self.apply_policy(effects);
         Ok(())
@@ -601,6 +602,15 @@ impl Cluster {
                 },
             )?;
         }
+        Ok(())
+    }
+
+    /// The host's clock advances one second (a down host's clock keeps time too, and a
+    /// reboot keeps it: the kernel comes back with this configuration).
+    fn clock_tick(&mut self, h: HostId) -> Result<(), SimError> {
+        let k = self.kernels.get_mut(&h).ok_or(SimError::UnknownHost(h))?;
+        let cfg = &mut Arc::make_mut(k).cfg;
+        cfg.clock_skew_ms = cfg.clock_skew_ms.saturating_add(1000);
         Ok(())
     }
 

@@ -92,7 +92,8 @@ impl ProcSpec {
 pub struct HostSpec {
     /// Migration version number of the host's kernel.
     pub version: u8,
-    /// The host's clock reading (clocks are not synchronised, and do not move in the model).
+    /// The host's clock reading at the start (clocks are not synchronised; a `ClockTick`
+    /// event advances one by a second).
     pub clock: u32,
     /// Whether the owner is present at the start.
     pub owner: bool,

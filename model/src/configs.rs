@@ -213,7 +213,7 @@ pub fn vm_evict() -> Config {
 }
 
 /// Signals and time: signals sent while the target migrates; time read before and after
-/// a move to a host whose clock is behind.
+/// a move to a host whose clock is behind, while both clocks may advance.
 pub fn signals_time() -> Config {
     let mut hosts = hosts(2);
     hosts[0].clock = 9;
@@ -250,9 +250,15 @@ pub fn signals_time() -> Config {
                 },
             ]),
         ],
+        // Each clock may advance at any point: monotonic time must come from reading one
+        // clock (the home's), not from the clocks standing still.
+        events: vec![
+            (ClusterEvent::ClockTick(H0), 2),
+            (ClusterEvent::ClockTick(H1), 2),
+        ],
         ..base(
             "signals-time",
-            "signals to a migrating process; time across hosts with skewed clocks",
+            "signals to a migrating process; time across hosts with skewed clocks that advance",
             2,
         )
     }

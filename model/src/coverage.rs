@@ -52,7 +52,7 @@ pub const KINDS: [&str; 40] = [
     "reboot",
     "owner returns",
     "owner leaves",
-    "(unused)",
+    "clock tick",
     "(unused)",
 ];
 
@@ -90,6 +90,7 @@ fn event_kind(e: &ClusterEvent) -> usize {
         ClusterEvent::Reboot(_) => 35,
         ClusterEvent::OwnerReturns(_) => 36,
         ClusterEvent::OwnerLeaves(_) => 37,
+        ClusterEvent::ClockTick(_) => 38,
     }
 }
 

@@ -20,6 +20,13 @@ impl Ctx<'_> {
                 self.log
                     .note(Actor::Host(h), || "reboots with empty tables".into());
             }
+            ClusterEvent::ClockTick(h) => {
+                // The count of this event in `events_used` is the advance (`State::clock`),
+                // already counted by the caller.
+                let t = self.s.clock(self.cfg, h);
+                self.log
+                    .note(Actor::Host(h), || format!("clock advances to {t}"));
+            }
         }
     }
 
@@ -174,5 +181,7 @@ pub fn event_enabled(s: &State, e: ClusterEvent) -> bool {
         ClusterEvent::OwnerLeaves(h) => host(h).is_some_and(|x| x.up && x.owner),
         ClusterEvent::Crash(h) => host(h).is_some_and(|x| x.up),
         ClusterEvent::Reboot(h) => host(h).is_some_and(|x| !x.up),
+        // A clock keeps time whether or not its host is up.
+        ClusterEvent::ClockTick(h) => host(h).is_some(),
     }
 }

@@ -343,7 +343,7 @@ impl Ctx<'_> {
                 "FORWARD gettimeofday".into()
             });
         }
-        let t = self.cfg.hosts[clock_host.0 as usize].clock;
+        let t = self.s.clock(self.cfg, clock_host);
         let p = self.s.procs.get_mut(&pid).expect("runs");
         let last = p.last_time;
         p.last_time = Some(t);

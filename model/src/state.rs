@@ -277,6 +277,19 @@ impl State {
     pub fn event_count(&self, i: usize) -> u8 {
         ((self.events_used >> (4 * i)) & 0xf) as u8
     }
+    /// Host `h`'s clock now: its configured reading advanced by one second for each
+    /// `ClockTick` of `h` that has happened (the count lives in `events_used`, so a clock
+    /// costs no state of its own).
+    pub fn clock(&self, cfg: &crate::config::Config, h: HostId) -> u32 {
+        let ticks: u32 = cfg
+            .events
+            .iter()
+            .enumerate()
+            .filter(|(_, (e, _))| *e == vocab::ClusterEvent::ClockTick(h))
+            .map(|(i, _)| u32::from(self.event_count(i)))
+            .sum();
+        cfg.hosts[h.0 as usize].clock + ticks
+    }
     /// Signals sent to `pid` and not yet delivered: on the wire, or held by a home.
     pub fn signals_pending(&self, pid: Pid) -> u32 {
         let in_flight: u32 = self

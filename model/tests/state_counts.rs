@@ -12,7 +12,7 @@ const DEFAULT_SUITE: [(&str, usize); 15] = [
     ("shared-offset", 206),
     ("caching", 1492),
     ("vm-evict", 2420),
-    ("signals-time", 622),
+    ("signals-time", 10980),
     ("fork-wait", 142),
     ("refuse", 96),
     ("crash", 620),

@@ -452,12 +452,12 @@ pub fn mem_clean(_: &SpriteModel, s: &State) -> bool {
     })
 }
 
-/// time: the last time a process read is its home's clock.
+/// time: the last time a process read is at most its home's clock now (clocks only move
+/// forward: a `ClockTick` adds a second).
 pub fn time(m: &SpriteModel, s: &State) -> bool {
-    s.procs.iter().all(|(pid, p)| {
-        p.last_time
-            .is_none_or(|t| t == m.cfg.hosts[pid.home.0 as usize].clock)
-    })
+    s.procs
+        .iter()
+        .all(|(pid, p)| p.last_time.is_none_or(|t| t <= s.clock(&m.cfg, pid.home)))
 }
 
 /// g_files: the ghost's directory is the server's, and its files are the server's files,

@@ -52,7 +52,8 @@ fn event() -> impl Strategy<Value = ClusterEvent> {
         host.clone().prop_map(ClusterEvent::OwnerReturns),
         host.clone().prop_map(ClusterEvent::OwnerLeaves),
         host.clone().prop_map(ClusterEvent::Crash),
-        host.prop_map(ClusterEvent::Reboot),
+        host.clone().prop_map(ClusterEvent::Reboot),
+        host.prop_map(ClusterEvent::ClockTick),
     ]
 }
 

@@ -262,8 +262,8 @@ pub fn ind_sig(m: &SpriteModel, s: &State) -> bool {
 pub fn ind_wait(m: &SpriteModel, s: &State) -> bool {
     holds(InvariantId::WAIT, m, s)
 }
-/// TIME: time never went backwards. Strengthened by "the last time read is the home's
-/// clock".
+/// TIME: time never went backwards. Strengthened by "the last time read is at most the
+/// home's clock now".
 pub fn ind_time(m: &SpriteModel, s: &State) -> bool {
     holds(InvariantId::TIME, m, s)
 }

@@ -157,6 +157,8 @@ pub fn config() -> Config {
             ClusterEvent::Crash(H1),
             ClusterEvent::Crash(H0),
             ClusterEvent::Reboot(H1),
+            ClusterEvent::ClockTick(H0),
+            ClusterEvent::ClockTick(H1),
         ]
         .into_iter()
         .map(|e| (e, 1))

@@ -84,7 +84,11 @@ fn kind(a: &Action) -> (Kind, Option<Action>) {
                 sprite("Event(OwnerReturns)"),
                 Some(Action::Event(ClusterEvent::OwnerLeaves(h))),
             ),
-            ClusterEvent::OwnerLeaves(_) => (sprite("Event(OwnerLeaves)"), None),
+            ClusterEvent::OwnerLeaves(_) => (
+                sprite("Event(OwnerLeaves)"),
+                Some(Action::Event(ClusterEvent::ClockTick(h))),
+            ),
+            ClusterEvent::ClockTick(_) => (sprite("Event(ClockTick)"), None),
         },
     }
 }

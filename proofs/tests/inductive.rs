@@ -92,7 +92,7 @@ fn perturbed_vm_evict() {
 }
 #[test]
 fn perturbed_signals_time() {
-    perturbed(configs::signals_time(), 1);
+    perturbed(configs::signals_time(), 8);
 }
 #[test]
 fn perturbed_fork_wait() {

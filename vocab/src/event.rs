@@ -18,6 +18,9 @@ pub enum ClusterEvent {
     Crash(HostId),
     /// The host comes back with empty tables.
     Reboot(HostId),
+    /// The host's clock advances by one second. Clocks are not synchronised and each moves
+    /// at its own pace; none ever goes back (TIME).
+    ClockTick(HostId),
 }
 
 impl ClusterEvent {
@@ -27,7 +30,8 @@ impl ClusterEvent {
             ClusterEvent::OwnerReturns(h)
             | ClusterEvent::OwnerLeaves(h)
             | ClusterEvent::Crash(h)
-            | ClusterEvent::Reboot(h) => h,
+            | ClusterEvent::Reboot(h)
+            | ClusterEvent::ClockTick(h) => h,
         }
     }
 }
@@ -39,6 +43,7 @@ impl fmt::Display for ClusterEvent {
             ClusterEvent::OwnerLeaves(h) => write!(f, "owner leaves {h}"),
             ClusterEvent::Crash(h) => write!(f, "{h} crashes"),
             ClusterEvent::Reboot(h) => write!(f, "{h} reboots"),
+            ClusterEvent::ClockTick(h) => write!(f, "{h}'s clock advances"),
         }
     }
 }

@@ -13,7 +13,8 @@
 //! `memwrite pgN SYM`, `migrate hN`, `pipe`, `getpgrp`, `setpgid pH.I`, `killpg pH.I`.
 //! A pid is `pH.I` (home `H`, slot index `I`), or `pH.I.G` for the generation `G` of a slot
 //! given to a new process again (see `Pid`).
-//! Events: `crash hN`, `reboot hN`, `owner-returns hN`, `owner-leaves hN`.
+//! Events: `crash hN`, `reboot hN`, `owner-returns hN`, `owner-leaves hN`, `clock-tick hN` (the
+//! host's clock advances one second).
 //! [`op_text`] and [`event_text`] print these forms; parsing what they print gives back the
 //! same value.
 //!
@@ -256,9 +257,10 @@ pub fn parse_event(s: &str) -> Result<ClusterEvent, String> {
         "reboot" => ClusterEvent::Reboot(h),
         "owner-returns" => ClusterEvent::OwnerReturns(h),
         "owner-leaves" => ClusterEvent::OwnerLeaves(h),
+        "clock-tick" => ClusterEvent::ClockTick(h),
         other => {
             return Err(format!(
-                "unknown event `{}` (crash, reboot, owner-returns, owner-leaves)",
+                "unknown event `{}` (crash, reboot, owner-returns, owner-leaves, clock-tick)",
                 quote(other)
             ))
         }
@@ -350,6 +352,7 @@ pub fn event_text(e: &ClusterEvent) -> String {
         ClusterEvent::Reboot(h) => format!("reboot {h}"),
         ClusterEvent::OwnerReturns(h) => format!("owner-returns {h}"),
         ClusterEvent::OwnerLeaves(h) => format!("owner-leaves {h}"),
+        ClusterEvent::ClockTick(h) => format!("clock-tick {h}"),
     }
 }
 
@@ -476,6 +479,7 @@ mod tests {
                 ClusterEvent::Reboot(h),
                 ClusterEvent::OwnerReturns(h),
                 ClusterEvent::OwnerLeaves(h),
+                ClusterEvent::ClockTick(h),
             ] {
                 assert_eq!(parse_event(&event_text(&e)), Ok(e));
             }
