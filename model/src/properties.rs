@@ -8,7 +8,7 @@ use crate::state::{Kind, Loc, Phase, State, Status};
 use crate::SpriteModel;
 use std::collections::{BTreeMap, BTreeSet};
 use unix::ProcState;
-use vocab::{InvariantId, Pid};
+use vocab::{HostId, InvariantId, Pid};
 
 type Check = fn(&SpriteModel, &State) -> bool;
 
@@ -130,22 +130,46 @@ pub fn inv_del(_: &SpriteModel, s: &State) -> bool {
 }
 
 /// CONS: the latest data of every file (the one dirty cached copy, else the server's)
-/// is the one-machine Unix's, and no two hosts hold dirty copies.
+/// is the one-machine Unix's; no two hosts hold dirty copies, and the one that does is the
+/// file's last writer (so that the next open elsewhere recalls them); and every host that
+/// would serve a read from its cache (a process there uses the file, the file is
+/// cacheable, the host's blocks are of its current version) holds exactly the latest data.
+/// A host that does not use the file may keep blocks the server still counts as current:
+/// its next open revalidates them after recalling the dirty copy.
 pub fn inv_cons(_: &SpriteModel, s: &State) -> bool {
     ok(s, InvariantId::CONS)
         && s.server.files.iter().all(|(ino, f)| {
-            let dirty: Vec<_> = s
+            let mut dirty = s
                 .hosts
                 .iter()
-                .filter_map(|h| h.cache.get(ino).filter(|e| e.dirty))
-                .collect();
-            let latest = match dirty[..] {
-                [] => &f.data,
-                [one] => &one.data,
+                .enumerate()
+                .filter_map(|(i, h)| Some((i, h.cache.get(ino).filter(|e| e.dirty)?)));
+            let latest = match (dirty.next(), dirty.next()) {
+                (None, _) => &f.data,
+                (Some((i, one)), None) if f.last_writer == Some(HostId(i as u8)) => &one.data,
                 _ => return false,
             };
             s.ghost.inodes.get(ino).is_some_and(|i| &i.data == latest)
+                && (!f.cacheable || {
+                    let users = users(s, ino);
+                    s.hosts.iter().enumerate().all(|(i, h)| {
+                        users & (1 << i) == 0
+                            || h.cache
+                                .get(ino)
+                                .is_none_or(|e| e.version != f.version || &e.data == latest)
+                    })
+                })
         })
+}
+
+/// The hosts using a file through the server's streams, as a bit set.
+fn users(s: &State, ino: &unix::Ino) -> u64 {
+    s.server
+        .streams
+        .values()
+        .filter(|st| st.ino == *ino)
+        .flat_map(|st| st.hosts.iter())
+        .fold(0, |acc, h| acc | 1 << h.0)
 }
 
 /// CACHE: a file used on two or more hosts with a writer is uncacheable, and no host that
@@ -156,13 +180,12 @@ pub fn inv_cons(_: &SpriteModel, s: &State) -> bool {
 pub fn inv_cache(_: &SpriteModel, s: &State) -> bool {
     ok(s, InvariantId::CACHE)
         && s.server.files.iter().all(|(ino, f)| {
-            let streams = s.server.streams.values().filter(|st| st.ino == *ino);
-            // Hosts using the file, as a bit set.
-            let users: u64 = streams
-                .clone()
-                .flat_map(|st| st.hosts.iter())
-                .fold(0, |acc, h| acc | 1 << h.0);
-            let writer = streams.clone().any(|st| st.mode.writes());
+            let users = users(s, ino);
+            let writer = s
+                .server
+                .streams
+                .values()
+                .any(|st| st.ino == *ino && st.mode.writes());
             let write_shared = users.count_ones() >= 2 && writer;
             (!write_shared || !f.cacheable)
                 && (f.cacheable
@@ -173,9 +196,32 @@ pub fn inv_cache(_: &SpriteModel, s: &State) -> bool {
         })
 }
 
-/// OFF: every descriptor of every process sees the access position the one-machine Unix
-/// has for it.
+/// OFF: exactly one place holds each stream's access position (with users on two or more
+/// hosts, the server's shadow stream and no client; with one, the shadow or that client's
+/// copy, not both), and every descriptor of every process sees there the position the
+/// one-machine Unix has for it.
 pub fn inv_off(_: &SpriteModel, s: &State) -> bool {
+    one_position(s) && positions_seen(s)
+}
+
+/// OFF's placement clause: where each stream's position is kept.
+fn one_position(s: &State) -> bool {
+    s.server.streams.iter().all(|(sid, st)| {
+        let mut at_clients = st
+            .hosts
+            .iter()
+            .filter(|h| s.host(**h).streams.get(sid).is_some_and(|c| c.pos.is_some()));
+        match (st.hosts.len(), st.shadow, at_clients.next(), at_clients.next()) {
+            (0, ..) => true,
+            (1, Some(_), None, _) | (1, None, Some(_), None) => true,
+            (_, Some(_), None, _) => true,
+            _ => false,
+        }
+    })
+}
+
+/// OFF's value clause: what each descriptor sees is the one-machine Unix's position.
+fn positions_seen(s: &State) -> bool {
     s.procs.iter().all(|(pid, p)| {
         p.fds.iter().all(|(fd, sid)| {
             let Some(gsid) = s.ghost.stream_of(*pid, *fd) else {
@@ -691,7 +737,23 @@ fn why_cons(s: &State) -> Option<String> {
                 names(dirty.iter().map(|(h, _)| format!("h{h}")), ""),
                 dirty.iter().map(|(h, d)| format!("h{h}: {}", contents(d))).collect::<Vec<_>>().join("; ")
             )),
-            _ => None,
+            [(h, _)] if f.last_writer != Some(vocab::HostId(h as u8)) => Some(format!(
+                "{ino} is dirty in h{h}'s cache, but the file server counts {} as its last writer: an open elsewhere would not recall the data",
+                f.last_writer.map_or("no host".to_string(), |w| w.to_string())
+            )),
+            _ => {
+                let latest = dirty.first().map_or(&f.data, |(_, d)| *d);
+                let users = users(s, ino);
+                s.hosts.iter().enumerate().find_map(|(i, h)| {
+                    let e = h.cache.get(ino)?;
+                    (f.cacheable && users & (1 << i) != 0 && e.version == f.version && &e.data != latest)
+                        .then(|| format!(
+                            "a process on h{i} uses {ino} and h{i}'s cache holds {} of the current version, but the latest data is {}: a read there returns stale data",
+                            contents(&e.data),
+                            contents(latest)
+                        ))
+                })
+            }
         }
     })
 }
@@ -732,6 +794,33 @@ fn why_cache(s: &State) -> Option<String> {
 }
 
 fn why_off(s: &State) -> Option<String> {
+    let placement = s.server.streams.iter().find_map(|(sid, st)| {
+        let at: Vec<vocab::HostId> = st
+            .hosts
+            .iter()
+            .copied()
+            .filter(|h| s.host(*h).streams.get(sid).is_some_and(|c| c.pos.is_some()))
+            .collect();
+        let used = names(st.hosts.iter(), "no host");
+        let clients = names(at.iter(), "");
+        match (st.hosts.len(), st.shadow.is_some(), at.len()) {
+            (0, ..) | (1, true, 0) | (1, false, 1) | (_, true, 0) => None,
+            (n, false, 0) if n >= 1 => Some(format!(
+                "{sid} is used on {used} but no place keeps its position (no client, no shadow on the file server)"
+            )),
+            (1, true, _) => Some(format!(
+                "{sid}'s position is kept twice: on {clients} and on the file server"
+            )),
+            (_, shadow, _) => Some(format!(
+                "{sid} is used on {used}, but its position is kept on {clients}{}: each host moves its own copy",
+                if shadow { " as well as on the file server" } else { "" }
+            )),
+        }
+    });
+    placement.or_else(|| positions_wrong(s))
+}
+
+fn positions_wrong(s: &State) -> Option<String> {
     s.procs.iter().find_map(|(pid, p)| {
         p.fds.iter().find_map(|(fd, sid)| {
             let Some(g) = s.ghost.stream_of(*pid, *fd) else {

@@ -32,7 +32,7 @@ fn alt_notify_target_first_breaks_cache() {
 
 #[test]
 fn alt_client_offsets_breaks_off() {
-    assert_eq!(counterexample_length(Switch::ClientOffsets), 7); // [8]
+    assert_eq!(counterexample_length(Switch::ClientOffsets), 6); // [8]
 }
 
 #[test]

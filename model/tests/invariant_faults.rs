@@ -2,8 +2,9 @@
 //! state with one thing wrong, which the property must reject (so that no clause can be
 //! replaced by `true` unnoticed). The design switches break the others (`alternatives.rs`).
 
-use model::properties::{inv_del, inv_res};
-use model::state::{Loc, State};
+use model::properties::{inv_cons, inv_del, inv_off, inv_res};
+use model::state::{CacheEntry, Loc, State};
+use model::log::Log;
 use model::{configs, SpriteModel};
 use stateright::Model;
 use unix::Ino;
@@ -161,6 +162,108 @@ fn del_rejects_a_file_taken_for_a_pipe() {
     let ino = *s.server.files.keys().next().unwrap();
     s.server.pipes.insert(ino);
     assert!(!inv_del(&m, &s));
+}
+
+// CONS: the dirty copy must be the last writer's, and a cached copy a read would use must
+// hold the latest data; each clause rejects its own fault, and its guard is not stronger
+// than the spec's (stale blocks, and blocks of an uncacheable file, are never read).
+
+/// shared-offset after its first step: p0.0 on h0 has the file open for reading and writing.
+fn cons_start() -> (SpriteModel, State, Ino) {
+    let (m, s) = with_a_file();
+    let pid = Pid::new(0, 0);
+    let open = m.script_step(&s, pid).expect("p0.0 opens the file");
+    let s = m.apply(&s, open, &mut Log::off()).expect("open is enabled");
+    assert!(inv_cons(&m, &s), "the state after the open satisfies CONS");
+    let ino = *s.server.files.keys().next().unwrap();
+    assert!(s.server.streams.values().any(|st| st.ino == ino));
+    (m, s, ino)
+}
+
+fn entry(data: &[u8], dirty: bool, version: u8) -> CacheEntry {
+    CacheEntry {
+        data: data.into(),
+        dirty,
+        version,
+    }
+}
+
+#[test]
+fn cons_rejects_a_readable_cached_copy_that_is_not_the_latest() {
+    let (m, mut s, ino) = cons_start();
+    let f = s.server.files[&ino].clone();
+    assert!(f.cacheable && f.data.as_slice() != [9]);
+    // h0 uses the file: a read there would return these blocks.
+    s.hosts[0].cache.insert(ino, entry(&[9], false, f.version));
+    assert!(!inv_cons(&m, &s), "a read on h0 would return stale data");
+    // The same blocks are harmless once stale (a newer version exists) ...
+    let mut stale = s.clone();
+    stale.server.files.get_mut(&ino).unwrap().version = f.version + 1;
+    assert!(inv_cons(&m, &stale));
+    // ... or on a host that does not use the file (its next open revalidates them) ...
+    let mut elsewhere = s.clone();
+    let e = elsewhere.hosts[0].cache.remove(&ino).unwrap();
+    elsewhere.hosts[1].cache.insert(ino, e);
+    assert!(inv_cons(&m, &elsewhere));
+    // ... or while the file is not cacheable (reads go to the server).
+    s.server.files.get_mut(&ino).unwrap().cacheable = false;
+    assert!(inv_cons(&m, &s));
+}
+
+#[test]
+fn cons_rejects_dirty_blocks_on_a_host_that_is_not_the_last_writer() {
+    let (m, mut s, ino) = cons_start();
+    let f = s.server.files[&ino].clone();
+    // The latest data, dirty on h1: right contents, but the server would not recall them.
+    s.hosts[1]
+        .cache
+        .insert(ino, entry(f.data.as_slice(), true, f.version));
+    s.server.files.get_mut(&ino).unwrap().last_writer = Some(HostId(0));
+    assert!(!inv_cons(&m, &s));
+    s.server.files.get_mut(&ino).unwrap().last_writer = None;
+    assert!(!inv_cons(&m, &s));
+    s.server.files.get_mut(&ino).unwrap().last_writer = Some(HostId(1));
+    assert!(inv_cons(&m, &s));
+}
+
+#[test]
+fn cons_rejects_two_dirty_copies_and_latest_data_that_is_not_the_ghosts() {
+    let (m, mut s, ino) = cons_start();
+    let f = s.server.files[&ino].clone();
+    s.server.files.get_mut(&ino).unwrap().last_writer = Some(HostId(1));
+    s.hosts[1]
+        .cache
+        .insert(ino, entry(f.data.as_slice(), true, f.version));
+    assert!(inv_cons(&m, &s));
+    let mut two = s.clone();
+    two.hosts[0]
+        .cache
+        .insert(ino, entry(f.data.as_slice(), true, f.version));
+    assert!(!inv_cons(&m, &two), "two dirty copies");
+    s.hosts[1].cache.insert(ino, entry(&[9], true, f.version));
+    assert!(!inv_cons(&m, &s), "the dirty copy is not the one-machine Unix's data");
+}
+
+// OFF: exactly one place holds a stream's position (client-offsets breaks the clause with
+// two hosts; these faults break it with one).
+
+#[test]
+fn off_rejects_a_position_in_two_places_or_in_none() {
+    let (m, s, _) = cons_start();
+    assert!(inv_off(&m, &s));
+    let sid = *s.server.streams.keys().next().unwrap();
+    assert_eq!(s.hosts[0].streams[&sid].pos, Some(0), "h0 keeps the position");
+    // The shadow as well as the client's copy, even with the same value: two places.
+    let mut both = s.clone();
+    both.server.streams.get_mut(&sid).unwrap().shadow = Some(0);
+    assert!(!inv_off(&m, &both));
+    // Neither: no place (a descriptor would read position 0 by default).
+    let mut none = s.clone();
+    none.hosts[0].streams.get_mut(&sid).unwrap().pos = None;
+    assert!(!inv_off(&m, &none));
+    // The shadow alone is one place (a stream shared across hosts before).
+    both.hosts[0].streams.get_mut(&sid).unwrap().pos = None;
+    assert!(inv_off(&m, &both));
 }
 
 /// A reachability property that holds in a configuration's initial state says nothing (it
