@@ -2,7 +2,8 @@
 //! `arbitrary` from raw bytes so that proptest (which shrinks the bytes) and libFuzzer (which
 //! mutates them) share one generator.
 //!
-//! Generation is biased towards the situations the brief names (a stream shared across
+//! Generation is biased towards the situations specs/invariants.md requires to be
+//! reachable (a stream shared across
 //! hosts, an unlink while a holder migrates, a signal mid-migration, an eviction with dirty
 //! pages, a remote fork and wait): about half of the steps come from small templates that
 //! set those situations up, the rest are single random operations, events and scheduling

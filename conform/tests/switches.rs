@@ -1,4 +1,5 @@
-//! Proof that the harness catches bugs: every design switch of the brief, turned on in
+//! Proof that the harness catches bugs: every design switch of
+//! specs/design-alternatives.md, turned on in
 //! the implementation only (the model keeps Sprite's design), must be detected by the
 //! proptest suite within the CI budget; the correct VM strategies must not be flagged.
 //! `cargo run --release -p conform --bin detect` prints the measured table.

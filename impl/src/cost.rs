@@ -264,7 +264,8 @@ impl Ledger {
         }
     }
 
-    /// The seed's table: mean transfers per page for (class, reused), over successful
+    /// The per-page transfer table (specs/costs.md, "Memory transfer strategies"): mean
+    /// transfers per page for (class, reused), over successful
     /// migrations of `kind`, and whether every page agreed.
     pub fn transfer_table(&self) -> BTreeMap<(PageClass, bool), TableCell> {
         let mut t: BTreeMap<(PageClass, bool), TableCell> = BTreeMap::new();

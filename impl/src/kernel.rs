@@ -1821,8 +1821,8 @@ impl Kernel {
                 );
             }
             (Node::Host(h), Msg::DeathNotice { pid, status }) => {
-                // Kept, and sent when h is back (sprite-facts "Residual dependencies and
-                // failures"); h is down, so it gets the usual crash handling too.
+                // Kept, and sent when h is back [SRC procRecovery.c; specs/failures.md,
+                // "Death notices"]; h is down, so it gets the usual crash handling too.
                 self.undelivered.entry(h).or_default().insert(pid, status);
                 self.host_down(h);
             }

@@ -1,10 +1,12 @@
-//! The implementation beside the papers: the seed's per-page transfer table measured for
-//! each VM strategy, SPE Table 1 with every row labelled by what it is to the model
-//! (`calibrated`: a constant was derived from it; `input`: the paper's figure is a
-//! parameter; `predicted`: computed, with its error), the predictions of figures the
-//! papers measured on their own ([`crate::predict`]), and pmake's speedup curve from a
-//! contention model ([`crate::speedup`]). Every count comes from running small workloads
-//! on the simulated cluster; the [`CostModel`] prices them.
+//! The implementation beside the papers: the per-page transfer table (the network
+//! crossings of a page by what it was at migration and whether it is touched again, as
+//! SPE §Virtual Memory Transfer describes them) measured for each VM strategy, SPE Table 1
+//! with every row labelled by what it is to the model (`calibrated`: a constant was
+//! derived from it; `input`: the paper's figure is a parameter; `predicted`: computed, with
+//! its error), the predictions of figures the papers measured on their own
+//! ([`crate::predict`]), and pmake's speedup curve from a contention model
+//! ([`crate::speedup`]). Every count comes from running small workloads on the simulated
+//! cluster; the [`CostModel`] prices them.
 
 use crate::calibrate::{cluster, kinds_since, measure_selection, Selection, H1, P};
 use crate::cost::{Calibrated, CostModel, MigrationRecord, TableCell, Traffic};
@@ -41,8 +43,11 @@ pub struct StrategyRow {
     pub residual_hosts: usize,
 }
 
-/// The seed's table for Sprite's flush strategy: transfers per page for dirty+reused,
-/// dirty+unused, clean+reused, clean+unused [SPE §Virtual Memory Transfer].
+/// The per-page transfer counts of Sprite's flush strategy, as SPE's description implies
+/// them (a dirty page crosses to the server and, if touched again, back; any other page
+/// crosses only if touched): dirty+reused, dirty+unused, clean+reused, clean+unused [SPE
+/// §Virtual Memory Transfer]. (The constant's name and the label the report prints,
+/// "seed's table", are an older name of this table.)
 pub const SEED_TABLE: [u32; 4] = [2, 1, 1, 0];
 
 /// What a row of SPE Table 1 is to the cost model.
@@ -82,7 +87,8 @@ pub struct Table1Row {
     pub source: String,
 }
 
-/// The per-page transfer table beside the seed's.
+/// The measured per-page transfer table beside the counts SPE implies
+/// ([`SEED_TABLE`]).
 #[derive(Clone, Debug, Serialize)]
 pub struct TransferCheck {
     pub paper: [u32; 4],
@@ -174,7 +180,7 @@ fn ops(c: &mut Cluster, ops: &[Op]) {
 /// written twice.
 const WRITES_DURING_COPY: [u8; 6] = [0, 2, 4, 0, 2, 4];
 
-/// The seed's workload: 8 pages, 2 dirty+reused, 2 dirty+unused, 2 clean+reused, 2
+/// The per-page table's workload: 8 pages, 2 dirty+reused, 2 dirty+unused, 2 clean+reused, 2
 /// clean+unused; one migration to h1. With `writes_during`, the process goes on writing
 /// [`WRITES_DURING_COPY`] while it migrates: the schedule alternates one message delivery
 /// and one write of the process whenever it may run (a process that keeps writing while it

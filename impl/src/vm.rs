@@ -17,7 +17,9 @@ pub enum Page {
     Remote(HostId),
 }
 
-/// How a page looked when a migration froze the process: the rows of the seed's table.
+/// How a page looked when a migration froze the process: the rows of the per-page
+/// transfer table (specs/costs.md, "Memory transfer strategies"; SPE §Virtual Memory
+/// Transfer).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum PageClass {
     Dirty,

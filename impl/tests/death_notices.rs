@@ -1,8 +1,8 @@
 //! Death notices that cannot be delivered are kept by the kernel that has them and sent
-//! when their destination is up again (sprite-facts "Residual dependencies and failures";
-//! Sprite's procRecovery.c flags such a dependency DEPEND_UNREACHABLE and acts on it when
-//! the host comes back). The notices live in the holder's memory: a crash of the holder
-//! loses them. See specs/failures.md, "Death notices".
+//! when their destination is up again (a remote process depends on its home for life
+//! [TH §4.4]; Sprite's procRecovery.c flags such a dependency DEPEND_UNREACHABLE and acts
+//! on it when the host comes back [SRC procRecovery.c]). The notices live in the holder's
+//! memory: a crash of the holder loses them. See specs/failures.md, "Death notices".
 //!
 //! In this project a host that is down has crashed, and a home's crash kills all of its
 //! processes at once; so a notice can only be undeliverable to a home that lost every
@@ -154,10 +154,10 @@ fn fail_a_crash_of_the_holder_loses_the_kept_notice() {
 
 #[test]
 fn wait_a_child_lost_with_its_host_while_the_home_is_down_leaves_nothing_to_report() {
-    // The brief's sequence: p0.0 waits at home h0 for its child on h1; h0 crashes, then
-    // h1, then h0 reboots. The home's crash already killed both (Sprite's choice: a
-    // process dies with its home), so no notice is owed to anybody, none is kept, and the
-    // rebooted home holds no zombie.
+    // The sequence specs/failures.md discusses under "Death notices": p0.0 waits at home
+    // h0 for its child on h1; h0 crashes, then h1, then h0 reboots. The home's crash
+    // already killed both (Sprite's choice: a process dies with its home), so no notice is
+    // owed to anybody, none is kept, and the rebooted home holds no zombie.
     let mut c = cluster();
     c.run_op(P, Op::Fork).unwrap();
     assert_eq!(

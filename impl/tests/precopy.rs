@@ -145,8 +145,8 @@ fn mem_the_frozen_round_sends_what_the_running_rounds_left_stale() {
     assert_eq!(m.pages_flushed, 4);
 }
 
-/// MEM under the seed's interleavings: every read returns the latest write in the
-/// process's own order, whatever ran during the copy rounds.
+/// MEM under the interleavings that 300 random seeds choose: every read returns the latest
+/// write in the process's own order, whatever ran during the copy rounds.
 #[test]
 fn mem_holds_for_writes_interleaved_with_the_rounds_by_the_seed() {
     let mut resent = 0;

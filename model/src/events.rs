@@ -84,7 +84,7 @@ impl Ctx<'_> {
             .map(|(pid, _)| *pid)
             .collect();
         // A migration whose target crashes before the state was sent is aborted, and the
-        // process runs on at the source [sprite-facts, migration step 7; TH §4.2.5]: one
+        // process runs on at the source [TH §4.2.5 steps 2–5; SRC procMigrate.c]: one
         // still waiting for MIG_INIT is refused there (the target is down), one whose
         // MIG_INIT was accepted is undone now (MIG_ABORT: the home learns the process
         // never left).

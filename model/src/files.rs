@@ -235,7 +235,8 @@ impl Ctx<'_> {
                 .find_map(|h| self.s.host(*h).streams.get(&sid).and_then(|c| c.pos))
         });
         // Once on the server, the position stays there while the stream is used, also
-        // when one host is left (specs/process-state.md, "Access positions").
+        // when one host is left (specs/process-state.md, "3. The access position"; the
+        // reason is in specs/migration-protocol.md, "The three-party exchange").
         if hosts.len() >= 2 || st.shadow.is_some() {
             let st = self.s.server.streams.get_mut(&sid).expect("exists");
             if st.shadow.is_none() {

@@ -1,6 +1,7 @@
-//! The migration protocol, one model step per message exchange [TH §4.2; SPE "Migration
-//! Mechanics"]: MIG_INIT (with MIG_START to the home), MIG_STATE (with the page and block
-//! flushes), one STREAM_MOVE three-party exchange per descriptor, HOME_UPDATE, RESUME.
+//! The migration protocol, one model step per message exchange [TH §4.2; SPE "Mechanics of
+//! Migration"]: MIG_INIT (with MIG_START to the home), MIG_STATE (with the page and block
+//! flushes), one STREAM_MOVE three-party exchange per open file (moving every descriptor
+//! the process holds on it), HOME_UPDATE, RESUME.
 
 use crate::action::Action;
 use crate::config::Config;

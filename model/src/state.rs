@@ -204,7 +204,9 @@ pub enum Phase {
     Init,
     /// Next: flushes and MIG_STATE.
     State,
-    /// Next: one STREAM_MOVE exchange per descriptor.
+    /// Next: the STREAM_MOVE exchanges, one per file the process has open, each moving
+    /// every descriptor the process holds on that file (under notify-target-first and
+    /// reopen-files: two steps per descriptor instead).
     Streams,
     /// Next: HOME_UPDATE.
     HomeUpdate,

@@ -66,7 +66,8 @@ impl InvariantId {
         }
     }
 
-    /// One line: what the invariant demands (the brief's catalogue, in short).
+    /// One line: what the invariant demands (the catalogue of specs/invariants.md, in
+    /// short).
     pub fn statement(self) -> &'static str {
         match self {
             InvariantId::TR => {

@@ -4,7 +4,7 @@
 //! (`impl/`) and the conformance harness all speak in these types, so that a difference
 //! between them can only be a difference in behaviour, never in representation.
 //!
-//! Sources are cited as in the brief: SPE = "Transparent Process Migration: Design
+//! Sources are cited as in `specs/README.md`: SPE = "Transparent Process Migration: Design
 //! Alternatives and the Sprite Implementation", TH = Douglis's thesis, CACHE = "Caching in
 //! the Sprite Network File System".
 

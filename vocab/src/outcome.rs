@@ -84,7 +84,7 @@ pub enum Errno {
     EPERM,
 }
 
-/// Why a migration was refused (SPE "Migration Mechanics"; TH §4.2, §8.4).
+/// Why a migration was refused (SPE "Mechanics of Migration"; TH §4.2, §8.4).
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Arbitrary,
 )]

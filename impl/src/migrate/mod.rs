@@ -1,4 +1,5 @@
-//! Table-driven migration, as in Sprite's `procMigrate.c` (TH §4.2; style guide §5).
+//! Table-driven migration, as in Sprite's `procMigrate.c` (TH §4.2.4, §4.2.5; SRC
+//! procMigrate.c).
 //!
 //! Each kernel module that owns per-process state implements [`MigrationModule`]: it may
 //! refuse in `prepare` (the process is untouched), runs its flushes while the process is
@@ -607,7 +608,7 @@ pub fn on_msg(k: &mut Kernel, src: Option<HostId>, version: u16, msg: Msg) {
             buf,
         } => receive_state(k, pid, kind, from, &buf),
         Msg::MigStateAck { pid, ok } if !ok && k.outgoing.contains_key(&pid) => {
-            // After encapsulation a failure is fatal (style guide §5).
+            // After encapsulation a failure is fatal [SRC procMigrate.c].
             k.kill_local(pid, true);
         }
         Msg::MigStateAck { pid, ok: true }

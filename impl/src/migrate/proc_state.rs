@@ -1,5 +1,5 @@
 //! Process and execution state: parent, address-space size, and the properties that make a
-//! process immovable (SPE "Migration Mechanics": shared writable memory, mapped devices).
+//! process immovable (SPE "Mechanics of Migration": shared writable memory, mapped devices).
 
 use super::{Cx, MigrationModule};
 use crate::kernel::{Kernel, Pcb, Pending};
