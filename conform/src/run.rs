@@ -613,6 +613,20 @@ impl Runner {
         mapped: State,
         at: (usize, Did),
     ) -> Result<(), Mismatch> {
+        // MEM's clause on the implementation alone (the model's exec drops the image by
+        // construction): no exec-time migration moved pages of the old address space.
+        if let Some(why) = self
+            .cluster
+            .ledger
+            .migrations
+            .iter()
+            .find_map(|r| r.exec_moved_pages())
+        {
+            let mut m = self.mismatch(i, Kind::Invariant(InvariantId::MEM, why));
+            m.impl_step = Some((at.0, at.1.to_string()));
+            m.diff.clear();
+            return Err(m);
+        }
         let mapped = abs::with_hidden(mapped, self.ms());
         if self.last_mapped.as_ref() == Some(&mapped) {
             return Ok(());

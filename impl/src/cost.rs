@@ -80,6 +80,25 @@ impl MigrationRecord {
     pub fn succeeded(&self) -> bool {
         matches!(self.result, Some(Ok(())))
     }
+    /// What of the old address space an exec-time migration moved: pages written back or
+    /// sent while it was in progress, pre-copy rounds, PAGE_FLUSH messages. Exec discards the
+    /// old image, so in Sprite's design this is always `None` (the state carries the arguments
+    /// and environment instead [TH §7.3.2, Table 7.2; SPE Table 1]); a page the new program
+    /// faults in later comes from its own backing file, not from the source, and is not
+    /// counted. `None` for other kinds of migration.
+    pub fn exec_moved_pages(&self) -> Option<String> {
+        if self.kind != MigKind::Exec {
+            return None;
+        }
+        let flush_msgs = self.phases.get(&MsgKind::PageFlush).map_or(0, |c| c.msgs);
+        (self.pages_flushed > 0 || self.precopy_rounds > 0 || flush_msgs > 0).then(|| {
+            format!(
+                "the exec-time migration of {} from {} to {} moved the old image: {} pages \
+                 written back or sent, {} pre-copy rounds, {} PAGE_FLUSH messages",
+                self.pid, self.from, self.to, self.pages_flushed, self.precopy_rounds, flush_msgs
+            )
+        })
+    }
     /// Pages that crossed the network more than once during the migration.
     pub fn pages_sent_twice(&self) -> u32 {
         self.pages.iter().filter(|p| p.sent >= 2).count() as u32

@@ -520,6 +520,46 @@ fn refuse_leaves_the_process_untouched() {
     );
 }
 
+/// MEM on the implementation: an exec-time migration moves nothing of the old image, while a
+/// plain migration of the same process writes its dirty pages back (so the ledger does
+/// count pages, and the check that the conformance harness runs after every step,
+/// `MigrationRecord::exec_moved_pages`, is not vacuous); a record that had moved pages is
+/// reported.
+#[test]
+fn an_exec_time_migration_moves_no_pages() {
+    let dirty = |c: &mut Cluster| {
+        for page in 0..2 {
+            let w = Op::MemWrite {
+                page: PageNo(page),
+                sym: 5,
+            };
+            assert_eq!(run(c, P, w), Some(Ok(Value::Unit)));
+        }
+    };
+    let mut c = Cluster::new(&cfg(Switches::SPRITE), 7).unwrap();
+    dirty(&mut c);
+    run(&mut c, P, Op::Migrate { target: H1 });
+    let moved = c.ledger.migrations.last().unwrap().clone();
+    assert_eq!(
+        moved.pages_flushed, 2,
+        "a migration writes the dirty pages back"
+    );
+    assert_eq!(moved.exec_moved_pages(), None, "not an exec-time migration");
+
+    let mut c = Cluster::new(&cfg(Switches::SPRITE), 7).unwrap();
+    dirty(&mut c);
+    let exec = Op::Exec { target: Some(H1) };
+    assert_eq!(run(&mut c, P, exec), Some(Ok(Value::Unit)));
+    let mut r = c.ledger.migrations.last().unwrap().clone();
+    assert!(r.succeeded());
+    assert_eq!((r.pages_flushed, r.precopy_rounds), (0, 0));
+    assert_eq!(r.exec_moved_pages(), None);
+    // A fault: the same record, had one page been written back.
+    r.pages_flushed = 1;
+    let why = r.exec_moved_pages().expect("reported");
+    assert!(why.contains("exec-time migration of p0.0"), "{why}");
+}
+
 #[test]
 fn refused_exec_time_migration_does_not_exec() {
     // The target's owner is back (HostBusy at MIG_INIT), and the target runs another

@@ -114,9 +114,11 @@ pub fn kind(a: &Action) -> usize {
 }
 
 /// The kinds a run has taken.
+/// Also the guarded situations the run's states showed (`crate::clauses`).
 #[derive(Default)]
 pub struct Coverage {
     taken: AtomicU64,
+    situations: AtomicU64,
 }
 
 impl std::fmt::Debug for Coverage {
@@ -137,8 +139,20 @@ impl Coverage {
         self.taken.load(Ordering::Relaxed)
     }
 
+    /// Records the situations (bits of `clauses::CLAUSES`) a state shows.
+    pub fn record_situations(&self, bits: u64) {
+        if bits & !self.situations.load(Ordering::Relaxed) != 0 {
+            self.situations.fetch_or(bits, Ordering::Relaxed);
+        }
+    }
+
+    pub fn situations(&self) -> u64 {
+        self.situations.load(Ordering::Relaxed)
+    }
+
     pub fn reset(&self) {
         self.taken.store(0, Ordering::Relaxed);
+        self.situations.store(0, Ordering::Relaxed);
     }
 }
 

@@ -89,6 +89,8 @@ pub fn configuration(cfg: &Config, source: &str, r: &Report) -> Value {
         "cut": r.cut.iter().map(|c| c.flag()).collect::<Vec<_>>(),
         "steps_taken": crate::coverage::names(r.taken),
         "claimed_not_taken": r.claimed_untaken(),
+        "situations_seen": crate::clauses::names(r.situations),
+        "situations_not_seen": r.unexercised(),
         "properties": r.properties.iter().map(|p| property(cfg, source, p)).collect::<Vec<_>>(),
     })
 }

@@ -9,6 +9,7 @@
 //! here (actions, phases, message names, invariant IDs) are the spec's.
 
 pub mod action;
+pub mod clauses;
 pub mod config;
 pub mod configs;
 pub mod coverage;

@@ -92,8 +92,12 @@ pub fn reachables() -> Vec<Reach> {
     ]
 }
 
-/// Every invariant holds (the one property of `Invariants::Together`).
+/// Every invariant holds (the one property of `Invariants::Together`). Also records which
+/// guarded situations the state shows (`crate::clauses`): this is where the checker visits
+/// every state it explores.
 pub fn all_hold(m: &SpriteModel, s: &State) -> bool {
+    m.coverage
+        .record_situations(crate::clauses::situations(m, s));
     s.violated == 0 && INVARIANTS.iter().all(|(_, check)| check(m, s))
 }
 
@@ -207,16 +211,23 @@ pub fn inv_off(_: &SpriteModel, s: &State) -> bool {
 /// OFF's placement clause: where each stream's position is kept.
 fn one_position(s: &State) -> bool {
     s.server.streams.iter().all(|(sid, st)| {
-        let mut at_clients = st
-            .hosts
-            .iter()
-            .filter(|h| s.host(**h).streams.get(sid).is_some_and(|c| c.pos.is_some()));
-        match (st.hosts.len(), st.shadow, at_clients.next(), at_clients.next()) {
-            (0, ..) => true,
-            (1, Some(_), None, _) | (1, None, Some(_), None) => true,
-            (_, Some(_), None, _) => true,
-            _ => false,
-        }
+        let mut at_clients = st.hosts.iter().filter(|h| {
+            s.host(**h)
+                .streams
+                .get(sid)
+                .is_some_and(|c| c.pos.is_some())
+        });
+        // No user, no position to keep; else the shadow alone, or (one host) that
+        // host's copy alone.
+        matches!(
+            (
+                st.hosts.len(),
+                st.shadow,
+                at_clients.next(),
+                at_clients.next()
+            ),
+            (0, ..) | (_, Some(_), None, _) | (1, None, Some(_), None)
+        )
     })
 }
 

@@ -149,6 +149,9 @@ pub struct Report {
     /// (`crate::coverage`): bits of `coverage::KINDS`.
     pub taken: u64,
     pub claimed: u64,
+    /// The guarded situations some explored state showed (`crate::clauses`): bits of
+    /// `clauses::CLAUSES`.
+    pub situations: u64,
 }
 
 impl Report {
@@ -164,6 +167,16 @@ impl Report {
     /// The kinds the configuration claims to cover that the run never took.
     pub fn claimed_untaken(&self) -> Vec<&'static str> {
         crate::coverage::names(self.claimed & !self.taken)
+    }
+    /// The guarded situations no explored state showed: the clauses this run checked only
+    /// vacuously. Those only a design switch produces are left out of a run of Sprite's
+    /// design.
+    pub fn unexercised(&self) -> Vec<String> {
+        let mut missing = crate::clauses::all() & !self.situations;
+        if self.switches == vocab::Switches::SPRITE.to_string() {
+            missing &= !crate::clauses::switch_only();
+        }
+        crate::clauses::names(missing)
     }
     /// Invariants the checker found broken.
     pub fn violated(&self) -> impl Iterator<Item = &PropertyResult> {
@@ -190,6 +203,8 @@ pub fn check(cfg: &Config, opts: &Options) -> Report {
     }
     let mut each = explore(cfg, opts, Invariants::Each, None);
     each.seconds += together.seconds;
+    // Only the run with the invariants together records the situations it visited.
+    each.situations |= together.situations;
     each
 }
 
@@ -345,6 +360,7 @@ fn finish(
         properties,
         taken: model.coverage.bits(),
         claimed: crate::coverage::claimed(cfg),
+        situations: model.coverage.situations(),
     }
 }
 

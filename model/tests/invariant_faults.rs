@@ -2,9 +2,9 @@
 //! state with one thing wrong, which the property must reject (so that no clause can be
 //! replaced by `true` unnoticed). The design switches break the others (`alternatives.rs`).
 
+use model::log::Log;
 use model::properties::{inv_cons, inv_del, inv_off, inv_res};
 use model::state::{CacheEntry, Loc, State};
-use model::log::Log;
 use model::{configs, SpriteModel};
 use stateright::Model;
 use unix::Ino;
@@ -241,7 +241,10 @@ fn cons_rejects_two_dirty_copies_and_latest_data_that_is_not_the_ghosts() {
         .insert(ino, entry(f.data.as_slice(), true, f.version));
     assert!(!inv_cons(&m, &two), "two dirty copies");
     s.hosts[1].cache.insert(ino, entry(&[9], true, f.version));
-    assert!(!inv_cons(&m, &s), "the dirty copy is not the one-machine Unix's data");
+    assert!(
+        !inv_cons(&m, &s),
+        "the dirty copy is not the one-machine Unix's data"
+    );
 }
 
 // OFF: exactly one place holds a stream's position (client-offsets breaks the clause with
@@ -252,7 +255,11 @@ fn off_rejects_a_position_in_two_places_or_in_none() {
     let (m, s, _) = cons_start();
     assert!(inv_off(&m, &s));
     let sid = *s.server.streams.keys().next().unwrap();
-    assert_eq!(s.hosts[0].streams[&sid].pos, Some(0), "h0 keeps the position");
+    assert_eq!(
+        s.hosts[0].streams[&sid].pos,
+        Some(0),
+        "h0 keeps the position"
+    );
     // The shadow as well as the client's copy, even with the same value: two places.
     let mut both = s.clone();
     both.server.streams.get_mut(&sid).unwrap().shadow = Some(0);

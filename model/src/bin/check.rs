@@ -563,6 +563,7 @@ fn run_suite(args: &RunArgs) -> Result<ExitCode, String> {
                 println!("NOT COVERED (claimed, never taken) in {u}");
             }
         }
+        print_vacuity(&reports);
         for (_, r, p) in &broken {
             println!(
                 "BROKEN: {} in `{}` ({})",
@@ -842,4 +843,62 @@ fn write_figures(dir: &PathBuf, alts: &[AlternativeResult]) -> Result<(), String
         eprintln!("wrote {}", file.display());
     }
     Ok(())
+}
+
+/// The guarded clauses the run checked only vacuously (`model::clauses`): for one
+/// configuration, each situation none of its states showed; for a suite, those no
+/// configuration showed, and how many each configuration left out (details in `--json`).
+fn print_vacuity(reports: &[Report]) {
+    let total = model::clauses::CLAUSES.len();
+    if let [r] = reports {
+        let missing = r.unexercised();
+        if missing.is_empty() {
+            println!("clauses: every guarded situation arose in `{}`", r.config);
+        } else {
+            println!(
+                "clauses: {} of {total} guarded situations arose in `{}`; checked only vacuously (no state showed the situation):",
+                total - missing.len(),
+                r.config
+            );
+            for m in &missing {
+                println!("  - {m}");
+            }
+        }
+        return;
+    }
+    let Some(first) = reports.first() else {
+        return;
+    };
+    let mut union = first.clone();
+    union.situations = reports.iter().fold(0, |acc, r| acc | r.situations);
+    let missing = union.unexercised();
+    let per: Vec<String> = reports
+        .iter()
+        .map(|r| format!("{} {}", r.config, r.situations.count_ones()))
+        .collect();
+    if missing.is_empty() {
+        println!("clauses: every guarded situation arose in some configuration; of {total}, per configuration:");
+    } else {
+        println!("clauses: NEVER EXERCISED in this run (no state of any configuration showed it):");
+        for m in &missing {
+            println!("  - {m}");
+        }
+        println!("  of {total}, per configuration:");
+    }
+    // The counts, wrapped to stay within the tables' width.
+    let mut line = String::from(" ");
+    let n = per.len();
+    for (i, p) in per.into_iter().enumerate() {
+        let item = if i + 1 < n {
+            format!(" {p},")
+        } else {
+            format!(" {p}")
+        };
+        if line.len() + item.len() > 110 {
+            println!("{line}");
+            line = String::from(" ");
+        }
+        line.push_str(&item);
+    }
+    println!("{line}");
 }
