@@ -119,6 +119,9 @@ pub fn kind(a: &Action) -> usize {
 pub struct Coverage {
     taken: AtomicU64,
     situations: AtomicU64,
+    /// States whose invariants were evaluated (the checker's progress: the unique states
+    /// generated but not yet checked are its queue).
+    checked: AtomicU64,
 }
 
 impl std::fmt::Debug for Coverage {
@@ -139,11 +142,17 @@ impl Coverage {
         self.taken.load(Ordering::Relaxed)
     }
 
-    /// Records the situations (bits of `clauses::CLAUSES`) a state shows.
-    pub fn record_situations(&self, bits: u64) {
+    /// Records a state checked, with the situations (bits of `clauses::CLAUSES`) it shows.
+    pub fn record_state(&self, bits: u64) {
+        self.checked.fetch_add(1, Ordering::Relaxed);
         if bits & !self.situations.load(Ordering::Relaxed) != 0 {
             self.situations.fetch_or(bits, Ordering::Relaxed);
         }
+    }
+
+    /// How many states `record_state` saw.
+    pub fn checked(&self) -> u64 {
+        self.checked.load(Ordering::Relaxed)
     }
 
     pub fn situations(&self) -> u64 {
@@ -153,6 +162,7 @@ impl Coverage {
     pub fn reset(&self) {
         self.taken.store(0, Ordering::Relaxed);
         self.situations.store(0, Ordering::Relaxed);
+        self.checked.store(0, Ordering::Relaxed);
     }
 }
 

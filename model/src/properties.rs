@@ -92,12 +92,11 @@ pub fn reachables() -> Vec<Reach> {
     ]
 }
 
-/// Every invariant holds (the one property of `Invariants::Together`). Also records which
-/// guarded situations the state shows (`crate::clauses`): this is where the checker visits
-/// every state it explores.
+/// Every invariant holds (the one property of `Invariants::Together`). Also records the
+/// state as checked, with the guarded situations it shows (`crate::clauses`): this is where
+/// the checker visits every state it explores.
 pub fn all_hold(m: &SpriteModel, s: &State) -> bool {
-    m.coverage
-        .record_situations(crate::clauses::situations(m, s));
+    m.coverage.record_state(crate::clauses::situations(m, s));
     s.violated == 0 && INVARIANTS.iter().all(|(_, check)| check(m, s))
 }
 

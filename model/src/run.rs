@@ -74,6 +74,10 @@ pub struct Progress<'a> {
     pub states: usize,
     pub unique: usize,
     pub depth: usize,
+    /// Unique states generated and not yet checked: the checker's queue (states a depth
+    /// bound skips stay in it). `None` when the invariants are checked one property each,
+    /// a run that does not count the states it checked.
+    pub queue: Option<usize>,
     pub elapsed: Duration,
     pub done: bool,
 }
@@ -255,6 +259,11 @@ fn finish(
         states: checker.state_count(),
         unique: checker.unique_state_count(),
         depth: checker.max_depth().saturating_sub(1),
+        queue: (model.invariants == Invariants::Together).then(|| {
+            checker
+                .unique_state_count()
+                .saturating_sub(model.coverage.checked() as usize)
+        }),
         elapsed: start.elapsed(),
         done,
     };

@@ -219,8 +219,9 @@ fn options(args: &RunArgs) -> Result<Options, String> {
 
 fn progress_text(p: &Progress) -> String {
     let secs = p.elapsed.as_secs_f64();
+    let queue = p.queue.map_or(String::new(), |q| format!(", queue {q}"));
     format!(
-        "{}: {} states, {} unique, depth {}, {:.0} unique/s, {:.1}s",
+        "{}: {} states, {} unique{queue}, depth {}, {:.0} unique/s, {:.1}s",
         p.config,
         p.states,
         p.unique,
