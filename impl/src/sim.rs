@@ -1064,6 +1064,17 @@ impl Cluster {
 
     /// Whether some message on the wire (that decodes) satisfies `f`, without collecting
     /// them.
+    /// Whether the file server is at work: a message to or from it on the wire, or a
+    /// request of it waiting for callbacks. Stream references are then possibly between
+    /// hosts (released by one, not yet granted to another, or dropped by a close the
+    /// server has not handled).
+    pub fn file_traffic(&self) -> bool {
+        self.server.is_busy()
+            || self.chans.iter().any(|((from, to), q)| {
+                !q.is_empty() && (*from == Node::Server || *to == Node::Server)
+            })
+    }
+
     pub fn any_in_flight(&self, f: impl Fn(&Msg) -> bool) -> bool {
         self.chans
             .values()

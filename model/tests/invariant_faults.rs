@@ -273,6 +273,30 @@ fn off_rejects_a_position_in_two_places_or_in_none() {
     assert!(inv_off(&m, &both));
 }
 
+// RES's stream-reference clause: a host's stream table holds exactly the references of the
+// descriptors living there.
+
+#[test]
+fn res_rejects_stream_references_a_host_should_not_hold() {
+    let (m, s, _) = cons_start();
+    assert!(inv_res(&m, &s));
+    let sid = *s.server.streams.keys().next().unwrap();
+    let cs = s.hosts[0].streams[&sid];
+    assert_eq!(cs.refs, 1, "p0.0's fd0");
+    // One reference too many (a released one still counted) ...
+    let mut extra = s.clone();
+    extra.hosts[0].streams.get_mut(&sid).unwrap().refs = 2;
+    assert!(!inv_res(&m, &extra));
+    // ... one left behind on a host the process is not on ...
+    let mut left = s.clone();
+    left.hosts[1].streams.insert(sid, cs);
+    assert!(!inv_res(&m, &left));
+    // ... and a descriptor whose host has no reference for it.
+    let mut lost = s.clone();
+    lost.hosts[0].streams.remove(&sid);
+    assert!(!inv_res(&m, &lost));
+}
+
 /// A reachability property that holds in a configuration's initial state says nothing (it
 /// could be `true`): none of them does, in any configuration of the default suite.
 #[test]
