@@ -5,6 +5,7 @@
 # executions to detection. Built with -s none (no AddressSanitizer) for speed.
 #
 #   fuzz/detect.sh [seconds-per-switch] [seeds|empty] [runs]   (default 60 seeds 1)
+# SWITCHES="a b" limits the run to those switches.
 # `empty` starts from an empty corpus (no seed inputs): detection by mutation alone.
 # `runs` > 1 repeats each switch with libFuzzer seeds 1..runs and prints the median time
 # (a run that does not detect counts as the time limit) and how many runs detected.
@@ -13,7 +14,7 @@ secs="${1:-60}"
 mode="${2:-seeds}"
 runs="${3:-1}"
 cd "$(dirname "$0")"
-switches="reopen-files notify-target-first client-offsets no-vm-flush no-block-flush local-time direct-signals local-pids wait-on-current lazy-vm"
+switches="${SWITCHES:-reopen-files notify-target-first client-offsets no-vm-flush no-block-flush local-time direct-signals local-pids wait-on-current lazy-vm per-slot-exchange}"
 echo "| switch | detected (runs) | median seconds | seconds per run | executions per run |"
 echo "| --- | --- | --- | --- | --- |"
 for sw in $switches; do

@@ -220,6 +220,33 @@ fn alt_notify_target_first_breaks_cache() {
     );
 }
 
+/// The only user holds the file twice (two opens, one writing). Sprite's per-descriptor
+/// exchange moves one reference while the other is still on the source, and the server
+/// turns caching off for a file one process uses; the per-file exchange does not.
+#[test]
+fn alt_per_slot_exchange_breaks_cache() {
+    let steps = |sw| {
+        let mut c = Cluster::new(&cfg(sw), 9).unwrap();
+        for o in [
+            open(F0, Mode::ReadWrite, false),
+            open(F0, Mode::Read, false),
+            Op::Write { fd: Fd(0), sym: 4 },
+            Op::Migrate { target: H1 },
+        ] {
+            assert!(matches!(run(&mut c, P, o), Some(Ok(_))));
+        }
+        c.view().files[0].cacheable
+    };
+    assert!(
+        steps(Switches::SPRITE),
+        "one exchange for the file: still cacheable"
+    );
+    assert!(
+        !steps(Switches::only(Switch::PerSlotExchange)),
+        "the first slot's move looked like write-sharing"
+    );
+}
+
 #[test]
 fn alt_no_block_flush_breaks_cons() {
     let mut c = Cluster::new(&cfg(Switches::only(Switch::NoBlockFlush)), 9).unwrap();

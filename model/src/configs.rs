@@ -838,7 +838,7 @@ pub fn by_name(name: &str) -> Option<Config> {
 /// programs rather than one a script happened to contain.
 pub fn for_switch(sw: Switch) -> Config {
     let cfg = match sw {
-        Switch::ReopenFiles => open_files(),
+        Switch::ReopenFiles | Switch::PerSlotExchange => open_files(),
         Switch::NotifyTargetFirst | Switch::ClientOffsets | Switch::NoBlockFlush => open_sharing(),
         Switch::NoVmFlush | Switch::LazyVm | Switch::PrecopyVm | Switch::FullCopyVm => open_vm(),
         Switch::LocalTime | Switch::DirectSignals | Switch::LocalPids | Switch::WaitOnCurrent => {

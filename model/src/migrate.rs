@@ -288,9 +288,18 @@ impl Ctx<'_> {
         let (src, tgt) = (m.source, m.target);
         let fds = self.s.procs[&pid].fds.clone();
         let ino = self.s.server.streams[&fds[&fd]].ino;
+        // Under per-slot-exchange, Sprite's own granularity: this descriptor alone.
+        let per_slot = self.on(Switch::PerSlotExchange);
         let group: Vec<(Fd, vocab::StreamId)> = fds
             .iter()
-            .filter(|(f, sid)| !m.moved.contains(f) && self.s.server.streams[sid].ino == ino)
+            .filter(|(f, sid)| {
+                !m.moved.contains(f)
+                    && if per_slot {
+                        **f == fd
+                    } else {
+                        self.s.server.streams[sid].ino == ino
+                    }
+            })
             .map(|(f, sid)| (*f, *sid))
             .collect();
         if !self.on(Switch::NoBlockFlush) {

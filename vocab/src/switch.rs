@@ -35,10 +35,13 @@ pub enum Switch {
     PrecopyVm,
     /// LOCUS/Charlotte: copy the whole address space at migration.
     FullCopyVm,
+    /// Sprite's own granularity: one three-party exchange per descriptor slot, instead of
+    /// one per open file (the project's refinement).
+    PerSlotExchange,
 }
 
 impl Switch {
-    pub const ALL: [Switch; 12] = [
+    pub const ALL: [Switch; 13] = [
         Switch::ReopenFiles,
         Switch::NotifyTargetFirst,
         Switch::ClientOffsets,
@@ -51,6 +54,7 @@ impl Switch {
         Switch::LazyVm,
         Switch::PrecopyVm,
         Switch::FullCopyVm,
+        Switch::PerSlotExchange,
     ];
 
     /// The catalogue spelling (`reopen-files`, ...).
@@ -68,6 +72,7 @@ impl Switch {
             Switch::LazyVm => "lazy-vm",
             Switch::PrecopyVm => "precopy-vm",
             Switch::FullCopyVm => "full-copy-vm",
+            Switch::PerSlotExchange => "per-slot-exchange",
         }
     }
 
@@ -80,7 +85,7 @@ impl Switch {
     pub fn breaks(self) -> Option<InvariantId> {
         match self {
             Switch::ReopenFiles => Some(InvariantId::DEL),
-            Switch::NotifyTargetFirst => Some(InvariantId::CACHE),
+            Switch::NotifyTargetFirst | Switch::PerSlotExchange => Some(InvariantId::CACHE),
             Switch::ClientOffsets => Some(InvariantId::OFF),
             Switch::NoVmFlush => Some(InvariantId::MEM),
             Switch::NoBlockFlush => Some(InvariantId::CONS),

@@ -166,9 +166,24 @@ impl MigrationModule for FilesModule {
             .sort_by_key(|s| order.iter().position(|x| *x == s.stream));
         pcb.fds = st.fds.into_iter().collect();
         let reopen = k.sw(Switch::ReopenFiles);
-        let ids: Vec<StreamId> = st.streams.iter().map(|s| s.stream).collect();
+        let per_slot = k.sw(Switch::PerSlotExchange);
+        // Under per-slot-exchange, Sprite's own granularity: one exchange per descriptor.
+        let slots: Vec<(FileId, StreamId)> = pcb
+            .fds
+            .values()
+            .filter_map(|sid| {
+                let s = st.streams.iter().find(|s| s.stream == *sid)?;
+                Some((s.file, *sid))
+            })
+            .collect();
+        let ids: Vec<StreamId> = if per_slot {
+            slots.iter().map(|(_, sid)| *sid).collect()
+        } else {
+            st.streams.iter().map(|s| s.stream).collect()
+        };
         if !reopen {
-            // Hold this host's reference to each stream until its move is granted.
+            // Hold this host's reference to each stream until its move is granted (once
+            // per exchange that moves it).
             for sid in &ids {
                 *k.incoming_streams.entry(*sid).or_insert(0) += 1;
             }
@@ -197,9 +212,15 @@ impl MigrationModule for FilesModule {
                 })
                 .collect();
         }
-        // One exchange per open file, in the order of its first descriptor.
+        // One exchange per open file, in the order of its first descriptor (per slot: one
+        // per descriptor, each moving one reference).
         let mut files: Vec<(FileId, Vec<MovingStream>)> = Vec::new();
-        for s in &st.streams {
+        if per_slot {
+            for (file, stream) in slots {
+                files.push((file, vec![MovingStream { stream, refs: 1 }]));
+            }
+        }
+        for s in st.streams.iter().filter(|_| !per_slot) {
             let m = MovingStream {
                 stream: s.stream,
                 refs: s.refs,
