@@ -90,6 +90,11 @@ pub fn reachables() -> Vec<Reach> {
             "reach: a wait across hosts",
             reach_wait_across_hosts,
         ),
+        r(
+            "reach:two-refs-moving",
+            "reach: a process moves with two references to a file it writes",
+            reach_two_refs_moving,
+        ),
     ]
 }
 
@@ -584,6 +589,31 @@ fn reach_shared_pipe(_: &SpriteModel, s: &State) -> bool {
                 .collect();
             hosts.len() >= 2
         })
+}
+
+/// A migration past MIG_STATE of a process holding two descriptors on one file, one of
+/// them writing, not yet moved: where the per-file exchange differs from Sprite's
+/// per-slot one (`per-slot-exchange`).
+fn reach_two_refs_moving(_: &SpriteModel, s: &State) -> bool {
+    s.migrations.iter().any(|(pid, m)| {
+        m.phase == Phase::Streams
+            && s.procs.get(pid).is_some_and(|p| {
+                let on = |ino| {
+                    p.fds.iter().filter(move |(fd, sid)| {
+                        !m.moved.contains(fd)
+                            && s.server.streams.get(sid).is_some_and(|st| st.ino == ino)
+                    })
+                };
+                p.fds.values().any(|sid| {
+                    s.server.streams.get(sid).is_some_and(|st| {
+                        on(st.ino).count() >= 2
+                            && on(st.ino).any(|(_, x)| {
+                                s.server.streams.get(x).is_some_and(|y| y.mode.writes())
+                            })
+                    })
+                })
+            })
+    })
 }
 
 fn reach_evict_dirty(_: &SpriteModel, s: &State) -> bool {
