@@ -82,7 +82,9 @@ pub fn situations(m: &SpriteModel, s: &State) -> u64 {
     set(
         1,
         s.server.streams.values().any(|st| {
-            let f = &s.server.files[&st.ino];
+            let Some(f) = s.server.files.get(&st.ino) else {
+                return false;
+            };
             f.cacheable
                 && st.hosts.iter().any(|h| {
                     s.host(*h)
