@@ -82,6 +82,24 @@ pub struct Progress<'a> {
     pub done: bool,
 }
 
+impl Progress<'_> {
+    /// The progress line `check` prints: configuration, states generated, unique states,
+    /// the queue when known, depth, unique states per second, elapsed seconds.
+    pub fn line(&self) -> String {
+        let secs = self.elapsed.as_secs_f64();
+        let queue = self.queue.map_or(String::new(), |q| format!(", queue {q}"));
+        format!(
+            "{}: {} states, {} unique{queue}, depth {}, {:.0} unique/s, {:.1}s",
+            self.config,
+            self.states,
+            self.unique,
+            self.depth,
+            self.unique as f64 / secs.max(1e-9),
+            secs
+        )
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub enum Verdict {
     /// An invariant held in every state: the state space was exhausted.

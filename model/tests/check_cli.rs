@@ -188,3 +188,45 @@ fn tables_fit_in_120_columns_and_one_configuration_tries_no_alternative() {
     assert!(!out.contains("design alternative "), "{out}");
     assert!(!out.contains("==="), "no alternative traces: {out}");
 }
+
+/// The progress line names every figure, with the queue when the run counts it; a real
+/// run reports progress with its queue, which is empty once the configuration is done.
+#[test]
+fn progress_lines_carry_the_queue_and_end_with_it_empty() {
+    use model::run::{check, Options, Progress};
+    use std::sync::Mutex;
+    use std::time::Duration;
+    let p = Progress {
+        config: "files",
+        states: 10,
+        unique: 8,
+        depth: 3,
+        queue: Some(2),
+        elapsed: Duration::from_secs(2),
+        done: false,
+    };
+    assert_eq!(
+        p.line(),
+        "files: 10 states, 8 unique, queue 2, depth 3, 4 unique/s, 2.0s"
+    );
+    let p = Progress { queue: None, ..p };
+    assert_eq!(
+        p.line(),
+        "files: 10 states, 8 unique, depth 3, 4 unique/s, 2.0s"
+    );
+
+    static SEEN: Mutex<Vec<(Option<usize>, usize, bool)>> = Mutex::new(Vec::new());
+    fn record(p: &Progress) {
+        SEEN.lock().unwrap().push((p.queue, p.unique, p.done));
+    }
+    let opts = Options {
+        progress: Some(record),
+        ..Options::default()
+    };
+    let r = check(&model::configs::files(), &opts);
+    let seen = SEEN.lock().unwrap();
+    let (queue, unique, done) = *seen.last().expect("a final progress report");
+    assert!(done);
+    assert_eq!(unique, r.unique_states);
+    assert_eq!(queue, Some(0), "every unique state was checked");
+}

@@ -218,17 +218,7 @@ fn options(args: &RunArgs) -> Result<Options, String> {
 }
 
 fn progress_text(p: &Progress) -> String {
-    let secs = p.elapsed.as_secs_f64();
-    let queue = p.queue.map_or(String::new(), |q| format!(", queue {q}"));
-    format!(
-        "{}: {} states, {} unique{queue}, depth {}, {:.0} unique/s, {:.1}s",
-        p.config,
-        p.states,
-        p.unique,
-        p.depth,
-        p.unique as f64 / secs.max(1e-9),
-        secs
-    )
+    p.line()
 }
 
 /// On a terminal: one line, redrawn in place, cleared when the configuration is done.
