@@ -1062,8 +1062,6 @@ impl Cluster {
         decode(bytes).ok().map(|(_, env)| env)
     }
 
-    /// Whether some message on the wire (that decodes) satisfies `f`, without collecting
-    /// them.
     /// Whether the file server is at work: a message to or from it on the wire, or a
     /// request of it waiting for callbacks. Stream references are then possibly between
     /// hosts (released by one, not yet granted to another, or dropped by a close the
@@ -1075,6 +1073,8 @@ impl Cluster {
             })
     }
 
+    /// Whether some message on the wire (that decodes) satisfies `f`, without collecting
+    /// them.
     pub fn any_in_flight(&self, f: impl Fn(&Msg) -> bool) -> bool {
         self.chans
             .values()

@@ -180,6 +180,18 @@ pub fn all() -> u64 {
     (1u64 << CLAUSES.len()) - 1
 }
 
+/// The situations a run whose states showed `seen` never exercised: its vacuous clauses,
+/// described. In a run of Sprite's design (`sprite`), those only a switch produces are not
+/// expected and left out.
+pub fn unexercised(seen: u64, sprite: bool) -> Vec<String> {
+    let expected = if sprite {
+        all() & !switch_only()
+    } else {
+        all()
+    };
+    names(expected & !seen)
+}
+
 /// The bits of the situations only a design switch produces.
 pub fn switch_only() -> u64 {
     CLAUSES

@@ -113,8 +113,8 @@ pub fn kind(a: &Action) -> usize {
     }
 }
 
-/// The kinds a run has taken.
-/// Also the guarded situations the run's states showed (`crate::clauses`).
+/// The kinds of step a run has taken, the guarded situations its states showed
+/// (`crate::clauses`), and how many states it checked.
 #[derive(Default)]
 pub struct Coverage {
     taken: AtomicU64,

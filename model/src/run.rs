@@ -194,11 +194,8 @@ impl Report {
     /// vacuously. Those only a design switch produces are left out of a run of Sprite's
     /// design.
     pub fn unexercised(&self) -> Vec<String> {
-        let mut missing = crate::clauses::all() & !self.situations;
-        if self.switches == vocab::Switches::SPRITE.to_string() {
-            missing &= !crate::clauses::switch_only();
-        }
-        crate::clauses::names(missing)
+        let sprite = self.switches == vocab::Switches::SPRITE.to_string();
+        crate::clauses::unexercised(self.situations, sprite)
     }
     /// Invariants the checker found broken.
     pub fn violated(&self) -> impl Iterator<Item = &PropertyResult> {

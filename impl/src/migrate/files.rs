@@ -166,26 +166,42 @@ impl MigrationModule for FilesModule {
             .sort_by_key(|s| order.iter().position(|x| *x == s.stream));
         pcb.fds = st.fds.into_iter().collect();
         let reopen = k.sw(Switch::ReopenFiles);
+        // Under per-slot-exchange, Sprite's own granularity: one exchange per descriptor,
+        // each moving one reference; else one per stream (grouped by file below).
         let per_slot = k.sw(Switch::PerSlotExchange);
-        // Under per-slot-exchange, Sprite's own granularity: one exchange per descriptor.
-        let slots: Vec<(FileId, StreamId)> = pcb
-            .fds
-            .values()
-            .filter_map(|sid| {
-                let s = st.streams.iter().find(|s| s.stream == *sid)?;
-                Some((s.file, *sid))
-            })
-            .collect();
-        let ids: Vec<StreamId> = if per_slot {
-            slots.iter().map(|(_, sid)| *sid).collect()
+        let moves: Vec<(FileId, MovingStream)> = if per_slot {
+            pcb.fds
+                .values()
+                .filter_map(|sid| {
+                    let s = st.streams.iter().find(|s| s.stream == *sid)?;
+                    Some((
+                        s.file,
+                        MovingStream {
+                            stream: *sid,
+                            refs: 1,
+                        },
+                    ))
+                })
+                .collect()
         } else {
-            st.streams.iter().map(|s| s.stream).collect()
+            st.streams
+                .iter()
+                .map(|s| {
+                    (
+                        s.file,
+                        MovingStream {
+                            stream: s.stream,
+                            refs: s.refs,
+                        },
+                    )
+                })
+                .collect()
         };
         if !reopen {
             // Hold this host's reference to each stream until its move is granted (once
             // per exchange that moves it).
-            for sid in &ids {
-                *k.incoming_streams.entry(*sid).or_insert(0) += 1;
+            for (_, m) in &moves {
+                *k.incoming_streams.entry(m.stream).or_insert(0) += 1;
             }
         }
         let rpc = |msg| Rpc {
@@ -212,22 +228,13 @@ impl MigrationModule for FilesModule {
                 })
                 .collect();
         }
-        // One exchange per open file, in the order of its first descriptor (per slot: one
-        // per descriptor, each moving one reference).
+        // One exchange per open file, in the order of its first descriptor; per slot, one
+        // per descriptor.
         let mut files: Vec<(FileId, Vec<MovingStream>)> = Vec::new();
-        if per_slot {
-            for (file, stream) in slots {
-                files.push((file, vec![MovingStream { stream, refs: 1 }]));
-            }
-        }
-        for s in st.streams.iter().filter(|_| !per_slot) {
-            let m = MovingStream {
-                stream: s.stream,
-                refs: s.refs,
-            };
-            match files.iter_mut().find(|(f, _)| *f == s.file) {
+        for (file, m) in moves {
+            match files.iter_mut().find(|(f, _)| *f == file && !per_slot) {
                 Some((_, v)) => v.push(m),
-                None => files.push((s.file, vec![m])),
+                None => files.push((file, vec![m])),
             }
         }
         files

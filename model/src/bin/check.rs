@@ -857,12 +857,11 @@ fn print_vacuity(reports: &[Report]) {
         }
         return;
     }
-    let Some(first) = reports.first() else {
-        return;
-    };
-    let mut union = first.clone();
-    union.situations = reports.iter().fold(0, |acc, r| acc | r.situations);
-    let missing = union.unexercised();
+    let seen = reports.iter().fold(0, |acc, r| acc | r.situations);
+    let sprite = reports
+        .iter()
+        .all(|r| r.switches == Switches::SPRITE.to_string());
+    let missing = model::clauses::unexercised(seen, sprite);
     let per: Vec<String> = reports
         .iter()
         .map(|r| format!("{} {}", r.config, r.situations.count_ones()))
