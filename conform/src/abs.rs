@@ -24,9 +24,13 @@
 //! What is taken from the model's state it is compared with (`hidden`), because the
 //! implementation has no counterpart or numbers it differently: the ghost one-machine
 //! Unix (the specification), script positions, `last_time` (TIME is checked on the
-//! implementation's results instead), `born_remote`, version numbers (the implementation's
-//! are global counters), the migration records (phases, moved descriptors) and which
-//! events have been used.
+//! implementation's results instead), `born_remote`, the migration records (phases, moved
+//! descriptors) and which events have been used.
+//!
+//! Version numbers are mapped, not taken: the implementation's are global counters, so
+//! every file maps to version 1 and a cached copy to 1 when its version is the server's
+//! (current: the server would keep it at the host's next open), else 0. CONS's clause 3
+//! reads them; the observation does not compare them.
 //!
 //! File and stream identities: both sides allocate the smallest free number, so
 //! `FileId(n)` maps to `Ino(n)` and stream ids map to themselves; a divergence in
@@ -292,6 +296,10 @@ fn map_host(c: &Cluster, k: &Kernel, h: &mut Host) {
             .get(f)
             .is_some_and(|sf| sf.incarnation == inc)
     };
+    // Versions: the implementation's are global counters, and a copy is current when its
+    // version is the server's (what the server compares at the host's next open). Mapped,
+    // every file is at version 1, and a copy at 1 when current, else at 0.
+    let version_of = |f: &sprite::fs::FileId| c.server().files.get(f).map(|sf| sf.version);
     for (f, e) in k
         .cache
         .iter()
@@ -302,7 +310,7 @@ fn map_host(c: &Cluster, k: &Kernel, h: &mut Host) {
             CacheEntry {
                 data: e.data.as_slice().into(),
                 dirty: !e.dirty.is_empty(),
-                version: 0,
+                version: u8::from(version_of(f) == Some(e.version)),
             },
         );
     }
@@ -394,7 +402,7 @@ fn map_server(c: &Cluster) -> model::state::Server {
                 data: sf.data.as_slice().into(),
                 linked: sf.linked,
                 cacheable: sf.cacheable,
-                version: 0,
+                version: 1,
                 last_writer: sf.last_writer,
             },
         );

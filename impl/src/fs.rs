@@ -65,8 +65,9 @@ pub struct ServerFile {
     pub data: Vec<u8>,
     /// Whether a name refers to it; an unlinked file lives until its last close (DEL).
     pub linked: bool,
-    /// Changes whenever the server's copy changes; versions are unique across files, so a
-    /// client's copy of a reclaimed file can never look current for a new one.
+    /// A new one at each open for writing (as in Sprite) and whenever the server's copy
+    /// changes; versions are unique across files, so a client's copy of a reclaimed file
+    /// can never look current for a new one.
     pub version: u32,
     /// Off once the file is write-shared by two hosts; back on when no stream remains.
     pub cacheable: bool,
@@ -232,7 +233,16 @@ impl FileServer {
                 }
                 self.callback_done(h, out);
             }
-            Msg::StreamReleaseReply { pid, released } => {
+            Msg::StreamReleaseReply {
+                pid,
+                released,
+                blocks,
+            } => {
+                // Blocks written back inside the exchange count before the grant (and are
+                // kept even when a crash cancelled the exchange: they are the file's data).
+                for (f, b) in &blocks {
+                    self.absorb(*f, h, b, false);
+                }
                 let awaited = self.suspended.as_ref().is_some_and(|s| {
                     s.awaiting.contains(&h)
                         && matches!(s.msg, Msg::StreamMove { pid: p, .. } if p == pid)
@@ -507,6 +517,21 @@ impl FileServer {
         let Some(stream) = self.new_stream(file, mode, h) else {
             return FileResp::Failed(Errno::EMFILE);
         };
+        // An open for writing starts a new version, as in Sprite [SRC fsconsistCache.c,
+        // UpdateList], so that blocks other hosts keep from before are known stale even
+        // while the new writer's changes sit in its cache, unseen here. The opener's own
+        // copy, if it was current, stays current. (A stream moving in is not an open: no
+        // new version; the host it left drops its blocks instead, `files::release`.)
+        let mut cached_version = cached_version;
+        if mode.writes() {
+            let v = self.bump();
+            if let Some(f) = self.files.get_mut(&file).filter(|f| !f.pipe) {
+                if cached_version == Some(f.version) {
+                    cached_version = Some(v);
+                }
+                f.version = v;
+            }
+        }
         match self.grant(stream, h, cached_version, PosGrant::Local(pos)) {
             Some(g) => FileResp::Granted(g),
             None => FileResp::Failed(Errno::ENOENT),

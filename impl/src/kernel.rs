@@ -652,6 +652,8 @@ impl Kernel {
                     );
                 }
                 None => {
+                    // No data: the server found this host's copy current (of the version
+                    // before an open for writing started a new one, which it now has).
                     let e = self.cache.entry(g.file).or_insert(CacheEntry {
                         incarnation: g.incarnation,
                         version: g.version,
@@ -660,6 +662,7 @@ impl Kernel {
                         cacheable: true,
                     });
                     e.cacheable = true;
+                    e.version = g.version;
                 }
             }
         } else {

@@ -308,6 +308,9 @@ pub enum Msg {
     StreamReleaseReply {
         pid: Pid,
         released: Vec<Released>,
+        /// Dirty blocks of the moved streams' files written on the source since the
+        /// migration's BLOCK_FLUSH (by other processes there), written back in the reply.
+        blocks: Vec<(FileId, Blocks)>,
     },
     HomeUpdate {
         pid: Pid,

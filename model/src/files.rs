@@ -175,10 +175,11 @@ impl Ctx<'_> {
             .get_mut(&ino)
             .expect("registered file exists");
         let old_version = file.version;
-        // A new writer (an open for writing, or a writing stream moving to this host)
-        // starts a new version, so that blocks cached elsewhere are known stale. (A pipe
-        // is never cached: it has no versions.)
-        if mode.writes() && !self.s.server.pipes.contains(&ino) {
+        // An open for writing starts a new version, so that blocks cached elsewhere are
+        // known stale. (A pipe is never cached: it has no versions.) A writing stream
+        // moving in does not, as in Sprite: the source's blocks are written back and
+        // dropped when the stream leaves it instead (`drop_left_blocks`).
+        if open && mode.writes() && !self.s.server.pipes.contains(&ino) {
             file.version = file.version.wrapping_add(1);
         }
         let version = file.version;
@@ -315,6 +316,28 @@ impl Ctx<'_> {
         unix::write_at(&mut e.data, pos, sym);
         e.dirty = true;
         self.s.server.files.get_mut(&ino).expect("file").last_writer = Some(h);
+    }
+
+    /// A writing stream of `ino` has left host `h` for another (a migration's STREAM_MOVE):
+    /// if `h` no longer uses the file, its clean cached blocks go. The moved writer may
+    /// change the file without a new version (only opens start one), so blocks left here
+    /// would look current to this host's next open. Sprite does the same: the migration's
+    /// consistency round has the old host write back and invalidate its blocks, "since the
+    /// version number doesn't get incremented due to migration" [SRC fsconsistCache.c,
+    /// StartConsistency]. Dirty blocks stay (they are only there if another stream here
+    /// still writes; the write-sharing then flushes them).
+    pub fn drop_left_blocks(&mut self, h: HostId, ino: Ino) {
+        let server = &self.s.server;
+        let still_used = self
+            .s
+            .host(h)
+            .streams
+            .keys()
+            .any(|sid| server.streams.get(sid).is_some_and(|st| st.ino == ino));
+        let host = self.s.host_mut(h);
+        if !still_used && host.cache.get(&ino).is_some_and(|e| !e.dirty) {
+            host.cache.remove(&ino);
+        }
     }
 
     /// Writes back the host's dirty blocks of a file (BLOCK_FLUSH).

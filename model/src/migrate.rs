@@ -322,6 +322,9 @@ impl Ctx<'_> {
             self.mark_moved(pid, *f);
             moving.push((*sid, st, pos));
         }
+        if moving.iter().any(|(_, st, _)| st.mode.writes()) {
+            self.drop_left_blocks(src, ino);
+        }
         for (sid, st, pos) in moving {
             self.register(tgt, sid, st.ino, st.mode, Some(pos), false);
         }
@@ -389,6 +392,10 @@ impl Ctx<'_> {
             format!("STREAM_RELEASE {sid}")
         });
         self.unref_on_source(m.source, sid);
+        let st = &self.s.server.streams[&sid];
+        if let (true, ino) = (st.mode.writes(), st.ino) {
+            self.drop_left_blocks(m.source, ino);
+        }
         self.place_position(sid);
         self.stream_moved(pid, fd);
     }

@@ -159,15 +159,12 @@ pub fn inv_cons(_: &SpriteModel, s: &State) -> bool {
                 _ => return false,
             };
             s.ghost.inodes.get(ino).is_some_and(|i| &i.data == latest)
-                && (!f.cacheable || {
-                    let users = users(s, ino);
-                    s.hosts.iter().enumerate().all(|(i, h)| {
-                        users & (1 << i) == 0
-                            || h.cache
-                                .get(ino)
-                                .is_none_or(|e| e.version != f.version || &e.data == latest)
-                    })
-                })
+                && (!f.cacheable
+                    || s.hosts.iter().all(|h| {
+                        h.cache
+                            .get(ino)
+                            .is_none_or(|e| e.version != f.version || &e.data == latest)
+                    }))
         })
 }
 
@@ -844,12 +841,11 @@ fn why_cons(s: &State) -> Option<String> {
             )),
             _ => {
                 let latest = dirty.first().map_or(&f.data, |(_, d)| *d);
-                let users = users(s, ino);
                 s.hosts.iter().enumerate().find_map(|(i, h)| {
                     let e = h.cache.get(ino)?;
-                    (f.cacheable && users & (1 << i) != 0 && e.version == f.version && &e.data != latest)
+                    (f.cacheable && e.version == f.version && &e.data != latest)
                         .then(|| format!(
-                            "a process on h{i} uses {ino} and h{i}'s cache holds {} of the current version, but the latest data is {}: a read there returns stale data",
+                            "h{i}'s cache holds {} of {ino}'s current version, but the latest data is {}: a read there (or after its next open) returns stale data",
                             contents(&e.data),
                             contents(latest)
                         ))

@@ -19,10 +19,10 @@ const DEFAULT_SUITE: [(&str, usize); 15] = [
     ("sharing", 10965),
     ("family", 104716),
     ("pipes-groups", 1722),
-    ("open-files", 5263015),
+    ("open-files", 3040349),
     ("open-family", 2265491),
     ("open-vm", 387936),
-    ("open-sharing", 2556184),
+    ("open-sharing", 2458583),
 ];
 
 fn exhausted(cfg: &model::Config) -> Report {
@@ -98,7 +98,7 @@ fn crowd_state_count() {
 
 #[test]
 fn mixed_state_count() {
-    assert_eq!(exhausted(&configs::mixed()).unique_states, 4878);
+    assert_eq!(exhausted(&configs::mixed()).unique_states, 4858);
 }
 
 /// The situations are the checker's record too: `fork-wait` has no cluster events, so no

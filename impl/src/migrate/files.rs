@@ -11,7 +11,7 @@ use crate::fs::{Blocks, FileId};
 use crate::kernel::{Kernel, Note, Pcb};
 use crate::msg::{FileReq, FileResp, MigKind, MovingStream, Msg, Node, Released};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use vocab::{Fd, Mode, Pid, StreamId, Switch};
 
 pub struct FilesModule;
@@ -325,6 +325,8 @@ fn drop_fds(k: &mut Kernel, pid: Pid, stream: StreamId) {
 /// the server each stream's position and whether this host still uses it.
 pub fn release(k: &mut Kernel, pid: Pid, streams: &[MovingStream]) {
     let client_offsets = k.sw(Switch::ClientOffsets);
+    let mut files = BTreeSet::new();
+    let mut writers_left = BTreeSet::new();
     let released = streams
         .iter()
         .map(|m| {
@@ -353,6 +355,10 @@ pub fn release(k: &mut Kernel, pid: Pid, streams: &[MovingStream]) {
             }
             let (pos, still_used) = match k.streams.get_mut(&m.stream) {
                 Some(s) => {
+                    files.insert(s.file);
+                    if s.mode.writes() {
+                        writers_left.insert(s.file);
+                    }
                     s.refs = s.refs.saturating_sub(m.refs);
                     let pos = s.pos;
                     let still = s.refs > 0;
@@ -373,5 +379,42 @@ pub fn release(k: &mut Kernel, pid: Pid, streams: &[MovingStream]) {
             }
         })
         .collect();
-    k.send(Node::Server, Msg::StreamReleaseReply { pid, released });
+    // Blocks another process here wrote since the BLOCK_FLUSH go back with the reply, so
+    // that the target is granted the latest data (the CONS window between MIG_STATE and
+    // the exchange; the model writes them back inside STREAM_MOVE).
+    let mut blocks = Vec::new();
+    if !k.sw(Switch::NoBlockFlush) {
+        for file in &files {
+            if let Some(c) = k.cache.get_mut(file).filter(|c| !c.dirty.is_empty()) {
+                blocks.push((*file, c.dirty_blocks()));
+                c.dirty.clear();
+            }
+        }
+    }
+    for file in writers_left {
+        drop_left_blocks(k, file);
+    }
+    k.send(
+        Node::Server,
+        Msg::StreamReleaseReply {
+            pid,
+            released,
+            blocks,
+        },
+    );
+}
+
+/// A writing stream of `file` has left this host for another: if nothing here uses the
+/// file any more, its clean cached blocks go. The moved writer may change the file
+/// without the server's copy changing, so the version would not tell this host's next
+/// open that they are stale. Sprite has the old host write back and invalidate at the
+/// migration for the same reason [SRC fsconsistCache.c, StartConsistency]; here the
+/// write-back came earlier (BLOCK_FLUSH), so only clean blocks can remain. Dirty blocks
+/// stay: only another stream here can have made them, and the write-sharing that follows
+/// recalls them.
+fn drop_left_blocks(k: &mut Kernel, file: FileId) {
+    let used = k.streams.values().any(|s| s.file == file);
+    if !used && k.cache.get(&file).is_some_and(|c| c.dirty.is_empty()) {
+        k.cache.remove(&file);
+    }
 }
