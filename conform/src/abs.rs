@@ -407,6 +407,42 @@ fn map_server(c: &Cluster) -> model::state::Server {
             },
         );
     }
+    // Blocks on their way back in a callback's reply that the settled copy could not
+    // deliver (a request of the same host is ahead of it in the channel): they have left
+    // the host's cache, and the server writes them into its copy whatever it handles
+    // first, so they count as the server's. (Seen when another process writes and closes
+    // a file inside a migration: the close travels ahead of the CACHE_DISABLE reply.)
+    let written_back = |m: &Msg| {
+        matches!(
+            m,
+            Msg::BlockRecallReply { .. }
+                | Msg::CacheDisableReply { .. }
+                | Msg::StreamReleaseReply { .. }
+        )
+    };
+    if c.any_in_flight(written_back) {
+        for env in c.in_flight() {
+            let blocks = match env.msg {
+                Msg::BlockRecallReply { file, blocks }
+                | Msg::CacheDisableReply { file, blocks } => {
+                    vec![(file, blocks)]
+                }
+                Msg::StreamReleaseReply { blocks, .. } => blocks,
+                _ => continue,
+            };
+            for (f, b) in blocks {
+                let current = srv
+                    .files
+                    .get(&f)
+                    .is_some_and(|sf| sf.incarnation == b.incarnation);
+                if let Some(mf) = server.files.get_mut(&ino(f)).filter(|_| current) {
+                    let mut data = mf.data.to_vec();
+                    b.apply(&mut data);
+                    mf.data = data.as_slice().into();
+                }
+            }
+        }
+    }
     for (sid, st) in &srv.streams {
         server.streams.insert(
             *sid,

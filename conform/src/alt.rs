@@ -65,6 +65,7 @@ pub fn translate(sw: Switch, cfg: &Config, path: &[Action]) -> Translated {
                         after: internal,
                         other: Who::Pid(pid),
                         op: Some(op),
+                        then: Vec::new(),
                     };
                     open = None;
                 } else {

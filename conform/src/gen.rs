@@ -54,7 +54,10 @@ pub enum Step {
     Kill { who: Who, target: Who },
     /// `mover` starts a migration (migrate, or exec on another host); after `after`
     /// internal steps of it, `other` starts `op` (a kill of `mover` if `op` is `None`):
-    /// this is how an operation lands in the middle of a migration.
+    /// this is how an operation lands in the middle of a migration. `then`: operations
+    /// `other` issues right after it, back to back (each starts when the one before
+    /// returns), so that several can land inside one migration (a write and a close
+    /// between MIG_STATE and the stream exchange).
     During {
         mover: Who,
         target: HostId,
@@ -62,6 +65,8 @@ pub enum Step {
         after: u8,
         other: Who,
         op: Option<Op>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        then: Vec<Op>,
     },
     /// A process issues two operations back to back: the implementation queues both
     /// before running (the second starts as soon as the first returns, with the first's
@@ -213,7 +218,7 @@ fn template(u: &mut Unstructured, hosts: u8, out: &mut Vec<Step>) -> Result<()> 
         mode: Mode::ReadWrite,
         create: true,
     };
-    match u.int_in_range(0..=8u8)? {
+    match u.int_in_range(0..=9u8)? {
         // A stream shared across hosts: open, fork, the child migrates, both use it.
         0 => {
             out.push(op_step(p, open_rw));
@@ -258,6 +263,7 @@ fn template(u: &mut Unstructured, hosts: u8, out: &mut Vec<Step>) -> Result<()> 
                 after: u.int_in_range(0..=4)?,
                 other: who(u)?,
                 op: Some(Op::Unlink { name: f }),
+                then: Vec::new(),
             });
             out.push(op_step(p, Op::Lseek { fd: Fd(0), pos: 0 }));
             out.push(op_step(p, Op::Read { fd: Fd(0) }));
@@ -275,6 +281,7 @@ fn template(u: &mut Unstructured, hosts: u8, out: &mut Vec<Step>) -> Result<()> 
                 after: u.int_in_range(0..=4)?,
                 other: who(u)?,
                 op: None,
+                then: Vec::new(),
             });
         }
         // An eviction with dirty pages.
@@ -355,6 +362,7 @@ fn template(u: &mut Unstructured, hosts: u8, out: &mut Vec<Step>) -> Result<()> 
                 after: u.int_in_range(0..=4)?,
                 other: p0,
                 op: Some(Op::Killpg { pgrp: leader }),
+                then: Vec::new(),
             });
             out.push(op_step(Who::Newest, Op::Getpgrp));
         }
@@ -370,6 +378,44 @@ fn template(u: &mut Unstructured, hosts: u8, out: &mut Vec<Step>) -> Result<()> 
                 out.push(op_step(Who::Newest, Op::Exit { status: sym(u)? }));
                 out.push(op_step(p, Op::Wait));
             }
+        }
+        // Another process on the source opens the file, writes and closes it while the
+        // holder migrates: blocks dirtied after the migration's flush and left on a host
+        // that no longer uses the file (the CONS window before the stream exchange). The
+        // child is forked before the open, so it does not share the holder's stream.
+        9 => {
+            out.push(op_step(p, Op::Fork));
+            out.push(op_step(p, open_rw));
+            if u.ratio(1, 2)? {
+                out.push(op_step(
+                    p,
+                    Op::Write {
+                        fd: Fd(0),
+                        sym: sym(u)?,
+                    },
+                ));
+            }
+            out.push(Step::During {
+                mover: p,
+                target: away,
+                exec: false,
+                after: u.int_in_range(0..=5)?,
+                other: Who::Newest,
+                op: Some(Op::Open {
+                    name: f,
+                    mode: Mode::Write,
+                    create: false,
+                }),
+                then: vec![
+                    Op::Write {
+                        fd: Fd(0),
+                        sym: sym(u)?,
+                    },
+                    Op::Close { fd: Fd(0) },
+                ],
+            });
+            out.push(op_step(p, Op::Lseek { fd: Fd(0), pos: 0 }));
+            out.push(op_step(p, Op::Read { fd: Fd(0) }));
         }
         // Time read before and after a move.
         _ => {
@@ -441,6 +487,7 @@ impl<'a> Arbitrary<'a> for Scenario {
                     } else {
                         Some(op(u, n)?)
                     },
+                    then: Vec::new(),
                 }),
                 13 => steps.push(Step::Event(event(u, n)?)),
                 14 => steps.push(Step::Pipe {
@@ -592,11 +639,13 @@ impl Scenario {
                     target,
                     other,
                     op: o,
+                    then,
                     ..
                 } => who(mover)
                     .and(host(*target))
                     .and(who(other))
-                    .and(o.as_ref().map_or(Ok(()), op)),
+                    .and(o.as_ref().map_or(Ok(()), op))
+                    .and(then.iter().try_for_each(op)),
                 Step::Pipe {
                     who: w,
                     first,

@@ -36,12 +36,16 @@ pub fn step_text(s: &Step) -> String {
             after,
             other,
             op,
+            then,
         } => format!(
-            "{}: {} ; after {after} internal steps {}: {}",
+            "{}: {} ; after {after} internal steps {}: {}{}",
             who(mover),
             move_text(*target, *exec),
             who(other),
-            op.map_or(format!("kill({})", who(mover)), |o| o.to_string())
+            op.map_or(format!("kill({})", who(mover)), |o| o.to_string()),
+            then.iter()
+                .map(|o| format!(", then {o}"))
+                .collect::<String>()
         ),
         Step::Pipe {
             who: w,

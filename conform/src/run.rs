@@ -861,6 +861,7 @@ impl Runner {
                 after,
                 other,
                 op,
+                then,
             } => {
                 let Some(m) = self.resolve(mover).filter(|p| self.ready(*p)) else {
                     return Ok(false);
@@ -879,6 +880,11 @@ impl Runner {
                         }
                     }
                     self.submit(o, oop);
+                    // Back to back, as a program would issue them (none blocks: the
+                    // generator only puts file operations here).
+                    for t in then {
+                        self.submit(o, t);
+                    }
                 }
             }
         }
