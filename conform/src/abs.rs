@@ -14,6 +14,14 @@
 //! step of its own, a signal hop) stays on the wire, and its step is the one the model
 //! must match.
 //!
+//! **Steps not yet taken count as not taken.** Where the implementation has begun a step
+//! the model takes later in one piece, the mapping shows the state before it: references a
+//! source has released in an exchange still waiting for callbacks count on the source; an
+//! exiting process's references dropped before the server closed its last ones count on
+//! its host; a stream a host keeps registered with no reference while it moves in is not
+//! used there. Blocks written back in a callback reply that cannot yet be delivered count
+//! as the server's, as the model's recall has them.
+//!
 //! What is taken from the implementation: hosts (up, owner, home tables, held signals,
 //! rendezvous zombies, process groups, client streams with positions, cache contents and
 //! dirtiness, pages left behind), processes (host, parent, status, pages, descriptors,
@@ -40,6 +48,7 @@ use model::state::{
     CacheEntry, ClientStream, File, Host, Loc, Page, Proc, ServerStream, SignalMsg, State, Status,
 };
 use model::SpriteModel;
+use sprite::fs::{Blocks, FileId};
 use sprite::kernel::{Kernel, Life, Pending, ProcStatus};
 use sprite::msg::{FileReq, Msg, Node};
 use sprite::vm::Page as IPage;
@@ -198,10 +207,24 @@ pub fn map(c: &Cluster, hidden: &State, flags: u16) -> State {
         };
         procs.insert(*pid, map_proc(c, host, k, *pid, &pids, hidden));
     }
+    let mut server = map_server(c);
     let mut signals = vocab::small::SmallMap::new();
     let mut flushes = vocab::small::SmallMap::new();
     for env in c.in_flight() {
         match (env.msg, env.to) {
+            // Blocks on their way back in a callback's reply that the settled copy could
+            // not deliver (a request of the same host is ahead of it in the channel): they
+            // have left the host's cache, and the server writes them into its copy
+            // whatever it handles first, so they count as the server's. (Seen when another
+            // process writes and closes a file inside a migration: the close travels ahead
+            // of the CACHE_DISABLE reply.)
+            (
+                Msg::BlockRecallReply { file, blocks } | Msg::CacheDisableReply { file, blocks },
+                Node::Server,
+            ) => written_back(c, &mut server, &[(file, blocks)]),
+            (Msg::StreamReleaseReply { blocks, .. }, Node::Server) => {
+                written_back(c, &mut server, &blocks)
+            }
             // A kill on its way to be decided (sender set) is not a signal yet.
             (
                 Msg::Signal {
@@ -236,10 +259,46 @@ pub fn map(c: &Cluster, hidden: &State, flags: u16) -> State {
     // The ghost Unix and the migration records are not observed: [`with_hidden`] puts
     // them in before the invariants are evaluated (copying the ghost here too would copy
     // it twice per step).
+    // A host may keep a stream no descriptor here refers to any more, with no reference,
+    // while the stream moves in with a migrating process: it stays registered at the
+    // server until the grant, so that a close here cannot end the stream in between. The
+    // model's close releases the host and its STREAM_MOVE registers it again: until the
+    // grant the host does not use the stream.
+    for (i, h) in hosts.iter_mut().enumerate() {
+        let held: Vec<StreamId> = h
+            .streams
+            .iter()
+            .filter(|(_, cs)| cs.refs == 0)
+            .map(|(sid, _)| *sid)
+            .collect();
+        for sid in held {
+            h.streams.remove(&sid);
+            if let Some(st) = server.streams.get_mut(&sid) {
+                st.hosts.remove(&HostId(i as u8));
+            }
+        }
+    }
+    // An exchange between its halves: the source has released the moving references and
+    // the server is still calling hosts back before the grant. The model moves them in one
+    // step, named at the grant, so until then they count where they were: on the source,
+    // which uses the streams.
+    if let Some((src, moving)) = c.server().released_exchange() {
+        if let Some(h) = hosts.get_mut(src.0 as usize).filter(|h| h.up) {
+            for m in moving {
+                h.streams
+                    .entry(m.stream)
+                    .or_insert(ClientStream { refs: 0, pos: None })
+                    .refs += m.refs;
+                if let Some(st) = server.streams.get_mut(&m.stream) {
+                    st.hosts.insert(src);
+                }
+            }
+        }
+    }
     State {
         hosts,
         procs,
-        server: map_server(c),
+        server,
         migrations: Default::default(),
         signals,
         flushes,
@@ -286,6 +345,18 @@ fn map_host(c: &Cluster, k: &Kernel, h: &mut Host) {
                 pos: s.pos,
             },
         );
+    }
+    // An exiting process waiting for the server to close its host's last references has
+    // already dropped its others (another process here holds them). The model's exit is
+    // one step, named when the server has closed them, so until then they count here.
+    for p in k.procs.values() {
+        if let Some(Pending::ExitClosing { closing, .. }) = &p.pending {
+            for sid in p.fds.values().filter(|s| !closing.contains(s)) {
+                if let Some(cs) = h.streams.get_mut(sid) {
+                    cs.refs += 1;
+                }
+            }
+        }
     }
     // An entry the kernel marks uncacheable holds no usable blocks (every access goes to
     // the server): it is not a cached copy. Nor is a copy of an earlier incarnation of the
@@ -386,6 +457,23 @@ fn map_proc(
     }
 }
 
+/// Writes blocks on their way back to the server into the mapped server's copy (see
+/// `map`), unless they belong to an earlier incarnation of the file id.
+fn written_back(c: &Cluster, server: &mut model::state::Server, blocks: &[(FileId, Blocks)]) {
+    for (f, b) in blocks {
+        let current = c
+            .server()
+            .files
+            .get(f)
+            .is_some_and(|sf| sf.incarnation == b.incarnation);
+        if let Some(mf) = server.files.get_mut(&ino(*f)).filter(|_| current) {
+            let mut data = mf.data.to_vec();
+            b.apply(&mut data);
+            mf.data = data.as_slice().into();
+        }
+    }
+}
+
 fn map_server(c: &Cluster) -> model::state::Server {
     let srv = c.server();
     let mut server = model::state::Server::default();
@@ -406,42 +494,6 @@ fn map_server(c: &Cluster) -> model::state::Server {
                 last_writer: sf.last_writer,
             },
         );
-    }
-    // Blocks on their way back in a callback's reply that the settled copy could not
-    // deliver (a request of the same host is ahead of it in the channel): they have left
-    // the host's cache, and the server writes them into its copy whatever it handles
-    // first, so they count as the server's. (Seen when another process writes and closes
-    // a file inside a migration: the close travels ahead of the CACHE_DISABLE reply.)
-    let written_back = |m: &Msg| {
-        matches!(
-            m,
-            Msg::BlockRecallReply { .. }
-                | Msg::CacheDisableReply { .. }
-                | Msg::StreamReleaseReply { .. }
-        )
-    };
-    if c.any_in_flight(written_back) {
-        for env in c.in_flight() {
-            let blocks = match env.msg {
-                Msg::BlockRecallReply { file, blocks }
-                | Msg::CacheDisableReply { file, blocks } => {
-                    vec![(file, blocks)]
-                }
-                Msg::StreamReleaseReply { blocks, .. } => blocks,
-                _ => continue,
-            };
-            for (f, b) in blocks {
-                let current = srv
-                    .files
-                    .get(&f)
-                    .is_some_and(|sf| sf.incarnation == b.incarnation);
-                if let Some(mf) = server.files.get_mut(&ino(f)).filter(|_| current) {
-                    let mut data = mf.data.to_vec();
-                    b.apply(&mut data);
-                    mf.data = data.as_slice().into();
-                }
-            }
-        }
     }
     for (sid, st) in &srv.streams {
         server.streams.insert(
@@ -729,35 +781,18 @@ pub fn diff(implementation: &Obs, model: &Obs) -> Vec<String> {
 /// is defined on the model's own states; the implementation's LIVE is the bound on the
 /// steps it may take to become quiescent (a `Liveness` mismatch), and the model's is
 /// checked on the model state that follows it.
-///
-/// `in_transit`: the settled implementation's file server is at work
-/// ([`sprite::Cluster::file_traffic`]): a stream exchange between its halves, a close the
-/// server has not handled yet. Its stream references may then be on neither host, a state
-/// the model's one-step STREAM_MOVE, close and exit never have, so RES's stream-reference
-/// clause is left out (`model::properties::inv_res_references_in_transit`).
-pub fn broken_invariants(
-    m: &SpriteModel,
-    s: &State,
-    in_transit: bool,
-) -> Vec<(vocab::InvariantId, String)> {
-    let check = |id: vocab::InvariantId, f: model::properties::Check| -> model::properties::Check {
-        if in_transit && id == vocab::InvariantId::RES {
-            model::properties::inv_res_references_in_transit
-        } else {
-            f
-        }
-    };
+pub fn broken_invariants(m: &SpriteModel, s: &State) -> Vec<(vocab::InvariantId, String)> {
     // The common case first, without allocating: every invariant holds.
     if model::properties::INVARIANTS
         .iter()
-        .all(|(id, f)| *id == vocab::InvariantId::LIVE || check(*id, *f)(m, s))
+        .all(|(id, f)| *id == vocab::InvariantId::LIVE || f(m, s))
     {
         return Vec::new();
     }
     model::properties::invariants()
         .into_iter()
         .filter(|(id, _)| *id != vocab::InvariantId::LIVE)
-        .filter(|(id, f)| !check(*id, *f)(m, s))
+        .filter(|(_, f)| !f(m, s))
         .map(|(id, _)| {
             let why = match id {
                 vocab::InvariantId::CACHE => cache_detail(s),

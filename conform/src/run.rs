@@ -170,11 +170,8 @@ pub struct RunResult {
     /// a mismatch, after a diagnostic search).
     pub witness_hits: usize,
     pub witness_misses: usize,
-    /// Mapped states the invariants were evaluated on, and of those the ones taken while the
-    /// file server was at work, where RES's stream-reference clause is left out
-    /// ([`abs::broken_invariants`]).
+    /// Mapped states the invariants were evaluated on (every invariant on each).
     pub states_checked: usize,
-    pub states_without_stream_refs: usize,
 }
 
 /// The model configuration of a scenario (scripts start empty: the runner appends each
@@ -307,7 +304,6 @@ pub struct Runner {
     pub witness_misses: usize,
     /// See [`RunResult::states_checked`].
     pub states_checked: usize,
-    pub states_without_stream_refs: usize,
     /// `CONFORM_DEBUG_WITNESS`: print each implementation step with the model steps it
     /// named.
     debug_witness: bool,
@@ -360,7 +356,6 @@ impl Runner {
             settled_ws: Vec::new(),
             witness_hits: 0,
             states_checked: 0,
-            states_without_stream_refs: 0,
             witness_misses: 0,
             debug_witness: std::env::var_os("CONFORM_DEBUG_WITNESS").is_some(),
         })
@@ -462,7 +457,6 @@ impl Runner {
 
     fn mismatch(&self, step: usize, kind: Kind) -> Mismatch {
         let settled = abs::settled(&self.cluster);
-        let in_transit = settled.file_traffic();
         let mapped = abs::with_hidden(abs::map(&settled, self.ms(), self.impl_flags), self.ms());
         Mismatch {
             step,
@@ -471,7 +465,7 @@ impl Runner {
             kind,
             diff: abs::diff(&abs::obs(&mapped), &abs::obs(self.ms())),
             model_path: Vec::new(),
-            invariants: abs::broken_invariants(&self.model, &mapped, in_transit),
+            invariants: abs::broken_invariants(&self.model, &mapped),
         }
     }
 
@@ -481,7 +475,6 @@ impl Runner {
     fn sync(&mut self, i: usize, what: Did) -> Result<(), Mismatch> {
         self.collect();
         let settled = abs::settled(&self.cluster);
-        let in_transit = settled.file_traffic();
         let mapped = abs::map(&settled, self.ms(), self.impl_flags);
         let target = abs::obs(&mapped);
         let imp = impl_ops(&settled);
@@ -497,7 +490,7 @@ impl Runner {
         // matched exactly this already.
         let seen = (target, imp.done);
         if ws.is_empty() && self.last_seen.as_ref() == Some(&seen) {
-            return self.check_invariants(i, mapped, at, in_transit);
+            return self.check_invariants(i, mapped, at);
         }
         let (target, done) = seen;
         let imp = ImplOps {
@@ -514,7 +507,7 @@ impl Runner {
                     self.witness_hits += 1;
                     self.last_seen = Some((target, imp.done));
                     self.observe();
-                    return self.check_invariants(i, mapped, at, in_transit);
+                    return self.check_invariants(i, mapped, at);
                 }
                 Err(miss) => {
                     self.witness_misses += 1;
@@ -624,7 +617,6 @@ impl Runner {
         i: usize,
         mapped: State,
         at: (usize, Did),
-        in_transit: bool,
     ) -> Result<(), Mismatch> {
         // MEM's clause on the implementation alone (the model's exec drops the image by
         // construction): no exec-time migration moved pages of the old address space.
@@ -645,8 +637,7 @@ impl Runner {
             return Ok(());
         }
         self.states_checked += 1;
-        self.states_without_stream_refs += in_transit as usize;
-        let broken = abs::broken_invariants(&self.model, &mapped, in_transit);
+        let broken = abs::broken_invariants(&self.model, &mapped);
         if let Some((id, why)) = broken.first().cloned() {
             let mut m = self.mismatch(i, Kind::Invariant(id, why));
             m.impl_step = Some((at.0, at.1.to_string()));
@@ -1076,6 +1067,5 @@ pub fn run_with(r: Result<Runner, String>) -> RunResult {
     res.witness_hits = r.witness_hits;
     res.witness_misses = r.witness_misses;
     res.states_checked = r.states_checked;
-    res.states_without_stream_refs = r.states_without_stream_refs;
     res
 }

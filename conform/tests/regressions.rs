@@ -15,6 +15,7 @@
 //! | `crash-cuts-exchange-after-release` | found by the `migrate_events` fuzz target: the target crashed after the source had released a shared stream and before the grant; the implementation's server keeps the released position, the model's exchange never began, so where the position lives is compared only in runs without a crash |
 //! | `exit-during-exchange` | found by the lockstep: an exit's backing-file discard queued behind a stream exchange at the server, leaving the exit half done |
 //! | `write-close-in-exchange-window` | the CONS window (proofs/README.md, CONS-WINDOW): another process on the source opens, writes and closes the file between the migration's BLOCK_FLUSH and the stream exchange; the implementation left the block dirty on the source and granted the target the server's older copy (an implementation bug; caught once the generator could put several operations inside one migration) |
+//! | `close-pending-at-release` | found by the mid-migration-event suite: the same window, where the other process's close was not yet answered when the source released the mover's stream, so the source kept clean blocks the moved writer then made stale (CONS clause 3, an implementation bug) |
 //! | `write-back-behind-a-close` | found by the lockstep once it could: the same window, where the close travels ahead of the CACHE_DISABLE reply that carries the written block; the abstraction now counts blocks in such a reply as the server's |
 //!
 //! A new case: `cargo run -p conform --bin replay -- <hex> --save tests/regressions/<name>.json`

@@ -205,6 +205,20 @@ impl FileServer {
         self.suspended.is_some()
     }
 
+    /// A stream exchange between its halves: the source has released its references
+    /// (they are on no host now) and the server is still calling hosts back before the
+    /// grant. Returns the source and the moving streams with their references.
+    pub fn released_exchange(&self) -> Option<(HostId, &[MovingStream])> {
+        match self.suspended.as_ref()? {
+            Suspended {
+                msg: Msg::StreamMove { from, streams, .. },
+                released: true,
+                ..
+            } => Some((*from, streams)),
+            _ => None,
+        }
+    }
+
     /// Handles one message; returns the messages to send.
     pub fn handle(&mut self, from: Node, msg: Msg) -> Vec<(Node, Msg)> {
         let mut out = Vec::new();

@@ -369,6 +369,10 @@ pub struct Kernel {
     pub released_by_kill: BTreeMap<Pid, BTreeSet<StreamId>>,
     /// Streams moving into this host with migrating processes (moves not yet granted).
     pub incoming_streams: BTreeMap<StreamId, u8>,
+    /// Files a writing stream left in a migration while this host still used them: their
+    /// clean cached blocks go when the host's last stream of the file does
+    /// (`migrate::files::drop_left_blocks`).
+    pub left_writers: BTreeSet<FileId>,
     /// Dirty blocks a migration's BLOCK_FLUSH carries, until the server acknowledges.
     pub flushing: BTreeMap<Pid, Vec<(FileId, Blocks)>>,
     /// Death notices that could not be delivered (their host was down), by destination:
@@ -407,6 +411,7 @@ impl Kernel {
             precopied: BTreeMap::new(),
             released_by_kill: BTreeMap::new(),
             incoming_streams: BTreeMap::new(),
+            left_writers: BTreeSet::new(),
             flushing: BTreeMap::new(),
             undelivered: BTreeMap::new(),
             generations: BTreeMap::new(),
@@ -611,6 +616,8 @@ impl Kernel {
 
     /// Installs a stream the server granted (open, reopen or move) with `refs` references.
     pub(crate) fn install_grant(&mut self, g: &Grant, refs: u8) {
+        // The host uses the file again: the server's version check judges its blocks.
+        self.left_writers.remove(&g.file);
         let pos = match g.pos {
             PosGrant::Local(p) => Some(p),
             PosGrant::Shadow => None,
@@ -883,7 +890,11 @@ impl Kernel {
             // server could see the close after the move and drop the stream (DEL, OFF).
             return false;
         }
-        self.streams.remove(&sid);
+        if let Some(s) = self.streams.remove(&sid) {
+            if self.left_writers.contains(&s.file) {
+                crate::migrate::drop_left_blocks(self, s.file);
+            }
+        }
         true
     }
 
@@ -898,7 +909,11 @@ impl Kernel {
         }
         let unused = self.streams.get(&sid).is_some_and(|s| s.refs == 0);
         if unused && !self.incoming_streams.contains_key(&sid) {
-            self.streams.remove(&sid);
+            if let Some(s) = self.streams.remove(&sid) {
+                if self.left_writers.contains(&s.file) {
+                    crate::migrate::drop_left_blocks(self, s.file);
+                }
+            }
             self.send_server(pid, FileReq::Close { streams: vec![sid] });
         }
     }

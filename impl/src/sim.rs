@@ -1062,17 +1062,6 @@ impl Cluster {
         decode(bytes).ok().map(|(_, env)| env)
     }
 
-    /// Whether the file server is at work: a message to or from it on the wire, or a
-    /// request of it waiting for callbacks. Stream references are then possibly between
-    /// hosts (released by one, not yet granted to another, or dropped by a close the
-    /// server has not handled).
-    pub fn file_traffic(&self) -> bool {
-        self.server.is_busy()
-            || self.chans.iter().any(|((from, to), q)| {
-                !q.is_empty() && (*from == Node::Server || *to == Node::Server)
-            })
-    }
-
     /// Whether some message on the wire (that decodes) satisfies `f`, without collecting
     /// them.
     pub fn any_in_flight(&self, f: impl Fn(&Msg) -> bool) -> bool {

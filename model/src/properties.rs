@@ -386,15 +386,6 @@ pub fn inv_res(_: &SpriteModel, s: &State) -> bool {
     stream_refs_exact(s) && homes_keep_only_their_own(s)
 }
 
-/// RES without its stream-reference clause: for the conformance harness while the
-/// implementation's file server is at work (a stream exchange between its halves, the
-/// source's references released and not yet granted to the target; a close not yet
-/// handled), states the model's one-step STREAM_MOVE, close and exit never show.
-/// Everywhere else the harness checks all of RES.
-pub fn inv_res_references_in_transit(_: &SpriteModel, s: &State) -> bool {
-    homes_keep_only_their_own(s)
-}
-
 /// RES's stream-reference clause: each host's stream table holds exactly the references
 /// of descriptors living there (a descriptor's reference is on its process's host, or,
 /// in the middle of a migration, on the source until its file's exchange moved it), with

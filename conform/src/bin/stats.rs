@@ -30,7 +30,7 @@ fn main() {
     let mut ops = 0;
     let mut impl_steps = 0;
     let (mut hits, mut misses) = (0usize, 0usize);
-    let (mut checked, mut partial) = (0usize, 0usize);
+    let mut checked = 0usize;
     let t = Instant::now();
     for case in 0..n {
         let bytes = rng.bytes(len);
@@ -41,7 +41,6 @@ fn main() {
         hits += r.witness_hits;
         misses += r.witness_misses;
         checked += r.states_checked;
-        partial += r.states_without_stream_refs;
         for (i, c) in counts.iter_mut().enumerate() {
             if r.reached & (1 << i) != 0 {
                 *c += 1;
@@ -73,11 +72,7 @@ fn main() {
     println!(
         "witnesses: {hits} steps followed as the implementation named them, {misses} not (each a mismatch)"
     );
-    println!(
-        "invariants evaluated on {checked} mapped states; on {partial} of them ({:.1}%) the file \
-         server was at work and RES's stream-reference clause was left out",
-        100.0 * partial as f64 / checked.max(1) as f64
-    );
+    println!("invariants evaluated on {checked} mapped states (every invariant, every clause)");
     println!("situations reached (scenarios out of {n}):");
     for (name, c) in names.iter().zip(&counts) {
         println!(

@@ -404,17 +404,24 @@ pub fn release(k: &mut Kernel, pid: Pid, streams: &[MovingStream]) {
     );
 }
 
-/// A writing stream of `file` has left this host for another: if nothing here uses the
-/// file any more, its clean cached blocks go. The moved writer may change the file
-/// without the server's copy changing, so the version would not tell this host's next
-/// open that they are stale. Sprite has the old host write back and invalidate at the
-/// migration for the same reason [SRC fsconsistCache.c, StartConsistency]; here the
-/// write-back came earlier (BLOCK_FLUSH), so only clean blocks can remain. Dirty blocks
-/// stay: only another stream here can have made them, and the write-sharing that follows
-/// recalls them.
-fn drop_left_blocks(k: &mut Kernel, file: FileId) {
-    let used = k.streams.values().any(|s| s.file == file);
-    if !used && k.cache.get(&file).is_some_and(|c| c.dirty.is_empty()) {
+/// A writing stream of `file` has left this host for another: once nothing here uses the
+/// file, its clean cached blocks go. The moved writer may change the file without the
+/// server's copy changing, so the version would not tell this host's next open that they
+/// are stale. Sprite has the old host write back and invalidate at the migration for the
+/// same reason [SRC fsconsistCache.c, StartConsistency]; here the write-back came earlier
+/// (BLOCK_FLUSH, STREAM_RELEASE_REPLY), so only clean blocks can remain. While the host
+/// still uses the file (another process's stream, or a close the server has not answered
+/// yet) the file is remembered and the blocks go with the host's last stream of it; a
+/// stream still here after the exchange makes the file write-shared, and the server's
+/// CACHE_DISABLE drops them first. Dirty blocks stay: only another stream here can have
+/// made them, and the write-sharing recalls them.
+pub(crate) fn drop_left_blocks(k: &mut Kernel, file: FileId) {
+    if k.streams.values().any(|s| s.file == file) {
+        k.left_writers.insert(file);
+        return;
+    }
+    k.left_writers.remove(&file);
+    if k.cache.get(&file).is_some_and(|c| c.dirty.is_empty()) {
         k.cache.remove(&file);
     }
 }

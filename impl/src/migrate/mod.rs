@@ -28,6 +28,7 @@ mod signals;
 mod vm;
 
 pub use exec::{decode_args, encode_args, MAX_EXEC_ARGS};
+pub(crate) use files::drop_left_blocks;
 pub use files::release as stream_release;
 pub use vm::{PreCopy, PreCopyBuffer, MAX_ROUNDS as PRECOPY_MAX_ROUNDS};
 
