@@ -204,6 +204,38 @@ fn event(u: &mut Unstructured, hosts: u8) -> Result<ClusterEvent> {
     })
 }
 
+/// Operations a `During` step's other process issues after its first, back to back: none
+/// most of the time, else one or two that run to completion (none that may end the
+/// process, block it or move it: a later operation of a dead or blocked process would never
+/// start; see [`ends_a_sequence`]).
+fn then_ops(u: &mut Unstructured, hosts: u8) -> Result<Vec<Op>> {
+    let mut ops = Vec::new();
+    if u.ratio(1, 3)? {
+        for _ in 0..u.int_in_range(1..=2u8)? {
+            let o = op(u, hosts)?;
+            if !ends_a_sequence(&o) {
+                ops.push(o);
+            }
+        }
+    }
+    Ok(ops)
+}
+
+/// An operation after which a process's queued operations may never start (it exits,
+/// blocks, may kill itself, or moves), so that a `During` step issues no `then` after it.
+pub fn ends_a_sequence(o: &Op) -> bool {
+    matches!(
+        o,
+        Op::Exit { .. }
+            | Op::Wait
+            | Op::Exec { .. }
+            | Op::Fork
+            | Op::Migrate { .. }
+            | Op::Kill { .. }
+            | Op::Killpg { .. }
+    )
+}
+
 fn op_step(w: Who, op: Op) -> Step {
     Step::Op { who: w, op }
 }
@@ -487,7 +519,7 @@ impl<'a> Arbitrary<'a> for Scenario {
                     } else {
                         Some(op(u, n)?)
                     },
-                    then: Vec::new(),
+                    then: then_ops(u, n)?,
                 }),
                 13 => steps.push(Step::Event(event(u, n)?)),
                 14 => steps.push(Step::Pipe {

@@ -871,10 +871,13 @@ impl Runner {
                         }
                     }
                     self.submit(o, oop);
-                    // Back to back, as a program would issue them (none blocks: the
-                    // generator only puts file operations here).
-                    for t in then {
-                        self.submit(o, t);
+                    // Back to back, as a program would issue them, unless the first may
+                    // end, block or move the process (the generator puts none of those in
+                    // `then` itself).
+                    if !crate::gen::ends_a_sequence(&oop) {
+                        for t in then {
+                            self.submit(o, t);
+                        }
                     }
                 }
             }
