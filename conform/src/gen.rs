@@ -250,9 +250,37 @@ fn template(u: &mut Unstructured, hosts: u8, out: &mut Vec<Step>) -> Result<()> 
         mode: Mode::ReadWrite,
         create: true,
     };
-    match u.int_in_range(0..=9u8)? {
-        // A stream shared across hosts: open, fork, the child migrates, both use it.
+    match u.int_in_range(0..=10u8)? {
+        // A process moves with two references to a file it writes (a dup, or a second
+        // open), so that moving them one descriptor at a time would make the process look
+        // like two users of its own file. First, so that short inputs (bytes missing read
+        // as zeros) reach it.
         0 => {
+            out.push(op_step(p, open_rw));
+            out.push(op_step(
+                p,
+                Op::Write {
+                    fd: Fd(0),
+                    sym: sym(u)?,
+                },
+            ));
+            out.push(op_step(
+                p,
+                if u.ratio(1, 2)? {
+                    Op::Open {
+                        name: f,
+                        mode: Mode::ReadWrite,
+                        create: false,
+                    }
+                } else {
+                    Op::Dup { fd: Fd(0) }
+                },
+            ));
+            out.push(op_step(p, Op::Migrate { target: away }));
+            out.push(op_step(p, Op::Read { fd: Fd(1) }));
+        }
+        // A stream shared across hosts: open, fork, the child migrates, both use it.
+        10 => {
             out.push(op_step(p, open_rw));
             out.push(op_step(
                 p,
