@@ -236,6 +236,17 @@ pub fn ends_a_sequence(o: &Op) -> bool {
     )
 }
 
+/// `w` writes one symbol (from the input) through its first descriptor.
+fn write_fd0(u: &mut Unstructured, w: Who) -> Result<Step> {
+    Ok(op_step(
+        w,
+        Op::Write {
+            fd: Fd(0),
+            sym: sym(u)?,
+        },
+    ))
+}
+
 fn op_step(w: Who, op: Op) -> Step {
     Step::Op { who: w, op }
 }
@@ -257,13 +268,7 @@ fn template(u: &mut Unstructured, hosts: u8, out: &mut Vec<Step>) -> Result<()> 
         // as zeros) reach it.
         0 => {
             out.push(op_step(p, open_rw));
-            out.push(op_step(
-                p,
-                Op::Write {
-                    fd: Fd(0),
-                    sym: sym(u)?,
-                },
-            ));
+            out.push(write_fd0(u, p)?);
             out.push(op_step(
                 p,
                 if u.ratio(1, 2)? {
@@ -282,13 +287,7 @@ fn template(u: &mut Unstructured, hosts: u8, out: &mut Vec<Step>) -> Result<()> 
         // A stream shared across hosts: open, fork, the child migrates, both use it.
         10 => {
             out.push(op_step(p, open_rw));
-            out.push(op_step(
-                p,
-                Op::Write {
-                    fd: Fd(0),
-                    sym: sym(u)?,
-                },
-            ));
+            out.push(write_fd0(u, p)?);
             out.push(op_step(p, Op::Lseek { fd: Fd(0), pos: 0 }));
             out.push(op_step(p, Op::Fork));
             out.push(op_step(Who::Newest, Op::Migrate { target: away }));
@@ -309,13 +308,7 @@ fn template(u: &mut Unstructured, hosts: u8, out: &mut Vec<Step>) -> Result<()> 
         // An unlink while a holder migrates.
         1 => {
             out.push(op_step(p, open_rw));
-            out.push(op_step(
-                p,
-                Op::Write {
-                    fd: Fd(0),
-                    sym: sym(u)?,
-                },
-            ));
+            out.push(write_fd0(u, p)?);
             out.push(Step::During {
                 mover: p,
                 target: away,
@@ -356,13 +349,7 @@ fn template(u: &mut Unstructured, hosts: u8, out: &mut Vec<Step>) -> Result<()> 
             ));
             if u.ratio(1, 2)? {
                 out.push(op_step(p, open_rw));
-                out.push(op_step(
-                    p,
-                    Op::Write {
-                        fd: Fd(0),
-                        sym: sym(u)?,
-                    },
-                ));
+                out.push(write_fd0(u, p)?);
             }
             out.push(Step::Event(ClusterEvent::OwnerReturns(away)));
             out.push(op_step(p, Op::MemRead { page: PageNo(0) }));
@@ -447,13 +434,7 @@ fn template(u: &mut Unstructured, hosts: u8, out: &mut Vec<Step>) -> Result<()> 
             out.push(op_step(p, Op::Fork));
             out.push(op_step(p, open_rw));
             if u.ratio(1, 2)? {
-                out.push(op_step(
-                    p,
-                    Op::Write {
-                        fd: Fd(0),
-                        sym: sym(u)?,
-                    },
-                ));
+                out.push(write_fd0(u, p)?);
             }
             out.push(Step::During {
                 mover: p,
