@@ -46,9 +46,8 @@ pub struct StrategyRow {
 /// The per-page transfer counts of Sprite's flush strategy, as SPE's description implies
 /// them (a dirty page crosses to the server and, if touched again, back; any other page
 /// crosses only if touched): dirty+reused, dirty+unused, clean+reused, clean+unused [SPE
-/// §Virtual Memory Transfer]. (The constant's name and the label the report prints,
-/// "seed's table", are an older name of this table.)
-pub const SEED_TABLE: [u32; 4] = [2, 1, 1, 0];
+/// §Virtual Memory Transfer].
+pub const SPE_PAGE_TRANSFERS: [u32; 4] = [2, 1, 1, 0];
 
 /// What a row of SPE Table 1 is to the cost model.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -88,7 +87,7 @@ pub struct Table1Row {
 }
 
 /// The measured per-page transfer table beside the counts SPE implies
-/// ([`SEED_TABLE`]).
+/// ([`SPE_PAGE_TRANSFERS`]).
 #[derive(Clone, Debug, Serialize)]
 pub struct TransferCheck {
     pub paper: [u32; 4],
@@ -309,9 +308,9 @@ pub fn build(model: &CostModel) -> Result<Report, String> {
         .collect();
     let flush = strategies.first().map(|r| r.cells).unwrap_or([None; 4]);
     let transfer_table = TransferCheck {
-        paper: SEED_TABLE,
+        paper: SPE_PAGE_TRANSFERS,
         measured: flush,
-        exact: flush == SEED_TABLE.map(Some),
+        exact: flush == SPE_PAGE_TRANSFERS.map(Some),
     };
     let cal = &model.calibration;
     let row = |name: &str| {
@@ -679,11 +678,11 @@ impl Report {
         let _ = writeln!(
             s,
             "{:<24} {:>10} {:>10} {:>10} {:>10}",
-            "seed's table (paper)", t.paper[0], t.paper[1], t.paper[2], t.paper[3]
+            "SPE (per page)", t.paper[0], t.paper[1], t.paper[2], t.paper[3]
         );
         let _ = writeln!(
             s,
-            "Sprite's flush against the seed's table: {}",
+            "Sprite's flush against SPE's per-page counts: {}",
             if t.exact {
                 "exact, every cell equal (error 0)"
             } else {
