@@ -265,6 +265,10 @@ pub fn map(c: &Cluster, hidden: &State, flags: u16) -> State {
     // model's close releases the host and its STREAM_MOVE registers it again: until the
     // grant the host does not use the stream.
     for (i, h) in hosts.iter_mut().enumerate() {
+        // (Rare: no allocation on the common path, every implementation step maps.)
+        if !h.streams.iter().any(|(_, cs)| cs.refs == 0) {
+            continue;
+        }
         let held: Vec<StreamId> = h
             .streams
             .iter()
