@@ -322,8 +322,8 @@ impl Ctx<'_> {
     /// if `h` no longer uses the file, its clean cached blocks go. The moved writer may
     /// change the file without a new version (only opens start one), so blocks left here
     /// would look current to this host's next open. Sprite does the same: the migration's
-    /// consistency round has the old host write back and invalidate its blocks, "since the
-    /// version number doesn't get incremented due to migration" [SRC fsconsistCache.c,
+    /// consistency round has the old host write back and invalidate its blocks, because a
+    /// migration leaves the version number as it was [SRC fsconsistCache.c,
     /// StartConsistency]. Dirty blocks stay (they are only there if another stream here
     /// still writes; the write-sharing then flushes them).
     pub fn drop_left_blocks(&mut self, h: HostId, ino: Ino) {

@@ -140,11 +140,10 @@ pub fn inv_del(_: &SpriteModel, s: &State) -> bool {
 
 /// CONS: the latest data of every file (the one dirty cached copy, else the server's)
 /// is the one-machine Unix's; no two hosts hold dirty copies, and the one that does is the
-/// file's last writer (so that the next open elsewhere recalls them); and every host that
-/// would serve a read from its cache (a process there uses the file, the file is
-/// cacheable, the host's blocks are of its current version) holds exactly the latest data.
-/// A host that does not use the file may keep blocks the server still counts as current:
-/// its next open revalidates them after recalling the dirty copy.
+/// file's last writer (so that the next open elsewhere recalls them); and every host whose
+/// cached blocks of a cacheable file are of its current version holds exactly the latest
+/// data, whether a process there uses the file or not (its next open would keep them: a
+/// migration starts no new version, so the host a writing stream leaves drops them).
 pub fn inv_cons(_: &SpriteModel, s: &State) -> bool {
     ok(s, InvariantId::CONS)
         && s.server.files.iter().all(|(ino, f)| {
