@@ -396,6 +396,7 @@ pub fn action_of(m: &SpriteModel, s: &State, w: Witness) -> Option<Action> {
         Witness::MigState(p) => mig(p, Action::MigState(p)),
         // Several STREAM_MOVE steps, found one at a time (`Taking::stream_moved`).
         Witness::StreamMoved { .. } => None,
+        Witness::WriteBack { host, file } => Some(Action::WriteBack(host, unix::Ino(file))),
         Witness::HomeUpdate(p) => mig(p, Action::HomeUpdate(p)),
         Witness::Resume(p) => mig(p, Action::Resume(p)),
         // One hop of a signal on its way to the process: the one to that host if there is
@@ -459,6 +460,19 @@ impl Taking<'_> {
         match w {
             Witness::Signal { pid, .. } => self.signal_delivered(w, pid),
             Witness::StreamMoved { pid, stream } => self.stream_moved(w, pid, stream),
+            Witness::WriteBack { host, file } => {
+                // Blocks the model has no dirty copy of (already written back inside the
+                // step they belong to, or written again by nobody since): nothing to do.
+                // The observation compared after the steps tells whether that is so.
+                let a = Action::WriteBack(host, unix::Ino(file));
+                let dirty = self.c.s.hosts.get(host.0 as usize).is_some_and(|h| {
+                    h.up && h.cache.get(&unix::Ino(file)).is_some_and(|e| e.dirty)
+                });
+                if !dirty {
+                    return Ok(());
+                }
+                self.take(a).then_some(()).ok_or(WitnessMiss::Model(w))
+            }
             _ => {
                 let a = action_of(self.m, &self.c.s, w).ok_or(WitnessMiss::NotEnabled(w))?;
                 self.take(a).then_some(()).ok_or(WitnessMiss::Model(w))

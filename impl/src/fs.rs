@@ -287,6 +287,15 @@ impl FileServer {
             Msg::BlockFlush { pid, files } => {
                 let mut versions = Vec::new();
                 for (f, blocks) in files {
+                    let written = !blocks.is_empty()
+                        && self
+                            .files
+                            .get(&f)
+                            .is_some_and(|sf| sf.incarnation == blocks.incarnation);
+                    if written {
+                        self.witnessed
+                            .push(Witness::WriteBack { host: h, file: f.0 });
+                    }
                     if let Some(v) = self.absorb(f, h, &blocks, false) {
                         versions.push((f, v));
                     }

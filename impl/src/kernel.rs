@@ -506,6 +506,15 @@ impl Kernel {
     pub(crate) fn witness(&mut self, w: Witness) {
         self.out.push(Out::Witness(w));
     }
+    /// Dirty blocks of `file` leave this host's cache for the server, in a reply that the
+    /// server writes into its copy whatever it handles first: the model's write-back of
+    /// the file from this host, named now.
+    pub(crate) fn written_back(&mut self, file: FileId, blocks: &Blocks) {
+        if !blocks.is_empty() {
+            let host = self.host();
+            self.witness(Witness::WriteBack { host, file: file.0 });
+        }
+    }
     fn send_host(&mut self, h: HostId, msg: Msg) {
         self.send(Node::Host(h), msg);
     }
@@ -1658,6 +1667,7 @@ impl Kernel {
                     }
                     None => Blocks::default(),
                 };
+                self.written_back(file, &blocks);
                 self.send(Node::Server, Msg::BlockRecallReply { file, blocks });
             }
             Msg::CacheDisable { file } => {
@@ -1676,6 +1686,7 @@ impl Kernel {
                         cacheable: false,
                     },
                 );
+                self.written_back(file, &blocks);
                 self.send(Node::Server, Msg::CacheDisableReply { file, blocks });
             }
             // Migration.

@@ -163,6 +163,12 @@ struct FileSpec {
     pages: Option<u8>,
     /// Model-only: events that may happen at any point (refused here, see [`model_only`]).
     events: Option<Spanned<toml::Value>>,
+    /// Model-only: hosts may write dirty blocks back at any moment, which the model then
+    /// explores. Accepted and not used: the implementation writes back when its protocol
+    /// does (at a migration's flush, a stream exchange, a callback), one of the behaviours
+    /// the key allows.
+    #[allow(dead_code)]
+    delayed_writes: Option<bool>,
     seed: Option<u64>,
     switches: Option<Spanned<String>>,
     mode: Option<Spanned<String>>,

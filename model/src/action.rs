@@ -2,6 +2,7 @@
 //! message sequence, one message delivery, or one cluster event.
 
 use std::fmt;
+use unix::Ino;
 use vocab::{ClusterEvent, Fd, HostId, Op, PageNo, Pid};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -36,6 +37,9 @@ pub enum Action {
     },
     /// A PAGE_FLUSH sent without waiting (no-vm-flush) reaches the backing file.
     FlushArrives(Pid, PageNo),
+    /// A delayed write-back (`Config::delayed_writes`): the host writes its dirty blocks of
+    /// the file back to the server.
+    WriteBack(HostId, Ino),
     Event(ClusterEvent),
 }
 
@@ -72,6 +76,7 @@ impl fmt::Display for Action {
             Action::Resume(p) => write!(f, "RESUME {p}"),
             Action::DeliverSignal { pid, to, .. } => write!(f, "SIGNAL {pid} arrives at {to}"),
             Action::FlushArrives(p, pg) => write!(f, "PAGE_FLUSH {p} {pg} arrives"),
+            Action::WriteBack(h, ino) => write!(f, "WRITE_BACK {ino} from {h}"),
             Action::Event(e) => write!(f, "{e}"),
         }
     }

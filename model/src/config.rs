@@ -114,6 +114,14 @@ pub struct Config {
     /// (at most 8 events, each at most 15 times: see `State::events_used`).
     pub events: Vec<(ClusterEvent, u8)>,
     pub switches: Switches,
+    /// Sprite's delayed writes: a host may write back its dirty blocks of a file at any
+    /// moment (every 30 s, Sprite writes back the blocks not modified for 30 s [CACHE
+    /// §4.3]). Each write-back is a step of its own (`Action::WriteBack`). The conformance
+    /// harness turns it on: the implementation names the write-backs it makes outside the
+    /// model's steps (a migration's BLOCK_FLUSH, the blocks of a STREAM_RELEASE_REPLY or of
+    /// a callback's reply), so that one a crash cuts off from the step it belongs to is
+    /// followed. Off in the built-in configurations but `delayed-writes`.
+    pub delayed_writes: bool,
 }
 
 impl Config {

@@ -48,6 +48,7 @@ fn base(name: &'static str, about: &'static str, n_hosts: usize) -> Config {
         pages: 1,
         events: Vec::new(),
         switches: Switches::SPRITE,
+        delayed_writes: false,
     }
 }
 
@@ -158,6 +159,48 @@ pub fn caching() -> Config {
         ..base(
             "caching",
             "a lone writer migrates; a reader on the source host shares the file",
+            2,
+        )
+    }
+}
+
+/// Sprite's delayed writes (`Config::delayed_writes`): any host's dirty blocks may go back
+/// to the server at any moment, as a step of its own. A writer migrates while another
+/// process on its source writes the same file, a reader on the target host shares it, and
+/// either host may crash once: a write-back before the crash keeps the blocks, one after
+/// loses them on both sides (the ghost loses what the crashed host held dirty).
+pub fn delayed_writes() -> Config {
+    Config {
+        files: vec![(F0, vec![1])],
+        procs: vec![
+            ProcSpec::new(Pid::new(0, 0), 0),
+            ProcSpec::new(Pid::new(0, 1), 1),
+            ProcSpec::new(Pid::new(1, 0), 2),
+        ],
+        scripts: vec![
+            Script::new(vec![
+                open(Mode::ReadWrite, false),
+                Op::Write { fd: FD0, sym: 2 },
+                Op::Migrate { target: H1 },
+                Op::Read { fd: FD0 },
+                Op::Close { fd: FD0 },
+            ]),
+            Script::new(vec![
+                open(Mode::Write, false),
+                Op::Write { fd: FD0, sym: 3 },
+                Op::Close { fd: FD0 },
+            ]),
+            Script::new(vec![
+                open(Mode::Read, false),
+                Op::Read { fd: FD0 },
+                Op::Close { fd: FD0 },
+            ]),
+        ],
+        events: once(vec![ClusterEvent::Crash(H0), ClusterEvent::Crash(H1)]),
+        delayed_writes: true,
+        ..base(
+            "delayed-writes",
+            "hosts write dirty blocks back at any moment; a writer migrates, hosts crash",
             2,
         )
     }
@@ -802,6 +845,7 @@ pub fn suite(name: &str) -> Option<Vec<Config>> {
         sharing(),
         family(),
         pipes_groups(),
+        delayed_writes(),
     ];
     let open = vec![open_files(), open_family(), open_vm(), open_sharing()];
     match name {

@@ -53,7 +53,7 @@ pub const KINDS: [&str; 40] = [
     "owner returns",
     "owner leaves",
     "clock tick",
-    "(unused)",
+    "WRITE_BACK (delayed write)",
 ];
 
 fn op_kind(op: &Op) -> usize {
@@ -109,6 +109,7 @@ pub fn kind(a: &Action) -> usize {
         Action::Resume(_) => 31,
         Action::DeliverSignal { .. } => 32,
         Action::FlushArrives(..) => 33,
+        Action::WriteBack(..) => 39,
         Action::Event(e) => event_kind(e),
     }
 }
@@ -201,6 +202,10 @@ pub fn claimed(cfg: &Config) -> u64 {
         .any(|o| matches!(o, Op::Kill { .. } | Op::Killpg { .. }))
     {
         set(32);
+    }
+    let writes = ops.iter().any(|o| matches!(o, Op::Write { .. }));
+    if cfg.delayed_writes && writes {
+        set(39);
     }
     bits
 }

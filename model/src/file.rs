@@ -8,6 +8,8 @@
 //! about = "create, unlink, migrate, read back"   # optional
 //! switches = "sprite"                # optional: or design switches joined by `+`
 //! pages = 1                          # optional: pages of every process (default 0)
+//! delayed_writes = true              # optional: hosts may write dirty blocks back at any
+//!                                    # moment, each a step (`Config::delayed_writes`)
 //! steps = [                          # each process's operations, in order
 //!   { pid = "p0.0", op = "open /f0 rw create", expect = "fd0" },
 //!   { pid = "p0.0", op = "fork" },                # its child is p0.1 (see below)
@@ -127,6 +129,7 @@ struct FileSpec {
     about: Option<String>,
     pages: Option<u8>,
     switches: Option<Spanned<String>>,
+    delayed_writes: Option<bool>,
     #[serde(default)]
     events: Vec<EventSpec>,
     #[serde(default)]
@@ -569,6 +572,7 @@ impl Loader<'_> {
             pages: pages.map_or(spec.pages.unwrap_or(0), |(n, _)| n),
             events,
             switches,
+            delayed_writes: spec.delayed_writes.unwrap_or(false),
         })
     }
 
@@ -1138,6 +1142,9 @@ pub fn show(cfg: &Config) -> Result<String, String> {
     let _ = writeln!(out, "about = {}", toml_str(&cfg.about));
     let _ = writeln!(out, "switches = \"{}\"", cfg.switches);
     let _ = writeln!(out, "pages = {}", cfg.pages);
+    if cfg.delayed_writes {
+        let _ = writeln!(out, "delayed_writes = true");
+    }
     if open && !cfg.events.is_empty() {
         let _ = writeln!(out, "events = [");
         for (e, times) in &cfg.events {

@@ -39,7 +39,7 @@ use crate::log::Log;
 use crate::state::{Host, Loc, Page, Proc, Status};
 use stateright::{Model, Property};
 use vocab::small::SmallMap;
-use vocab::{InvariantId, Pid};
+use vocab::{HostId, InvariantId, Pid};
 
 /// The model of one configuration.
 #[derive(Clone, Debug)]
@@ -198,6 +198,14 @@ impl SpriteModel {
                 let v = ctx.s.flushes.remove(&(pid, page))?;
                 ctx.s.server.backing.insert((pid, page), v);
             }
+            Action::WriteBack(h, ino) => {
+                let dirty = s.hosts.get(h.0 as usize)?.cache.get(&ino)?.dirty;
+                let exists = s.server.files.contains_key(&ino);
+                if !self.cfg.delayed_writes || !s.host(h).up || !dirty || !exists {
+                    return None;
+                }
+                ctx.flush_blocks(h, ino);
+            }
             Action::Event(e) => {
                 let i = self.cfg.events.iter().position(|(x, _)| *x == e)?;
                 if s.event_count(i) >= self.cfg.events[i].1 || !events::event_enabled(s, e) {
@@ -284,6 +292,14 @@ impl SpriteModel {
         }
         for (pid, page) in s.flushes.keys() {
             out.push(Action::FlushArrives(*pid, *page));
+        }
+        if self.cfg.delayed_writes {
+            for (i, h) in s.hosts.iter().enumerate().filter(|(_, h)| h.up) {
+                let dirty = h.cache.iter().filter(|(_, e)| e.dirty);
+                for (ino, _) in dirty.filter(|(ino, _)| s.server.files.contains_key(ino)) {
+                    out.push(Action::WriteBack(HostId(i as u8), *ino));
+                }
+            }
         }
         for (i, (e, times)) in self.cfg.events.iter().enumerate() {
             if s.event_count(i) < *times && events::event_enabled(s, *e) {

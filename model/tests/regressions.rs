@@ -27,6 +27,7 @@ fn world(name: &'static str, scripts: Vec<Vec<Op>>, events: Vec<ClusterEvent>) -
         pages: 1,
         events: events.into_iter().map(|e| (e, 1)).collect(),
         switches: Switches::SPRITE,
+        delayed_writes: false,
     }
 }
 

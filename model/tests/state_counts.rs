@@ -7,7 +7,7 @@ use model::configs;
 use model::run::{check, Options, Report, Verdict};
 
 /// Unique states of every configuration of the default suite, in suite order.
-const DEFAULT_SUITE: [(&str, usize); 15] = [
+const DEFAULT_SUITE: [(&str, usize); 16] = [
     ("files", 2603),
     ("shared-offset", 206),
     ("caching", 1492),
@@ -19,6 +19,7 @@ const DEFAULT_SUITE: [(&str, usize); 15] = [
     ("sharing", 10965),
     ("family", 104716),
     ("pipes-groups", 1722),
+    ("delayed-writes", 2364),
     ("open-files", 3040349),
     ("open-family", 2265491),
     ("open-vm", 387936),

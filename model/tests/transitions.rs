@@ -34,6 +34,7 @@ fn world(scripts: Vec<Vec<Op>>, files: Vec<(FileName, Vec<u8>)>) -> SpriteModel 
             (ClusterEvent::Crash(H1), 1),
         ],
         switches: Switches::SPRITE,
+        delayed_writes: false,
     })
 }
 

@@ -65,37 +65,41 @@ pub fn config() -> impl Strategy<Value = Config> {
         2usize..4,
         proptest::collection::vec(event(), 0..4),
         proptest::collection::vec(0u8..3, 3),
+        proptest::bool::ANY,
     )
-        .prop_map(|(scripts, files, procs, events, children)| {
-            let n = scripts.len() as u8;
-            let homes = [Pid::new(0, 0), Pid::new(1, 0), Pid::new(0, 1)];
-            Config {
-                name: "sampled".into(),
-                about: "a random configuration (proptest)".into(),
-                hosts: (0..3)
-                    .map(|i| HostSpec {
-                        version: 1,
-                        clock: 10 + 7 * (2 - i),
-                        owner: false,
-                    })
-                    .collect(),
-                files: (0..files)
-                    .map(|i| (FileName(i as u8), vec![1; i]))
-                    .collect(),
-                procs: homes[..procs]
-                    .iter()
-                    .enumerate()
-                    .map(|(i, pid)| ProcSpec::new(*pid, i as u8))
-                    .collect(),
-                scripts: scripts
-                    .into_iter()
-                    .map(|ops| Script::forking(ops, children.iter().map(|c| c % n).collect()))
-                    .collect(),
-                pages: 2,
-                events: events.into_iter().map(|e| (e, 1)).collect(),
-                switches: Switches::SPRITE,
-            }
-        })
+        .prop_map(
+            |(scripts, files, procs, events, children, delayed_writes)| {
+                let n = scripts.len() as u8;
+                let homes = [Pid::new(0, 0), Pid::new(1, 0), Pid::new(0, 1)];
+                Config {
+                    name: "sampled".into(),
+                    about: "a random configuration (proptest)".into(),
+                    hosts: (0..3)
+                        .map(|i| HostSpec {
+                            version: 1,
+                            clock: 10 + 7 * (2 - i),
+                            owner: false,
+                        })
+                        .collect(),
+                    files: (0..files)
+                        .map(|i| (FileName(i as u8), vec![1; i]))
+                        .collect(),
+                    procs: homes[..procs]
+                        .iter()
+                        .enumerate()
+                        .map(|(i, pid)| ProcSpec::new(*pid, i as u8))
+                        .collect(),
+                    scripts: scripts
+                        .into_iter()
+                        .map(|ops| Script::forking(ops, children.iter().map(|c| c % n).collect()))
+                        .collect(),
+                    pages: 2,
+                    events: events.into_iter().map(|e| (e, 1)).collect(),
+                    switches: Switches::SPRITE,
+                    delayed_writes,
+                }
+            },
+        )
 }
 
 /// A random walk: the index of the action to take among the enabled ones, at each step;

@@ -164,6 +164,7 @@ pub fn config() -> Config {
         .map(|e| (e, 1))
         .collect(),
         switches: Switches::SPRITE,
+        delayed_writes: false,
     }
 }
 

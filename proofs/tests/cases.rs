@@ -69,6 +69,10 @@ fn kind(a: &Action) -> (Kind, Option<Action>) {
         ),
         Action::FlushArrives(..) => (
             switched("FlushArrives", Switch::NoVmFlush),
+            Some(Action::WriteBack(h, unix::Ino(0))),
+        ),
+        Action::WriteBack(..) => (
+            sprite("WriteBack"),
             Some(Action::Event(ClusterEvent::Crash(h))),
         ),
         Action::Event(e) => match e {

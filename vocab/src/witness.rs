@@ -43,6 +43,13 @@ pub enum Witness {
     /// A signal reached `pid` on host `to` (it is delivered: its route, bounced or held on
     /// the way, may differ from the model's, which takes the hops it needs).
     Signal { pid: Pid, to: HostId },
+    /// Host `host`'s dirty blocks of file `file` (the file's number, the model's inode)
+    /// reached the server outside the model step they belong to: a migration's BLOCK_FLUSH
+    /// arrived, or the host sent them back in a STREAM_RELEASE_REPLY or in the reply to a
+    /// callback (BLOCK_RECALL, CACHE_DISABLE). The model's delayed write-back of the file
+    /// (its `WRITE_BACK` step), so that a write-back stays done when a crash then cuts the
+    /// migration, exchange or call short.
+    WriteBack { host: HostId, file: u8 },
 }
 
 impl fmt::Display for Witness {
@@ -55,6 +62,7 @@ impl fmt::Display for Witness {
             Witness::HomeUpdate(p) => write!(f, "HOME_UPDATE {p}"),
             Witness::Resume(p) => write!(f, "RESUME {p}"),
             Witness::Signal { pid, to } => write!(f, "SIGNAL {pid} delivered on {to}"),
+            Witness::WriteBack { host, file } => write!(f, "WRITE_BACK f{file} from {host}"),
         }
     }
 }
@@ -121,6 +129,8 @@ impl Trigger {
             Witness::HomeUpdate(p) => (TriggerStep::HomeUpdate, p),
             Witness::Resume(p) => (TriggerStep::Resume, p),
             Witness::Signal { pid, .. } => (TriggerStep::Signal, pid),
+            // A host's write-back is no process's moment.
+            Witness::WriteBack { .. } => return false,
         };
         step == self.step && pid == self.pid
     }

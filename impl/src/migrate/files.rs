@@ -386,8 +386,10 @@ pub fn release(k: &mut Kernel, pid: Pid, streams: &[MovingStream]) {
     if !k.sw(Switch::NoBlockFlush) {
         for file in &files {
             if let Some(c) = k.cache.get_mut(file).filter(|c| !c.dirty.is_empty()) {
-                blocks.push((*file, c.dirty_blocks()));
+                let b = c.dirty_blocks();
                 c.dirty.clear();
+                k.written_back(*file, &b);
+                blocks.push((*file, b));
             }
         }
     }
