@@ -114,14 +114,19 @@ pub fn settles(c: &Cluster, m: &Msg) -> bool {
             ..
         } => true,
         // A killed process's streams (its PCB is gone): part of the crash, one model step.
+        // Likewise the references that became a host's last while an exit was in flight,
+        // closed after the exit took effect (`Kernel::exit_closed`): part of the exit's step.
         // A `close` or an `exit` is not settled: it takes effect when the server handles it
         // (the server may be busy with a stream exchange on the file, and queue it).
         FileOp {
             pid,
             req: FileReq::Close { .. },
-        } => !c
-            .kernels()
-            .any(|(h, k)| c.is_up(*h) && k.procs.contains_key(pid)),
+        } => !c.kernels().any(|(h, k)| {
+            c.is_up(*h)
+                && k.procs.get(pid).is_some_and(|p| {
+                    !matches!(p.pending, Some(Pending::ExitClosing { late: true, .. }))
+                })
+        }),
         _ => false,
     }
 }
@@ -143,7 +148,9 @@ pub fn overtakes(m: &Msg) -> bool {
 /// wire settles).
 pub fn settled(c: &Cluster) -> Cow<'_, Cluster> {
     if c.any_in_flight(|m| settles(c, m)) {
-        Cow::Owned(c.settled(|m| settles(c, m), overtakes, 10_000))
+        // Whether a message settles is judged on the copy as it goes (a delivery may settle
+        // the messages it sends: the rest of an exit, `Kernel::exit_closed`).
+        Cow::Owned(c.settled(settles, overtakes, 10_000))
     } else {
         Cow::Borrowed(c)
     }
@@ -349,18 +356,6 @@ fn map_host(c: &Cluster, k: &Kernel, h: &mut Host) {
                 pos: s.pos,
             },
         );
-    }
-    // An exiting process waiting for the server to close its host's last references has
-    // already dropped its others (another process here holds them). The model's exit is
-    // one step, named when the server has closed them, so until then they count here.
-    for p in k.procs.values() {
-        if let Some(Pending::ExitClosing { closing, .. }) = &p.pending {
-            for sid in p.fds.values().filter(|s| !closing.contains(s)) {
-                if let Some(cs) = h.streams.get_mut(sid) {
-                    cs.refs += 1;
-                }
-            }
-        }
     }
     // An entry the kernel marks uncacheable holds no usable blocks (every access goes to
     // the server): it is not a cached copy. Nor is a copy of an earlier incarnation of the

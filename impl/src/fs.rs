@@ -319,7 +319,7 @@ impl FileServer {
                 ));
             }
             other => {
-                if self.suspended.is_some() && !self.close_beside_exchange(&other) {
+                if self.suspended.is_some() && !self.close_beside_exchange(from, &other) {
                     self.queue.push_back((from, other));
                 } else {
                     self.request(from, other, out);
@@ -382,16 +382,23 @@ impl FileServer {
     }
 
     /// A close that need not wait for the suspended stream exchange: it closes none of
-    /// the streams being moved. The exchange decides sharing from the file's streams when
-    /// the source has answered, so a close before then counts, as in one machine where
-    /// the close happened first (a killed process's streams, closed by the crash that
-    /// killed it, must not wait behind another process's exchange).
-    fn close_beside_exchange(&self, m: &Msg) -> bool {
+    /// the streams being moved, or it comes from the exchange's source after the source
+    /// released the moving references (then it is another process's there, which still
+    /// used the stream when the source answered: an exit that has taken effect since).
+    /// The grant decides sharing from the hosts that use the file then, so a close before
+    /// it counts, as in one machine where the close happened first (a killed process's
+    /// streams, closed by the crash that killed it, must not wait behind another
+    /// process's exchange; nor the rest of an exit, KNOWN-11 in `conform/README.md`).
+    fn close_beside_exchange(&self, from: Node, m: &Msg) -> bool {
         let (
             Some(Suspended {
-                msg: Msg::StreamMove {
-                    streams: moving, ..
-                },
+                msg:
+                    Msg::StreamMove {
+                        from: src,
+                        streams: moving,
+                        ..
+                    },
+                released,
                 ..
             }),
             Msg::FileOp {
@@ -402,9 +409,22 @@ impl FileServer {
         else {
             return false;
         };
-        !streams
-            .iter()
-            .any(|s| moving.iter().any(|mv| mv.stream == *s))
+        (*released && from == Node::Host(*src))
+            || !streams
+                .iter()
+                .any(|s| moving.iter().any(|mv| mv.stream == *s))
+    }
+
+    /// Whether `stream` is being moved by the suspended exchange (it has no holder until
+    /// the grant, and must not be dropped for that).
+    fn moving_now(&self, stream: StreamId) -> bool {
+        matches!(
+            &self.suspended,
+            Some(Suspended {
+                msg: Msg::StreamMove { streams, .. },
+                ..
+            }) if streams.iter().any(|m| m.stream == stream)
+        )
     }
 
     /// Ends a stream exchange that a crash of the moving process's source, target or
@@ -1006,9 +1026,10 @@ impl FileServer {
     /// Host `h` dropped its last reference to a stream; returns the file if that close
     /// reclaimed it.
     fn drop_ref(&mut self, stream: StreamId, h: HostId) -> Option<FileId> {
+        let moving = self.moving_now(stream);
         let s = self.streams.get_mut(&stream)?;
         s.hosts.remove(&h);
-        if s.hosts.is_empty() {
+        if s.hosts.is_empty() && !moving {
             let file = s.file;
             self.streams.remove(&stream);
             if !self.streams.values().any(|s| s.file == file) {

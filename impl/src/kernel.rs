@@ -88,6 +88,10 @@ pub enum Pending {
         status: u8,
         /// The streams whose last reference on this host the server is closing.
         closing: Vec<StreamId>,
+        /// The exit has taken effect (its first close answered), and these are the
+        /// references that became the host's last while it was in flight (see
+        /// [`Kernel::exit_closed`]).
+        late: bool,
     },
     ExitDiscard {
         status: u8,
@@ -1112,39 +1116,38 @@ impl Kernel {
     /// `exit`: the process's streams are closed first (as by `close`, the descriptors stay
     /// until the server has closed the host's last references), then its backing file is
     /// discarded and the home is told.
+    ///
+    /// Every reference, the host's last or not, stays until the exit takes effect (when the
+    /// server has closed the last ones): until then another process here that shares a
+    /// stream and leaves it (a migration's release, a close) must still see this one use
+    /// it, as the model, whose exit is one step, does (KNOWN-11 in `conform/README.md`).
     fn exit(&mut self, pid: Pid, status: u8) {
         let Some(p) = self.procs.get(&pid) else {
             return;
         };
         let sids: Vec<StreamId> = p.fds.values().copied().collect();
         let closing = self.last_refs(&sids);
-        // References that are not the host's last go now (nothing outside this host sees
-        // them); the others when the server has closed them.
-        for sid in sids.iter().filter(|s| !closing.contains(s)) {
-            self.drop_stream_ref(*sid);
-        }
+        self.block(
+            pid,
+            Pending::ExitClosing {
+                status,
+                closing: closing.clone(),
+                late: false,
+            },
+        );
         if closing.is_empty() {
-            self.block(
-                pid,
-                Pending::ExitClosing {
-                    status,
-                    closing: Vec::new(),
-                },
-            );
             self.exit_closed(pid, status, &[]);
         } else {
-            self.block(
-                pid,
-                Pending::ExitClosing {
-                    status,
-                    closing: closing.clone(),
-                },
-            );
             self.send_server(pid, FileReq::Close { streams: closing });
         }
     }
 
     /// The exiting process's last references are closed at the server: its descriptors go.
+    /// A reference that was not the host's last when the exit began may be now (the other
+    /// holders here left meanwhile): the server closes those too before the exit goes on,
+    /// in a second FILE_OP that belongs to this step (the abstraction counts it as
+    /// delivered, `conform::abs::settles`; the server takes it beside a stream exchange on
+    /// the file, `FileServer::close_beside_exchange`).
     fn exit_closed(&mut self, pid: Pid, status: u8, closing: &[StreamId]) {
         let Some(p) = self.procs.get_mut(&pid) else {
             return;
@@ -1153,10 +1156,25 @@ impl Kernel {
         // backing file discarded, the home told) is decided.
         self.out.push(Out::Witness(Witness::Run(pid)));
         let sids: Vec<StreamId> = std::mem::take(&mut p.fds).into_values().collect();
-        for sid in sids.iter().filter(|s| closing.contains(s)) {
-            self.drop_stream_ref(*sid);
+        let mut late = Vec::new();
+        for sid in &sids {
+            if self.drop_stream_ref(*sid) && !closing.contains(sid) && !late.contains(sid) {
+                late.push(*sid);
+            }
         }
-        self.exit_discard(pid, status);
+        if late.is_empty() {
+            self.exit_discard(pid, status);
+        } else {
+            self.block(
+                pid,
+                Pending::ExitClosing {
+                    status,
+                    closing: late.clone(),
+                    late: true,
+                },
+            );
+            self.send_server(pid, FileReq::Close { streams: late });
+        }
     }
 
     fn exit_discard(&mut self, pid: Pid, status: u8) {
@@ -1797,9 +1815,18 @@ impl Kernel {
                 }
             }
             (Pending::ExecDiscard, _) => self.done(pid, Ok(Value::Unit)),
-            (Pending::ExitClosing { status, closing }, _) => {
-                self.exit_closed(pid, status, &closing)
-            }
+            (
+                Pending::ExitClosing {
+                    status, late: true, ..
+                },
+                _,
+            ) => self.exit_discard(pid, status),
+            (
+                Pending::ExitClosing {
+                    status, closing, ..
+                },
+                _,
+            ) => self.exit_closed(pid, status, &closing),
             (Pending::ExitDiscard { status }, _) => self.exit_notify(pid, status),
             (Pending::Migrate, resp) => migrate::on_file_reply(self, pid, resp),
             (_, FileResp::Failed(e)) => self.done(pid, Err(e)),
@@ -1888,12 +1915,9 @@ impl Kernel {
                 self.stream_arrived(pid, *sid);
             }
         }
-        // An exiting process dropped its references that were not the host's last already;
-        // the others the server may be closing right now (a second close is harmless).
-        let dropped = |sid: &StreamId| match &p.pending {
-            Some(Pending::ExitClosing { closing, .. }) => !closing.contains(sid),
-            _ => false,
-        };
+        // An exiting process holds its references until its exit takes effect (then its
+        // descriptors are gone); the server may be closing some right now (a second close
+        // is harmless).
         // A process whose state has left is in the middle of its stream exchanges: the
         // streams the server already had this host release hold no reference of it here
         // any more; for the others, the kill drops the reference and the release that may
@@ -1904,11 +1928,7 @@ impl Kernel {
             .filter(|m| m.state_sent())
             .map(|m| m.released.clone());
         let mut last = Vec::new();
-        for sid in p
-            .fds
-            .values()
-            .filter(|s| !ungranted.contains(s) && !dropped(s))
-        {
+        for sid in p.fds.values().filter(|s| !ungranted.contains(s)) {
             if let Some(r) = &released {
                 if r.contains(sid) {
                     continue;

@@ -1080,7 +1080,7 @@ impl Cluster {
     }
 
     /// A copy of the cluster in which every message on the wire that `settles` accepts
-    /// has been delivered, and then every such message those deliveries sent, and so on
+    /// (judged on the copy as it is at that moment) has been delivered, and then every such message those deliveries sent, and so on
     /// (at most `limit` deliveries), taken from anywhere in their channels but for those
     /// `overtakes` refuses, which are delivered only from the head of theirs (their
     /// receiver would handle what is ahead of them first, and the two may not commute);
@@ -1089,7 +1089,7 @@ impl Cluster {
     /// The copy keeps no trace and prints none.
     pub fn settled(
         &self,
-        settles: impl Fn(&Msg) -> bool,
+        settles: impl Fn(&Cluster, &Msg) -> bool,
         overtakes: impl Fn(&Msg) -> bool,
         limit: usize,
     ) -> Cluster {
@@ -1105,7 +1105,7 @@ impl Cluster {
                     .position(|(i, b)| {
                         decode(b).is_ok_and(|(_, env)| {
                             (env.from, env.to) == *key
-                                && settles(&env.msg)
+                                && settles(&c, &env.msg)
                                 && (i == 0 || overtakes(&env.msg))
                         })
                     })
