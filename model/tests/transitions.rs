@@ -469,3 +469,45 @@ fn killpg_reaches_a_moving_member_once_through_the_home() {
     let (_, o) = run_one(&m, &s, Q);
     assert_eq!(o, Ok(vocab::Value::Pid(P)), "getpgrp answered by the home");
 }
+
+/// Sprite's delayed write-back (`Config::delayed_writes`): a host's dirty blocks of a file
+/// may go back to the server at any moment, as a step of their own; the file's latest
+/// contents do not change, the server's copy becomes them and the host's copy turns clean.
+/// Without the setting the step is never enabled.
+#[test]
+fn a_delayed_write_back_makes_the_dirty_copy_the_servers() {
+    let script = vec![
+        open(Mode::ReadWrite, false),
+        Op::Write { fd: Fd(0), sym: 7 },
+    ];
+    let files = vec![(FileName(0), vec![1])];
+    let ino = |s: &State| s.server.dir[&FileName(0)];
+    let off = world(vec![script.clone()], files.clone());
+    let s = advance(&off, off.initial(), P, 2);
+    let i = ino(&s);
+    assert!(s.host(H0).cache[&i].dirty, "the write is in the cache");
+    let mut enabled = Vec::new();
+    off.enabled(&s, &mut enabled);
+    assert!(!enabled.contains(&Action::WriteBack(H0, i)));
+    assert!(off
+        .apply(&s, Action::WriteBack(H0, i), &mut Log::off())
+        .is_none());
+
+    let mut on = world(vec![script], files);
+    on.cfg.delayed_writes = true;
+    let s = advance(&on, on.initial(), P, 2);
+    assert_eq!(
+        s.server.files[&i].data.to_vec(),
+        vec![1],
+        "not yet written back"
+    );
+    let t = step(&on, &s, Action::WriteBack(H0, i));
+    assert!(!t.host(H0).cache[&i].dirty);
+    assert_eq!(t.server.files[&i].data.to_vec(), vec![7]);
+    assert_eq!(t.host(H0).cache[&i].data.to_vec(), vec![7]);
+    assert_eq!(t.violated, 0);
+    // Clean now: nothing more to write back.
+    let mut enabled = Vec::new();
+    on.enabled(&t, &mut enabled);
+    assert!(!enabled.contains(&Action::WriteBack(H0, i)));
+}
