@@ -189,6 +189,7 @@ pub fn op(u: &mut Unstructured, hosts: u8) -> Result<Op> {
         20 => Op::Getpgrp,
         21 => Op::Setpgid { pgrp: pid(u)? },
         22 => Op::Killpg { pgrp: pid(u)? },
+        23 => Op::Stat { name: file(u)? },
         _ => Op::Migrate { target: host(u)? },
     })
 }
@@ -650,7 +651,7 @@ impl Scenario {
         let op = |o: &Op| -> std::result::Result<(), String> {
             let fd_ok = |fd: Fd| fd.0 < unix::MAX_FDS;
             let bad = match *o {
-                Op::Open { name, .. } | Op::Unlink { name } => name.0 > 2,
+                Op::Open { name, .. } | Op::Unlink { name } | Op::Stat { name } => name.0 > 2,
                 Op::Read { fd } | Op::Close { fd } | Op::Dup { fd } | Op::Write { fd, .. } => {
                     !fd_ok(fd)
                 }

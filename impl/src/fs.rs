@@ -941,6 +941,26 @@ impl FileServer {
                     Err(e) => self.shadow_done(stream, None, h, Err(e), cur, false),
                 }
             }
+            FileReq::Stat { name } => {
+                let Some(file) = self.dir.get(&name).copied() else {
+                    return Some(FileResp::Failed(Errno::ENOENT));
+                };
+                // The host caching the file for writing has the latest size: its dirty
+                // blocks come back first (Sprite calls such clients back for their cached
+                // attributes, SRC fsconsistCache.c `Fsconsist_GetClientAttrs`; here the
+                // blocks carry the size).
+                let writer = self.files.get(&file).and_then(|f| {
+                    f.last_writer
+                        .filter(|w| f.cached_on.contains(w) && !self.called.contains(w))
+                });
+                if let Some(w) = writer {
+                    let cb = (w, Msg::BlockRecall { file });
+                    self.suspend_for(from, pid, FileReq::Stat { name }, vec![cb], out);
+                    return None;
+                }
+                let size = self.files.get(&file).map_or(0, |f| f.data.len());
+                FileResp::Size(size.min(u8::MAX as usize) as u8)
+            }
             FileReq::Unlink { name } => match self.dir.remove(&name) {
                 None => FileResp::Failed(Errno::ENOENT),
                 Some(f) => {

@@ -322,7 +322,9 @@ pub fn partition(ghost: &Unix, entries: &[Entry]) -> Vec<Part> {
         let me = Node::Proc(e.pid);
         j.id(me);
         match e.op {
-            Op::Open { name, .. } | Op::Unlink { name } => j.join(me, Node::File(name)),
+            Op::Open { name, .. } | Op::Unlink { name } | Op::Stat { name } => {
+                j.join(me, Node::File(name))
+            }
             Op::Fork => {
                 j.join(me, Node::Home(e.pid.home));
                 match e.expect {

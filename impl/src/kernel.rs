@@ -84,6 +84,8 @@ pub enum Pending {
     ForkPaging,
     ForkPid,
     ExecDiscard,
+    /// `stat`, waiting for the server's answer.
+    Stat,
     ExitClosing {
         status: u8,
         /// The streams whose last reference on this host the server is closing.
@@ -569,6 +571,10 @@ impl Kernel {
             Op::Unlink { name } => {
                 self.block(pid, Pending::Unlink { name });
                 self.send_server(pid, FileReq::Unlink { name });
+            }
+            Op::Stat { name } => {
+                self.block(pid, Pending::Stat);
+                self.send_server(pid, FileReq::Stat { name });
             }
             Op::Dup { fd } => self.dup(pid, fd),
             Op::Fork => self.fork(pid),
@@ -1807,6 +1813,7 @@ impl Kernel {
                 self.drop_fds(pid, &[fd]);
                 self.done(pid, Ok(Value::Unit))
             }
+            (Pending::Stat, FileResp::Size(n)) => self.done(pid, Ok(Value::Size(n))),
             (Pending::Unlink { name }, r) => {
                 self.names.remove(&name);
                 match r {

@@ -143,6 +143,11 @@ pub enum FileReq {
     },
     /// Make an unnamed pipe with a read and a write stream, both used on the sender.
     Pipe,
+    /// The size of the named file (`stat`). The server first recalls the dirty blocks of
+    /// the host caching the file for writing, which hold the latest size.
+    Stat {
+        name: FileName,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -169,6 +174,8 @@ pub enum FileResp {
         read: Grant,
         write: Grant,
     },
+    /// A file's size (`stat`).
+    Size(u8),
 }
 
 /// A call forwarded to the home (Sprite forwards 11 of 106 calls blindly, TH §4.3.2):

@@ -48,7 +48,8 @@
 //! Operation syntax (parsed by `vocab::syntax`, shared with the model's files):
 //! `open /fN r|w|rw [create]`, `read fdN`, `write fdN SYM`,
 //! `lseek fdN POS`, `lseek fdN +K` or `-K` (relative to the current
-//! position, SEEK_CUR; `+0` reads it), `close fdN`, `unlink /fN`, `dup fdN`, `fork`, `exec [hN]`,
+//! position, SEEK_CUR; `+0` reads it), `close fdN`, `unlink /fN`, `stat /fN` (the file's size,
+//! `size N`), `dup fdN`, `fork`, `exec [hN]`,
 //! `exit STATUS`, `wait`, `getpid`, `gettimeofday`, `kill pH.I`, `memread pgN`,
 //! `memwrite pgN SYM`, `migrate hN`, `pipe` (an unnamed, non-blocking pipe: two new
 //! descriptors, the read end first), `getpgrp`, `setpgid pH.I` (join that process group),

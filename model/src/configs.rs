@@ -151,6 +151,7 @@ pub fn caching() -> Config {
                 Op::Close { fd: FD0 },
             ]),
             Script::new(vec![
+                Op::Stat { name: F0 },
                 open(Mode::Read, false),
                 Op::Read { fd: FD0 },
                 Op::Close { fd: FD0 },

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use vocab::{ClusterEvent, Op};
 
 /// The kinds, in the order of their bits.
-pub const KINDS: [&str; 40] = [
+pub const KINDS: [&str; 41] = [
     "open",
     "read",
     "write",
@@ -54,6 +54,7 @@ pub const KINDS: [&str; 40] = [
     "owner leaves",
     "clock tick",
     "WRITE_BACK (delayed write)",
+    "stat",
 ];
 
 fn op_kind(op: &Op) -> usize {
@@ -65,6 +66,7 @@ fn op_kind(op: &Op) -> usize {
         Op::LseekCur { .. } => 4,
         Op::Close { .. } => 5,
         Op::Unlink { .. } => 6,
+        Op::Stat { .. } => 40,
         Op::Dup { .. } => 7,
         Op::Fork => 8,
         Op::Exec { target: None } => 9,

@@ -7,7 +7,7 @@ use crate::state::{CacheEntry, ClientStream, File, ServerStream};
 use std::collections::BTreeSet;
 use unix::Ino;
 use vocab::small::{Bytes, SmallSet};
-use vocab::{Errno, FileName, HostId, InvariantId, Mode, Pid, StreamId};
+use vocab::{Errno, FileName, HostId, InvariantId, Mode, Pid, StreamId, Value};
 
 const FS: Actor = Actor::Server;
 
@@ -403,6 +403,30 @@ impl Ctx<'_> {
             h.cache.remove(&ino);
         }
         self.log.note(FS, || format!("{ino} reclaimed"));
+    }
+
+    /// `stat`: the server answers with the size of the file's latest contents. A host
+    /// caching the file dirty has the latest size, so the server first recalls its dirty
+    /// blocks (BLOCK_RECALL; also when that host is the caller's). Sprite's server calls
+    /// such clients back for their cached attributes alone [SRC fsconsistCache.c,
+    /// `Fsconsist_GetClientAttrs`]; the project has no attributes apart from the data, so it
+    /// takes the blocks, which carry the size ([kernel-calls.md](../../specs/kernel-calls.md)).
+    pub fn server_stat(&mut self, h: HostId, name: FileName) -> Result<Value, Errno> {
+        let ino = *self.s.server.dir.get(&name).ok_or(Errno::ENOENT)?;
+        self.log.msg(Actor::Host(h), FS, || {
+            format!("FILE_OP stat {name} ({ino})")
+        });
+        if let Some(w) = self.s.server.files[&ino].last_writer {
+            if let Some(e) = self.s.host_mut(w).cache.get_mut(&ino).filter(|e| e.dirty) {
+                e.dirty = false;
+                let data = e.data.clone();
+                self.s.server.files.get_mut(&ino).expect("named file").data = data;
+                self.log.msg(FS, Actor::Host(w), || {
+                    format!("BLOCK_RECALL {ino} from {w}")
+                });
+            }
+        }
+        Ok(Value::Size(self.s.server.files[&ino].data.len() as u8))
     }
 
     pub fn server_unlink(&mut self, h: HostId, name: FileName) -> Result<(), Errno> {

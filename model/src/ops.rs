@@ -38,6 +38,7 @@ impl Ctx<'_> {
             Op::LseekCur { fd, delta } => self.lseek_cur(pid, h, fd, delta),
             Op::Close { fd } => self.close(pid, h, fd),
             Op::Unlink { name } => self.server_unlink(h, name).map(|()| Value::Unit),
+            Op::Stat { name } => self.server_stat(h, name),
             Op::Dup { fd } => self.dup(pid, h, fd),
             Op::Fork => self.fork(pid, h),
             Op::Exec { .. } => {

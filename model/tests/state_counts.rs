@@ -10,7 +10,7 @@ use model::run::{check, Options, Report, Verdict};
 const DEFAULT_SUITE: [(&str, usize); 16] = [
     ("files", 2603),
     ("shared-offset", 206),
-    ("caching", 1492),
+    ("caching", 1660),
     ("vm-evict", 2420),
     ("signals-time", 10980),
     ("fork-wait", 142),

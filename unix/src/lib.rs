@@ -219,6 +219,7 @@ impl Unix {
             Op::LseekCur { fd, delta } => self.lseek_cur(pid, fd, delta),
             Op::Close { fd } => self.close(pid, fd),
             Op::Unlink { name } => self.unlink(name),
+            Op::Stat { name } => self.stat(name),
             Op::Dup { fd } => self.dup(pid, fd),
             Op::Fork => self.fork(pid),
             Op::Exec { .. } => {
@@ -384,6 +385,11 @@ impl Unix {
             .linked = false;
         self.reclaim_if_unused(ino);
         Ok(Value::Unit)
+    }
+
+    fn stat(&self, name: FileName) -> Outcome {
+        let ino = self.dir.get(&name).ok_or(Errno::ENOENT)?;
+        Ok(Value::Size(self.inodes[ino].data.len() as u8))
     }
 
     fn dup(&mut self, pid: Pid, fd: Fd) -> Outcome {

@@ -145,6 +145,8 @@ const K_LSEEK_CUR: i32 = 15;
 const K_SETPGID: i32 = 13;
 /// `killpg(arg, SIGRTMIN)`.
 const K_KILLPG: i32 = 14;
+/// `stat(name)`: the size in `aux`.
+const K_STAT: i32 = 16;
 
 /// One system call to perform. For `K_OPEN`, `fd` carries the flags; `arg` is the name,
 /// the symbol, the position or (for `K_FORK`) the new process's number.
@@ -335,6 +337,12 @@ fn execute(ctx: &Ctx, req: Req) -> Reply {
             K_LSEEK_CUR => libc::lseek(req.fd, req.arg as libc::off_t, libc::SEEK_CUR),
             K_CLOSE => libc::close(req.fd) as i64,
             K_UNLINK if !path(req.arg).is_null() => libc::unlink(path(req.arg)) as i64,
+            K_STAT if !path(req.arg).is_null() => {
+                let mut st: libc::stat = std::mem::zeroed();
+                let rc = libc::stat(path(req.arg), &mut st);
+                r[R_AUX] = st.st_size as i64;
+                rc as i64
+            }
             K_DUP => libc::dup(req.fd) as i64,
             K_PROBE => {
                 r[R_SIGNALS] = SIGNALS.load(std::sync::atomic::Ordering::SeqCst);
@@ -602,6 +610,7 @@ impl Linux {
             Op::LseekCur { fd, delta } => Req::new(K_LSEEK_CUR, real(fd), delta as i32),
             Op::Close { fd } => Req::new(K_CLOSE, real(fd), 0),
             Op::Unlink { name } => Req::new(K_UNLINK, -1, name.0 as i32),
+            Op::Stat { name } => Req::new(K_STAT, -1, name.0 as i32),
             Op::Dup { fd } => Req::new(K_DUP, real(fd), 0),
             Op::Fork => Req::new(K_FORK, -1, self.pids.len() as i32),
             Op::Pipe => Req::new(K_PIPE, -1, 0),
@@ -647,6 +656,9 @@ impl Linux {
                 LinuxOutcome::Same(Ok(Value::Pos(p as u8)))
             }
             (Op::Close { .. } | Op::Unlink { .. }, 0) => LinuxOutcome::Same(Ok(Value::Unit)),
+            (Op::Stat { .. }, 0) if (0..=u8::MAX as i64).contains(&r[R_AUX]) => {
+                LinuxOutcome::Same(Ok(Value::Size(r[R_AUX] as u8)))
+            }
             (Op::Fork, pid) => {
                 self.pids.push(pid as libc::pid_t);
                 LinuxOutcome::Forked(pid as libc::pid_t)
@@ -1175,6 +1187,7 @@ fn arb_op() -> impl Strategy<Value = Op> {
         3 => (fd(), -2i8..=2).prop_map(|(fd, delta)| Op::LseekCur { fd, delta }),
         2 => fd().prop_map(|fd| Op::Close { fd }),
         1 => name().prop_map(|name| Op::Unlink { name }),
+        1 => name().prop_map(|name| Op::Stat { name }),
         2 => fd().prop_map(|fd| Op::Dup { fd }),
         1 => Just(Op::Fork),
     ]
@@ -1318,6 +1331,8 @@ impl Coverage {
             (_, Some(Err(Errno::EINVAL))) => "model-only EINVAL (lseek past MAX_FILE_LEN)",
             (Op::Open { .. }, Some(Err(Errno::ENOENT))) => "open: ENOENT",
             (Op::Unlink { .. }, Some(Err(Errno::ENOENT))) => "unlink: ENOENT",
+            (Op::Stat { .. }, Some(Err(Errno::ENOENT))) => "stat: ENOENT",
+            (Op::Stat { .. }, Some(Ok(_))) => "stat",
             (Op::Read { .. } | Op::Write { .. }, Some(Err(Errno::EBADF))) => "read/write: EBADF",
             (_, Some(Err(Errno::EBADF))) => "lseek/close/dup: EBADF",
             (Op::Open { create: true, .. }, Some(Ok(_))) => "open with create",
@@ -1411,6 +1426,8 @@ fn generated_sequences_agree_with_linux() {
         "setpgid: EPERM",
         "killpg",
         "killpg: ESRCH",
+        "stat",
+        "stat: ENOENT",
     ] {
         assert!(
             tally.get(kind).copied().unwrap_or(0) >= 5,

@@ -115,7 +115,9 @@ impl InvariantId {
     pub fn of_result(op: &crate::Op) -> InvariantId {
         use crate::Op;
         match op {
-            Op::Read { .. } | Op::Write { .. } | Op::Open { .. } => InvariantId::CONS,
+            Op::Read { .. } | Op::Write { .. } | Op::Open { .. } | Op::Stat { .. } => {
+                InvariantId::CONS
+            }
             Op::Lseek { .. } | Op::LseekCur { .. } => InvariantId::OFF,
             Op::Close { .. } | Op::Unlink { .. } | Op::Dup { .. } => InvariantId::DEL,
             Op::MemRead { .. } | Op::MemWrite { .. } | Op::Exec { .. } => InvariantId::MEM,

@@ -185,6 +185,7 @@ pub fn disposition(op: &crate::Op) -> Disposition {
         | Op::LseekCur { .. }
         | Op::Close { .. }
         | Op::Unlink { .. }
+        | Op::Stat { .. }
         | Op::Dup { .. }
         | Op::Getpid
         | Op::MemRead { .. }

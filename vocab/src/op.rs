@@ -65,6 +65,11 @@ pub enum Op {
     Unlink {
         name: FileName,
     },
+    /// The size of the file the name names (`stat`): the length of its latest contents,
+    /// wherever they are cached ([`crate::Value::Size`]).
+    Stat {
+        name: FileName,
+    },
     /// A second descriptor for the same stream (shared access position).
     Dup {
         fd: Fd,
@@ -133,6 +138,7 @@ impl Op {
             Op::Lseek { .. } | Op::LseekCur { .. } => "lseek",
             Op::Close { .. } => "close",
             Op::Unlink { .. } => "unlink",
+            Op::Stat { .. } => "stat",
             Op::Dup { .. } => "dup",
             Op::Fork => "fork",
             Op::Exec { .. } => "exec",
@@ -173,6 +179,7 @@ impl fmt::Display for Op {
             Op::LseekCur { fd, delta } => write!(f, "lseek({fd}, cur{delta:+})"),
             Op::Close { fd } => write!(f, "close({fd})"),
             Op::Unlink { name } => write!(f, "unlink({name})"),
+            Op::Stat { name } => write!(f, "stat({name})"),
             Op::Dup { fd } => write!(f, "dup({fd})"),
             Op::Fork => write!(f, "fork()"),
             Op::Exec { target: None } => write!(f, "exec()"),

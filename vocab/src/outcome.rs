@@ -19,6 +19,8 @@ pub enum Value {
     Mem(u8),
     /// A position (lseek).
     Pos(u8),
+    /// A file's size in symbols (stat).
+    Size(u8),
     /// getpid, and fork in the parent (the child's pid).
     Pid(Pid),
     /// gettimeofday: the home's clock reading.
@@ -44,6 +46,7 @@ impl fmt::Display for Value {
             Value::Data(None) => write!(f, "EOF"),
             Value::Mem(s) => write!(f, "mem {s}"),
             Value::Pos(p) => write!(f, "pos {p}"),
+            Value::Size(n) => write!(f, "size {n}"),
             Value::Pid(p) => write!(f, "{p}"),
             Value::Time(t) => write!(f, "time {t}"),
             Value::Child { pid, status } => write!(f, "child {pid} status {status}"),

@@ -8,7 +8,8 @@
 //!
 //! Operation syntax: `open /fN r|w|rw [create]`, `read fdN`, `write fdN SYM`,
 //! `lseek fdN POS`, `lseek fdN +K` or `-K` (relative to the current
-//! position, SEEK_CUR; `+0` reads it), `close fdN`, `unlink /fN`, `dup fdN`, `fork`, `exec [hN]`,
+//! position, SEEK_CUR; `+0` reads it), `close fdN`, `unlink /fN`, `stat /fN` (the file's size),
+//! `dup fdN`, `fork`, `exec [hN]`,
 //! `exit STATUS`, `wait`, `getpid`, `gettimeofday`, `kill pH.I`, `memread pgN`,
 //! `memwrite pgN SYM`, `migrate hN`, `pipe`, `getpgrp`, `setpgid pH.I`, `killpg pH.I`.
 //! A pid is `pH.I` (home `H`, slot index `I`), or `pH.I.G` for the generation `G` of a slot
@@ -179,6 +180,9 @@ pub fn parse_op(s: &str) -> Result<Op, String> {
         "unlink" => Op::Unlink {
             name: parse_name(&args::<1>(&words, "unlink /f0")?[0])?,
         },
+        "stat" => Op::Stat {
+            name: parse_name(&args::<1>(&words, "stat /f0")?[0])?,
+        },
         "dup" => Op::Dup {
             fd: fd(&args::<1>(&words, "dup fd0")?[0])?,
         },
@@ -326,6 +330,7 @@ pub fn op_text(op: &Op) -> String {
         Op::LseekCur { fd, delta } => format!("lseek {fd} {delta:+}"),
         Op::Close { fd } => format!("close {fd}"),
         Op::Unlink { name } => format!("unlink {name}"),
+        Op::Stat { name } => format!("stat {name}"),
         Op::Dup { fd } => format!("dup {fd}"),
         Op::Fork => "fork".into(),
         Op::Exec { target: None } => "exec".into(),
@@ -436,6 +441,7 @@ mod tests {
             Op::LseekCur { fd, delta: 0 },
             Op::Close { fd },
             Op::Unlink { name: FileName(5) },
+            Op::Stat { name: FileName(4) },
             Op::Dup { fd },
             Op::Fork,
             Op::Exec { target: None },

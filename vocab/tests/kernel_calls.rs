@@ -39,8 +39,9 @@ fn row_of(op: &Op) -> (usize, &'static str, Option<&'static str>) {
         Op::Getpgrp => (19, "getpgrp", Some("getpgrp")),
         Op::Setpgid { .. } => (20, "setpgid", Some("setpgrp")),
         Op::Killpg { .. } => (21, "killpg", Some("killpg")),
-        // The last variant closes the numbering (see `every_op_has_one_value_per_row`).
         Op::LseekCur { .. } => (22, "lseek relative", Some("lseek")),
+        // The last variant closes the numbering (see `every_op_has_one_value_per_row`).
+        Op::Stat { .. } => (23, "stat", Some("stat")),
     }
 }
 
@@ -82,6 +83,7 @@ fn every_op() -> Vec<Op> {
             fd: Fd(0),
             delta: 0,
         },
+        Op::Stat { name: FileName(0) },
     ]
 }
 
@@ -165,11 +167,7 @@ fn appendix_word(d: Disposition) -> Option<&'static str> {
 #[test]
 fn every_op_has_one_value_per_row() {
     let ops = every_op();
-    let last = row_of(&Op::LseekCur {
-        fd: Fd(0),
-        delta: 0,
-    })
-    .0;
+    let last = row_of(&Op::Stat { name: FileName(0) }).0;
     assert_eq!(ops.len(), last + 1, "every_op must list one value per arm");
     for (i, op) in ops.iter().enumerate() {
         let (at, row, _) = row_of(op);
