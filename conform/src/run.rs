@@ -222,6 +222,42 @@ fn files(sc: &Scenario) -> Vec<(vocab::FileName, Vec<u8>)> {
     out
 }
 
+/// What is left waiting in a quiescent cluster (no message on the wire, nothing to run):
+/// a request the file server suspended for callbacks (a stream exchange among them), a
+/// migration a kernel has in progress, or a call a process waits on, other than `wait`
+/// (which may wait for ever). Nothing can end them any more: a deadlock. LIVE's bound
+/// says every migration ends; this says every started exchange and call does, on the
+/// implementation, where they are many steps (`None` if nothing is stuck).
+pub fn stuck(c: &Cluster) -> Option<String> {
+    if c.server().is_busy() {
+        return Some(
+            "deadlock: the file server still waits for callbacks, with no message on the \
+             way (a stream exchange or a call it suspended never ends)"
+                .into(),
+        );
+    }
+    for (h, k) in c.kernels().filter(|(h, _)| c.is_up(**h)) {
+        if let Some(pid) = k.outgoing.keys().chain(k.incoming.keys()).next() {
+            return Some(format!(
+                "deadlock: {h} still has the migration of {pid} in progress, with no message \
+                 on the way"
+            ));
+        }
+        for (pid, p) in &k.procs {
+            match &p.pending {
+                None | Some(sprite::kernel::Pending::Wait) => {}
+                Some(w) => {
+                    return Some(format!(
+                        "deadlock: {pid} on {h} still waits in a call ({w:?}), with no \
+                         message on the way"
+                    ))
+                }
+            }
+        }
+    }
+    None
+}
+
 /// The implementation's configuration of a scenario.
 pub fn impl_config(sc: &Scenario, switches: Switches) -> ClusterConfig {
     let mut processes = vec![ProcConfig {
@@ -897,6 +933,9 @@ impl Runner {
     #[allow(clippy::result_large_err)]
     fn settle_quiescent(&mut self, i: usize) -> Result<(), Mismatch> {
         self.collect();
+        if let Some(why) = stuck(&self.cluster) {
+            return Err(self.mismatch(i, Kind::Liveness(why)));
+        }
         let done = &self.done;
         let exact = |c: &Cand| {
             c.results
