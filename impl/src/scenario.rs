@@ -27,7 +27,7 @@
 //! owner = false       # optional: the owner is at the console
 //!
 //! [[file]]
-//! name = "/f0"
+//! name = "/f0"                      # or an absolute path such as "/tmp/data"
 //! data = [1, 2, 3]
 //!
 //! [[process]]
@@ -45,6 +45,9 @@
 //! `children_alphabet` and `children_budget` in a `[[process]]` (every program over an
 //! alphabet), and a top-level `events` (events at any point).
 //!
+//! A file is named `/fN` (`N` below 128) or by any absolute path without spaces, quotes or
+//! backslashes, up to 64 characters (`/tmp/data`); a path is given a file number the first
+//! time it is seen, and printed as written.
 //! Operation syntax (parsed by `vocab::syntax`, shared with the model's files):
 //! `open /fN r|w|rw [create]`, `read fdN`, `write fdN SYM`,
 //! `lseek fdN POS`, `lseek fdN +K` or `-K` (relative to the current

@@ -24,7 +24,7 @@
 //! owner = false                      # optional: the owner is at the console
 //!
 //! [[file]]
-//! name = "/f0"
+//! name = "/f0"                      # or an absolute path such as "/tmp/data"
 //! data = [1, 2]                      # at most 3 symbols
 //!
 //! [[process]]

@@ -88,9 +88,49 @@ impl fmt::Display for Fd {
 )]
 pub struct FileName(pub u8);
 
+/// The paths of named files (`FileName::named`), by number above [`FileName::NAMED`].
+static PATHS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+impl FileName {
+    /// Numbers from here up name files by a path of their own (`/tmp/data`): the first
+    /// path a scenario or configuration file uses gets this number, the next one more.
+    /// Below it, `/fN` is file number `N`.
+    pub const NAMED: u8 = 128;
+    /// Longest path accepted.
+    pub const MAX_PATH: usize = 64;
+
+    /// The file named by `path`, numbered the first time a path is seen in this process
+    /// (the same path always gives the same number); `None` once all numbers from
+    /// [`FileName::NAMED`] up are taken.
+    pub fn named(path: &str) -> Option<FileName> {
+        let mut paths = PATHS.lock().unwrap_or_else(|e| e.into_inner());
+        let i = match paths.iter().position(|p| p == path) {
+            Some(i) => i,
+            None => {
+                if paths.len() >= usize::from(u8::MAX - FileName::NAMED) + 1 {
+                    return None;
+                }
+                paths.push(path.to_string());
+                paths.len() - 1
+            }
+        };
+        Some(FileName(FileName::NAMED + i as u8))
+    }
+
+    /// The path of a named file, if this number was given to one.
+    pub fn path(self) -> Option<String> {
+        let i = usize::from(self.0.checked_sub(FileName::NAMED)?);
+        let paths = PATHS.lock().unwrap_or_else(|e| e.into_inner());
+        paths.get(i).cloned()
+    }
+}
+
 impl fmt::Display for FileName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "/f{}", self.0)
+        match self.path() {
+            Some(p) => write!(f, "{p}"),
+            None => write!(f, "/f{}", self.0),
+        }
     }
 }
 

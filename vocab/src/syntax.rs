@@ -94,9 +94,44 @@ pub fn parse_host(s: &str) -> Result<HostId, String> {
     num(s, "h", "host").map(HostId)
 }
 
-/// A file name written `/fN`.
+/// A file name: `/fN` (file number `N`, below [`FileName::NAMED`]), or any other absolute
+/// path without spaces, such as `/tmp/data` (numbered by [`FileName::named`]).
 pub fn parse_name(s: &str) -> Result<FileName, String> {
-    num(s, "/f", "file name").map(FileName)
+    if let Some(n) = s
+        .strip_prefix("/f")
+        .filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return match n.parse::<u16>() {
+            Ok(n) if n < u16::from(FileName::NAMED) => Ok(FileName(n as u8)),
+            _ => Err(format!(
+                "bad file name `{}`: numbered names go from /f0 to /f{}",
+                quote(s),
+                FileName::NAMED - 1
+            )),
+        };
+    }
+    let path_like = s.starts_with('/')
+        && s.len() > 1
+        && s.len() <= FileName::MAX_PATH
+        && !s.ends_with('/')
+        && !s.contains("//")
+        && s.chars()
+            .all(|c| c.is_ascii_graphic() && c != '"' && c != '\\');
+    if !path_like {
+        return Err(format!(
+            "bad file name `{}` (expected an absolute path such as `/tmp/data` or `/f0`: \
+             at most {} printable characters, no spaces, quotes or backslashes)",
+            quote(s),
+            FileName::MAX_PATH
+        ));
+    }
+    FileName::named(s).ok_or_else(|| {
+        format!(
+            "too many named files (at most {} paths besides /f0 to /f{})",
+            u8::MAX - FileName::NAMED + 1,
+            FileName::NAMED - 1
+        )
+    })
 }
 
 fn args<const N: usize>(words: &[&str], usage: &str) -> Result<[String; N], String> {
@@ -540,6 +575,34 @@ mod tests {
         ] {
             assert!(e.unwrap_err().len() < 200);
         }
+    }
+
+    #[test]
+    fn files_are_named_by_number_or_by_a_path_of_their_own() {
+        assert_eq!(parse_name("/f0"), Ok(FileName(0)));
+        assert_eq!(parse_name("/f127"), Ok(FileName(127)));
+        assert!(parse_name("/f128").unwrap_err().contains("/f0 to /f127"));
+        assert!(parse_name("/f99999999999").is_err());
+        let a = parse_name("/tmp/syntax-test-a").expect("a path");
+        let b = parse_name("/tmp/syntax-test-b").expect("a path");
+        assert!(a.0 >= FileName::NAMED && b.0 >= FileName::NAMED && a != b);
+        assert_eq!(
+            parse_name("/tmp/syntax-test-a"),
+            Ok(a),
+            "the same path, the same file"
+        );
+        assert_eq!(a.to_string(), "/tmp/syntax-test-a");
+        let op = parse_op("open /tmp/syntax-test-a rw create").expect("an op");
+        assert_eq!(parse_op(&op_text(&op)), Ok(op));
+        assert_eq!(op.to_string(), "open(/tmp/syntax-test-a, rw, create)");
+        for bad in ["tmp/x", "/", "/a b", "/a/", "/a//b", "/a\"b", "/a\\b"] {
+            assert!(parse_name(bad).is_err(), "{bad:?} accepted");
+        }
+        let long = format!("/{}", "x".repeat(FileName::MAX_PATH));
+        let e = parse_name(&long).unwrap_err();
+        assert!(e.len() < 300 && e.contains("bytes)"), "{e}");
+        // An unnamed number above /f127 prints as a number.
+        assert_eq!(FileName(255).to_string(), "/f255");
     }
 
     #[test]
