@@ -107,7 +107,7 @@ impl FileName {
         let i = match paths.iter().position(|p| p == path) {
             Some(i) => i,
             None => {
-                if paths.len() >= usize::from(u8::MAX - FileName::NAMED) + 1 {
+                if paths.len() > usize::from(u8::MAX - FileName::NAMED) {
                     return None;
                 }
                 paths.push(path.to_string());
