@@ -1081,7 +1081,7 @@ mod tests {
         let op = |rng: &mut rand_chacha::ChaCha8Rng| -> Op {
             let fd = Fd(rng.gen_range(0..2));
             let name = FileName(rng.gen_range(0..3));
-            match rng.gen_range(0..20) {
+            match rng.gen_range(0..21) {
                 0..=2 => Op::Open {
                     name,
                     mode: Mode::ReadWrite,
@@ -1109,6 +1109,7 @@ mod tests {
                 16 => Op::Kill { pid: pick(rng) },
                 17 => Op::Setpgid { pgrp: pick(rng) },
                 18 => Op::Killpg { pgrp: pick(rng) },
+                19 => Op::Stat { name },
                 _ => Op::Pipe,
             }
         };
