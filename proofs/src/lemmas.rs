@@ -373,8 +373,9 @@ pub fn users(s: &State, ino: unix::Ino) -> BTreeSet<HostId> {
 /// cache_data: at most one host holds dirty data for a file, and that host `w` is the
 /// file's last writer, its entry has the file's current version, and every stream of the
 /// file is used on `w` only; a clean entry with the current version holds exactly the
-/// file's latest contents, and no stream of the file open for writing is used on another
-/// host.
+/// file's latest contents, which are also the server's data (a host that holds a dirty
+/// copy makes every other copy of the version stale), and no stream of the file open for
+/// writing is used on another host.
 pub fn cache_data(_: &SpriteModel, s: &State) -> bool {
     s.hosts.iter().enumerate().all(|(i, h)| {
         let here = HostId(i as u8);
@@ -390,6 +391,7 @@ pub fn cache_data(_: &SpriteModel, s: &State) -> bool {
             } else {
                 e.version != f.version
                     || (latest(s, *ino).as_ref() == Some(&e.data)
+                        && e.data == f.data
                         && streams()
                             .all(|st| !st.mode.writes() || st.hosts.iter().all(|x| *x == here)))
             }

@@ -119,6 +119,10 @@ fn perturbed_sharing() {
 fn perturbed_pipes_groups() {
     perturbed(configs::pipes_groups(), 4);
 }
+#[test]
+fn perturbed_delayed_writes() {
+    perturbed(configs::delayed_writes(), 1);
+}
 
 #[test]
 fn tiny_universe_files() {
