@@ -460,18 +460,13 @@ impl Taking<'_> {
         match w {
             Witness::Signal { pid, .. } => self.signal_delivered(w, pid),
             Witness::StreamMoved { pid, stream } => self.stream_moved(w, pid, stream),
-            Witness::WriteBack { host, file } => {
-                // Blocks the model has no dirty copy of (already written back inside the
-                // step they belong to, or written again by nobody since): nothing to do.
-                // The observation compared after the steps tells whether that is so.
-                let a = Action::WriteBack(host, unix::Ino(file));
-                let dirty = self.c.s.hosts.get(host.0 as usize).is_some_and(|h| {
-                    h.up && h.cache.get(&unix::Ino(file)).is_some_and(|e| e.dirty)
-                });
-                if !dirty {
-                    return Ok(());
-                }
-                self.take(a).then_some(()).ok_or(WitnessMiss::Model(w))
+            // Blocks the model has no dirty copy of (already written back inside the step
+            // they belong to): nothing to do. The observation compared after the steps tells
+            // whether that is so.
+            Witness::WriteBack { host, file }
+                if !self.m.write_back_enabled(&self.c.s, host, unix::Ino(file)) =>
+            {
+                Ok(())
             }
             _ => {
                 let a = action_of(self.m, &self.c.s, w).ok_or(WitnessMiss::NotEnabled(w))?;

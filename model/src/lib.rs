@@ -157,6 +157,16 @@ impl SpriteModel {
         Some(Action::Run(pid, *op))
     }
 
+    /// Whether host `h` may write its blocks of `ino` back now (`Action::WriteBack`): delayed
+    /// writes are on, the host is up and holds a dirty copy of a file the server has.
+    pub fn write_back_enabled(&self, s: &State, h: HostId, ino: unix::Ino) -> bool {
+        self.cfg.delayed_writes
+            && s.hosts
+                .get(h.0 as usize)
+                .is_some_and(|host| host.up && host.cache.get(&ino).is_some_and(|e| e.dirty))
+            && s.server.files.contains_key(&ino)
+    }
+
     /// The next step of the migration of `pid` (which must be in progress).
     pub fn migration_step(&self, s: &State, pid: Pid) -> Action {
         migrate::next_migration_step(&self.cfg, s, pid, &s.migrations[&pid])
@@ -199,9 +209,7 @@ impl SpriteModel {
                 ctx.s.server.backing.insert((pid, page), v);
             }
             Action::WriteBack(h, ino) => {
-                let dirty = s.hosts.get(h.0 as usize)?.cache.get(&ino)?.dirty;
-                let exists = s.server.files.contains_key(&ino);
-                if !self.cfg.delayed_writes || !s.host(h).up || !dirty || !exists {
+                if !self.write_back_enabled(s, h, ino) {
                     return None;
                 }
                 ctx.flush_blocks(h, ino);
@@ -294,10 +302,12 @@ impl SpriteModel {
             out.push(Action::FlushArrives(*pid, *page));
         }
         if self.cfg.delayed_writes {
-            for (i, h) in s.hosts.iter().enumerate().filter(|(_, h)| h.up) {
-                let dirty = h.cache.iter().filter(|(_, e)| e.dirty);
-                for (ino, _) in dirty.filter(|(ino, _)| s.server.files.contains_key(ino)) {
-                    out.push(Action::WriteBack(HostId(i as u8), *ino));
+            for (i, h) in s.hosts.iter().enumerate() {
+                let h_id = HostId(i as u8);
+                for ino in h.cache.keys() {
+                    if self.write_back_enabled(s, h_id, *ino) {
+                        out.push(Action::WriteBack(h_id, *ino));
+                    }
                 }
             }
         }
