@@ -501,6 +501,7 @@ impl<'a> Arbitrary<'a> for Scenario {
         let switches = match u.int_in_range(0..=19u8)? {
             0 => Switches::only(Switch::PrecopyVm),
             1 => Switches::only(Switch::FullCopyVm),
+            2 => Switches::only(Switch::RemoteToRemote),
             _ => Switches::SPRITE,
         };
         let seed = u.arbitrary()?;

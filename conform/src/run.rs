@@ -34,7 +34,9 @@ use vocab::{ClusterEvent, HostId, InvariantId, Op, Outcome, Pid, Switches, Value
 /// How to run.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Options {
-    /// Design switches for the implementation only (the model keeps the scenario's).
+    /// Design switches for the implementation only (the model keeps the scenario's, but
+    /// for `remote-to-remote`, which changes which migrations are refused: a scenario's
+    /// `remote-to-remote` is dropped on both sides when this is set).
     pub impl_switches: Option<Switches>,
 }
 
@@ -350,12 +352,11 @@ pub struct Runner {
 impl Runner {
     pub fn new(sc: &Scenario, opts: &Options) -> Result<Runner, String> {
         let sw = opts.impl_switches.unwrap_or(sc.switches);
-        Runner::from_parts(
-            model_config(sc),
-            impl_config(sc, sw),
-            sc.seed,
-            sc.steps.clone(),
-        )
+        let mut cfg = model_config(sc);
+        if opts.impl_switches.is_some() {
+            cfg.switches = cfg.switches.without(vocab::Switch::RemoteToRemote);
+        }
+        Runner::from_parts(cfg, impl_config(sc, sw), sc.seed, sc.steps.clone())
     }
 
     /// A runner for explicit configurations (the model's scripts must be empty, one per
@@ -730,11 +731,24 @@ impl Runner {
         if limit.is_some() {
             return Ok(());
         }
+        // What keeps the cluster busy: the messages still on the wire.
+        let wire: Vec<String> = self
+            .cluster
+            .in_flight()
+            .iter()
+            .take(6)
+            .map(|e| format!("{:?} -> {:?}: {:?}", e.from, e.to, e.msg))
+            .collect();
         Err(self.mismatch(
             i,
             Kind::Liveness(format!(
-                "no quiescence after {budget} steps (seed {})",
-                self.seed
+                "no quiescence after {budget} steps (seed {}); on the wire: {}",
+                self.seed,
+                if wire.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    wire.join("; ")
+                }
             )),
         ))
     }

@@ -30,3 +30,42 @@ fn correct_vm_strategies_in_the_implementation_are_not_flagged() {
         assert!(d.cases.is_none(), "{sw} flagged: {:?}", d.report);
     }
 }
+
+/// `remote-to-remote` is correct (it changes which migrations are refused, so it is not
+/// tried in the implementation alone): with it on both sides, the implementation's moves
+/// between two remote hosts, the home told by messages, agree with the model's, also
+/// with a crash or an owner's return in the middle of a migration.
+#[test]
+fn remote_to_remote_on_both_sides_conforms() {
+    use conform::{report, run, suite_cases, Options, Scenario};
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+    use proptest::test_runner::TestCaseError;
+    use vocab::Switches;
+    let (seed, cases) = (suite_seed(), suite_cases(1500));
+    eprintln!("proptest seed {seed} (CONFORM_SEED), {cases} cases");
+    let sw = Switches::only(Switch::RemoteToRemote);
+    let mut runner = conform::proptest_runner(cases, seed, 4096);
+    let result = runner.run(&vec(any::<u8>(), 0..400), |bytes| {
+        for mid in [false, true] {
+            let mut sc = if mid {
+                Scenario::from_bytes_with_mid_migration_event(&bytes)
+            } else {
+                Scenario::from_bytes(&bytes)
+            };
+            sc.switches = sw;
+            if let Some(m) = run(&sc, &Options::default()).mismatch {
+                let mut cmd = report::replay_command(&bytes, None);
+                if mid {
+                    cmd.push_str(" --mid-event");
+                }
+                cmd.push_str(&format!(" --switches {sw}"));
+                return Err(TestCaseError::fail(report::render(&m, &sc, &cmd)));
+            }
+        }
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}

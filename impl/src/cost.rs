@@ -415,6 +415,31 @@ pub struct Traffic {
     pub bytes: u64,
 }
 
+impl Traffic {
+    pub fn plus(self, o: Traffic) -> Traffic {
+        Traffic {
+            rpcs: self.rpcs + o.rpcs,
+            bytes: self.bytes + o.bytes,
+        }
+    }
+    /// What `self` has beyond `o` (never below zero).
+    pub fn minus(self, o: Traffic) -> Traffic {
+        Traffic {
+            rpcs: self.rpcs.saturating_sub(o.rpcs),
+            bytes: self.bytes.saturating_sub(o.bytes),
+        }
+    }
+    /// The messages of a set of migrations.
+    pub fn of(records: &[&MigrationRecord]) -> Traffic {
+        records.iter().fold(Traffic::default(), |t, r| {
+            t.plus(Traffic {
+                rpcs: r.rpcs(),
+                bytes: r.bytes(),
+            })
+        })
+    }
+}
+
 /// The situations the calibration measures on the simulated cluster, one per named
 /// measurement, with the counts the implementation produced for them
 /// ([`crate::calibrate::measure`]). Kept apart from the arithmetic so that a test can

@@ -101,6 +101,8 @@ struct Suspended {
     released: bool,
     /// Hosts called back for this request so far (their dirty blocks are in).
     called: BTreeSet<HostId>,
+    /// Processes whose close (an exit's) this server took beside the exchange.
+    closed_beside: BTreeSet<Pid>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -322,6 +324,9 @@ impl FileServer {
                 if self.suspended.is_some() && !self.close_beside_exchange(from, &other) {
                     self.queue.push_back((from, other));
                 } else {
+                    if let (Some(s), Msg::FileOp { pid, .. }) = (&mut self.suspended, &other) {
+                        s.closed_beside.insert(*pid);
+                    }
                     self.request(from, other, out);
                 }
             }
@@ -359,11 +364,19 @@ impl FileServer {
 
     fn released(&mut self, src: HostId, released: &[Released]) {
         self.released_local_pos.clear();
+        let closed = self
+            .suspended
+            .as_ref()
+            .map(|s| s.closed_beside.clone())
+            .unwrap_or_default();
         for r in released {
             let Some(s) = self.streams.get_mut(&r.stream) else {
                 continue;
             };
-            if !r.still_used {
+            // An exiting holder still uses the stream unless its exit's close was taken
+            // here already (the source could not know yet).
+            let used = r.still_used || r.exiting.iter().any(|(p, _)| !closed.contains(p));
+            if !used {
                 s.hosts.remove(&src);
             }
             if let Some(p) = r.pos {
@@ -505,6 +518,7 @@ impl FileServer {
             awaiting,
             released,
             called,
+            closed_beside: BTreeSet::new(),
         });
     }
 

@@ -1414,6 +1414,11 @@ impl Kernel {
     /// on its way or done): from then on the home holds signals until the move ends, so
     /// the signal goes back to the home, which gets it after MIG_START (one channel keeps
     /// its order) and holds it (SIG; the model's home holds it from MIG_START on).
+    /// A process whose state is installed here and waits for RESUME takes it too: the
+    /// home sent it here because it knows the process is here (HOME_UPDATE is done before
+    /// RESUME is sent). Under Sprite the home is the source then and RESUME is ahead of the
+    /// signal on the same channel; with `remote-to-remote` RESUME comes from another host,
+    /// and bouncing the signal back to the home could go on until it arrives.
     fn deliver_signal(&mut self, target: Pid) {
         let here = self.procs.get(&target).is_some_and(|p| {
             p.status == ProcStatus::Running
@@ -1422,6 +1427,11 @@ impl Kernel {
                         .outgoing
                         .get(&target)
                         .is_some_and(|m| m.phase == crate::migrate::OutPhase::Init))
+                || (p.status == ProcStatus::Incoming
+                    && self
+                        .incoming
+                        .get(&target)
+                        .is_some_and(|m| m.current.is_none() && m.rpcs.is_empty()))
         });
         if here {
             // The signal reaches the process. Its route (bounced by a host the process
@@ -1995,6 +2005,17 @@ impl Kernel {
         }
         // (A waiter's flag stays: the answer goes wherever the waiter is when its child
         // exits; a waiter that died with h was ended by `home_exit` above.)
+        // A move between two other hosts (`remote-to-remote`) to h cannot end there: the
+        // process is back on its source or dead, and the source says which (MIG_ABORT or a
+        // death notice); a HOME_UPDATE on its way for it is void.
+        let me = self.host();
+        for e in self.home.values_mut() {
+            if let Loc::Moving { from, to } = e.loc {
+                if to == h && from != me {
+                    e.loc = Loc::At(from);
+                }
+            }
+        }
         migrate::host_down(self, h);
         // Processes blocked on h: a page kept there (copy-on-reference) is gone for good.
         let blocked: Vec<(Pid, Pending)> = self

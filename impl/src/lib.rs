@@ -11,6 +11,7 @@
 //! daemon, migd, pmake), [`scenario`] (the scenario file format), [`history`] (a run's
 //! results against the one-machine Unix, concurrent operations included).
 
+pub mod alternative_costs;
 pub mod calibrate;
 pub mod cost;
 pub mod final_state;

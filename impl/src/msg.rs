@@ -87,11 +87,17 @@ pub struct MovingStream {
 
 /// The source's answer for one stream: its access position (if the source kept it) and
 /// whether other processes on the source still use the stream.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Released {
     pub stream: StreamId,
     pub pos: Option<u8>,
+    /// Whether a process on the source that is not exiting still holds the stream.
     pub still_used: bool,
+    /// Processes on the source whose exit is on its way to the server (its close sent, not
+    /// answered) and that hold the stream, with their references. The server knows
+    /// whether it has taken that close yet; if it has, their references are gone (the
+    /// exit has taken effect, as in the model's one-step exit).
+    pub exiting: Vec<(Pid, u8)>,
 }
 
 /// File operations a client sends to the server (FILE_OP).

@@ -126,13 +126,6 @@ fn record_text(r: &MigrationRecord) -> String {
     )
 }
 
-fn minus(a: Traffic, b: Traffic) -> Traffic {
-    Traffic {
-        rpcs: a.rpcs.saturating_sub(b.rpcs),
-        bytes: a.bytes.saturating_sub(b.bytes),
-    }
-}
-
 impl Predictions {
     /// Prices the measured counts with the calibrated model.
     pub fn from_counts(m: &CostModel, c: &Counts) -> Predictions {
@@ -145,9 +138,9 @@ impl Predictions {
             (c.evictions.iter().map(|r| m.predict(r)).sum::<f64>() + m.traffic_ms(c.eviction_other))
                 / c.evictions.len() as f64
         };
-        let fork_added = minus(c.fork_remote, c.fork_local);
+        let fork_added = c.fork_remote.minus(c.fork_local);
         let fork_remote_s = FORK_LOCAL_S + FORK_ITERATIONS as f64 * m.traffic_ms(fork_added) / 1e3;
-        let get_added = minus(c.gettime_remote, c.gettime_local);
+        let get_added = c.gettime_remote.minus(c.gettime_local);
         let get_remote_s =
             GETTIME_LOCAL_S + GETTIME_ITERATIONS as f64 * m.traffic_ms(get_added) / 1e3;
         let slowdown = |remote: f64, local: f64| (remote / local - 1.0) * 100.0;
@@ -275,14 +268,6 @@ fn typical_job_with(args: u32) -> Result<(MigrationRecord, Traffic, Traffic), St
     Ok((exec, other, traffic_since(&before, &c.ledger.totals)))
 }
 
-/// The messages the ledger attributed to some migrations.
-fn own(records: &[&MigrationRecord]) -> Traffic {
-    records.iter().fold(Traffic::default(), |t, r| Traffic {
-        rpcs: t.rpcs + r.rpcs(),
-        bytes: t.bytes + r.bytes(),
-    })
-}
-
 fn typical_job() -> Result<(MigrationRecord, Traffic, Traffic), String> {
     // Size the arguments to fill TH's average buffer: measure, correct by the difference
     // (the encoding of a length grows with it, so a second correction may be needed).
@@ -299,6 +284,34 @@ fn typical_job() -> Result<(MigrationRecord, Traffic, Traffic), String> {
     ))
 }
 
+/// The operations of the `i`th evicted process of [`eviction`]: it opens its standard
+/// input (/f0) and three files of its own for writing at home, migrates to h1, and there
+/// writes one block of its output and [`EVICTED_DIRTY_PAGES`] pages.
+pub(crate) fn evictable_job(i: u8) -> Vec<Op> {
+    let own = |k: u8| FileName(10 + 3 * i + k);
+    let mut ops = vec![Op::Open {
+        name: STDIN,
+        mode: Mode::Read,
+        create: false,
+    }];
+    for k in 0..3 {
+        ops.push(Op::Open {
+            name: own(k),
+            mode: Mode::Write,
+            create: true,
+        });
+    }
+    ops.push(Op::Migrate { target: H1 });
+    ops.push(Op::Write { fd: Fd(1), sym: 9 });
+    for page in 0..EVICTED_DIRTY_PAGES {
+        ops.push(Op::MemWrite {
+            page: PageNo(page),
+            sym: 1,
+        });
+    }
+    ops
+}
+
 /// An owner returns to h1, which runs [`EVICTED_TOGETHER`] processes of h0; each had
 /// opened four files at home (standard input, output, error, a script) and, on h1,
 /// wrote 37 pages and one block of its output.
@@ -309,28 +322,7 @@ fn eviction() -> Result<(Vec<MigrationRecord>, Traffic), String> {
     cfg.files.push((STDIN, vec![1, 2, 3]));
     let mut c = Cluster::new(&cfg, 1).map_err(|e| e.to_string())?;
     for (i, pid) in pids.iter().enumerate() {
-        let own = |k: u8| FileName(10 + 3 * i as u8 + k);
-        let mut ops = vec![Op::Open {
-            name: STDIN,
-            mode: Mode::Read,
-            create: false,
-        }];
-        for k in 0..3 {
-            ops.push(Op::Open {
-                name: own(k),
-                mode: Mode::Write,
-                create: true,
-            });
-        }
-        ops.push(Op::Migrate { target: H1 });
-        ops.push(Op::Write { fd: Fd(1), sym: 9 });
-        for page in 0..EVICTED_DIRTY_PAGES {
-            ops.push(Op::MemWrite {
-                page: PageNo(page),
-                sym: 1,
-            });
-        }
-        run_ops(&mut c, *pid, &ops)?;
+        run_ops(&mut c, *pid, &evictable_job(i as u8))?;
     }
     let before = c.ledger.totals.clone();
     c.event(ClusterEvent::OwnerReturns(H1))
@@ -350,10 +342,8 @@ fn eviction() -> Result<(Vec<MigrationRecord>, Traffic), String> {
             pids.len()
         ));
     }
-    let other = minus(
-        traffic_since(&before, &c.ledger.totals),
-        own(&evicted.iter().collect::<Vec<_>>()),
-    );
+    let other = traffic_since(&before, &c.ledger.totals)
+        .minus(Traffic::of(&evicted.iter().collect::<Vec<_>>()));
     Ok((evicted, other))
 }
 

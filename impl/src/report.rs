@@ -135,6 +135,8 @@ pub struct Report {
     pub selection: Selection,
     pub predictions: Predictions,
     pub not_predicted: Vec<(&'static str, &'static str)>,
+    /// The alternatives turned down for their cost, beside Sprite's design.
+    pub alternatives: crate::alternative_costs::AlternativeCosts,
     pub speedup: SpeedupReport,
     /// A pmake run through migd ([`pmake_spec`]): 8 jobs, an owner returning mid-job.
     pub pmake: Option<PmakeReport>,
@@ -458,6 +460,10 @@ pub fn build(model: &CostModel) -> Result<Report, String> {
 
     let counts = crate::predict::measure()?;
     let predictions = Predictions::from_counts(model, &counts);
+    let alternatives = crate::alternative_costs::AlternativeCosts::from_counts(
+        model,
+        &crate::alternative_costs::measure()?,
+    );
     let speedup = speedup_report(model, &selection, &predictions);
 
     let (pmake, pmake_migration_ms, pmake_selection_ms) = match pmake_run(model) {
@@ -472,6 +478,7 @@ pub fn build(model: &CostModel) -> Result<Report, String> {
         selection,
         predictions,
         not_predicted: NOT_PREDICTED.to_vec(),
+        alternatives,
         speedup,
         pmake,
         pmake_migration_ms,
@@ -627,6 +634,61 @@ fn prediction_line(s: &mut String, p: &Prediction) {
 }
 
 impl Report {
+    /// The alternatives turned down for their cost (specs/design-alternatives.md).
+    fn render_alternatives(&self, s: &mut String) {
+        let a = &self.alternatives;
+        let t = |x: crate::cost::Traffic| format!("{} RPCs, {} B", x.rpcs, x.bytes);
+        let _ = writeln!(
+            s,
+            "\nAlternatives turned down for their cost (specs/design-alternatives.md); ms \
+             are predicted from the calibrated constants"
+        );
+        let e = &a.eviction;
+        let _ = writeln!(
+            s,
+            "direct eviction (SPE §Eviction), {}:\n  Sprite, home then to the idle host: \
+             {}, {:.1} ms\n  straight to the idle host (switch remote-to-remote): {}, \
+             {:.1} ms\n  ({})",
+            e.what,
+            t(e.sprite),
+            e.sprite_ms,
+            t(e.alternative),
+            e.alternative_ms,
+            e.basis
+        );
+        for (title, rows) in [
+            (
+                "forward every kernel call home (Remote UNIX; TH §4.3.1)",
+                &a.forward_home,
+            ),
+            (
+                "forward calls on open streams to the host that opened them (SPE §Migrating \
+                 Open Files)",
+                &a.forward_to_opener,
+            ),
+        ] {
+            let _ = writeln!(
+                s,
+                "{title}, per call of a process migrated away from home:\n  {:<16} {:<18} \
+                 {:>8} {:<18} {:>8}  basis",
+                "call", "Sprite", "ms", "alternative", "ms"
+            );
+            for r in rows {
+                let _ = writeln!(
+                    s,
+                    "  {:<16} {:<18} {:>8.1} {:<18} {:>8.1}  {}",
+                    r.what,
+                    t(r.sprite),
+                    r.sprite_ms,
+                    t(r.alternative),
+                    r.alternative_ms,
+                    r.basis
+                );
+            }
+        }
+        let _ = writeln!(s, "  ({})", crate::alternative_costs::COMPOSED_MEANS);
+    }
+
     /// The report as text, one table per section.
     pub fn render(&self) -> String {
         let mut s = String::new();
@@ -742,6 +804,7 @@ impl Report {
         for (what, why) in &self.not_predicted {
             let _ = writeln!(s, "{what:<46} not predicted: {why}");
         }
+        self.render_alternatives(&mut s);
         let sp = &self.speedup;
         let _ = writeln!(
             s,
@@ -965,7 +1028,7 @@ mod tests {
             cal,
             [
                 "migrate_fixed_ms 72.80",
-                "file_work_ms 6.22",
+                "file_work_ms 6.21",
                 "exec_fixed_ms 28.65",
                 "migd_call_ms 10.94"
             ]
@@ -987,6 +1050,20 @@ mod tests {
             .map(|p| format!("{:.2}", p.model))
             .collect();
         assert_eq!(sp, ["1.00", "1.79", "3.08", "3.94", "4.42", "4.63", "4.69"]);
+        // specs/costs.md, "Alternatives turned down for their cost".
+        let e = &r.alternatives.eviction;
+        assert_eq!(
+            format!(
+                "{} {} {:.1} / {} {} {:.1}",
+                e.sprite.rpcs,
+                e.sprite.bytes,
+                e.sprite_ms,
+                e.alternative.rpcs,
+                e.alternative.bytes,
+                e.alternative_ms
+            ),
+            "32 1115 461.9 / 19 687 350.4"
+        );
         assert!(r.speedup.within_tolerance);
         for p in &r.speedup.points {
             assert!(p.error.abs() <= crate::speedup::TOLERANCE, "{p:?}");

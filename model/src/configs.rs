@@ -735,6 +735,47 @@ pub fn open_family() -> Config {
     }
 }
 
+/// Every program of at most five operations of a process of h0 that opens a file, writes
+/// it and a page, reads the time and migrates to any host, on three hosts; a process of
+/// h2 signals it; the owner of h2 may come back once and h1 and h2 may each crash once. Under Sprite
+/// a move between h1 and h2 is refused (`NotHome`); the `remote-to-remote` alternative is
+/// tried here, with the home a third party to the move.
+pub fn open_remote() -> Config {
+    let mover = Pid::new(0, 0);
+    Config {
+        procs: vec![ProcSpec::new(mover, 0), ProcSpec::new(Pid::new(2, 0), 1)],
+        scripts: vec![
+            Script::alphabet(
+                vec![
+                    open(Mode::ReadWrite, true),
+                    Op::Write { fd: FD0, sym: 1 },
+                    Op::MemWrite {
+                        page: PageNo(0),
+                        sym: 1,
+                    },
+                    Op::Gettimeofday,
+                    Op::Migrate { target: H1 },
+                    Op::Migrate { target: H2 },
+                    Op::Migrate { target: H0 },
+                ],
+                5,
+            ),
+            Script::alphabet(vec![Op::Kill { pid: mover }], 1),
+        ],
+        events: once(vec![
+            ClusterEvent::OwnerReturns(H2),
+            ClusterEvent::Crash(H1),
+            ClusterEvent::Crash(H2),
+        ]),
+        hosts: vec![host(12), host(11), host(10)],
+        ..base(
+            "open-remote",
+            "every program of <= 5 operations (open, write, write a page, gettimeofday, migrate to any host) of a process of h0 on 3 hosts; a signal from h2; an eviction from h2; a crash of h1 and of h2",
+            3,
+        )
+    }
+}
+
 /// Every program of at most four memory operations around migrations: two processes of h0
 /// write and read two pages, migrate to h1 and back, exec on h1; the owner of h1 may come
 /// back (evicting them with dirty pages) and leave again.
@@ -870,6 +911,7 @@ pub const SUITES: [&str; 5] = ["default", "scripts", "open", "full", "deep"];
 /// Every configuration, by name.
 pub fn all() -> Vec<Config> {
     let mut all = suite("full").expect("exists");
+    all.push(open_remote());
     all.extend(deep());
     all
 }
@@ -889,6 +931,7 @@ pub fn for_switch(sw: Switch) -> Config {
         Switch::LocalTime | Switch::DirectSignals | Switch::LocalPids | Switch::WaitOnCurrent => {
             open_family()
         }
+        Switch::RemoteToRemote => open_remote(),
     };
     cfg.with_switches(Switches::only(sw))
 }

@@ -23,7 +23,7 @@ impl Ctx<'_> {
             Some(Refusal::SameHost)
         } else if p.pinned.is_some() {
             p.pinned
-        } else if source != pid.home && target != pid.home {
+        } else if source != pid.home && target != pid.home && !self.on(Switch::RemoteToRemote) {
             Some(Refusal::NotHome)
         } else {
             None
@@ -164,6 +164,16 @@ impl Ctx<'_> {
             let op = self.current_op(pid);
             let outcome: Outcome = Err(Errno::Refused(r));
             self.complete(pid, &op, outcome, None);
+        }
+        // A foreign process whose move away was refused or aborted is still on the source;
+        // if that host's owner came back meanwhile, it goes home now (EVICT). Only a move
+        // between two remote hosts (`remote-to-remote`) can leave one there: under Sprite
+        // a foreign process only moves home, and a move home is never refused.
+        if self.s.host(m.source).owner && m.source != pid.home {
+            self.log.note(Actor::Host(m.source), || {
+                format!("EVICT {pid}: the owner is back")
+            });
+            self.start_migration(pid, pid.home, Kind::Evict);
         }
     }
 
@@ -444,11 +454,20 @@ impl Ctx<'_> {
     /// HOME_UPDATE: the home records the new host and sends on any signal it held.
     pub fn home_update(&mut self, pid: Pid) {
         let m = self.mig(pid);
-        // The home is the source or the target: an update of its own table, no message
-        // (the source makes it when MIG_STATE is answered, the target when RESUME comes).
-        self.log.note(Actor::Host(pid.home), || {
-            format!("HOME_UPDATE {pid} at {}", m.target)
-        });
+        if m.source != pid.home && m.target != pid.home {
+            // Only with `remote-to-remote`: the home is a third host, told by a message.
+            self.log
+                .msg(Actor::Host(m.source), Actor::Host(pid.home), || {
+                    format!("HOME_UPDATE {pid} at {}", m.target)
+                });
+        } else {
+            // The home is the source or the target: an update of its own table, no message
+            // (the source makes it when MIG_STATE is answered, the target when RESUME
+            // comes).
+            self.log.note(Actor::Host(pid.home), || {
+                format!("HOME_UPDATE {pid} at {}", m.target)
+            });
+        }
         self.home_located(pid, m.target);
         self.set_phase(pid, Phase::Resume);
     }

@@ -482,9 +482,16 @@ pub fn inv_live(m: &SpriteModel, s: &State) -> bool {
             .all(|(pid, mg)| crate::migrate::stuck(&m.cfg, s, *pid, mg).is_none())
 }
 
+/// Whether a migration between these hosts involves the home (Sprite's rule), or the
+/// `remote-to-remote` alternative allows it anyway.
+fn home_rule_ok(cfg: &crate::config::Config, pid: Pid, source: HostId, target: HostId) -> bool {
+    source == pid.home || target == pid.home || cfg.switches.has(vocab::Switch::RemoteToRemote)
+}
+
 /// REFUSE: processes that may not move never did; no migration in progress goes to a
-/// host of another version or takes a foreign process anywhere but home; a refused
-/// migration left its process untouched (checked when refused).
+/// host of another version or takes a foreign process anywhere but home (unless the
+/// `remote-to-remote` alternative is on); a refused migration left its process untouched
+/// (checked when refused).
 pub fn inv_refuse(m: &SpriteModel, s: &State) -> bool {
     let cfg = &m.cfg;
     ok(s, InvariantId::REFUSE)
@@ -492,7 +499,7 @@ pub fn inv_refuse(m: &SpriteModel, s: &State) -> bool {
             p.pinned.is_none() || (p.host == pid.home && !s.migrations.contains_key(pid))
         })
         && s.migrations.iter().all(|(pid, mg)| {
-            (mg.source == pid.home || mg.target == pid.home)
+            home_rule_ok(cfg, *pid, mg.source, mg.target)
                 && (mg.phase == Phase::Init
                     || mg.target == pid.home
                     || cfg.hosts[mg.target.0 as usize].version
@@ -1084,7 +1091,7 @@ fn why_refuse(m: &SpriteModel, s: &State) -> Option<String> {
         })
         .or_else(|| {
             s.migrations.iter().find_map(|(pid, mg)| {
-                if mg.source != pid.home && mg.target != pid.home {
+                if !home_rule_ok(cfg, *pid, mg.source, mg.target) {
                     Some(format!(
                         "{pid}, a foreign process, moves from {} to {}, neither of them its home",
                         mg.source, mg.target

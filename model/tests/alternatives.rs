@@ -71,8 +71,12 @@ fn alt_lazy_vm_breaks_res() {
 }
 
 #[test]
-fn alt_precopy_and_full_copy_vm_are_correct() {
-    for sw in [Switch::PrecopyVm, Switch::FullCopyVm] {
+fn alt_precopy_full_copy_vm_and_remote_to_remote_are_correct() {
+    for sw in [
+        Switch::PrecopyVm,
+        Switch::FullCopyVm,
+        Switch::RemoteToRemote,
+    ] {
         let r = try_alternative(sw, &Options::default());
         assert!(
             r.as_expected && r.broken.is_empty(),

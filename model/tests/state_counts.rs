@@ -123,3 +123,14 @@ fn a_situation_no_state_shows_is_reported() {
         "a situation only a switch produces is not expected of Sprite's design: {missing:?}"
     );
 }
+
+/// `open-remote`, where the `remote-to-remote` alternative is tried: Sprite's design
+/// refuses the moves between remote hosts, the alternative makes them (with the home a
+/// third party), and both keep every invariant.
+#[test]
+fn open_remote_state_counts_with_and_without_the_switch() {
+    let sprite = exhausted(&configs::open_remote());
+    assert_eq!(sprite.unique_states, 31908);
+    let alt = exhausted(&configs::for_switch(vocab::Switch::RemoteToRemote));
+    assert_eq!(alt.unique_states, 37891);
+}

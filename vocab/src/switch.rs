@@ -38,10 +38,14 @@ pub enum Switch {
     /// Sprite's own granularity: one three-party exchange per descriptor slot, instead of
     /// one per open file (the project's refinement).
     PerSlotExchange,
+    /// A foreign process may migrate from one remote host straight to another, the home
+    /// told by messages (MIG_START, HOME_UPDATE): what a direct eviction to another idle
+    /// host needs [SPE §Eviction]. Sprite sends a foreign process home first.
+    RemoteToRemote,
 }
 
 impl Switch {
-    pub const ALL: [Switch; 13] = [
+    pub const ALL: [Switch; 14] = [
         Switch::ReopenFiles,
         Switch::NotifyTargetFirst,
         Switch::ClientOffsets,
@@ -55,6 +59,7 @@ impl Switch {
         Switch::PrecopyVm,
         Switch::FullCopyVm,
         Switch::PerSlotExchange,
+        Switch::RemoteToRemote,
     ];
 
     /// The catalogue spelling (`reopen-files`, ...).
@@ -73,6 +78,7 @@ impl Switch {
             Switch::PrecopyVm => "precopy-vm",
             Switch::FullCopyVm => "full-copy-vm",
             Switch::PerSlotExchange => "per-slot-exchange",
+            Switch::RemoteToRemote => "remote-to-remote",
         }
     }
 
@@ -80,8 +86,8 @@ impl Switch {
         Switch::ALL.iter().map(|s| s.name()).collect()
     }
 
-    /// The invariant this alternative breaks, or `None` for the VM strategies that are
-    /// correct but cost differently.
+    /// The invariant this alternative breaks, or `None` for the alternatives that are
+    /// correct but cost differently (the VM strategies, remote-to-remote moves).
     pub fn breaks(self) -> Option<InvariantId> {
         match self {
             Switch::ReopenFiles => Some(InvariantId::DEL),
@@ -94,7 +100,7 @@ impl Switch {
             Switch::LocalPids => Some(InvariantId::PID),
             Switch::WaitOnCurrent => Some(InvariantId::WAIT),
             Switch::LazyVm => Some(InvariantId::RES),
-            Switch::PrecopyVm | Switch::FullCopyVm => None,
+            Switch::PrecopyVm | Switch::FullCopyVm | Switch::RemoteToRemote => None,
         }
     }
 
@@ -149,6 +155,9 @@ impl Switches {
     }
     pub fn with(self, s: Switch) -> Switches {
         Switches(self.0 | s.bit())
+    }
+    pub fn without(self, s: Switch) -> Switches {
+        Switches(self.0 & !s.bit())
     }
     pub fn has(self, s: Switch) -> bool {
         self.0 & s.bit() != 0

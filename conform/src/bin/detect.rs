@@ -18,7 +18,13 @@ fn main() {
     println!("seed {seed}, at most {max} cases per switch (impl only; model: Sprite)\n");
     println!("| switch | breaks | detected after (cases) | time to detection (incl. shrinking) | shrunk report says |");
     println!("| --- | --- | --- | --- | --- |");
-    for sw in Switch::ALL {
+    // `remote-to-remote` changes which migrations are refused: the implementation alone
+    // with it differs from the model by design (switches::remote_to_remote_on_both_sides_conforms
+    // runs it on both sides instead).
+    for sw in Switch::ALL
+        .into_iter()
+        .filter(|s| *s != Switch::RemoteToRemote)
+    {
         let d = detect(sw, max, seed);
         let says = d
             .report

@@ -34,6 +34,10 @@ struct Args {
     /// Design switches of the implementation only (`sprite`, or names joined with `+`).
     #[arg(long, value_name = "SWITCHES")]
     impl_switches: Option<Switches>,
+    /// Design switches of both sides, replacing the scenario's own (a suite that runs a
+    /// correct alternative on both sides prints this).
+    #[arg(long, value_name = "SWITCHES")]
+    switches: Option<Switches>,
     /// Read the bytes as the mid-migration-event suite's generator does.
     #[arg(long)]
     mid_event: bool,
@@ -122,7 +126,11 @@ fn generated(bytes: Vec<u8>, mid_event: bool) -> Input {
 fn main() -> ExitCode {
     vocab::cli::quiet_on_closed_pipe();
     let a = Args::parse();
-    let Input { sc, bytes, json } = match read_input(&a) {
+    let Input {
+        mut sc,
+        bytes,
+        json,
+    } = match read_input(&a) {
         Ok(i) => i,
         Err(e) => {
             eprintln!("error: {e}");
@@ -135,6 +143,9 @@ fn main() -> ExitCode {
             sprite::scenario::quote(&a.input)
         );
         return ExitCode::from(2);
+    }
+    if let Some(sw) = a.switches {
+        sc.switches = sw;
     }
     let opts = Options {
         impl_switches: a.impl_switches,
@@ -150,7 +161,7 @@ fn main() -> ExitCode {
     let r = run(&sc, &opts);
     match r.mismatch {
         Some(m) => {
-            let cmd = if json {
+            let mut cmd = if json {
                 let mut c = format!("cargo run -p conform --bin replay -- {}", a.input);
                 if let Some(sw) = opts.impl_switches {
                     c.push_str(&format!(" --impl-switches {sw}"));
@@ -161,6 +172,9 @@ fn main() -> ExitCode {
             } else {
                 report::replay_command(&bytes, opts.impl_switches)
             };
+            if let Some(sw) = a.switches {
+                cmd.push_str(&format!(" --switches {sw}"));
+            }
             print!("{}", report::render(&m, &sc, &cmd));
             ExitCode::FAILURE
         }

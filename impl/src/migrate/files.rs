@@ -8,7 +8,7 @@
 
 use super::{Cx, MigrationModule, Rpc};
 use crate::fs::{Blocks, FileId};
-use crate::kernel::{Kernel, Note, Pcb};
+use crate::kernel::{Kernel, Note, Pcb, Pending};
 use crate::msg::{FileReq, FileResp, MigKind, MovingStream, Msg, Node, Released};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -321,10 +321,35 @@ fn drop_fds(k: &mut Kernel, pid: Pid, stream: StreamId) {
     }
 }
 
+/// Per moving stream, the processes here whose exit close is on its way to the server
+/// (sent, not answered) and that hold the stream, with their references. This host cannot
+/// know whether the server has taken that close yet (beside the exchange, if it touches
+/// none of the moving streams); the server can, and decides with `Released::exiting`
+/// whether the stream is still used here. In the model the exit is one step: it either
+/// came before the STREAM_MOVE or comes after it.
+fn exiting_holders(k: &Kernel, streams: &[MovingStream]) -> BTreeMap<StreamId, Vec<(Pid, u8)>> {
+    let mut out: BTreeMap<StreamId, Vec<(Pid, u8)>> = BTreeMap::new();
+    for (pid, p) in &k.procs {
+        if !matches!(p.pending, Some(Pending::ExitClosing { late: false, .. })) {
+            continue;
+        }
+        for m in streams {
+            let n = p.fds.values().filter(|s| **s == m.stream).count();
+            if n > 0 {
+                out.entry(m.stream)
+                    .or_default()
+                    .push((*pid, u8::try_from(n).unwrap_or(u8::MAX)));
+            }
+        }
+    }
+    out
+}
+
 /// The source's part of the exchange: release the moving process's references and tell
 /// the server each stream's position and whether this host still uses it.
 pub fn release(k: &mut Kernel, pid: Pid, streams: &[MovingStream]) {
     let client_offsets = k.sw(Switch::ClientOffsets);
+    let exiting = exiting_holders(k, streams);
     let mut files = BTreeSet::new();
     let mut writers_left = BTreeSet::new();
     let released = streams
@@ -351,9 +376,10 @@ pub fn release(k: &mut Kernel, pid: Pid, streams: &[MovingStream]) {
                     stream: m.stream,
                     pos: None,
                     still_used: still,
+                    exiting: Vec::new(),
                 };
             }
-            let (pos, still_used) = match k.streams.get_mut(&m.stream) {
+            let (pos, still_used, exiting) = match k.streams.get_mut(&m.stream) {
                 Some(s) => {
                     files.insert(s.file);
                     if s.mode.writes() {
@@ -361,21 +387,27 @@ pub fn release(k: &mut Kernel, pid: Pid, streams: &[MovingStream]) {
                     }
                     s.refs = s.refs.saturating_sub(m.refs);
                     let pos = s.pos;
-                    let still = s.refs > 0;
-                    if !still {
+                    let exiting = exiting.get(&m.stream).cloned().unwrap_or_default();
+                    let gone: u32 = exiting.iter().map(|(_, n)| u32::from(*n)).sum();
+                    let still = u32::from(s.refs) > gone;
+                    if s.refs == 0 {
                         k.streams.remove(&m.stream);
                     } else if !client_offsets {
                         // Sharers on two hosts: the position moves to the server (shadow).
+                        // (If only exiting holders are left and the server finds their exit
+                        // taken, the stream is not used here any more, and they will not
+                        // use the position.)
                         s.pos = None;
                     }
-                    (pos, still)
+                    (pos, still, exiting)
                 }
-                None => (None, false),
+                None => (None, false, Vec::new()),
             };
             Released {
                 stream: m.stream,
                 pos,
                 still_used,
+                exiting,
             }
         })
         .collect();

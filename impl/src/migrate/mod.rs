@@ -38,7 +38,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::marker::PhantomData;
-use vocab::{Errno, HostId, Op, PageNo, Pid, Refusal, Value, Witness};
+use vocab::{Errno, HostId, Op, PageNo, Pid, Refusal, Switch, Value, Witness};
 
 /// Who is moving where, and why.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -189,6 +189,10 @@ pub enum OutPhase {
     Start,
     Flush,
     StateSent,
+    /// The state is installed on the target; the source waits for the home's answer to
+    /// HOME_UPDATE before it sends RESUME (only when the home is a third host, with the
+    /// `remote-to-remote` alternative).
+    HomeUpdate,
 }
 
 /// A migration in progress on the source.
@@ -207,7 +211,7 @@ pub struct OutMig {
 
 impl OutMig {
     pub fn state_sent(&self) -> bool {
-        self.phase == OutPhase::StateSent
+        matches!(self.phase, OutPhase::StateSent | OutPhase::HomeUpdate)
     }
 }
 
@@ -231,7 +235,7 @@ pub fn start(k: &mut Kernel, pid: Pid, target: HostId, kind: MigKind) -> Result<
     if target == me {
         return Err(Refusal::SameHost);
     }
-    if me != pid.home && target != pid.home {
+    if me != pid.home && target != pid.home && !k.sw(Switch::RemoteToRemote) {
         // TH §8.4: a foreign process goes home first.
         return Err(Refusal::NotHome);
     }
@@ -622,10 +626,26 @@ pub fn on_msg(k: &mut Kernel, src: Option<HostId>, version: u16, msg: Msg) {
         Msg::StreamRelease { pid, streams } => files::release(k, pid, &streams),
         ref reply @ Msg::StreamMoveReply { pid, .. } => install_reply(k, pid, reply),
         Msg::HomeUpdate { pid, at } => {
-            k.witness(Witness::HomeUpdate(pid));
-            home_located(k, pid, at);
+            // Void if the target went down since (the home's entry went back to the
+            // source, see `Kernel::host_down`).
+            let moving = k.home.get(&pid).is_some_and(
+                |e| matches!(e.loc, Loc::Moving { from, to } if Some(from) == src && to == at),
+            );
+            if moving {
+                k.witness(Witness::HomeUpdate(pid));
+                home_located(k, pid, at);
+            }
+            if let Some(h) = src {
+                k.send(Node::Host(h), Msg::HomeUpdateAck { pid });
+            }
         }
-        Msg::HomeUpdateAck { .. } => {}
+        Msg::HomeUpdateAck { pid }
+            if k.outgoing
+                .get(&pid)
+                .is_some_and(|m| m.phase == OutPhase::HomeUpdate) =>
+        {
+            home_updated(k, pid)
+        }
         Msg::Resume { pid } => resume_target(k, pid),
         Msg::MigAbort { pid, at } => home_located(k, pid, at),
         _ => {}
@@ -715,10 +735,13 @@ fn pump_in(k: &mut Kernel, pid: Pid) {
 /// At the source, MIG_STATE answered: the process is installed on the target. The source
 /// cleans up (RES: it keeps nothing, but copy-on-reference's residual pages), updates the
 /// home's table if it is the home, and tells the target to resume the process [TH §4.2.5
-/// steps 7-8]. A foreign process only ever moves home, so the home is the source or the
-/// target: HOME_UPDATE is a local update, never a message.
+/// steps 7-8]. Under Sprite a foreign process only ever moves home, so the home is the
+/// source or the target and HOME_UPDATE is a local update, never a message. With the
+/// `remote-to-remote` alternative the home may be a third host: the source tells it and
+/// sends RESUME once it has answered, so that the home's table says where the process
+/// runs before it runs there (the model's order: HOME_UPDATE, then RESUME).
 fn state_installed(k: &mut Kernel, pid: Pid) {
-    let Some(m) = k.outgoing.remove(&pid) else {
+    let Some(mut m) = k.outgoing.remove(&pid) else {
         return;
     };
     for e in TABLE.iter().filter(|e| e.needed_for(m.cx.kind)) {
@@ -733,10 +756,23 @@ fn state_installed(k: &mut Kernel, pid: Pid) {
         k.witness(Witness::HomeUpdate(pid));
         home_located(k, pid, m.cx.to);
     } else if pid.home != m.cx.to {
-        // A home that is neither (not a move Sprite makes; kept for completeness).
+        k.note(Note::MigPhase {
+            pid,
+            phase: Phase::HomeUpdate,
+        });
         k.send(Node::Host(pid.home), Msg::HomeUpdate { pid, at: m.cx.to });
+        m.phase = OutPhase::HomeUpdate;
+        k.outgoing.insert(pid, m);
+        return;
     }
     k.send(Node::Host(m.cx.to), Msg::Resume { pid });
+}
+
+/// At the source, the home has recorded the move (remote-to-remote only): RESUME.
+fn home_updated(k: &mut Kernel, pid: Pid) {
+    if let Some(m) = k.outgoing.remove(&pid) {
+        k.send(Node::Host(m.cx.to), Msg::Resume { pid });
+    }
 }
 
 fn install_reply(k: &mut Kernel, pid: Pid, reply: &Msg) {
@@ -812,6 +848,17 @@ pub fn host_down(k: &mut Kernel, h: HostId) {
     for (pid, phase) in out {
         if phase == OutPhase::StateSent {
             k.kill_local(pid, true);
+        } else if phase == OutPhase::HomeUpdate {
+            // The process was installed on the target, which is gone: it died there. Its
+            // PCB has left this host; the home (a third host) is told.
+            k.outgoing.remove(&pid);
+            k.send(
+                Node::Host(pid.home),
+                Msg::DeathNotice {
+                    pid,
+                    status: vocab::KILLED_STATUS,
+                },
+            );
         } else {
             if phase == OutPhase::Init {
                 // The answer to MIG_INIT: the target is down (the model's MIG_INIT step
@@ -828,8 +875,14 @@ pub fn host_down(k: &mut Kernel, h: HostId) {
         .map(|(p, _)| *p)
         .collect();
     for pid in inc {
-        k.kill_local(pid, pid.home == k.host());
+        // The home is told unless it is the host that went down (a home that is a third
+        // host, with `remote-to-remote`, is told by a death notice).
+        k.kill_local(pid, pid.home != h);
     }
+    // A move whose home went down: the process died with it (its PCB, if still here, was
+    // killed by the caller); a source waiting for the home's answer to HOME_UPDATE
+    // (`remote-to-remote`) holds nothing else.
+    k.outgoing.retain(|pid, _| pid.home != h);
     // Pages pre-copied here for a process that died with its source or its home.
     k.precopied
         .retain(|pid, b| pid.home != h && b.from != Some(h));
