@@ -14,7 +14,7 @@ secs="${1:-60}"
 mode="${2:-seeds}"
 runs="${3:-1}"
 cd "$(dirname "$0")"
-switches="${SWITCHES:-reopen-files notify-target-first client-offsets no-vm-flush no-block-flush local-time direct-signals local-pids wait-on-current lazy-vm per-slot-exchange}"
+switches="${SWITCHES:-reopen-files notify-target-first client-offsets no-vm-flush no-block-flush local-time local-pids wait-on-current lazy-vm per-slot-exchange}"
 echo "| switch | detected (runs) | median seconds | seconds per run | executions per run |"
 echo "| --- | --- | --- | --- | --- |"
 for sw in $switches; do

@@ -45,6 +45,10 @@ pub struct AlternativeCounts {
     pub forward: Traffic,
     /// Kernel calls, each measured run by a migrated process and run at home.
     pub calls: Vec<CallCounts>,
+    /// A process on h1 kills the child it forked there: through the home (Sprite), and
+    /// with `direct-signals` (the location known from the fork, so delivered on the spot).
+    pub kill_here_sprite: Traffic,
+    pub kill_here_direct: Traffic,
 }
 
 /// One kernel call's messages in two placements.
@@ -122,7 +126,22 @@ pub fn measure() -> Result<AlternativeCounts, String> {
         direct_other,
         forward,
         calls,
+        kill_here_sprite: kill_here(Switches::SPRITE)?,
+        kill_here_direct: kill_here(Switches::only(Switch::DirectSignals))?,
     })
+}
+
+/// `P` migrates to h1 and forks there; the messages of its kill of the child, on h1.
+fn kill_here(switches: Switches) -> Result<Traffic, String> {
+    let mut cfg = ClusterConfig::simple(3, &[(P, 1)]);
+    cfg.switches = switches;
+    let mut c = Cluster::new(&cfg, 1).map_err(|e| e.to_string())?;
+    run_ops(&mut c, P, &[Op::Migrate { target: H1 }, Op::Fork])?;
+    let child = crate::calibrate::child_of_p(&c)?;
+    let t0 = c.ledger.totals.clone();
+    run_ops(&mut c, P, &[Op::Kill { pid: child }])?;
+    c.run_until_quiescent().map_err(|e| e.to_string())?;
+    Ok(traffic_since(&t0, &c.ledger.totals))
 }
 
 /// A process of h0 opens its input and three output files at home, migrates to h1, writes
@@ -222,6 +241,8 @@ pub struct AlternativeCosts {
     /// the host that opened them.
     pub forward_home: Vec<CostRow>,
     pub forward_to_opener: Vec<CostRow>,
+    /// A kill of a process on the sender's own (remote) host.
+    pub kill_here: CostRow,
 }
 
 impl AlternativeCosts {
@@ -265,7 +286,17 @@ impl AlternativeCosts {
                 basis: if forwarded { COMPOSED } else { UNCHANGED },
             }
         };
+        let kill_here = CostRow {
+            what: "a process on h1 kills the child it forked there".into(),
+            sprite: c.kill_here_sprite,
+            sprite_ms: m.traffic_ms(c.kill_here_sprite),
+            alternative: c.kill_here_direct,
+            alternative_ms: m.traffic_ms(c.kill_here_direct),
+            basis: "both measured: through the home, against the location the fork left \
+                    (direct-signals)",
+        };
         AlternativeCosts {
+            kill_here,
             eviction,
             forward_home: c.calls.iter().map(|k| row(k, !k.sprite_forwards)).collect(),
             forward_to_opener: c.calls.iter().map(|k| row(k, k.on_open_stream)).collect(),
@@ -296,6 +327,8 @@ mod tests {
         assert_eq!(by("gettimeofday").home.rpcs, 0);
         assert!(by("gettimeofday").remote.rpcs >= 1, "Sprite forwards it");
         assert!(by("open").remote.rpcs >= 1, "the server is called");
+        assert_eq!(c.kill_here_direct.rpcs, 0, "delivered on the spot");
+        assert!(c.kill_here_sprite.rpcs >= 1, "through the home");
     }
 
     /// Forwarding adds one forwarded call to every call it forwards and changes nothing

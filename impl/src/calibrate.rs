@@ -43,6 +43,16 @@ pub fn run_ops(c: &mut Cluster, pid: Pid, ops: &[Op]) -> Result<(), String> {
     Ok(())
 }
 
+/// The child `P` forked (in a cluster where `P` is the only other process).
+pub fn child_of_p(c: &Cluster) -> Result<Pid, String> {
+    c.view()
+        .processes
+        .iter()
+        .map(|p| p.pid)
+        .find(|p| *p != P)
+        .ok_or_else(|| "fork made no child".to_string())
+}
+
 /// The first successful migration of `pid` of kind `kind`.
 pub fn migration(c: &Cluster, pid: Pid, kind: MigKind) -> Result<MigrationRecord, String> {
     c.ledger

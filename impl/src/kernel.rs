@@ -1346,20 +1346,24 @@ impl Kernel {
 
     fn kill(&mut self, pid: Pid, target: Pid) {
         if self.sw(Switch::DirectSignals) {
-            // The rejected alternative: straight to the last host we heard of.
+            // The alternative: straight to the last host we heard of (LOCUS, V). If that
+            // is here and the process is not, the hint is stale: the home's way below.
             let to = self.hints.get(&target).copied().unwrap_or(target.home);
-            if to == self.host() {
-                let r = self.direct_signal(target);
-                return self.done(pid, r);
+            if to == self.host() && target.home != to && self.takes_signal_here(target) {
+                self.witness(Witness::Run(pid));
+                self.deliver_signal(target);
+                return self.done(pid, Ok(Value::Unit));
             }
-            self.block(pid, Pending::Kill { to });
-            return self.send_host(
-                to,
-                Msg::Signal {
-                    target,
-                    sender: Some((self.host(), pid)),
-                },
-            );
+            if to != self.host() && to != target.home {
+                self.block(pid, Pending::Kill { to });
+                return self.send_host(
+                    to,
+                    Msg::Signal {
+                        target,
+                        sender: Some((self.host(), pid)),
+                    },
+                );
+            }
         }
         if target.home == self.host() {
             // Decided here, before the signal it sends takes its first hop.
@@ -1375,18 +1379,6 @@ impl Kernel {
                 sender: Some((self.host(), pid)),
             },
         );
-    }
-
-    fn direct_signal(&mut self, target: Pid) -> Outcome {
-        if let Some(p) = self.procs.get_mut(&target) {
-            p.signals = p.signals.saturating_add(1);
-            return Ok(Value::Unit);
-        }
-        match self.home.get(&target) {
-            Some(_) => Ok(Value::Unit), // lost: the process is elsewhere
-            None if target.home == self.host() => Err(Errno::ESRCH),
-            None => Ok(Value::Unit), // lost
-        }
     }
 
     /// The home routes a signal: to the current host, or held while the process moves (SIG).
@@ -1409,18 +1401,9 @@ impl Kernel {
         Ok(Value::Unit)
     }
 
-    /// A signal for a process that should be here; if it left, back to its home. A process
-    /// frozen for a migration takes it only until the home is told of the move (MIG_START
-    /// on its way or done): from then on the home holds signals until the move ends, so
-    /// the signal goes back to the home, which gets it after MIG_START (one channel keeps
-    /// its order) and holds it (SIG; the model's home holds it from MIG_START on).
-    /// A process whose state is installed here and waits for RESUME takes it too: the
-    /// home sent it here because it knows the process is here (HOME_UPDATE is done before
-    /// RESUME is sent). Under Sprite the home is the source then and RESUME is ahead of the
-    /// signal on the same channel; with `remote-to-remote` RESUME comes from another host,
-    /// and bouncing the signal back to the home could go on until it arrives.
-    fn deliver_signal(&mut self, target: Pid) {
-        let here = self.procs.get(&target).is_some_and(|p| {
+    /// Whether a signal for `target` reaches it on this host now (see `deliver_signal`).
+    fn takes_signal_here(&self, target: Pid) -> bool {
+        self.procs.get(&target).is_some_and(|p| {
             p.status == ProcStatus::Running
                 || (p.status == ProcStatus::Migrating
                     && self
@@ -1432,7 +1415,21 @@ impl Kernel {
                         .incoming
                         .get(&target)
                         .is_some_and(|m| m.current.is_none() && m.rpcs.is_empty()))
-        });
+        })
+    }
+
+    /// A signal for a process that should be here; if it left, back to its home. A process
+    /// frozen for a migration takes it only until the home is told of the move (MIG_START
+    /// on its way or done): from then on the home holds signals until the move ends, so
+    /// the signal goes back to the home, which gets it after MIG_START (one channel keeps
+    /// its order) and holds it (SIG; the model's home holds it from MIG_START on).
+    /// A process whose state is installed here and waits for RESUME takes it too: the
+    /// home sent it here because it knows the process is here (HOME_UPDATE is done before
+    /// RESUME is sent). Under Sprite the home is the source then and RESUME is ahead of the
+    /// signal on the same channel; with `remote-to-remote` RESUME comes from another host,
+    /// and bouncing the signal back to the home could go on until it arrives.
+    fn deliver_signal(&mut self, target: Pid) {
+        let here = self.takes_signal_here(target);
         if here {
             // The signal reaches the process. Its route (bounced by a host the process
             // left, held by the home while it moves) may differ from the model's; the
@@ -1657,13 +1654,24 @@ impl Kernel {
                 }
             }
             Msg::Signal { target, sender } => {
+                let direct = self.sw(Switch::DirectSignals)
+                    && sender.is_some()
+                    && target.home != self.host();
+                if direct && !self.takes_signal_here(target) {
+                    // A direct kill on a stale location (the process left, or is moving):
+                    // corrected through the home, which decides the kill and answers the
+                    // sender, as if it had been sent there (LOCUS asks the creation site).
+                    self.send_host(target.home, Msg::Signal { target, sender });
+                    return;
+                }
                 if let Some((_, spid)) = sender {
                     // The kill is decided here (its reply settles it), before the signal
                     // it sends takes its first hop.
                     self.witness(Witness::Run(spid));
                 }
-                let outcome = if self.sw(Switch::DirectSignals) && sender.is_some() {
-                    Some(self.direct_signal(target))
+                let outcome = if direct {
+                    self.deliver_signal(target);
+                    Some(Ok(Value::Unit))
                 } else if target.home == self.host() && sender.is_some() {
                     Some(self.home_signal(target))
                 } else if target.home == self.host() {

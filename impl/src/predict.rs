@@ -360,13 +360,7 @@ fn fork_iteration(remote: bool) -> Result<Traffic, String> {
     let mut c = placed(remote)?;
     let before = c.ledger.totals.clone();
     run_ops(&mut c, P, &[Op::Fork])?;
-    let child = c
-        .view()
-        .processes
-        .iter()
-        .map(|p| p.pid)
-        .find(|p| *p != P)
-        .ok_or("fork made no child")?;
+    let child = crate::calibrate::child_of_p(&c)?;
     run_ops(&mut c, child, &[Op::Exit { status: 0 }])?;
     run_ops(&mut c, P, &[Op::Wait])?;
     Ok(traffic_since(&before, &c.ledger.totals))

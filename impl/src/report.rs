@@ -656,6 +656,19 @@ impl Report {
             e.alternative_ms,
             e.basis
         );
+        let k = &a.kill_here;
+        let _ = writeln!(
+            s,
+            "direct signals with their correction (LOCUS, V; SPE §Supporting Transparency), \
+             {}: through the home {}, {:.1} ms; direct {}, {:.1} ms ({}); a stale location \
+             costs what Sprite's way does, the kill then going through the home",
+            k.what,
+            t(k.sprite),
+            k.sprite_ms,
+            t(k.alternative),
+            k.alternative_ms,
+            k.basis
+        );
         for (title, rows) in [
             (
                 "forward every kernel call home (Remote UNIX; TH §4.3.1)",

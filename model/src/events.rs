@@ -157,7 +157,7 @@ impl Ctx<'_> {
             .collect();
         self.s.signals.retain(|m, _| m.to != h);
         for (m, n) in bounced {
-            if m.direct || !self.s.procs.contains_key(&m.pid) {
+            if !self.s.procs.contains_key(&m.pid) {
                 continue;
             }
             let Some(loc) = self.s.host(m.pid.home).home_table.get(&m.pid).copied() else {

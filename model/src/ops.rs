@@ -360,7 +360,9 @@ impl Ctx<'_> {
 
     /// kill goes to the target's home, which forwards the signal to wherever the process
     /// is, or holds it while the process moves (SIG). Under direct-signals the sender
-    /// sends it to the host it last knew.
+    /// sends it to the host it knows the process on (here, where the process is when the
+    /// kill is made); if the process has left by the time it arrives, it is corrected
+    /// through the home, as LOCUS does through the creation site.
     fn kill(&mut self, h: HostId, target: Pid) -> Outcome {
         let home = target.home;
         let live = self
@@ -434,8 +436,10 @@ impl Ctx<'_> {
         *self.s.signals.entry(m).or_default() += 1;
     }
 
-    /// A SIGNAL arrives. If the process is not there (it moved), the home sends it on
-    /// again; a direct signal has no one to forward it and is lost.
+    /// A SIGNAL arrives. If the process is not there (it moved), it goes back to the home,
+    /// which sends it on again; a direct signal whose location went stale is corrected the
+    /// same way (LOCUS asks the creation site, Sprite's home [SPE §Supporting
+    /// Transparency: Home Machines]).
     pub fn deliver_signal(&mut self, m: SignalMsg) {
         let n = self.s.signals.get_mut(&m).expect("enabled");
         *n -= 1;
@@ -448,18 +452,19 @@ impl Ctx<'_> {
                 self.log
                     .note(Actor::Host(m.to), || format!("{} receives a signal", m.pid));
             }
-            Some(_) if !m.direct => {
+            Some(_) => {
                 let home = m.pid.home;
                 self.log.msg(Actor::Host(m.to), Actor::Host(home), || {
-                    format!("SIGNAL {} bounced: not here", m.pid)
+                    if m.direct {
+                        format!("SIGNAL {} bounced: not here (a stale location)", m.pid)
+                    } else {
+                        format!("SIGNAL {} bounced: not here", m.pid)
+                    }
                 });
                 if let Some(loc) = self.s.host(home).home_table.get(&m.pid).copied() {
                     self.home_forwards_signal(m.pid, loc);
                 }
             }
-            Some(_) => self.log.alarm(Actor::Host(m.to), || {
-                format!("SIGNAL for {} dropped: the process is not here", m.pid)
-            }),
             None => {}
         }
     }

@@ -236,7 +236,7 @@ pub struct Migration {
 pub struct SignalMsg {
     pub pid: Pid,
     pub to: HostId,
-    /// Sent straight to a host (direct-signals), so not re-forwarded by the home.
+    /// Sent straight to the host the sender knew (direct-signals), not by the home.
     pub direct: bool,
 }
 

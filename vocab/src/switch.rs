@@ -23,7 +23,8 @@ pub enum Switch {
     NoBlockFlush,
     /// gettimeofday of a remote process reads the current host's clock.
     LocalTime,
-    /// Signals go to the last known host instead of through the home.
+    /// Signals go first to the host the sender knows the process on, instead of through
+    /// the home; a stale location is corrected through the home (LOCUS, V).
     DirectSignals,
     /// A remote fork allocates the child's pid on the current host.
     LocalPids,
@@ -87,7 +88,8 @@ impl Switch {
     }
 
     /// The invariant this alternative breaks, or `None` for the alternatives that are
-    /// correct but cost differently (the VM strategies, remote-to-remote moves).
+    /// correct but cost differently (the VM strategies, remote-to-remote moves, direct
+    /// signals with their correction).
     pub fn breaks(self) -> Option<InvariantId> {
         match self {
             Switch::ReopenFiles => Some(InvariantId::DEL),
@@ -96,11 +98,13 @@ impl Switch {
             Switch::NoVmFlush => Some(InvariantId::MEM),
             Switch::NoBlockFlush => Some(InvariantId::CONS),
             Switch::LocalTime => Some(InvariantId::TIME),
-            Switch::DirectSignals => Some(InvariantId::SIG),
             Switch::LocalPids => Some(InvariantId::PID),
             Switch::WaitOnCurrent => Some(InvariantId::WAIT),
             Switch::LazyVm => Some(InvariantId::RES),
-            Switch::PrecopyVm | Switch::FullCopyVm | Switch::RemoteToRemote => None,
+            Switch::PrecopyVm
+            | Switch::FullCopyVm
+            | Switch::RemoteToRemote
+            | Switch::DirectSignals => None,
         }
     }
 
