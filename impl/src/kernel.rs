@@ -361,7 +361,7 @@ pub struct Kernel {
     pub names: BTreeMap<FileName, FileId>,
     /// Pages kept for processes that left (copy-on-reference only: a residual dependency).
     pub residual: BTreeMap<Pid, BTreeMap<PageNo, u8>>,
-    /// Last known hosts (the `direct-signals` alternative only).
+    /// The `direct-signals` alternative's location cache: children forked here, believed here.
     pub hints: BTreeMap<Pid, HostId>,
     pub local_rdv: BTreeMap<Pid, LocalRdv>,
     pub outgoing: BTreeMap<Pid, migrate::OutMig>,
@@ -1345,24 +1345,19 @@ impl Kernel {
     // ------------------------------------------------------------ signals
 
     fn kill(&mut self, pid: Pid, target: Pid) {
-        if self.sw(Switch::DirectSignals) {
-            // The alternative: straight to the last host we heard of (LOCUS, V). If that
-            // is here and the process is not, the hint is stale: the home's way below.
-            let to = self.hints.get(&target).copied().unwrap_or(target.home);
-            if to == self.host() && target.home != to && self.takes_signal_here(target) {
+        if self.sw(Switch::DirectSignals)
+            && target.home != self.host()
+            && self.hints.get(&target) == Some(&self.host())
+        {
+            // The alternative (LOCUS, V): where the sender believes the process is. This
+            // kernel's location cache is filled at fork (a child starts here), so the only
+            // location it knows is this host: if the process is still here, the signal is
+            // delivered on the spot; if it left, the location is stale and the kill takes
+            // the home's way below, which is the correction.
+            if self.takes_signal_here(target) {
                 self.witness(Witness::Run(pid));
                 self.deliver_signal(target);
                 return self.done(pid, Ok(Value::Unit));
-            }
-            if to != self.host() && to != target.home {
-                self.block(pid, Pending::Kill { to });
-                return self.send_host(
-                    to,
-                    Msg::Signal {
-                        target,
-                        sender: Some((self.host(), pid)),
-                    },
-                );
             }
         }
         if target.home == self.host() {
@@ -1654,25 +1649,12 @@ impl Kernel {
                 }
             }
             Msg::Signal { target, sender } => {
-                let direct = self.sw(Switch::DirectSignals)
-                    && sender.is_some()
-                    && target.home != self.host();
-                if direct && !self.takes_signal_here(target) {
-                    // A direct kill on a stale location (the process left, or is moving):
-                    // corrected through the home, which decides the kill and answers the
-                    // sender, as if it had been sent there (LOCUS asks the creation site).
-                    self.send_host(target.home, Msg::Signal { target, sender });
-                    return;
-                }
                 if let Some((_, spid)) = sender {
                     // The kill is decided here (its reply settles it), before the signal
                     // it sends takes its first hop.
                     self.witness(Witness::Run(spid));
                 }
-                let outcome = if direct {
-                    self.deliver_signal(target);
-                    Some(Ok(Value::Unit))
-                } else if target.home == self.host() && sender.is_some() {
+                let outcome = if target.home == self.host() && sender.is_some() {
                     Some(self.home_signal(target))
                 } else if target.home == self.host() {
                     // Bounced back by a host the process left: route again.

@@ -124,13 +124,15 @@ fn a_situation_no_state_shows_is_reported() {
     );
 }
 
-/// `open-remote`, where the `remote-to-remote` alternative is tried: Sprite's design
-/// refuses the moves between remote hosts, the alternative makes them (with the home a
-/// third party), and both keep every invariant.
+/// `open-remote`, where the `remote-to-remote` and `direct-signals` alternatives are
+/// tried: Sprite's design refuses the moves between remote hosts, `remote-to-remote` makes
+/// them (with the home a third party); all three keep every invariant.
 #[test]
-fn open_remote_state_counts_with_and_without_the_switch() {
+fn open_remote_state_counts_with_and_without_the_switches() {
     let sprite = exhausted(&configs::open_remote());
     assert_eq!(sprite.unique_states, 31908);
     let alt = exhausted(&configs::for_switch(vocab::Switch::RemoteToRemote));
     assert_eq!(alt.unique_states, 37891);
+    let direct = exhausted(&configs::for_switch(vocab::Switch::DirectSignals));
+    assert_eq!(direct.unique_states, 40829);
 }
