@@ -375,7 +375,7 @@ impl FileServer {
             };
             // An exiting holder still uses the stream unless its exit's close was taken
             // here already (the source could not know yet).
-            let used = r.still_used || r.exiting.iter().any(|(p, _)| !closed.contains(p));
+            let used = r.still_used || r.exiting.iter().any(|p| !closed.contains(p));
             if !used {
                 s.hosts.remove(&src);
             }

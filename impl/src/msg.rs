@@ -94,10 +94,10 @@ pub struct Released {
     /// Whether a process on the source that is not exiting still holds the stream.
     pub still_used: bool,
     /// Processes on the source whose exit is on its way to the server (its close sent, not
-    /// answered) and that hold the stream, with their references. The server knows
+    /// answered) and that hold the stream (`still_used` does not count them). The server knows
     /// whether it has taken that close yet; if it has, their references are gone (the
     /// exit has taken effect, as in the model's one-step exit).
-    pub exiting: Vec<(Pid, u8)>,
+    pub exiting: Vec<Pid>,
 }
 
 /// File operations a client sends to the server (FILE_OP).

@@ -399,7 +399,7 @@ pub fn release(k: &mut Kernel, pid: Pid, streams: &[MovingStream]) {
                         // use the position.)
                         s.pos = None;
                     }
-                    (pos, still, exiting)
+                    (pos, still, exiting.iter().map(|(p, _)| *p).collect())
                 }
                 None => (None, false, Vec::new()),
             };
