@@ -32,7 +32,8 @@
 //! What is taken from the model's state it is compared with (`hidden`), because the
 //! implementation has no counterpart or numbers it differently: the ghost one-machine
 //! Unix (the specification), script positions, `last_time` (TIME is checked on the
-//! implementation's results instead), `born_remote`, the migration records (phases, moved
+//! implementation's results instead), `born_remote`, `login` (whose user's work a process
+//! is: the pid's home for a process the model does not have), the migration records (phases, moved
 //! descriptors) and which events have been used.
 //!
 //! Version numbers are mapped, not taken: the implementation's are global counters, so
@@ -101,6 +102,7 @@ pub fn settles(c: &Cluster, m: &Msg) -> bool {
         | ExitAck { .. }
         | PageInReply { .. }
         | DeathNotice { .. }
+        | ChildNotice { .. }
         | BlockRecallReply { .. }
         | CacheDisableReply { .. }
         | StreamReleaseReply { .. }
@@ -169,6 +171,7 @@ pub fn with_hidden(mut s: State, hidden: &State) -> State {
         p.current = mp.and_then(|q| q.current);
         p.last_time = mp.and_then(|q| q.last_time);
         p.born_remote = mp.is_some_and(|q| q.born_remote);
+        p.login = mp.map_or(pid.home, |q| q.login);
     }
     s
 }
@@ -343,7 +346,7 @@ fn map_host(c: &Cluster, k: &Kernel, h: &mut Host) {
             }
         }
     }
-    for (pid, r) in &k.local_rdv {
+    for (pid, r) in k.local_rdv.iter().chain(&k.foreign_children) {
         if let Life::Zombie(st) = r.life {
             h.rendezvous.zombies.insert(*pid, (r.parent, st));
         }
@@ -451,6 +454,7 @@ fn map_proc(
         signals: pcb.signals.min(255) as u8,
         last_time: mp.and_then(|p| p.last_time),
         born_remote: mp.is_some_and(|p| p.born_remote),
+        login: mp.map_or(pid.home, |p| p.login),
         lazy_from,
         pinned: Proc::pin(pcb.shares_memory, pcb.maps_device),
     }

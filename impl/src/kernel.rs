@@ -364,6 +364,10 @@ pub struct Kernel {
     /// The `direct-signals` alternative's location cache: children forked here, believed here.
     pub hints: BTreeMap<Pid, HostId>,
     pub local_rdv: BTreeMap<Pid, LocalRdv>,
+    /// The `local-pids` alternative's rendezvous records, at a parent's home, for its
+    /// children created (and so named and homed) on another host: LOCUS's origin site
+    /// passes their exits on to here (CHILD_NOTICE told this home of them).
+    pub foreign_children: BTreeMap<Pid, LocalRdv>,
     pub outgoing: BTreeMap<Pid, migrate::OutMig>,
     pub incoming: BTreeMap<Pid, migrate::InMig>,
     /// Pages pre-copied to this host, waiting for the migration's state.
@@ -412,6 +416,7 @@ impl Kernel {
             residual: BTreeMap::new(),
             hints: BTreeMap::new(),
             local_rdv: BTreeMap::new(),
+            foreign_children: BTreeMap::new(),
             outgoing: BTreeMap::new(),
             incoming: BTreeMap::new(),
             precopied: BTreeMap::new(),
@@ -980,10 +985,14 @@ impl Kernel {
             let r = self.home_alloc(pid, self.host());
             self.fork_finish(pid, r);
         } else if self.sw(Switch::LocalPids) {
-            // The rejected alternative: the current host allocates the pid from its own
-            // table, as if it were the child's home (as the model does), so the pid no
-            // longer says where the rendezvous is and may collide with the home's choice.
+            // The rejected alternative, as LOCUS names processes: the child is named by,
+            // and homed on, the host that creates it (its origin site), which allocates the
+            // pid from its own table without asking; the parent's home only hears of the
+            // child (CHILD_NOTICE), so that the parent's wait knows it has one.
             let r = self.home_alloc(pid, self.host());
+            if let Ok(child) = r {
+                self.send_host(home, Msg::ChildNotice { parent: pid, child });
+            }
             self.fork_finish(pid, r);
         } else {
             self.block(pid, Pending::ForkPid);
@@ -1227,7 +1236,7 @@ impl Kernel {
     /// The exit half of the rendezvous at the home (same rules as the ghost's exit).
     pub(crate) fn home_exit(&mut self, pid: Pid, status: u8) {
         let Some(entry) = self.home.get(&pid).cloned() else {
-            return;
+            return self.foreign_child_exit(pid, status);
         };
         if entry.life != Life::Alive {
             return;
@@ -1248,8 +1257,16 @@ impl Kernel {
                 }
             }
         }
+        // `local-pids`: its children homed elsewhere are reaped or orphaned here too.
+        self.foreign_children.retain(|_, r| r.parent != pid);
         if self.sw(Switch::WaitOnCurrent) {
             self.home.remove(&pid);
+            return;
+        }
+        if let Some(pp) = entry.parent.filter(|pp| pp.home != self.host()) {
+            // `local-pids`: the parent's rendezvous is at its own home.
+            self.home.remove(&pid);
+            self.send_host(pp.home, Msg::DeathNotice { pid, status });
             return;
         }
         let parent = entry
@@ -1280,6 +1297,63 @@ impl Kernel {
             }
             _ => {
                 self.home.remove(&pid);
+            }
+        }
+    }
+
+    /// `local-pids`: a child created on another host is recorded here, at its parent's
+    /// home, if the parent is still alive.
+    fn child_notice(&mut self, parent: Pid, child: Pid) {
+        if self
+            .home
+            .get(&parent)
+            .is_some_and(|e| e.life == Life::Alive)
+        {
+            self.foreign_children.insert(
+                child,
+                LocalRdv {
+                    parent,
+                    life: Life::Alive,
+                },
+            );
+        }
+    }
+
+    /// `local-pids`: the exit of a child homed elsewhere, passed on by its home: it answers
+    /// the parent's wait, or waits for it as a zombie.
+    fn foreign_child_exit(&mut self, pid: Pid, status: u8) {
+        let Some(r) = self.foreign_children.get(&pid).cloned() else {
+            return;
+        };
+        if r.life != Life::Alive {
+            return;
+        }
+        let waiting = self
+            .home
+            .get(&r.parent)
+            .and_then(|e| match (e.life, e.loc) {
+                (Life::Alive, Loc::At(h)) if e.waiting.is_some() => Some(Some(h)),
+                (Life::Alive, Loc::Moving { .. }) if e.waiting.is_some() => Some(None),
+                _ => None,
+            });
+        let outcome = Ok(Value::Child { pid, status });
+        match waiting {
+            Some(at) => {
+                self.foreign_children.remove(&pid);
+                if let Some(e) = self.home.get_mut(&r.parent) {
+                    e.waiting = None;
+                    if at.is_none() {
+                        e.held_wait = Some(outcome);
+                    }
+                }
+                if let Some(h) = at {
+                    self.wait_answer(r.parent, h, outcome);
+                }
+            }
+            None => {
+                if let Some(e) = self.foreign_children.get_mut(&pid) {
+                    e.life = Life::Zombie(status);
+                }
             }
         }
     }
@@ -1321,7 +1395,17 @@ impl Kernel {
             self.home.remove(&c);
             return self.wait_answer(pid, at, Ok(Value::Child { pid: c, status }));
         }
-        let has_children = self.home.values().any(|e| e.parent == Some(pid));
+        let foreign = self
+            .foreign_children
+            .iter()
+            .find(|(_, r)| r.parent == pid && matches!(r.life, Life::Zombie(_)))
+            .map(|(c, r)| (*c, r.life));
+        if let Some((c, Life::Zombie(status))) = foreign {
+            self.foreign_children.remove(&c);
+            return self.wait_answer(pid, at, Ok(Value::Child { pid: c, status }));
+        }
+        let has_children = self.home.values().any(|e| e.parent == Some(pid))
+            || self.foreign_children.values().any(|r| r.parent == pid);
         match self.home.get_mut(&pid) {
             Some(e) if has_children => {
                 // Blocks: the wait has taken effect (the exit that ends it answers it).
@@ -1643,6 +1727,7 @@ impl Kernel {
                 }
             }
             Msg::DeathNotice { pid, status } => self.home_exit(pid, status),
+            Msg::ChildNotice { parent, child } => self.child_notice(parent, child),
             Msg::WaitRequest { pid } => {
                 if let Some(h) = src {
                     self.home_wait(pid, h);
@@ -1992,6 +2077,16 @@ impl Kernel {
                 self.kill_local(pid, false);
             }
             self.home_exit(pid, KILLED_STATUS);
+        }
+        // `local-pids`: children homed on h died with their home.
+        let lost: Vec<Pid> = self
+            .foreign_children
+            .iter()
+            .filter(|(c, r)| c.home == h && r.life == Life::Alive)
+            .map(|(c, _)| *c)
+            .collect();
+        for c in lost {
+            self.foreign_child_exit(c, KILLED_STATUS);
         }
         // (A waiter's flag stays: the answer goes wherever the waiter is when its child
         // exits; a waiter that died with h was ended by `home_exit` above.)

@@ -466,6 +466,12 @@ pub enum Msg {
         pgrp: Pid,
         sender: (HostId, Pid),
     },
+    /// The `local-pids` alternative: the creating host tells the parent's home of a child
+    /// it named (after the others, so that their encodings stay what they were).
+    ChildNotice {
+        parent: Pid,
+        child: Pid,
+    },
 }
 
 impl Msg {
@@ -504,6 +510,7 @@ impl Msg {
             HostReclaim { .. } => MsgKind::HostReclaim,
             HostEvict => MsgKind::HostEvict,
             HostAvailable { .. } => MsgKind::HostAvailable,
+            ChildNotice { .. } => MsgKind::ChildNotice,
         }
     }
 
@@ -596,6 +603,7 @@ impl Msg {
             Killpg { sender, .. } => Some(sender.1),
             SignalReply { sender, .. } => Some(*sender),
             ForkPid { parent, .. } | ForkPidReply { parent, .. } => Some(*parent),
+            ChildNotice { child, .. } => Some(*child),
             MigdOpen { client }
             | MigdOpenReply { client, .. }
             | HostRequest { client }

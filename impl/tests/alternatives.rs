@@ -217,3 +217,45 @@ fn reopen_files_keeps_a_linked_file_usable_across_the_move() {
     );
     assert_eq!(run(Op::Read { fd: Fd(0) }), Some(Ok(Value::Data(Some(9)))));
 }
+
+/// local-pids as LOCUS names processes: a child is named by, and homed on, the host that
+/// creates it, and its exit still reaches the parent's wait (its home passes it on to the
+/// parent's home, which CHILD_NOTICE told of the child). What breaks is the owner's host:
+/// when the owner of the host a remote family runs on returns, the parent goes home and
+/// the child, whose pid calls that host its home, stays (EVICT).
+#[test]
+fn local_pids_children_report_their_exit_but_stay_when_the_owner_returns() {
+    const P: Pid = Pid::new(0, 0);
+    let h1 = HostId(1);
+    let mut cfg = ClusterConfig::simple(2, &[(P, 1)]);
+    cfg.switches = Switches::only(Switch::LocalPids);
+    let mut c = Cluster::new(&cfg, 0).unwrap();
+    assert_eq!(
+        c.run_op(P, Op::Migrate { target: h1 }).unwrap(),
+        Some(Ok(Value::Unit))
+    );
+    let first = Pid::new(1, 0);
+    assert_eq!(c.run_op(P, Op::Fork).unwrap(), Some(Ok(Value::Pid(first))));
+    let exit = c.submit(first, Op::Exit { status: 5 });
+    c.run_until_quiescent().unwrap();
+    assert_eq!(c.outcome(exit), Some(Ok(Value::Unit)));
+    assert_eq!(
+        c.run_op(P, Op::Wait).unwrap(),
+        Some(Ok(Value::Child {
+            pid: first,
+            status: 5
+        }))
+    );
+    let Some(Ok(Value::Pid(second))) = c.run_op(P, Op::Fork).unwrap() else {
+        panic!("the second fork failed");
+    };
+    assert_eq!(second.home, h1, "named by the creating host");
+    c.event(vocab::ClusterEvent::OwnerReturns(h1)).unwrap();
+    c.run_until_quiescent().unwrap();
+    assert_eq!(c.host_of(P), Some(HostId(0)), "the parent is evicted home");
+    assert_eq!(
+        c.host_of(second),
+        Some(h1),
+        "the child of h0's user stays on the owner's host"
+    );
+}

@@ -735,6 +735,48 @@ pub fn open_family() -> Config {
     }
 }
 
+/// Every program of at most three operations of a process of h0 that already runs on h1
+/// (an earlier exec-time migration put it there) and forks, waits, and moves home and
+/// back; at most two (exit, signal the parent, move home) of each child; the owner of h1
+/// may return once, and h1 may crash once. What Sprite's homes are for in a remote family:
+/// its children belong to the parent's home, leave with it when the owner returns, and
+/// report their exits to the rendezvous there.
+pub fn open_fork() -> Config {
+    let parent = Pid::new(0, 0);
+    Config {
+        procs: vec![ProcSpec {
+            start_on: Some(H1),
+            ..ProcSpec::new(parent, 0)
+        }],
+        scripts: vec![
+            Script::alphabet_forking(
+                vec![
+                    Op::Fork,
+                    Op::Wait,
+                    Op::Migrate { target: H0 },
+                    Op::Migrate { target: H1 },
+                ],
+                3,
+                1,
+            ),
+            Script::alphabet(
+                vec![
+                    Op::Exit { status: 5 },
+                    Op::Kill { pid: parent },
+                    Op::Migrate { target: H0 },
+                ],
+                2,
+            ),
+        ],
+        events: once(vec![ClusterEvent::OwnerReturns(H1), ClusterEvent::Crash(H1)]),
+        ..base(
+            "open-fork",
+            "every program of <= 3 operations (fork, wait, migrate) of a process of h0 running on h1, <= 2 (exit, kill its parent, migrate home) of each child; an eviction from h1; a crash of h1",
+            2,
+        )
+    }
+}
+
 /// Every program of at most five operations of a process of h0 that opens a file, writes
 /// it and a page, reads the time and migrates to any host, on three hosts; a process of
 /// h2 signals it; the owner of h2 may come back once and h1 and h2 may each crash once. Under Sprite
@@ -912,6 +954,7 @@ pub const SUITES: [&str; 5] = ["default", "scripts", "open", "full", "deep"];
 pub fn all() -> Vec<Config> {
     let mut all = suite("full").expect("exists");
     all.push(open_remote());
+    all.push(open_fork());
     all.extend(deep());
     all
 }
@@ -928,7 +971,9 @@ pub fn for_switch(sw: Switch) -> Config {
         Switch::ReopenFiles | Switch::PerSlotExchange => open_files(),
         Switch::NotifyTargetFirst | Switch::ClientOffsets | Switch::NoBlockFlush => open_sharing(),
         Switch::NoVmFlush | Switch::LazyVm | Switch::PrecopyVm | Switch::FullCopyVm => open_vm(),
-        Switch::LocalTime | Switch::LocalPids | Switch::WaitOnCurrent => open_family(),
+        Switch::LocalTime | Switch::WaitOnCurrent => open_family(),
+        // A remote family and the eviction of the host it runs on.
+        Switch::LocalPids => open_fork(),
         // Correct alternatives are exhausted: these are tried where a signal races the
         // moves of its target between three hosts (with crashes), and that is small.
         Switch::RemoteToRemote | Switch::DirectSignals => open_remote(),

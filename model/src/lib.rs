@@ -127,6 +127,7 @@ impl SpriteModel {
                     signals: 0,
                     last_time: None,
                     born_remote: false,
+                    login: home,
                     lazy_from: None,
                     pinned: Proc::pin(spec.shares_memory, spec.maps_device),
                 },

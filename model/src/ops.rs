@@ -58,7 +58,13 @@ impl Ctx<'_> {
                 unreachable!("handled above")
             }
         };
-        let ghost = self.s.ghost.apply(pid, &op).outcome;
+        let ghost = match (op, outcome) {
+            // A child named by its creation site: one Unix machine may pick any free pid.
+            (Op::Fork, Ok(Value::Pid(child))) if self.on(Switch::LocalPids) => {
+                self.s.ghost.fork_as(pid, child).outcome
+            }
+            _ => self.s.ghost.apply(pid, &op).outcome,
+        };
         self.complete(pid, &op, outcome, ghost);
     }
 
@@ -261,9 +267,21 @@ impl Ctx<'_> {
             self.log.msg(Actor::Host(h), Actor::Host(allocator), || {
                 format!("FORK_PID for {pid} -> {child}")
             });
+        } else if allocator != pid.home {
+            // `local-pids`: the child's home is where it is created; the parent's home
+            // only hears of it, so that the parent's wait knows it has a child.
+            self.log.msg(Actor::Host(h), Actor::Host(pid.home), || {
+                format!("CHILD_NOTICE {child} of {pid}")
+            });
         }
         let expected = self.s.ghost.next_pid(pid.home);
-        if child != expected || self.s.procs.contains_key(&child) {
+        if self.s.procs.contains_key(&child) {
+            self.violate(InvariantId::PID, h, || {
+                format!("the child of {pid} got {child}, which a live process has")
+            });
+        } else if child != expected && !self.on(Switch::LocalPids) {
+            // Sprite's rule that the home names the child; the `local-pids` alternative
+            // (creation-site pids) lifts it and is judged by what its pids lead to.
             self.violate(InvariantId::PID, h, || {
                 format!("the child of {pid} got {child}; its home would have given {expected}")
             });
@@ -311,6 +329,7 @@ impl Ctx<'_> {
                 signals: 0,
                 last_time: None,
                 born_remote: h != pid.home,
+                login: parent.login,
                 lazy_from: None,
                 pinned: None,
             },
@@ -579,6 +598,19 @@ impl Ctx<'_> {
         }
     }
 
+    /// The rendezvous an exit is reported to: the exiting process's own (in Sprite its
+    /// parent's home is its home). Under `local-pids` a child's home is where it was
+    /// created, so its home passes the exit on to the parent's home, as LOCUS's origin
+    /// site manages its processes' termination [TH §2.3].
+    fn exit_rendezvous_host(&self, pid: Pid) -> HostId {
+        match self.s.procs[&pid].parent {
+            Some(parent) if self.on(Switch::LocalPids) && !self.on(Switch::WaitOnCurrent) => {
+                parent.home
+            }
+            _ => self.rendezvous_host(pid),
+        }
+    }
+
     /// wait is joint: the rendezvous at the home answers it [TH §4.3].
     fn wait(&mut self, pid: Pid) {
         let h = self.s.procs[&pid].host;
@@ -662,7 +694,7 @@ impl Ctx<'_> {
     /// dropped, and its status goes to the rendezvous (EXIT_NOTICE), waking a waiting
     /// parent. Returns the waiter woken and what its wait returns.
     pub fn end_process(&mut self, pid: Pid, status: u8) -> Option<(Pid, Outcome)> {
-        let rz_host = self.rendezvous_host(pid);
+        let rz_host = self.exit_rendezvous_host(pid);
         let fds: Vec<(Fd, StreamId)> = self.s.procs[&pid]
             .fds
             .iter()
@@ -709,10 +741,18 @@ impl Ctx<'_> {
                 p.parent = None;
             }
         }
-        if rz_host != host {
-            self.log.msg(Actor::Host(host), Actor::Host(rz_host), || {
-                format!("EXIT_NOTICE {pid} status {status}")
-            });
+        // Under `local-pids` the notice reaches the child's home first, which forwards it.
+        let via =
+            Some(pid.home).filter(|v| self.on(Switch::LocalPids) && *v != host && *v != rz_host);
+        for (from, to) in [
+            (host, via.unwrap_or(rz_host)),
+            (via.unwrap_or(rz_host), rz_host),
+        ] {
+            if from != to {
+                self.log.msg(Actor::Host(from), Actor::Host(to), || {
+                    format!("EXIT_NOTICE {pid} status {status}")
+                });
+            }
         }
         let parent = parent.filter(|pp| self.s.procs.contains_key(pp))?;
         if !self.s.host(rz_host).up {

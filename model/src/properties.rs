@@ -455,19 +455,21 @@ fn homes_keep_only_their_own(s: &State) -> bool {
             && h.rendezvous
                 .zombies
                 .iter()
-                .all(|(child, (parent, _))| child.home == here && parent.home == here)
+                .all(|(_, (parent, _))| parent.home == here)
     })
 }
 
 /// EVICT: on a host whose owner is present, every foreign process is on its way out
 /// (or in, to be sent home on arrival), and evictions always go home. Together with
-/// LIVE this bounds the steps until no foreign process runs there.
+/// LIVE this bounds the steps until no foreign process runs there. Foreign means the
+/// work of another host's user (`Proc::login`), whatever the design calls the process's
+/// home; in Sprite the two agree.
 pub fn inv_evict(_: &SpriteModel, s: &State) -> bool {
     s.migrations
         .iter()
         .all(|(pid, m)| m.kind != Kind::Evict || m.target == pid.home)
-        && s.procs.iter().all(|(pid, p)| {
-            !s.host(p.host).owner || pid.home == p.host || p.status == Status::Migrating
+        && s.procs.iter().all(|(_, p)| {
+            !s.host(p.host).owner || p.login == p.host || p.status == Status::Migrating
         })
 }
 
@@ -716,8 +718,15 @@ pub fn why(id: InvariantId, m: &SpriteModel, s: &State) -> String {
             })
             .or_else(|| {
                 s.procs.iter().find_map(|(pid, p)| {
-                    (s.host(p.host).owner && pid.home != p.host && p.status != Status::Migrating)
-                        .then(|| format!("{pid} still runs on {} after its owner returned", p.host))
+                    (s.host(p.host).owner && p.login != p.host && p.status != Status::Migrating)
+                        .then(|| {
+                            let home = if pid.home == p.host {
+                                format!(", which its pid names as its home, though it is work of {}'s user", p.login)
+                            } else {
+                                String::new()
+                            };
+                            format!("{pid} still runs on {} after its owner returned{home}", p.host)
+                        })
                 })
             }),
         LIVE => s.migrations.iter().find_map(|(pid, mg)| {
@@ -1074,9 +1083,9 @@ fn why_home_res(s: &State) -> Option<String> {
         h.rendezvous
             .zombies
             .iter()
-            .find(|(child, (parent, _))| child.home != here || parent.home != here)
+            .find(|(_, (parent, _))| parent.home != here)
             .map(|(child, (parent, _))| {
-                format!("{here} keeps the exit status of {child} for {parent}, though it is neither's home")
+                format!("{here} keeps the exit status of {child} for {parent}, though it is not {parent}'s home")
             })
     })
 }

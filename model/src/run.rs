@@ -343,7 +343,7 @@ fn finish(
                 None,
             ),
             (Some(id), Some(path)) => {
-                let actions = shortest(model, id, &path.clone().into_actions(), opts.threads);
+                let actions = shortest(model, id, &path.clone().into_actions(), opts);
                 (
                     Verdict::Violated {
                         steps: actions.len(),
@@ -390,9 +390,16 @@ fn finish(
 
 /// A short counterexample: the checker's path cut and minimised, then depth-bounded
 /// re-runs of the checker look for anything shorter until none is found. (stateright's
-/// BFS may report a longer path than the shortest when several threads race.)
-fn shortest(model: &SpriteModel, id: InvariantId, found: &[Action], threads: usize) -> Vec<Action> {
+/// BFS may report a longer path than the shortest when several threads race; with one
+/// thread its queue is first in, first out and a property is checked as a state leaves
+/// it, so the first state found breaking it is at the least depth, and a re-run could
+/// only find the same length: it is skipped.)
+fn shortest(model: &SpriteModel, id: InvariantId, found: &[Action], opts: &Options) -> Vec<Action> {
+    let threads = opts.threads;
     let mut best = trace::minimise(model, found, id);
+    if threads <= 1 && matches!(opts.search, Search::Bfs) {
+        return best;
+    }
     while !best.is_empty() {
         let bounded = model
             .clone()

@@ -138,6 +138,12 @@ pub struct Proc {
     pub last_time: Option<u32>,
     /// Created by a fork on a host other than its home.
     pub born_remote: bool,
+    /// The host of the user whose work it is: where its first ancestor was started,
+    /// inherited at fork and never changed. EVICT is stated with it, since an owner wants
+    /// back a host free of other users' work whatever a design calls the process's home.
+    /// Sprite's homes make it the home (a child gets its parent's home, `inv_pid`); the
+    /// `local-pids` alternative does not.
+    pub login: HostId,
     /// Under copy-on-reference: the host its untouched pages are still on.
     pub lazy_from: Option<HostId>,
     /// Why it may never migrate (it shares writable memory or maps a device), if so. A

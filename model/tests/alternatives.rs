@@ -51,8 +51,9 @@ fn alt_local_time_breaks_time() {
 }
 
 #[test]
-fn alt_local_pids_breaks_pid() {
-    assert_eq!(counterexample_length(Switch::LocalPids), 6); // [14]
+fn alt_local_pids_breaks_evict() {
+    assert_eq!(Switch::LocalPids.breaks(), Some(InvariantId::EVICT));
+    assert_eq!(counterexample_length(Switch::LocalPids), 2); // [15] (`fork-wait`)
 }
 
 #[test]

@@ -6,11 +6,12 @@ use model::{configs, explorer, trace, SpriteModel};
 use stateright::{Model, Path};
 use vocab::Switch;
 
-/// The `local-pids` counterexample of `specs/counterexamples/local-pids.md`: a process
-/// migrates to h2 and forks there; the child gets a pid of h2.
-fn local_pids() -> (SpriteModel, Vec<model::Action>) {
-    let m = SpriteModel::new(configs::for_switch(Switch::LocalPids));
-    let path = trace::from_indices(&m, &[3, 1, 1, 1, 1, 0]).expect("a path");
+/// The `wait-on-current` counterexample of `specs/counterexamples/wait-on-current.md`: a
+/// parent waits at home, its child migrates to h2 and exits there, where the rendezvous
+/// the parent waits at is not.
+fn wait_on_current() -> (SpriteModel, Vec<model::Action>) {
+    let m = SpriteModel::new(configs::for_switch(Switch::WaitOnCurrent));
+    let path = trace::from_indices(&m, &[0, 1, 3, 2, 2, 2, 2, 0]).expect("a path");
     (m, path)
 }
 
@@ -89,18 +90,20 @@ fn format_step_shows_messages_results_and_the_state() {
 
 #[test]
 fn format_step_puts_the_alarm_after_its_cause_and_explains_it() {
-    let (m, path) = local_pids();
+    let (m, path) = wait_on_current();
     let states = trace::replay(&m, &path).expect("replays");
     let last = path.last().copied().expect("non-empty");
     let text = m
         .format_step(&states[states.len() - 2], last)
         .expect("enabled");
-    let result = text.find("fork() -> p2.0").expect("the fork's result");
-    let alarm = text.find("!! PID broken").expect("the alarm");
+    let result = text.find("p0.1: exit(5)").expect("the exit");
+    let alarm = text.find("!! WAIT broken").expect("the alarm");
     assert!(result < alarm, "the cause comes first:\n{text}");
     assert!(
-        text.contains("p2.0, but p0.1 on one Unix machine"),
-        "the result beside one Unix machine's:\n{text}"
+        text.contains(
+            "wakes no waiter but on one Unix machine it wakes p0.0 with child p0.1 status 5"
+        ),
+        "what happened beside what one Unix machine does:\n{text}"
     );
     assert!(
         text.contains("Broken in the state after this step:\n  !! TR:"),
@@ -110,7 +113,7 @@ fn format_step_puts_the_alarm_after_its_cause_and_explains_it() {
 
 #[test]
 fn svg_of_a_counterexample_is_well_formed_and_ends_with_the_violation() {
-    let (m, path) = local_pids();
+    let (m, path) = wait_on_current();
     let svg = m
         .as_svg(Path::from_actions(&m, m.initial(), &path).expect("a path"))
         .expect("an svg");
@@ -122,13 +125,13 @@ fn svg_of_a_counterexample_is_well_formed_and_ends_with_the_violation() {
     }
     // Messages are arrows labelled with their step.
     assert!(svg.contains("marker-end=\"url(#arrow)\""));
-    assert!(svg.contains(">2. MIG_INIT p0.0</text>"), "{svg}");
+    assert!(svg.contains(">4. MIG_INIT p0.1</text>"), "{svg}");
     // Results, with the arrow in them escaped.
-    assert!(svg.contains("p0.0: fork() -&gt; p2.0, but p0.1 on one Unix machine"));
+    assert!(svg.contains("p0.0: fork() -&gt; p0.1, as on one Unix machine"));
     // The alarm, in red, and the broken invariants at the end.
-    assert!(svg.contains("!! PID broken: the child of p0.0 got p2.0"));
-    let end = svg.rfind("BROKEN after step 6").expect("the closing list");
-    assert!(svg[end..].contains("PID: pids unique, unchanged, from the home: at step 6"));
+    assert!(svg.contains("!! WAIT broken: the exit wakes no waiter"));
+    let end = svg.rfind("BROKEN after step 8").expect("the closing list");
+    assert!(svg[end..].contains("WAIT: each exit status collected exactly once: at step 8"));
     assert!(!svg.contains("Some("));
 }
 

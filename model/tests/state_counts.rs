@@ -136,3 +136,13 @@ fn open_remote_state_counts_with_and_without_the_switches() {
     let direct = exhausted(&configs::for_switch(vocab::Switch::DirectSignals));
     assert_eq!(direct.unique_states, 40829);
 }
+
+/// `open-fork`, where the `local-pids` alternative is tried: a remote family and the
+/// eviction of the host it runs on. Sprite's design keeps every invariant; with the switch
+/// the children are named and homed by that host and stay when its owner returns (EVICT,
+/// in two steps: `check alt local-pids`).
+#[test]
+fn open_fork_state_count() {
+    let sprite = exhausted(&configs::open_fork());
+    assert_eq!(sprite.unique_states, 353002);
+}

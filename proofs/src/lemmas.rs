@@ -60,7 +60,8 @@ fn host_ok(s: &State, h: HostId) -> bool {
 /// configured host; the design switches are Sprite's (no page flushes in flight, no
 /// residual pages, no copy-on-reference source); each process runs a configured script
 /// with its pc within it, has the configured number of pages, at most `MAX_FDS`
-/// descriptors numbered below `MAX_FDS`, valid hosts, and a live parent with the same home;
+/// descriptors numbered below `MAX_FDS`, valid hosts, a live parent with the same home, and
+/// its home's user (`login` is the pid's home, which EVICT's "foreign" relies on);
 /// every in-flight signal is a home-forwarded one to a valid host, counted at least once.
 pub fn shape(m: &SpriteModel, s: &State) -> bool {
     let cfg = &m.cfg;
@@ -79,6 +80,7 @@ pub fn shape(m: &SpriteModel, s: &State) -> bool {
                 && p.fds.len() <= unix::MAX_FDS as usize
                 && p.fds.keys().all(|fd| fd.0 < unix::MAX_FDS)
                 && p.lazy_from.is_none()
+                && p.login == pid.home
                 && p.parent
                     .is_none_or(|q| q != *pid && q.home == pid.home && s.procs.contains_key(&q))
         })

@@ -204,6 +204,8 @@ fn proc(host: HostId, op: Op, parent: Option<Pid>) -> model::state::Proc {
         signals: 0,
         last_time: None,
         born_remote: false,
+        // Set to the pid's home when the state is completed (`complete`).
+        login: host,
         lazy_from: None,
         pinned: None,
     }
@@ -225,6 +227,10 @@ fn empty(m: &SpriteModel) -> State {
 /// on the server if two hosts share it or `shadow_single`, else on the one client), the home
 /// tables from the processes and migrations, the waiters, and then the ghost.
 fn complete(m: &SpriteModel, mut s: State, pos: u8, shadow_single: bool) -> State {
+    // Sprite's processes belong to their home's user (`inv_pid`'s consequence, `g_login`).
+    for (pid, p) in s.procs.iter_mut() {
+        p.login = pid.home;
+    }
     for st in s.server.streams.values_mut() {
         st.hosts.clear();
         st.shadow = None;

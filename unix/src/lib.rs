@@ -404,8 +404,29 @@ impl Unix {
         Ok(Value::Fd(new))
     }
 
+    /// fork, with the child's pid chosen by the caller: what one Unix machine does when it
+    /// picks `child`, which it may do iff no process (alive or zombie) has that pid and no
+    /// process group is named after it. Unix leaves the choice of a fresh pid to the
+    /// kernel; `apply` makes the deterministic choice `next_pid`, which is also what
+    /// Sprite's homes choose. A design that names its children otherwise (the `local-pids`
+    /// alternative's creation-site pids) is compared through this: a fresh pid gets the
+    /// same treatment as `next_pid`'s, any other is answered as `apply` would (so the
+    /// results differ).
+    pub fn fork_as(&mut self, pid: Pid, child: Pid) -> Step {
+        let fresh = !self.procs.contains_key(&child)
+            && !self.live().any(|(_, p)| p.pgrp == child)
+            && child.index != u8::MAX;
+        match self.procs.get(&pid).map(|p| p.state) {
+            Some(ProcState::Running) if fresh => Step::done(self.fork_with(pid, child)),
+            _ => self.apply(pid, &Op::Fork),
+        }
+    }
+
     fn fork(&mut self, pid: Pid) -> Outcome {
-        let child = self.next_pid(pid.home);
+        self.fork_with(pid, self.next_pid(pid.home))
+    }
+
+    fn fork_with(&mut self, pid: Pid, child: Pid) -> Outcome {
         if child.index == u8::MAX {
             return Err(Errno::EAGAIN);
         }

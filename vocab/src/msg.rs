@@ -76,11 +76,14 @@ pub enum MsgKind {
     /// migd tells a client it turned away that a host became free, so that it may ask
     /// again (TH §7.2.2: the server notifies clients when a new host becomes available).
     HostAvailable,
+    /// The `local-pids` alternative: a host that created and named a child tells the
+    /// parent's home of it, so that the parent's wait knows it has one.
+    ChildNotice,
 }
 
 impl MsgKind {
     /// Every kind, in declaration order (`ALL[k as usize] == k`).
-    pub const ALL: [MsgKind; 31] = [
+    pub const ALL: [MsgKind; 32] = [
         MsgKind::MigInit,
         MsgKind::MigInitReply,
         MsgKind::MigStart,
@@ -112,6 +115,7 @@ impl MsgKind {
         MsgKind::HostReclaim,
         MsgKind::HostEvict,
         MsgKind::HostAvailable,
+        MsgKind::ChildNotice,
     ];
 
     pub fn name(self) -> &'static str {
@@ -147,6 +151,7 @@ impl MsgKind {
             MsgKind::HostReclaim => "HOST_RECLAIM",
             MsgKind::HostEvict => "HOST_EVICT",
             MsgKind::HostAvailable => "HOST_AVAILABLE",
+            MsgKind::ChildNotice => "CHILD_NOTICE",
         }
     }
 }
@@ -214,6 +219,6 @@ mod tests {
             assert_eq!(*k as usize, i, "{k}");
         }
         // The last variant closes the list: a kind added after it makes this fail.
-        assert_eq!(MsgKind::ALL.len(), MsgKind::HostAvailable as usize + 1);
+        assert_eq!(MsgKind::ALL.len(), MsgKind::ChildNotice as usize + 1);
     }
 }

@@ -98,7 +98,7 @@ impl Switch {
             Switch::NoVmFlush => Some(InvariantId::MEM),
             Switch::NoBlockFlush => Some(InvariantId::CONS),
             Switch::LocalTime => Some(InvariantId::TIME),
-            Switch::LocalPids => Some(InvariantId::PID),
+            Switch::LocalPids => Some(InvariantId::EVICT),
             Switch::WaitOnCurrent => Some(InvariantId::WAIT),
             Switch::LazyVm => Some(InvariantId::RES),
             Switch::PrecopyVm
