@@ -13,6 +13,12 @@
 //! - **Forward file calls to the host where the file was opened** ("arrange for
 //!   forwarding") [SPE §Migrating Open Files]: open streams stay behind; every call on
 //!   them is an RPC to that host, which may call the file server in turn.
+//! - **Drop the home dependency** (nontransparent migration) [TH §4.4, §9.3]: the target
+//!   becomes the process's home, so after the move every call costs what it costs a
+//!   process at its home; what it gives up is transparency (a new pid, another clock,
+//!   gone from its user's process list) and what it gains is surviving a crash of the
+//!   host it left. The per-call side is measured; the rest is argued in
+//!   `specs/design-alternatives.md`.
 
 use crate::calibrate::{run_ops, traffic_since, P};
 use crate::cost::{CostModel, MigrationRecord, Traffic};
@@ -214,11 +220,14 @@ fn call(remote: bool, before: &[Op], op: Op) -> Result<Traffic, String> {
 pub const COMPOSED: &str = "composed";
 /// The alternative runs the call as Sprite does: measured.
 pub const UNCHANGED: &str = "unchanged";
+/// The alternative runs the call as a process at its home does: measured there.
+pub const AT_HOME: &str = "at home";
 /// What [`COMPOSED`] means.
 pub const COMPOSED_MEANS: &str = "composed = the call as the serving host runs it (measured) \
      plus one forwarded call (measured: the RPC home of a remote gettimeofday); data a \
      forwarded read or write would carry is left out, so forwarding is if anything cheaper \
-     here than it would be; unchanged = the call as Sprite runs it (measured)";
+     here than it would be; unchanged = the call as Sprite runs it (measured); at home = \
+     the call as a process at its home runs it (measured)";
 
 /// One row of the comparison: Sprite's cost and the alternative's, priced.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -241,6 +250,9 @@ pub struct AlternativeCosts {
     /// the host that opened them.
     pub forward_home: Vec<CostRow>,
     pub forward_to_opener: Vec<CostRow>,
+    /// Per kernel call: Sprite, and a process whose home moved with it (no home
+    /// dependency), which runs every call as at home.
+    pub no_home: Vec<CostRow>,
     /// A kill of a process on the sender's own (remote) host.
     pub kill_here: CostRow,
 }
@@ -300,6 +312,18 @@ impl AlternativeCosts {
             eviction,
             forward_home: c.calls.iter().map(|k| row(k, !k.sprite_forwards)).collect(),
             forward_to_opener: c.calls.iter().map(|k| row(k, k.on_open_stream)).collect(),
+            no_home: c
+                .calls
+                .iter()
+                .map(|k| CostRow {
+                    what: k.call.to_string(),
+                    sprite: k.remote,
+                    sprite_ms: m.traffic_ms(k.remote),
+                    alternative: k.home,
+                    alternative_ms: m.traffic_ms(k.home),
+                    basis: AT_HOME,
+                })
+                .collect(),
         }
     }
 }
@@ -351,6 +375,16 @@ mod tests {
                 assert_eq!(r.alternative.rpcs, k.home.rpcs + extra, "{}", k.call);
             } else {
                 assert_eq!(r.alternative, k.remote, "{}", k.call);
+            }
+        }
+        for (k, r) in c.calls.iter().zip(&a.no_home) {
+            assert_eq!((r.sprite, r.alternative), (k.remote, k.home), "{}", k.call);
+            if k.sprite_forwards {
+                assert!(
+                    r.alternative.rpcs < r.sprite.rpcs,
+                    "{}: no RPC home",
+                    k.call
+                );
             }
         }
         let saved = a.eviction.sprite_ms - a.eviction.alternative_ms;

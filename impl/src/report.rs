@@ -679,6 +679,11 @@ impl Report {
                  Open Files)",
                 &a.forward_to_opener,
             ),
+            (
+                "drop the home dependency: the target becomes the home (nontransparent; TH \
+                 §9.3)",
+                &a.no_home,
+            ),
         ] {
             let _ = writeln!(
                 s,
