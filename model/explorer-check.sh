@@ -2,8 +2,10 @@
 # Checks the stateright Explorer (`check explore`) in a real headless browser.
 #
 # Starts the Explorer on a free loopback port for the `local-pids` counterexample's
-# configuration, walks to the counterexample's last step (its path is read from
-# specs/counterexamples/local-pids.md, which a test keeps current), and checks:
+# configuration, walks to the counterexample's last step (configuration, switch and path
+# are read from the replay command in specs/counterexamples/local-pids.md, which a test
+# keeps current; the expected texts are that figure's last action and broken invariant),
+# and checks:
 #   - the JSON the page loads (/.states/...) holds the formatted step (`format_step`),
 #     the state's fingerprint and the sequence diagram (`as_svg`);
 #   - the page as Chromium renders it shows the step's text and an <svg> that ends with
@@ -33,9 +35,20 @@ check="$target_dir/release/check"
 
 # The counterexample's path, as the figure's replay command gives it.
 figure=specs/counterexamples/local-pids.md
-indices=$(sed -n 's/.*replay --config open-family --switch local-pids --path \([0-9,]*\).*/\1/p' "$figure")
-[ -n "$indices" ] || fail "no replay command in $figure"
+replay=$(grep -m1 -- '-- replay --config ' "$figure" || true)
+config=$(sed -n 's/.* --config \([a-z0-9-]*\).*/\1/p' <<<"$replay")
+switch=$(sed -n 's/.* --switch \([a-z0-9-]*\).*/\1/p' <<<"$replay")
+indices=$(sed -n 's/.* --path \([0-9,]*\).*/\1/p' <<<"$replay")
+[ -n "$config" ] && [ -n "$switch" ] && [ -n "$indices" ] ||
+    fail "no replay command (--config, --switch, --path) in $figure"
 steps=$(tr ',' '\n' <<<"$indices" | wc -l)
+# What the last step must show: its action (the figure's line `  N. action`) and the
+# first broken invariant (the figure's `!! ...` line, its first 60 characters).
+action=$(sed -n "s/^ *$steps\. \(.*\)$/\1/p" "$figure" | head -n1)
+broken=$(sed -n 's/^ *\(!! .*\)$/\1/p' "$figure" | head -n1 | cut -c1-60)
+[ -n "$action" ] && [ -n "$broken" ] || fail "no step $steps or no broken invariant in $figure"
+json_text() { sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' <<<"$1"; }
+html_text() { sed -e 's/&/\&amp;/g' -e 's/</\&lt;/g' -e 's/>/\&gt;/g' <<<"$1"; }
 # The Explorer's paths are the initial state's index (0), then an action index per step.
 path="/0/${indices//,//}"
 parent="${path%/*}"
@@ -64,7 +77,7 @@ for try in $(seq 1 20); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
         continue
     fi
-    "$check" explore --config open-family --switch local-pids --addr "127.0.0.1:$p" >"$log" 2>&1 &
+    "$check" explore --config "$config" --switch "$switch" --addr "127.0.0.1:$p" >"$log" 2>&1 &
     server=$!
     for _ in $(seq 1 100); do
         if curl -sf "http://127.0.0.1:$p/.status" >/dev/null 2>&1; then
@@ -87,9 +100,9 @@ echo "explorer-check: Explorer on $base, path $path ($steps steps)"
 json=$(curl -sf "$base/.states$parent") || fail "GET /.states$parent failed"
 want_json=(
     "\"actionIndex\":$last"
-    '"action":"p0.0: fork()"'
-    '"outcome":"p0.0: fork()\n  [h2] p0.0: fork() -> p2.0, but p0.1 on one Unix machine'
-    '!! PID broken: the child of p0.0 got p2.0'
+    "\"action\":\"$(json_text "$action")\""
+    "\"outcome\":\"$(json_text "$action")\\n"
+    "$(json_text "$broken")"
     'State after this step:'
     '"fingerprint":"'
     '"svg":"<svg xmlns=\"http://www.w3.org/2000/svg\"'
@@ -115,11 +128,10 @@ shot="$target_dir/explorer-screenshot.png"
 browse --dump-dom >"$dom" || fail "chromium --dump-dom failed"
 want_dom=(
     '<svg xmlns="http://www.w3.org/2000/svg"'
-    'p0.0: fork() -&gt; p2.0, but p0.1 on one Unix machine'
-    '!! PID broken: the child of p0.0 got p2.0'
+    "$(html_text "$action")"
+    "$(html_text "$broken")"
     "BROKEN after step $steps:"
     'State after this step:'
-    'p0.0 runs on h2'
 )
 for w in "${want_dom[@]}"; do
     grep -qF -- "$w" "$dom" || fail "the page (saved in $dom) does not show: $w"
