@@ -87,7 +87,58 @@ pub enum Step {
         after: u8,
         event: ClusterEvent,
     },
+    /// `who`, first moved away if `away` is set (a plain migration to the host `1 + away`
+    /// places after the one it runs on, modulo the cluster's size, run to the end; it may
+    /// be refused), starts `op` (one that sends messages: a fork's FORK_PID, a wait's
+    /// WAIT_REQUEST, an exit's closes and EXIT_NOTICE, a kill's SIGNAL hops, a file call's
+    /// FILE_OP, a page-in); after `after` internal steps of the cluster a host crashes,
+    /// with whatever the operation sent still on the wire.
+    EventAmid {
+        who: Who,
+        away: Option<u8>,
+        op: Op,
+        after: u8,
+        crash: Crashes,
+    },
 }
+
+/// Which host a [`Step::EventAmid`] crashes, named relative to its process where that is
+/// where the messages are: the host it runs on when the operation starts, its home, or a
+/// fixed host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Crashes {
+    /// The host the process runs on (its calls to the home or the server are on the wire).
+    Runner,
+    /// The process's home (its forwarded calls, and the answers to them, are on the wire).
+    Home,
+    /// This host.
+    Host(HostId),
+}
+
+/// The operations [`Step::EventAmid`] starts: each sends at least one message when its
+/// process is away from home, or always. Not the calls the file server may suspend on a
+/// callback (open, stat, and reads and writes it serves): a crash that kills other
+/// processes while one is suspended has their closes wait behind it at the server, and
+/// the abstraction, which counts a killed process's closes as part of the crash, cannot
+/// map that moment. Nor pipe: the inode number the server gives it depends on whether
+/// the crash's closes freed one first, and the abstraction compares inode numbers as they
+/// are (both written up in `conform/README.md`, "Crashes inside an operation").
+pub const AMID_OPS: [Op; 10] = [
+    Op::Fork,
+    Op::Wait,
+    Op::Exit { status: 3 },
+    Op::Kill {
+        pid: vocab::Pid::new(0, 0),
+    },
+    Op::Gettimeofday,
+    Op::Getpgrp,
+    Op::Close { fd: Fd(0) },
+    Op::Unlink { name: FileName(0) },
+    Op::MemRead { page: PageNo(0) },
+    Op::Killpg {
+        pgrp: vocab::Pid::new(0, 0),
+    },
+];
 
 /// Bytes [`Scenario::from_bytes_with_mid_migration_event`] takes for the event.
 pub const MID_EVENT_BYTES: usize = 6;
@@ -561,10 +612,12 @@ impl Scenario {
         Scenario::arbitrary(&mut u).unwrap_or_else(|_| Scenario::empty())
     }
 
-    /// A scenario with a cluster event in the middle of a migration: the first
-    /// [`MID_EVENT_BYTES`] bytes choose an [`Step::EventDuring`] (who moves where, after
-    /// how many internal steps, which event: mostly a crash of the source, the target or
-    /// a third host) and where it goes; the rest generate the scenario around it, as
+    /// A scenario with a cluster event in the middle of a migration, or (one in four) of
+    /// another operation: the first [`MID_EVENT_BYTES`] bytes choose an
+    /// [`Step::EventDuring`] (who moves where, after how many internal steps, which event:
+    /// mostly a crash of the source, the target or a third host) or an
+    /// [`Step::EventAmid`] (which process, which of [`AMID_OPS`], after how many internal
+    /// steps, which event) and where it goes; the rest generate the scenario around it, as
     /// [`Scenario::from_bytes`] does. The main generator leaves such steps out, so that its
     /// measured figures (situations, detection) stay comparable; this one has a suite of
     /// its own (`tests/mid_migration_events.rs`).
@@ -584,12 +637,32 @@ impl Scenario {
         } else {
             ClusterEvent::Crash(h)
         };
-        let step = Step::EventDuring {
-            mover,
-            target: HostId(b(1) % n),
-            exec: b(1) >= 224,
-            after: b(2) % 10,
-            event,
+        let step = if b(0) >= 192 {
+            // A crash only: an owner who returns while a process is inside a call gets
+            // it evicted when the call returns (Sprite migrates a process at a safe
+            // point), and the model's calls are single steps, so there is no moment inside
+            // one for the model to be evicted at. Mostly a process away from home, whose
+            // calls go home, and a crash of one end of them.
+            Step::EventAmid {
+                who: mover,
+                away: (b(4) % 4 != 0).then_some(b(4) / 4 % 2),
+                op: AMID_OPS[b(1) as usize % AMID_OPS.len()],
+                // Mostly none: the operation's first message is then on the wire.
+                after: [0, 0, 1, 2][b(2) as usize % 4],
+                crash: match b(3) % 4 {
+                    0 => Crashes::Runner,
+                    1 => Crashes::Home,
+                    _ => Crashes::Host(HostId(b(3) / 4 % n)),
+                },
+            }
+        } else {
+            Step::EventDuring {
+                mover,
+                target: HostId(b(1) % n),
+                exec: b(1) >= 224,
+                after: b(2) % 10,
+                event,
+            }
         };
         let at = b(5) as usize % (sc.steps.len() + 1);
         sc.steps.insert(at, step);
@@ -702,6 +775,22 @@ impl Scenario {
                     event,
                     ..
                 } => who(mover).and(host(*target)).and(host(event.host())),
+                Step::EventAmid {
+                    who: w,
+                    away,
+                    op: o,
+                    crash,
+                    ..
+                } => who(w)
+                    .and(match away {
+                        Some(k) if *k > 1 => Err(format!("away {k}: 0 or 1")),
+                        _ => Ok(()),
+                    })
+                    .and(op(o))
+                    .and(match crash {
+                        Crashes::Host(h) => host(*h),
+                        Crashes::Runner | Crashes::Home => Ok(()),
+                    }),
             };
             r.map_err(|e| format!("step {k}: {e}"))?;
         }

@@ -2,7 +2,7 @@
 //! that fail on the implementation's mapped state, the field-by-field state diff, the
 //! scenario in readable form, and one command that replays it.
 
-use crate::gen::{Scenario, Step, Who};
+use crate::gen::{Crashes, Scenario, Step, Who};
 use crate::run::{Kind, Mismatch};
 use std::fmt::Write;
 use vocab::Switches;
@@ -64,6 +64,26 @@ pub fn step_text(s: &Step) -> String {
             "{}: {} ; after {after} internal steps event: {event}",
             who(mover),
             move_text(*target, *exec),
+        ),
+        Step::EventAmid {
+            who: w,
+            away,
+            op,
+            after,
+            crash,
+        } => format!(
+            "{}{}: {op} ; after {after} internal steps, a crash of {}",
+            who(w),
+            away.map_or(String::new(), |k| format!(
+                " (moved {} host{} on first)",
+                1 + k,
+                if k == 0 { "" } else { "s" }
+            )),
+            match crash {
+                Crashes::Runner => "the host it runs on".to_string(),
+                Crashes::Home => "its home".to_string(),
+                Crashes::Host(h) => h.to_string(),
+            }
         ),
         Step::Event(e) => format!("event: {e}"),
         Step::Sched(b) => format!("schedule choice {b}"),

@@ -20,7 +20,7 @@
 //! both sides. Events apply between scenario steps, when the implementation is quiescent.
 
 use crate::abs;
-use crate::gen::{Scenario, Step, Who, CLOCKS};
+use crate::gen::{Crashes, Scenario, Step, Who, CLOCKS};
 use crate::lockstep::{self, Cand, ImplOps, Miss, Results};
 use model::config::{Config, HostSpec, ProcSpec, Script};
 use model::state::{State, Status};
@@ -782,24 +782,83 @@ impl Runner {
     /// Delivers settled messages at the heads of their channels (and those their
     /// deliveries send), until none is left, with the model following each delivery.
     #[allow(clippy::result_large_err)]
-    fn deliver_settled(&mut self, i: usize) -> Result<(), Mismatch> {
-        for _ in 0..10_000 {
+    fn deliver_settled(&mut self, i: usize, h: HostId) -> Result<usize, Mismatch> {
+        for n in 0..10_000 {
+            // A settled message at the head of its channel; or, on a channel the crash
+            // cuts (from or to `h`) or for a process the crash kills, anywhere in it: the
+            // head goes first (the channel is first in, first out), whatever it is, until
+            // the settled one has arrived (a SIGNAL hop ahead of the SIGNAL reply to a
+            // killpg, say), since its process would otherwise never see the answer the
+            // model gave it. Elsewhere a settled message behind others arrives after the
+            // crash as well.
+            let cut = |a: Node, b: Node| a == Node::Host(h) || b == Node::Host(h);
+            let victims = model::properties::crash_victims(self.ms(), h);
+            let holding: BTreeSet<(Node, Node)> = self
+                .cluster
+                .in_flight()
+                .into_iter()
+                .filter(|env| {
+                    (cut(env.from, env.to)
+                        || caller(&env.msg).is_some_and(|p| victims.contains(&p)))
+                        && abs::settles(&self.cluster, &env.msg)
+                })
+                .map(|env| (env.from, env.to))
+                .collect();
             let next = self.cluster.enabled().into_iter().find(|e| match e {
-                Enabled::Deliver { from, to, .. } => self
-                    .cluster
-                    .front(*from, *to)
-                    .is_some_and(|env| abs::settles(&self.cluster, &env.msg)),
+                Enabled::Deliver { from, to, .. } => {
+                    holding.contains(&(*from, *to))
+                        || self
+                            .cluster
+                            .front(*from, *to)
+                            .is_some_and(|env| abs::settles(&self.cluster, &env.msg))
+                }
                 _ => false,
             });
             let Some(e) = next else {
-                return Ok(());
+                return Ok(n);
             };
             if !self.cluster.perform(&e) {
-                return Ok(());
+                return Ok(n);
             }
             self.sync(i, Did::Step(e))?;
         }
-        Ok(())
+        Ok(10_000)
+    }
+
+    /// Before a crash of `h`: the calls of the processes the crash kills that are on their
+    /// way between two other nodes (a FILE_OP from the host a process of `h` runs on to
+    /// the file server, say) arrive first. The
+    /// crash does not stop them, and they take effect even if their process is dead by
+    /// then; the model's crash kills at once, so it can only follow if they land first, and
+    /// linearizing them before the death is what one Unix machine allows (the call, then
+    /// the kill). What races the crash: every message `h` sent, every message on its way to
+    /// `h`, and the messages of the processes that survive it.
+    #[allow(clippy::result_large_err)]
+    fn deliver_victims_calls(&mut self, i: usize, h: HostId) -> Result<usize, Mismatch> {
+        let victims = model::properties::crash_victims(self.ms(), h);
+        let touches = |n: Node| n == Node::Host(h);
+        for n in 0..10_000 {
+            let next = self.cluster.enabled().into_iter().find(|e| match e {
+                Enabled::Deliver { from, to, .. } => {
+                    !touches(*from)
+                        && !touches(*to)
+                        && self
+                            .cluster
+                            .front(*from, *to)
+                            .and_then(|env| caller(&env.msg))
+                            .is_some_and(|p| victims.contains(&p))
+                }
+                _ => false,
+            });
+            let Some(e) = next else {
+                return Ok(n);
+            };
+            if !self.cluster.perform(&e) {
+                return Ok(n);
+            }
+            self.sync(i, Did::Step(e))?;
+        }
+        Ok(10_000)
     }
 
     /// Applies a cluster event to both sides; `Ok(false)` if the model cannot take it now
@@ -820,7 +879,14 @@ impl Runner {
             // of their channels arrive first, and then the host crashes: a legal schedule
             // (a crash is noticed by timeouts, after the wire has drained), and the one in
             // which the model's view of those messages is the truth.
-            self.deliver_settled(i)?;
+            // Each may set off messages for the other (a victim's call whose answer is
+            // settled, say): until neither has anything left.
+            let h = e.host();
+            for _ in 0..100 {
+                if self.deliver_settled(i, h)? + self.deliver_victims_calls(i, h)? == 0 {
+                    break;
+                }
+            }
         }
         let next: Vec<Cand> = self
             .frontier
@@ -833,10 +899,27 @@ impl Runner {
         }
         self.frontier = next;
         self.last_seen = None;
+        if let ClusterEvent::Crash(h) = e {
+            let at_h = |n: Node| n == Node::Host(h);
+            if self
+                .cluster
+                .in_flight()
+                .iter()
+                .any(|env| at_h(env.from) || at_h(env.to))
+            {
+                self.reached |= crate::stats::crash_cuts_messages();
+            }
+        }
         self.cluster
             .event(e)
             .map_err(|err| self.mismatch(i, Kind::Liveness(err.to_string())))?;
         self.sync(i, Did::Event(e))?;
+        if let ClusterEvent::Crash(h) = e {
+            // What the crash settled (the killed processes' closes, which the model's crash
+            // step made) arrives before anything else on the wire reaches the server: the
+            // model cannot put another process's call between them.
+            self.deliver_settled(i, h)?;
+        }
         Ok(true)
     }
 
@@ -896,6 +979,55 @@ impl Runner {
                 // that the event kills would otherwise end in ESRCH, which no Unix sees.
                 self.drain(i, Some(1 + after as usize * 2))?;
                 self.event(i, event)?;
+            }
+            Step::EventAmid {
+                who,
+                away,
+                op,
+                after,
+                crash,
+            } => {
+                let Some(pid) = self.resolve(who).filter(|p| self.ready(*p)) else {
+                    return Ok(false);
+                };
+                // Away: from its home (Sprite moves a process between two remote hosts
+                // only by way of the home), to the first host from `1 + away` hosts on that
+                // would take it (up, no owner, the same migration version).
+                let here = self.ms().procs.get(&pid).map(|p| p.host);
+                if let (Some(k), Some(here)) = (away, here.filter(|h| *h == pid.home)) {
+                    let hosts = &self.model.cfg.hosts;
+                    let takes = |h: HostId| {
+                        h != here
+                            && self.ms().hosts[h.0 as usize].up
+                            && !self.ms().hosts[h.0 as usize].owner
+                            && hosts[h.0 as usize].version == hosts[here.0 as usize].version
+                    };
+                    let to = (0..self.nhosts)
+                        .map(|j| HostId((here.0 + 1 + k + j) % self.nhosts))
+                        .find(|h| takes(*h));
+                    if let Some(to) = to {
+                        self.submit(pid, Op::Migrate { target: to });
+                        self.drain(i, None)?;
+                    }
+                }
+                let Some(runs_on) = self
+                    .ms()
+                    .procs
+                    .get(&pid)
+                    .filter(|_| self.ready(pid))
+                    .map(|p| p.host)
+                else {
+                    return Ok(true);
+                };
+                let h = match crash {
+                    Crashes::Runner => runs_on,
+                    Crashes::Home => pid.home,
+                    Crashes::Host(h) => HostId(h.0 % self.nhosts),
+                };
+                self.submit(pid, op);
+                // The first step starts the operation (as in `EventDuring`).
+                self.drain(i, Some(1 + after as usize))?;
+                self.event(i, ClusterEvent::Crash(h))?;
             }
             Step::During {
                 mover,
@@ -1126,4 +1258,18 @@ pub fn run_with(r: Result<Runner, String>) -> RunResult {
     res.witness_misses = r.witness_misses;
     res.states_checked = r.states_checked;
     res
+}
+
+/// The process whose call a message carries: a kill's or killpg's sender (the message
+/// itself names the target), else the process the message is about.
+fn caller(m: &sprite::msg::Msg) -> Option<Pid> {
+    use sprite::msg::Msg;
+    match m {
+        Msg::Signal {
+            sender: Some((_, p)),
+            ..
+        }
+        | Msg::Killpg { sender: (_, p), .. } => Some(*p),
+        other => other.pid(),
+    }
 }

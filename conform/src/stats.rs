@@ -1,6 +1,7 @@
 //! How often generation reaches the interesting situations: the model's `reach:`
-//! properties (evaluated on every model state a run passes through) plus "an unlink while
-//! a holder migrates" (seen by the runner when it issues the unlink).
+//! properties (evaluated on every model state a run passes through) plus two the runner
+//! sees itself: "an unlink while a holder migrates" (when it issues the unlink) and "a
+//! crash cuts messages on the wire" (when it applies a crash).
 
 use arbitrary::Unstructured;
 use model::SpriteModel;
@@ -11,6 +12,13 @@ pub fn unlink_while_moving() -> u32 {
     1 << model::properties::reachables().len()
 }
 
+/// Bit for "a crash cuts messages on the wire": when the runner applies a crash, a
+/// message from or to the crashed host is still in flight (after the settled ones arrived),
+/// so the crash drops it or its receiver dies before it arrives.
+pub fn crash_cuts_messages() -> u32 {
+    unlink_while_moving() << 1
+}
+
 /// Names of the situations, by bit.
 pub fn names() -> Vec<String> {
     let mut v: Vec<String> = model::properties::reachables()
@@ -18,6 +26,7 @@ pub fn names() -> Vec<String> {
         .map(|r| r.title.trim_start_matches("reach: ").to_string())
         .collect();
     v.push("an unlink while a holder migrates".into());
+    v.push("a crash cuts messages on the wire".into());
     v
 }
 

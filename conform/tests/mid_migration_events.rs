@@ -1,7 +1,8 @@
 //! proptest over scenarios with a cluster event in the middle of a migration (a crash of
 //! the source, the target or another host, or an owner's return, after a chosen number
-//! of the migration's internal steps): the implementation must still agree with the model
-//! in lockstep. The main suite (`harness.rs`) applies events only between operations.
+//! of the migration's internal steps) or a crash in the middle of another call, with its
+//! messages on the wire (`Step::EventAmid`): the implementation must still agree with the
+//! model in lockstep. The main suite (`harness.rs`) applies events only between operations.
 //! Fixed seed (`CONFORM_SEED`), `CONFORM_CASES` for more cases; a failure prints a report
 //! whose replay command ends in `--mid-event`.
 

@@ -1817,6 +1817,20 @@ impl Kernel {
             other => other,
         };
         let Some(pending) = self.pending(pid).cloned() else {
+            // The process died while its open or pipe was at the server (a crash of its
+            // home killed it here, say): the server granted streams nobody holds. Close
+            // them, as the kill closed the process's other streams, or the server would
+            // count a reference from this host for ever.
+            let orphaned = match resp {
+                FileResp::Granted(g) if !self.procs.contains_key(&pid) => vec![g.stream],
+                FileResp::PipeGranted { read, write } if !self.procs.contains_key(&pid) => {
+                    vec![read.stream, write.stream]
+                }
+                _ => Vec::new(),
+            };
+            if !orphaned.is_empty() {
+                self.send_server(pid, FileReq::Close { streams: orphaned });
+            }
             return;
         };
         let io_stream = match pending {

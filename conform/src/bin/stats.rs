@@ -1,7 +1,9 @@
 //! Generates N scenarios from a printed seed, runs each, and prints how often each
 //! interesting situation was reached and how many runs disagreed (with the first report).
 //!
-//! `cargo run --release -p conform --bin stats -- [seed] [n] [bytes] [--impl-switches S]`
+//! `cargo run --release -p conform --bin stats -- [seed] [n] [bytes] [--impl-switches S]
+//! [--mid-event]`: `--mid-event` generates as the mid-migration-event suite and the
+//! `migrate_events` fuzz target do (`Scenario::from_bytes_with_mid_migration_event`).
 
 use conform::{report, run, Options, Scenario, SplitMix};
 use std::time::Instant;
@@ -17,8 +19,15 @@ fn main() {
     if let Some(i) = args.iter().position(|a| a == "--impl-switches") {
         opts.impl_switches = args.get(i + 1).and_then(|s| s.parse().ok());
     }
+    let mid_event = args.iter().any(|a| a == "--mid-event");
+    let suffix = if mid_event { " --mid-event" } else { "" };
     println!(
-        "seed {seed}, {n} scenarios of {len} bytes, impl switches {:?}",
+        "seed {seed}, {n} scenarios of {len} bytes{}, impl switches {:?}",
+        if mid_event {
+            ", generated with a mid-migration event"
+        } else {
+            ""
+        },
         opts.impl_switches.map(|s| s.to_string())
     );
     let names = conform::stats::names();
@@ -34,7 +43,12 @@ fn main() {
     let t = Instant::now();
     for case in 0..n {
         let bytes = rng.bytes(len);
-        let sc = Scenario::from_bytes(&bytes);
+        let sc = if mid_event {
+            Scenario::from_bytes_with_mid_migration_event(&bytes)
+        } else {
+            Scenario::from_bytes(&bytes)
+        };
+        let replay = report::replay_command(&bytes, opts.impl_switches) + suffix;
         let r = run(&sc, &opts);
         ops += r.ops;
         impl_steps += r.impl_steps;
@@ -51,15 +65,11 @@ fn main() {
             let k = conform::report::signature(&m);
             *kinds.entry(k.clone()).or_default() += 1;
             if std::env::var("CONFORM_ALL").is_ok() && kinds[&k] <= 1 {
-                let txt =
-                    report::render(&m, &sc, &report::replay_command(&bytes, opts.impl_switches));
+                let txt = report::render(&m, &sc, &replay);
                 println!("--- case {case} [{k}]\n{}", txt);
             }
             if first.is_none() {
-                first = Some(format!(
-                    "case {case}\n{}",
-                    report::render(&m, &sc, &report::replay_command(&bytes, opts.impl_switches))
-                ));
+                first = Some(format!("case {case}\n{}", report::render(&m, &sc, &replay)));
             }
         }
     }
