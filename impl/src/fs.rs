@@ -927,6 +927,19 @@ impl FileServer {
                     }
                     d[p as usize] = sym;
                     f.version = v;
+                    if f.cacheable {
+                        // A write to a file clients may cache reaches the server here: one
+                        // at a shadow position, or from a host that stopped caching the
+                        // file for an exchange a crash then cancelled. The model writes
+                        // into the writer's cache; the data is on the server at once,
+                        // which is that write followed by its write-back (a crash of the
+                        // writer no longer loses it).
+                        self.witnessed.push(Witness::Run(pid));
+                        self.witnessed.push(Witness::WriteBack {
+                            host: h,
+                            file: s.file.0,
+                        });
+                    }
                 }
                 if pos.is_none() || s.shadow.is_some() {
                     if let Some(s) = self.streams.get_mut(&stream) {

@@ -744,7 +744,21 @@ impl Cluster {
     }
 
     fn apply_server(&mut self, outs: Vec<(Node, Msg)>) {
-        self.witnessed.append(&mut self.server.witnessed);
+        // The server names a call it answers (`Run`) only before a step that follows from
+        // it (a write's write-back): the call's `Run` goes through `decided`, so it is
+        // named once, and the step after it is dropped with it when no call of that
+        // process is running (its process died while the request was on its way).
+        let mut orphan = false;
+        for w in std::mem::take(&mut self.server.witnessed) {
+            match w {
+                Witness::Run(pid) => {
+                    orphan = !self.running.contains_key(&pid) && !self.detached.contains_key(&pid);
+                    self.decided(pid);
+                }
+                _ if std::mem::take(&mut orphan) => {}
+                w => self.witnessed.push(w),
+            }
+        }
         for (to, msg) in outs {
             if let Some(pid) = answers(&msg) {
                 self.decided(pid);

@@ -46,7 +46,8 @@ pub enum Witness {
     /// Host `host`'s dirty blocks of file `file` (the file's number, the model's inode)
     /// reached the server outside the model step they belong to: a migration's BLOCK_FLUSH
     /// arrived, or the host sent them back in a STREAM_RELEASE_REPLY or in the reply to a
-    /// callback (BLOCK_RECALL, CACHE_DISABLE). The model's delayed write-back of the file
+    /// callback (BLOCK_RECALL, CACHE_DISABLE); or the server took a write to a file that
+    /// clients may cache (after the write's `Run`). The model's delayed write-back of the file
     /// (its `WRITE_BACK` step), so that a write-back stays done when a crash then cuts the
     /// migration, exchange or call short.
     WriteBack { host: HostId, file: u8 },
