@@ -52,6 +52,7 @@ use model::SpriteModel;
 use sprite::fs::{Blocks, FileId};
 use sprite::kernel::{Kernel, Life, Pending, ProcStatus};
 use sprite::msg::{FileReq, Msg, Node};
+use sprite::sim::Overtake;
 use sprite::vm::Page as IPage;
 use sprite::Cluster;
 use std::borrow::Cow;
@@ -133,17 +134,36 @@ pub fn settles(c: &Cluster, m: &Msg) -> bool {
     }
 }
 
-/// Whether a settled message may count as delivered ahead of messages before it in its
-/// channel. Not a reply to one of the server's callbacks (BLOCK_RECALL, CACHE_DISABLE):
-/// it resumes a call the server suspended, and a request of the same host ahead of it (a
-/// close, which does not wait behind the call) changes what the resumed call decides (a
-/// file closed on that host is no longer write-shared). Its effect is decided only once it
-/// reaches the head of its channel.
-pub fn overtakes(m: &Msg) -> bool {
-    !matches!(
-        m,
-        Msg::BlockRecallReply { .. } | Msg::CacheDisableReply { .. }
-    )
+/// Whether a settled message may count as delivered ahead of the messages `ahead` of it in
+/// its channel. Not a reply to one of the server's callbacks (BLOCK_RECALL,
+/// CACHE_DISABLE): it resumes a call the server suspended, and a request of the same host
+/// ahead of it (a close, which does not wait behind the call) changes what the resumed
+/// call decides (a file closed on that host is no longer write-shared). Its effect is
+/// decided only once it reaches the head of its channel. The source's answer to
+/// STREAM_RELEASE behind the close of a holder it lists as exiting: the server takes that
+/// close first, beside the exchange, and then no longer counts the stream as used on the
+/// source (`Released::exiting`), which decides where the position goes; when only such
+/// closes are ahead, they are as decided as the answer (the server takes closes beside an
+/// exchange whenever they come), so they count as delivered first; otherwise the answer
+/// waits for the head.
+pub fn overtakes(m: &Msg, ahead: &[Msg]) -> Overtake {
+    match m {
+        Msg::BlockRecallReply { .. } | Msg::CacheDisableReply { .. } => Overtake::FromHead,
+        Msg::StreamReleaseReply { released, .. } => {
+            let exit_close = |a: &Msg| {
+                matches!(a, Msg::FileOp { pid, req: FileReq::Close { .. } }
+                    if released.iter().any(|r| r.exiting.contains(pid)))
+            };
+            if !ahead.iter().any(exit_close) {
+                Overtake::Anywhere
+            } else if ahead.iter().all(exit_close) {
+                Overtake::AheadFirst
+            } else {
+                Overtake::FromHead
+            }
+        }
+        _ => Overtake::Anywhere,
+    }
 }
 
 /// The settled copy the abstraction is taken of (the cluster itself when nothing on the

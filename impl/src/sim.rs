@@ -44,6 +44,19 @@ pub struct ProcConfig {
     pub maps_device: bool,
 }
 
+/// Whether a settled message ahead of others in its channel counts as delivered before
+/// them in [`Cluster::settled`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Overtake {
+    /// From anywhere in the channel: its effect commutes with what is ahead of it.
+    Anywhere,
+    /// Only once it is at the head of its channel.
+    FromHead,
+    /// After what is ahead of it, delivered first (in order): what is ahead is decided as
+    /// well, and its receiver handles it first.
+    AheadFirst,
+}
+
 /// A cluster to build: hosts, initial files, initial processes, design switches.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClusterConfig {
@@ -1104,7 +1117,7 @@ impl Cluster {
     pub fn settled(
         &self,
         settles: impl Fn(&Cluster, &Msg) -> bool,
-        overtakes: impl Fn(&Msg) -> bool,
+        overtakes: impl Fn(&Msg, &[Msg]) -> Overtake,
         limit: usize,
     ) -> Cluster {
         let mut c = self.clone();
@@ -1114,16 +1127,26 @@ impl Cluster {
         c.trace.clear();
         for _ in 0..limit {
             let found = c.chans.iter().find_map(|(key, q)| {
-                q.iter()
-                    .enumerate()
-                    .position(|(i, b)| {
-                        decode(b).is_ok_and(|(_, env)| {
-                            (env.from, env.to) == *key
-                                && settles(&c, &env.msg)
-                                && (i == 0 || overtakes(&env.msg))
-                        })
-                    })
-                    .map(|i| (*key, i))
+                q.iter().enumerate().find_map(|(i, b)| {
+                    let (_, env) = decode(b).ok()?;
+                    if (env.from, env.to) != *key || !settles(&c, &env.msg) {
+                        return None;
+                    }
+                    if i == 0 {
+                        return Some((*key, 0));
+                    }
+                    // What is ahead of it in the channel, decoded only here.
+                    let ahead: Vec<Msg> = q
+                        .iter()
+                        .take(i)
+                        .filter_map(|b| decode(b).ok().map(|(_, e)| e.msg))
+                        .collect();
+                    match overtakes(&env.msg, &ahead) {
+                        Overtake::Anywhere => Some((*key, i)),
+                        Overtake::FromHead => None,
+                        Overtake::AheadFirst => Some((*key, 0)),
+                    }
+                })
             });
             let Some((key, i)) = found else { break };
             let Some(bytes) = c.chans.get_mut(&key).and_then(|q| q.remove(i)) else {
