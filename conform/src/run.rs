@@ -783,7 +783,7 @@ impl Runner {
     /// deliveries send), until none is left, with the model following each delivery.
     #[allow(clippy::result_large_err)]
     fn deliver_settled(&mut self, i: usize, h: HostId) -> Result<usize, Mismatch> {
-        for n in 0..10_000 {
+        self.deliver_each(i, |r| {
             // A settled message at the head of its channel; or, on a channel the crash
             // cuts (from or to `h`) or for a process the crash kills, anywhere in it: the
             // head goes first (the channel is first in, first out), whatever it is, until
@@ -792,37 +792,28 @@ impl Runner {
             // model gave it. Elsewhere a settled message behind others arrives after the
             // crash as well.
             let cut = |a: Node, b: Node| a == Node::Host(h) || b == Node::Host(h);
-            let victims = model::properties::crash_victims(self.ms(), h);
-            let holding: BTreeSet<(Node, Node)> = self
+            let victims = model::properties::crash_victims(r.ms(), h);
+            let holding: BTreeSet<(Node, Node)> = r
                 .cluster
                 .in_flight()
                 .into_iter()
                 .filter(|env| {
                     (cut(env.from, env.to)
                         || caller(&env.msg).is_some_and(|p| victims.contains(&p)))
-                        && abs::settles(&self.cluster, &env.msg)
+                        && abs::settles(&r.cluster, &env.msg)
                 })
                 .map(|env| (env.from, env.to))
                 .collect();
-            let next = self.cluster.enabled().into_iter().find(|e| match e {
+            r.cluster.enabled().into_iter().find(|e| match e {
                 Enabled::Deliver { from, to, .. } => {
                     holding.contains(&(*from, *to))
-                        || self
-                            .cluster
+                        || r.cluster
                             .front(*from, *to)
-                            .is_some_and(|env| abs::settles(&self.cluster, &env.msg))
+                            .is_some_and(|env| abs::settles(&r.cluster, &env.msg))
                 }
                 _ => false,
-            });
-            let Some(e) = next else {
-                return Ok(n);
-            };
-            if !self.cluster.perform(&e) {
-                return Ok(n);
-            }
-            self.sync(i, Did::Step(e))?;
-        }
-        Ok(10_000)
+            })
+        })
     }
 
     /// Before a crash of `h`: the calls of the processes the crash kills that are on their
@@ -835,22 +826,33 @@ impl Runner {
     /// `h`, and the messages of the processes that survive it.
     #[allow(clippy::result_large_err)]
     fn deliver_victims_calls(&mut self, i: usize, h: HostId) -> Result<usize, Mismatch> {
-        let victims = model::properties::crash_victims(self.ms(), h);
-        let touches = |n: Node| n == Node::Host(h);
-        for n in 0..10_000 {
-            let next = self.cluster.enabled().into_iter().find(|e| match e {
+        self.deliver_each(i, |r| {
+            let victims = model::properties::crash_victims(r.ms(), h);
+            let touches = |n: Node| n == Node::Host(h);
+            r.cluster.enabled().into_iter().find(|e| match e {
                 Enabled::Deliver { from, to, .. } => {
                     !touches(*from)
                         && !touches(*to)
-                        && self
-                            .cluster
+                        && r.cluster
                             .front(*from, *to)
                             .and_then(|env| caller(&env.msg))
                             .is_some_and(|p| victims.contains(&p))
                 }
                 _ => false,
-            });
-            let Some(e) = next else {
+            })
+        })
+    }
+
+    /// Takes the implementation step `next` picks, with the model following, until it picks
+    /// none (at most 10 000); returns how many it took.
+    #[allow(clippy::result_large_err)]
+    fn deliver_each(
+        &mut self,
+        i: usize,
+        next: impl Fn(&Self) -> Option<Enabled>,
+    ) -> Result<usize, Mismatch> {
+        for n in 0..10_000 {
+            let Some(e) = next(self) else {
                 return Ok(n);
             };
             if !self.cluster.perform(&e) {
