@@ -1108,9 +1108,10 @@ impl Cluster {
 
     /// A copy of the cluster in which every message on the wire that `settles` accepts
     /// (judged on the copy as it is at that moment) has been delivered, and then every such message those deliveries sent, and so on
-    /// (at most `limit` deliveries), taken from anywhere in their channels but for those
-    /// `overtakes` refuses, which are delivered only from the head of theirs (their
-    /// receiver would handle what is ahead of them first, and the two may not commute);
+    /// (at most `limit` deliveries), taken from anywhere in their channels but where
+    /// `overtakes`, shown what is ahead, says otherwise: `FromHead`, delivered only from
+    /// the head of the channel (their receiver would handle what is ahead of them first,
+    /// and the two may not commute), or `AheadFirst`, after what is ahead, delivered too;
     /// no operation starts. A conformance harness uses it to see the effects of steps
     /// whose outcome is already decided (a reply on its way, say) as if they had arrived.
     /// The copy keeps no trace and prints none.
