@@ -49,6 +49,11 @@ pub struct SpriteModel {
     pub invariants: Invariants,
     /// The kinds of step taken so far (shared by the model's clones, so the checker's).
     pub coverage: std::sync::Arc<coverage::Coverage>,
+    /// Once set, no state has a next step: how `run` stops a check at its `--timeout`.
+    /// stateright's depth-first checker looks at its deadline only when a thread runs out
+    /// of work, which a depth-first thread seldom does, so without this a run went on
+    /// long past its deadline. Shared by the model's clones, so the checker's.
+    pub halt: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// How the invariants are given to the checker: one property each (a counterexample per
@@ -71,6 +76,7 @@ impl SpriteModel {
             cfg,
             invariants: Invariants::Each,
             coverage: Default::default(),
+            halt: Default::default(),
         }
     }
 
@@ -329,6 +335,9 @@ impl Model for SpriteModel {
     }
 
     fn actions(&self, state: &State, actions: &mut Vec<Action>) {
+        if self.halt.load(std::sync::atomic::Ordering::Relaxed) {
+            return;
+        }
         self.enabled(state, actions);
     }
 

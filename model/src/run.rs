@@ -282,16 +282,34 @@ fn finish(
         elapsed: start.elapsed(),
         done,
     };
-    if let Some(p) = opts.progress {
-        // Short runs should not wait for a tick: poll from 1 ms, up to every 100 ms.
-        let mut nap = Duration::from_millis(1);
-        while !checker.is_done() {
-            std::thread::sleep(nap);
-            nap = (nap * 2).min(Duration::from_millis(100));
+    // Short runs should not wait for a tick: poll from 1 ms, up to every 100 ms. At the
+    // deadline the model stops offering steps (`SpriteModel::halt`), so the threads drain
+    // what they hold and stop: stateright's own deadline is looked at only when a thread
+    // runs out of work.
+    let mut nap = Duration::from_millis(1);
+    while !checker.is_done() {
+        if opts.timeout.is_some_and(|t| start.elapsed() >= t) {
+            model.halt.store(true, std::sync::atomic::Ordering::Relaxed);
+            break;
+        }
+        if opts.progress.is_none() && opts.timeout.is_none() {
+            break;
+        }
+        std::thread::sleep(nap);
+        nap = (nap * 2).min(Duration::from_millis(100));
+        if let Some(p) = opts.progress {
             p(&progress(&checker, false));
         }
     }
+    if opts.timeout.is_some_and(|t| start.elapsed() >= t) {
+        model.halt.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
     let checker = checker.join();
+    // The threads are done; paths to what they found are rebuilt by replaying the model's
+    // steps, which must be offered again.
+    model
+        .halt
+        .store(false, std::sync::atomic::Ordering::Relaxed);
     let seconds = start.elapsed().as_secs_f64();
     if let Some(p) = opts.progress {
         p(&progress(&checker, true));

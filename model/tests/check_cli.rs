@@ -163,6 +163,33 @@ fn json_of_a_cut_run_is_not_ok_and_exits_3() {
     assert_verdict_shape(tr, &["holds-so-far"]);
 }
 
+/// stateright's depth-first checker looks at its deadline only when a thread runs out of
+/// work, so `--timeout` used to be ignored by a one-thread depth-first run (it went on for
+/// the whole hour `deep-family` takes). If that comes back, this test does not fail: it
+/// hangs, and CI's own time limit reports it.
+#[test]
+fn a_timeout_stops_a_depth_first_run_that_would_take_an_hour() {
+    let (code, out, _) = check(&[
+        "--config",
+        "deep-family",
+        "--no-alternatives",
+        "--threads",
+        "1",
+        "--search",
+        "dfs",
+        "--timeout",
+        "1",
+        "--json",
+    ]);
+    assert_eq!(code, 3);
+    let doc = json(&out);
+    assert_eq!(doc["complete"], false);
+    assert_eq!(
+        doc["configurations"][0]["cut"],
+        serde_json::json!(["--timeout"])
+    );
+}
+
 #[test]
 fn json_alternatives_spell_switches_as_the_command_line_does() {
     let (code, out, err) = check(&["alt", "precopy-vm", "--json"]);
