@@ -58,6 +58,7 @@ use sprite::Cluster;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use unix::Ino;
+use vocab::shared::Shared;
 use vocab::{Fd, FileName, HostId, PageNo, Pid, StreamId, Switch};
 
 fn ino(f: sprite::fs::FileId) -> Ino {
@@ -330,9 +331,9 @@ pub fn map(c: &Cluster, hidden: &State, flags: u16) -> State {
         }
     }
     State {
-        hosts,
+        hosts: hosts.0.into_iter().map(Shared::new).collect(),
         procs,
-        server,
+        server: Shared::new(server),
         migrations: Default::default(),
         signals,
         flushes,
@@ -603,7 +604,7 @@ fn position(s: &State, p: &Proc, sid: StreamId) -> Option<u8> {
     if let Some(x) = s.server.streams.get(&sid).and_then(|st| st.shadow) {
         return Some(x);
     }
-    let at = |h: &Host| h.streams.get(&sid).and_then(|c| c.pos);
+    let at = |h: &Shared<Host>| h.streams.get(&sid).and_then(|c| c.pos);
     if let Some(x) = s.hosts.get(p.host.0 as usize).and_then(at) {
         return Some(x);
     }

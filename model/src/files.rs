@@ -168,6 +168,7 @@ impl Ctx<'_> {
         if open {
             self.recall(ino, h);
         }
+        let is_pipe = self.s.server.pipes.contains(&ino);
         let file = self
             .s
             .server
@@ -179,7 +180,7 @@ impl Ctx<'_> {
         // known stale. (A pipe is never cached: it has no versions.) A writing stream
         // moving in does not, as in Sprite: the source's blocks are written back and
         // dropped when the stream leaves it instead (`drop_left_blocks`).
-        if open && mode.writes() && !self.s.server.pipes.contains(&ino) {
+        if open && mode.writes() && !is_pipe {
             file.version = file.version.wrapping_add(1);
         }
         let version = file.version;

@@ -38,6 +38,7 @@ use crate::ctx::Ctx;
 use crate::log::Log;
 use crate::state::{Host, Loc, Page, Proc, Status};
 use stateright::{Model, Property};
+use vocab::shared::Shared;
 use vocab::small::SmallMap;
 use vocab::{HostId, InvariantId, Pid};
 
@@ -140,14 +141,14 @@ impl SpriteModel {
             );
         }
         State {
-            hosts,
+            hosts: hosts.0.into_iter().map(Shared::new).collect(),
             procs,
-            server,
+            server: Shared::new(server),
             migrations: SmallMap::new(),
             signals: SmallMap::new(),
             flushes: SmallMap::new(),
             events_used: 0,
-            ghost,
+            ghost: Shared::new(ghost),
             violated: 0,
         }
     }

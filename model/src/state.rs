@@ -6,6 +6,7 @@
 //! the specification the rest is compared with.
 
 use unix::{Ino, Unix};
+use vocab::shared::Shared;
 use vocab::small::{Bytes, SmallMap, SmallSet};
 use vocab::{Fd, FileName, HostId, InvariantId, Mode, PageNo, Pid, StreamId};
 
@@ -248,9 +249,10 @@ pub struct SignalMsg {
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct State {
-    pub hosts: vocab::small::Inline<[Host; 4]>,
+    /// Each host shared with the states that have it unchanged (`vocab::shared`).
+    pub hosts: vocab::small::Inline<[Shared<Host>; 4]>,
     pub procs: SmallMap<Pid, Proc, 4>,
-    pub server: Server,
+    pub server: Shared<Server>,
     pub migrations: SmallMap<Pid, Migration, 2>,
     /// Signals in flight, with how many of each.
     pub signals: SmallMap<SignalMsg, u8, 2>,
@@ -260,7 +262,7 @@ pub struct State {
     /// per event, in the configuration's order.
     pub events_used: u32,
     /// The one-machine Unix: the specification of every result (TR).
-    pub ghost: Unix,
+    pub ghost: Shared<Unix>,
     /// Invariants a step has seen violated (result comparisons and transition checks);
     /// the state-predicate parts of the invariants are evaluated on the state itself.
     pub violated: u16,

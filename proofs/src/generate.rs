@@ -52,7 +52,7 @@ pub fn reabstracted(m: &SpriteModel, s: &State) -> State {
             q.pgrp = p.pgrp;
         }
     }
-    t.ghost = g;
+    t.ghost = g.into();
     t
 }
 

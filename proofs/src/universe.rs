@@ -692,7 +692,7 @@ pub fn procs(m: &SpriteModel, b: Bounds, f: &mut dyn FnMut(State)) {
         let mut s = empty(m);
         s.server.files.clear();
         s.server.dir.clear();
-        s.ghost = unix::Unix::new();
+        s.ghost = unix::Unix::new().into();
         let home_host = HostId(c[0] as u8);
         let op = pops[c[1]];
         let mut p = proc(home_host, op, None);

@@ -15,6 +15,7 @@ pub mod invariant;
 pub mod msg;
 pub mod op;
 pub mod outcome;
+pub mod shared;
 pub mod small;
 pub mod switch;
 pub mod syntax;
