@@ -126,6 +126,8 @@ pub struct Run<'a> {
     pub alternatives: &'a [AlternativeResult],
     /// Reachability properties no configuration reached.
     pub unreached: &'a [&'a str],
+    /// Reachability properties no configuration could reach, with what they need.
+    pub not_attempted: &'a [(&'a str, &'a str)],
     /// Why the run fails (empty: it does not).
     pub failed: &'a [&'a str],
     /// Whether every configuration was exhausted.
@@ -148,6 +150,11 @@ pub fn document(run: &Run) -> Value {
             .collect::<Vec<_>>(),
         "alternatives": run.alternatives.iter().map(alternative).collect::<Vec<_>>(),
         "unreached": run.unreached,
+        "not_attempted": run
+            .not_attempted
+            .iter()
+            .map(|(name, needs)| json!({ "name": name, "needs": needs }))
+            .collect::<Vec<_>>(),
     })
 }
 

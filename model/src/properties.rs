@@ -49,11 +49,31 @@ pub struct Reach {
     pub key: &'static str,
     pub title: &'static str,
     pub check: Check,
+    /// What a configuration must offer for the situation to arise at all, when that is more
+    /// than any configuration has: (said in words, tested on a configuration). A suite none
+    /// of whose configurations offers it does not attempt the situation, and says so,
+    /// instead of failing for not reaching it.
+    pub needs: Option<(&'static str, Offers)>,
+}
+
+/// Whether a configuration offers what a situation needs.
+pub type Offers = fn(&crate::config::Config) -> bool;
+
+/// Some program of the configuration can create a pipe.
+fn has_pipes(cfg: &crate::config::Config) -> bool {
+    cfg.scripts
+        .iter()
+        .any(|s| s.ops.iter().any(|op| matches!(op, vocab::Op::Pipe)))
 }
 
 /// The reachability properties.
 pub fn reachables() -> Vec<Reach> {
-    let r = |key, title, check: Check| Reach { key, title, check };
+    let r = |key, title, check: Check| Reach {
+        key,
+        title,
+        check,
+        needs: None,
+    };
     vec![
         r(
             "reach:unlinked-remote",
@@ -65,11 +85,14 @@ pub fn reachables() -> Vec<Reach> {
             "reach: a stream shared across hosts",
             reach_shared_stream,
         ),
-        r(
-            "reach:shared-pipe",
-            "reach: a pipe shared across hosts",
-            reach_shared_pipe,
-        ),
+        Reach {
+            needs: Some(("a program that creates a pipe", has_pipes)),
+            ..r(
+                "reach:shared-pipe",
+                "reach: a pipe shared across hosts",
+                reach_shared_pipe,
+            )
+        },
         r(
             "reach:evict-dirty",
             "reach: an eviction with dirty pages",

@@ -507,6 +507,17 @@ pub fn try_alternative_in(sw: Switch, cfg: Config, opts: &Options) -> Alternativ
 }
 
 /// The names of the reachability properties.
+/// The reachability properties that none of `cfgs` can reach, each with what it needs
+/// (`properties::Reach::needs`).
+pub fn not_attempted(cfgs: &[Config]) -> Vec<(&'static str, &'static str)> {
+    properties::reachables()
+        .into_iter()
+        .filter_map(|r| r.needs.map(|(what, offers)| (r.key, what, offers)))
+        .filter(|(_, _, offers)| !cfgs.iter().any(offers))
+        .map(|(key, what, _)| (key, what))
+        .collect()
+}
+
 pub fn reachable_names() -> Vec<&'static str> {
     properties::reachables()
         .into_iter()

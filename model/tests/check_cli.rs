@@ -165,13 +165,13 @@ fn json_of_a_cut_run_is_not_ok_and_exits_3() {
 
 /// stateright's depth-first checker looks at its deadline only when a thread runs out of
 /// work, so `--timeout` used to be ignored by a one-thread depth-first run (it went on for
-/// the whole hour `deep-family` takes). If that comes back, this test does not fail: it
-/// hangs, and CI's own time limit reports it.
+/// the whole search). If that comes back, this test does not fail: it runs for the ten
+/// minutes or more `deep-files` takes on one thread, and CI's own time limit reports it.
 #[test]
-fn a_timeout_stops_a_depth_first_run_that_would_take_an_hour() {
+fn a_timeout_stops_a_depth_first_run_that_would_take_many_minutes() {
     let (code, out, _) = check(&[
         "--config",
-        "deep-family",
+        "deep-files",
         "--no-alternatives",
         "--threads",
         "1",
@@ -256,4 +256,33 @@ fn progress_lines_carry_the_queue_and_end_with_it_empty() {
     assert!(done);
     assert_eq!(unique, r.unique_states);
     assert_eq!(queue, Some(0), "every unique state was checked");
+}
+
+/// A situation no configuration of a run can produce (a pipe shared across hosts, where no
+/// program creates a pipe) is listed as not attempted, with what it needs, and is not
+/// counted as unreached: the `open` and `deep` suites have no pipes. The default suite
+/// attempts every situation.
+#[test]
+fn a_situation_no_configuration_can_produce_is_not_attempted_rather_than_unreached() {
+    let (code, out, err) = check(&["--config", "refuse", "--no-alternatives", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let doc = json(&out);
+    assert_eq!(
+        doc["not_attempted"],
+        serde_json::json!([{"name": "reach:shared-pipe", "needs": "a program that creates a pipe"}])
+    );
+    assert!(!doc["unreached"]
+        .as_array()
+        .expect("a list")
+        .contains(&serde_json::json!("reach:shared-pipe")));
+    let names = |suite: &str| -> Vec<&str> {
+        model::run::not_attempted(&model::configs::suite(suite).expect("exists"))
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect()
+    };
+    assert_eq!(names("open"), ["reach:shared-pipe"]);
+    assert_eq!(names("deep"), ["reach:shared-pipe"]);
+    assert!(names("default").is_empty());
+    assert!(names("full").is_empty());
 }
