@@ -49,10 +49,10 @@ pub struct Reach {
     pub key: &'static str,
     pub title: &'static str,
     pub check: Check,
-    /// What a configuration must offer for the situation to arise at all, when that is more
-    /// than any configuration has: (said in words, tested on a configuration). A suite none
-    /// of whose configurations offers it does not attempt the situation, and says so,
-    /// instead of failing for not reaching it.
+    /// What a configuration must offer for the situation to arise at all, if not every
+    /// configuration offers it: in words, and as a test of a configuration. A run none of
+    /// whose configurations offers it does not attempt the situation, and says so, instead
+    /// of failing for not reaching it.
     pub needs: Option<(&'static str, Offers)>,
 }
 

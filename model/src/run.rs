@@ -506,7 +506,6 @@ pub fn try_alternative_in(sw: Switch, cfg: Config, opts: &Options) -> Alternativ
     }
 }
 
-/// The names of the reachability properties.
 /// The reachability properties that none of `cfgs` can reach, each with what it needs
 /// (`properties::Reach::needs`).
 pub fn not_attempted(cfgs: &[Config]) -> Vec<(&'static str, &'static str)> {
@@ -518,6 +517,7 @@ pub fn not_attempted(cfgs: &[Config]) -> Vec<(&'static str, &'static str)> {
         .collect()
 }
 
+/// The names of the reachability properties.
 pub fn reachable_names() -> Vec<&'static str> {
     properties::reachables()
         .into_iter()
