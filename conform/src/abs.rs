@@ -236,7 +236,7 @@ pub fn map(c: &Cluster, hidden: &State, flags: u16) -> State {
         let Some((host, k)) = pcb_of(c, *pid) else {
             continue;
         };
-        procs.insert(*pid, map_proc(c, host, k, *pid, &pids, hidden));
+        procs.insert(*pid, map_proc(c, host, k, *pid, &pids, hidden).into());
     }
     let mut server = map_server(c);
     let mut signals = vocab::small::SmallMap::new();

@@ -215,7 +215,10 @@ fn no_room(g: &Unix, pid: Pid, op: &Op) -> Option<&'static str> {
 }
 
 /// The ghost's processes whose home is `home`.
-fn home_procs(g: &Unix, home: HostId) -> impl Iterator<Item = (&Pid, &unix::Proc)> {
+fn home_procs(
+    g: &Unix,
+    home: HostId,
+) -> impl Iterator<Item = (&Pid, &vocab::shared::Shared<unix::Proc>)> {
     g.procs.range(
         Pid::with_gen(home, 0, 0)..=Pid {
             home,

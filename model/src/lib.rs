@@ -137,7 +137,8 @@ impl SpriteModel {
                     login: home,
                     lazy_from: None,
                     pinned: Proc::pin(spec.shares_memory, spec.maps_device),
-                },
+                }
+                .into(),
             );
         }
         State {

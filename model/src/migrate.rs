@@ -9,6 +9,7 @@ use crate::ctx::Ctx;
 use crate::log::Actor;
 use crate::state::State;
 use crate::state::{Kind, Loc, Migration, Page, Phase, Status};
+use vocab::shared::Shared;
 use vocab::{Errno, Fd, HostId, InvariantId, Op, Outcome, Pid, Refusal, Switch, Value, VmStrategy};
 
 impl Ctx<'_> {
@@ -60,7 +61,8 @@ impl Ctx<'_> {
                 half: None,
                 reopen: None,
                 resume_waiting,
-            },
+            }
+            .into(),
         );
     }
 
@@ -77,7 +79,7 @@ impl Ctx<'_> {
     }
 
     fn mig(&self, pid: Pid) -> Migration {
-        self.s.migrations[&pid].clone()
+        Migration::clone(&self.s.migrations[&pid])
     }
 
     fn set_phase(&mut self, pid: Pid, phase: Phase) {
@@ -120,7 +122,7 @@ impl Ctx<'_> {
 
     /// The migration is over (done or refused): the process runs again, or keeps waiting if
     /// it was blocked in wait when it froze.
-    fn end_migration(&mut self, pid: Pid) -> Migration {
+    fn end_migration(&mut self, pid: Pid) -> Shared<Migration> {
         let m = self.s.migrations.remove(&pid).expect("in progress");
         let p = self.s.procs.get_mut(&pid).expect("exists");
         p.status = if m.resume_waiting {

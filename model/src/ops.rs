@@ -332,7 +332,8 @@ impl Ctx<'_> {
                 login: parent.login,
                 lazy_from: None,
                 pinned: None,
-            },
+            }
+            .into(),
         );
         self.s
             .host_mut(child.home)

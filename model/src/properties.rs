@@ -134,10 +134,7 @@ fn ok(s: &State, id: InvariantId) -> bool {
 }
 
 fn live_ghost(s: &State) -> impl Iterator<Item = (&Pid, &unix::Proc)> {
-    s.ghost
-        .procs
-        .iter()
-        .filter(|(_, p)| !matches!(p.state, ProcState::Zombie(_)))
+    s.ghost.live()
 }
 
 /// TR: every result so far equals the one-machine Unix's (checked at each step).

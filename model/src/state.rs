@@ -251,9 +251,11 @@ pub struct SignalMsg {
 pub struct State {
     /// Each host shared with the states that have it unchanged (`vocab::shared`).
     pub hosts: vocab::small::Inline<[Shared<Host>; 4]>,
-    pub procs: SmallMap<Pid, Proc, 4>,
+    /// Each process shared likewise: a step changes one or two of them.
+    pub procs: SmallMap<Pid, Shared<Proc>, 4>,
     pub server: Shared<Server>,
-    pub migrations: SmallMap<Pid, Migration, 2>,
+    /// Migrations in progress, shared likewise.
+    pub migrations: SmallMap<Pid, Shared<Migration>, 2>,
     /// Signals in flight, with how many of each.
     pub signals: SmallMap<SignalMsg, u8, 2>,
     /// Page flushes in flight to the backing file (only under no-vm-flush).

@@ -153,7 +153,8 @@ pub fn abstraction(s: &State, pages: u8) -> Unix {
                 },
                 signals: signals_accounted(s, *pid).min(255) as u8,
                 pgrp: group_of(s, *pid),
-            },
+            }
+            .into(),
         );
     }
     for h in &s.hosts {
@@ -167,7 +168,8 @@ pub fn abstraction(s: &State, pages: u8) -> Unix {
                     state: ProcState::Zombie(*status),
                     signals: 0,
                     pgrp: *c,
-                },
+                }
+                .into(),
             );
         }
     }

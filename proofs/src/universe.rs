@@ -452,8 +452,8 @@ pub fn files(m: &SpriteModel, b: Bounds, f: &mut dyn FnMut(State)) {
             s.server.streams.insert(sid, stream(0, MODES[c[5] - 1]));
             q.fds.insert(Fd(0), sid);
         }
-        s.procs.insert(P, p);
-        s.procs.insert(Q, q);
+        s.procs.insert(P, p.into());
+        s.procs.insert(Q, q.into());
         set_file(&mut s, &data[c[6]], c[7] == 0, c[8] == 0, LWS[c[9]]);
         for (i, k) in [c[11], c[12]].into_iter().enumerate() {
             if let Some(e) = cache_entry(cache_kind(b, k), &data[c[6]], 1) {
@@ -538,10 +538,10 @@ pub fn sharing(m: &SpriteModel, b: Bounds, f: &mut dyn FnMut(State)) {
                 Phase::Streams if p.fds.len() == 2 && c[10] == 3 => [Fd(0)].into_iter().collect(),
                 _ => BTreeSet::new(),
             };
-            s.migrations.insert(P, to_h1(phase, moved));
+            s.migrations.insert(P, to_h1(phase, moved).into());
         }
-        s.procs.insert(P, p);
-        s.procs.insert(C, child);
+        s.procs.insert(P, p.into());
+        s.procs.insert(C, child.into());
         set_file(&mut s, &data[c[9]], true, true, None);
         f(complete(m, s, c[7] as u8, c[8] == 1));
     });
@@ -611,9 +611,10 @@ pub fn migration(m: &SpriteModel, b: Bounds, f: &mut dyn FnMut(State)) {
                 half: None,
                 reopen: None,
                 resume_waiting: false,
-            },
+            }
+            .into(),
         );
-        s.procs.insert(P, p);
+        s.procs.insert(P, p.into());
         if c[4] > 0 {
             let mut q = proc(src, qops[c[5]], None);
             if c[4] == 2 {
@@ -622,7 +623,7 @@ pub fn migration(m: &SpriteModel, b: Bounds, f: &mut dyn FnMut(State)) {
                     .insert(StreamId(1), stream(0, Mode::ReadWrite));
                 q.fds.insert(Fd(0), StreamId(1));
             }
-            s.procs.insert(Q, q);
+            s.procs.insert(Q, q.into());
         }
         set_file(&mut s, &data[c[8]], true, true, LWS[c[9]]);
         for (i, k) in [c[6], c[7]].into_iter().enumerate() {
@@ -730,7 +731,8 @@ pub fn procs(m: &SpriteModel, b: Bounds, f: &mut dyn FnMut(State)) {
                         half: None,
                         reopen: None,
                         resume_waiting,
-                    },
+                    }
+                    .into(),
                 );
             }
         }
@@ -769,18 +771,18 @@ pub fn procs(m: &SpriteModel, b: Bounds, f: &mut dyn FnMut(State)) {
             1 | 2 => {
                 s.procs.insert(
                     C,
-                    proc(HostId((c[8] - 1) as u8), Op::Exit { status: 3 }, Some(P)),
+                    proc(HostId((c[8] - 1) as u8), Op::Exit { status: 3 }, Some(P)).into(),
                 );
             }
             3 => {
-                s.procs.insert(C, proc(H0, Op::Getpid, Some(P)));
+                s.procs.insert(C, proc(H0, Op::Getpid, Some(P)).into());
             }
             4 => {
                 s.hosts[0].rendezvous.zombies.insert(C, (P, 3));
             }
             _ => {}
         }
-        s.procs.insert(P, p);
+        s.procs.insert(P, p.into());
         s.hosts[1].owner = c[9] == 1;
         s.hosts[1].up = c[10] == 0;
         f(complete(m, s, 0, false));
@@ -867,7 +869,7 @@ pub fn three_hosts(m: &SpriteModel, b: Bounds, f: &mut dyn FnMut(State)) {
                 p.fds.insert(Fd(0), StreamId(next));
                 next += 1;
             }
-            s.procs.insert(pid, p);
+            s.procs.insert(pid, p.into());
         }
         let lw = [None, Some(H0), Some(H1), Some(HostId(2))][c[12]];
         set_file(&mut s, &data[c[10]], true, c[11] == 0, lw);
@@ -993,10 +995,10 @@ pub fn pipes(m: &SpriteModel, b: Bounds, f: &mut dyn FnMut(State)) {
                 Phase::Resume => child.fds.keys().copied().collect(),
                 _ => BTreeSet::new(),
             };
-            s.migrations.insert(C, to_h1(phase, moved));
+            s.migrations.insert(C, to_h1(phase, moved).into());
         }
-        s.procs.insert(P, p);
-        s.procs.insert(C, child);
+        s.procs.insert(P, p.into());
+        s.procs.insert(C, child.into());
         let mut s = complete(m, s, 0, false);
         if c[6] == 1 {
             s.host_mut(H0).groups.insert(C, C);

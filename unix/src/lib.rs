@@ -108,7 +108,10 @@ pub struct Unix {
     pub dir: SmallMap<FileName, Ino, 2>,
     pub inodes: SmallMap<Ino, Inode, 2>,
     pub streams: SmallMap<StreamId, Stream, 4>,
-    pub procs: SmallMap<Pid, Proc, 4>,
+    /// Each process shared between copies of this Unix until one writes it
+    /// (`vocab::shared`): the model keeps a copy in every state, and a step changes one
+    /// or two processes.
+    pub procs: SmallMap<Pid, vocab::shared::Shared<Proc>, 4>,
     /// For each slot (home, index) that has held a process: the generation the next
     /// process given that slot gets (see `Pid`).
     pub generations: SmallMap<(vocab::HostId, u8), u8, 2>,
@@ -155,7 +158,8 @@ impl Unix {
                 state: ProcState::Running,
                 signals: 0,
                 pgrp: pid,
-            },
+            }
+            .into(),
         );
     }
 
@@ -186,6 +190,7 @@ impl Unix {
         self.procs
             .iter()
             .filter(|(_, p)| !matches!(p.state, ProcState::Zombie(_)))
+            .map(|(pid, p)| (pid, &**p))
     }
 
     /// Whether some live process belongs to process group `pgrp`.
@@ -430,7 +435,7 @@ impl Unix {
         if child.index == u8::MAX {
             return Err(Errno::EAGAIN);
         }
-        let parent = self.procs[&pid].clone();
+        let parent = Proc::clone(&self.procs[&pid]);
         for sid in parent.fds.values() {
             self.streams.get_mut(sid).expect("exists").refs += 1;
         }
@@ -447,7 +452,8 @@ impl Unix {
                 state: ProcState::Running,
                 signals: 0,
                 pgrp: parent.pgrp,
-            },
+            }
+            .into(),
         );
         Ok(Value::Pid(child))
     }

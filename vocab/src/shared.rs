@@ -20,7 +20,8 @@
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 use std::hash::{Hash, Hasher};
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// The hasher of a part's own hash: aHash (what stateright's fingerprints use) with fixed
 /// keys, so a value hashes the same in every run of one build.
@@ -36,15 +37,24 @@ pub struct Shared<T>(Arc<Node<T>>);
 
 struct Node<T> {
     value: T,
-    /// The value's hash, once something asked for it; forgotten at every write.
-    hash: OnceLock<u64>,
+    /// The value's hash once something asked for it, [`UNKNOWN`] until then and again
+    /// after every write. An atomic rather than a `OnceLock`: two threads that both find it
+    /// unknown compute the same number, so the race is harmless, and a relaxed load is all
+    /// a reader pays (the `OnceLock`'s synchronisation was 2 % of the checker's time).
+    hash: AtomicU64,
 }
+
+/// A hash not yet computed. A value whose hash is this number is remembered as
+/// [`UNKNOWN_STANDIN`] instead, which every state does alike, so equal values still hash
+/// equally.
+const UNKNOWN: u64 = 0;
+const UNKNOWN_STANDIN: u64 = 1;
 
 impl<T: Clone> Clone for Node<T> {
     fn clone(&self) -> Self {
         Node {
             value: self.value.clone(),
-            hash: self.hash.clone(),
+            hash: AtomicU64::new(self.hash.load(Ordering::Relaxed)),
         }
     }
 }
@@ -53,7 +63,7 @@ impl<T> Shared<T> {
     pub fn new(value: T) -> Self {
         Shared(Arc::new(Node {
             value,
-            hash: OnceLock::new(),
+            hash: AtomicU64::new(UNKNOWN),
         }))
     }
 }
@@ -70,7 +80,7 @@ impl<T> std::ops::Deref for Shared<T> {
 impl<T: Clone> std::ops::DerefMut for Shared<T> {
     fn deref_mut(&mut self) -> &mut T {
         let node = Arc::make_mut(&mut self.0);
-        node.hash = OnceLock::new();
+        *node.hash.get_mut() = UNKNOWN;
         &mut node.value
     }
 }
@@ -115,10 +125,14 @@ impl<T: Ord> Ord for Shared<T> {
 
 impl<T: Hash> Hash for Shared<T> {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        let own = *self
-            .0
-            .hash
-            .get_or_init(|| HASH_KEYS.hash_one(&self.0.value));
+        let mut own = self.0.hash.load(Ordering::Relaxed);
+        if own == UNKNOWN {
+            own = HASH_KEYS.hash_one(&self.0.value);
+            if own == UNKNOWN {
+                own = UNKNOWN_STANDIN;
+            }
+            self.0.hash.store(own, Ordering::Relaxed);
+        }
         state.write_u64(own);
     }
 }
