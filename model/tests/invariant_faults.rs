@@ -3,8 +3,8 @@
 //! replaced by `true` unnoticed). The design switches break the others (`alternatives.rs`).
 
 use model::log::Log;
-use model::properties::{inv_cons, inv_del, inv_off, inv_res};
-use model::state::{CacheEntry, Loc, State};
+use model::properties::{inv_cache, inv_cons, inv_del, inv_fail, inv_off, inv_res, why};
+use model::state::{CacheEntry, Loc, State, Status};
 use model::{configs, SpriteModel};
 use stateright::Model;
 use unix::Ino;
@@ -349,5 +349,137 @@ fn a_wrong_pid_without_a_crash_breaks_pid_not_fail_or_mem() {
     assert!(
         inv_mem(&m, &last),
         "memory is as written for every process both sides have"
+    );
+}
+
+// CACHE: each clause rejects its own fault, on a host other than the first (so that a
+// check that looked at one host, or counted one user, would be caught).
+
+/// The stream of `ino` that `cons_start`'s open made.
+fn stream_of(s: &State, ino: Ino) -> vocab::StreamId {
+    s.server
+        .streams
+        .iter()
+        .find(|(_, st)| st.ino == ino)
+        .map(|(sid, _)| *sid)
+        .expect("the open made a stream")
+}
+
+#[test]
+fn cache_rejects_a_write_shared_file_left_cacheable() {
+    let (m, mut s, ino) = cons_start();
+    assert!(
+        inv_cache(&m, &s),
+        "one host writing: the file may be cached"
+    );
+    // The writable stream is used on h1 too: the file is write-shared.
+    let sid = stream_of(&s, ino);
+    s.server
+        .streams
+        .get_mut(&sid)
+        .unwrap()
+        .hosts
+        .insert(HostId(1));
+    assert!(s.server.files[&ino].cacheable);
+    assert!(!inv_cache(&m, &s), "write-shared and still cacheable");
+    let said = why(InvariantId::CACHE, &m, &s);
+    assert!(
+        said.contains(&format!("{ino} is open for writing on h0 and h1")),
+        "{said}"
+    );
+    // Made uncacheable, with no host holding blocks of it: CACHE holds again.
+    s.server.files.get_mut(&ino).unwrap().cacheable = false;
+    for h in s.hosts.iter_mut() {
+        h.cache.remove(&ino);
+    }
+    assert!(inv_cache(&m, &s));
+}
+
+#[test]
+fn cache_rejects_blocks_of_an_uncacheable_file_on_a_host_that_uses_it() {
+    let (m, mut s, ino) = cons_start();
+    // The stream is now used on h1 only (its process moved there), and the file is not
+    // cacheable; no host holds blocks of it.
+    let sid = stream_of(&s, ino);
+    let st = s.server.streams.get_mut(&sid).unwrap();
+    st.hosts.clear();
+    st.hosts.insert(HostId(1));
+    let f = s.server.files.get_mut(&ino).unwrap();
+    f.cacheable = false;
+    let version = f.version;
+    for h in s.hosts.iter_mut() {
+        h.cache.remove(&ino);
+    }
+    assert!(inv_cache(&m, &s));
+    // h1 uses the file and keeps blocks of it: its reads would bypass the server.
+    let mut using = s.clone();
+    using.hosts[1]
+        .cache
+        .insert(ino, entry(&[1], false, version));
+    assert!(!inv_cache(&m, &using));
+    let said = why(InvariantId::CACHE, &m, &using);
+    assert!(said.contains("h1 still holds blocks"), "{said}");
+    // h0 no longer uses the file: clean blocks it kept are harmless (the version check
+    // at its next open drops them).
+    let mut left = s.clone();
+    left.hosts[0].cache.insert(ino, entry(&[1], false, version));
+    assert!(inv_cache(&m, &left));
+}
+
+// FAIL's state clause on its own (the crash step's check is the other part).
+
+#[test]
+fn fail_rejects_a_process_left_on_a_crashed_host() {
+    let (m, mut s) = start();
+    assert!(inv_fail(&m, &s));
+    let host = s.procs.values().next().unwrap().host;
+    s.hosts[host.0 as usize].up = false;
+    assert!(!inv_fail(&m, &s));
+}
+
+// PID's report names the process that should not be there, not the others.
+
+#[test]
+fn pid_report_names_the_extra_process() {
+    let (m, mut s) = start();
+    let p = (**s.procs.values().next().unwrap()).clone();
+    s.procs.insert(GONE, p.into());
+    let said = why(InvariantId::PID, &m, &s);
+    assert!(
+        said.contains(&format!("the cluster has {GONE} alive")),
+        "{said}"
+    );
+}
+
+// A reachability property is reached only when every part of its situation is there.
+
+#[test]
+fn wait_across_hosts_needs_a_waiting_parent_and_a_child_elsewhere() {
+    let (m, s) = start();
+    let reach = model::properties::reachables()
+        .into_iter()
+        .find(|r| r.key == "reach:wait-across-hosts")
+        .expect("the property exists");
+    let (parent, p) = s
+        .procs
+        .iter()
+        .map(|(pid, p)| (*pid, (**p).clone()))
+        .next()
+        .unwrap();
+    let mut child = p.clone();
+    child.parent = Some(parent);
+    child.host = HostId(p.host.0 ^ 1);
+    child.status = Status::Ready;
+    let mut running = s.clone();
+    running.procs.insert(GONE, child.into());
+    assert!(!(reach.check)(&m, &running), "the parent does not wait");
+    let mut waiting = running.clone();
+    waiting.procs.get_mut(&parent).unwrap().status = Status::Waiting;
+    assert!((reach.check)(&m, &waiting));
+    let mut same_host = waiting.clone();
+    same_host.procs.get_mut(&GONE).unwrap().host = p.host;
+    assert!(
+        !(reach.check)(&m, &same_host),
+        "the child is on the parent's host"
     );
 }
