@@ -432,9 +432,21 @@ fn cache_rejects_blocks_of_an_uncacheable_file_on_a_host_that_uses_it() {
 fn fail_rejects_a_process_left_on_a_crashed_host() {
     let (m, mut s) = start();
     assert!(inv_fail(&m, &s));
-    let host = s.procs.values().next().unwrap().host;
-    s.hosts[host.0 as usize].up = false;
-    assert!(!inv_fail(&m, &s));
+    let pid = *s.procs.keys().next().unwrap();
+    let (home, away) = (pid.home, HostId(pid.home.0 ^ 1));
+    // At home, the home down.
+    let mut at_home = s.clone();
+    at_home.hosts[home.0 as usize].up = false;
+    assert!(!inv_fail(&m, &at_home));
+    // Away from home: its host down, or its home down, each alone.
+    s.procs.get_mut(&pid).unwrap().host = away;
+    assert!(inv_fail(&m, &s));
+    let mut host_down = s.clone();
+    host_down.hosts[away.0 as usize].up = false;
+    assert!(!inv_fail(&m, &host_down), "its host is down");
+    let mut home_down = s.clone();
+    home_down.hosts[home.0 as usize].up = false;
+    assert!(!inv_fail(&m, &home_down), "its home is down");
 }
 
 // PID's report names the process that should not be there, not the others.
@@ -446,7 +458,9 @@ fn pid_report_names_the_extra_process() {
     s.procs.insert(GONE, p.into());
     let said = why(InvariantId::PID, &m, &s);
     assert!(
-        said.contains(&format!("the cluster has {GONE} alive")),
+        said.contains(&format!(
+            "the cluster has {GONE} alive where one Unix machine has no other process"
+        )),
         "{said}"
     );
 }
