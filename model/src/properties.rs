@@ -133,10 +133,6 @@ fn ok(s: &State, id: InvariantId) -> bool {
     !s.flagged(id)
 }
 
-fn live_ghost(s: &State) -> impl Iterator<Item = (&Pid, &unix::Proc)> {
-    s.ghost.live()
-}
-
 /// TR: every result so far equals the one-machine Unix's (checked at each step).
 pub fn inv_tr(_: &SpriteModel, s: &State) -> bool {
     ok(s, InvariantId::TR)
@@ -308,7 +304,7 @@ fn page_read(s: &State, pid: Pid, i: usize) -> u8 {
 /// from its home), and each is in its home's table and no other.
 pub fn inv_pid(_: &SpriteModel, s: &State) -> bool {
     ok(s, InvariantId::PID)
-        && s.procs.keys().eq(live_ghost(s).map(|(p, _)| p))
+        && s.procs.keys().eq(s.ghost.live().map(|(p, _)| p))
         && s.procs.keys().all(|pid| {
             s.hosts
                 .iter()
@@ -965,7 +961,7 @@ fn positions_wrong(s: &State) -> Option<String> {
 }
 
 fn why_pid(s: &State) -> Option<String> {
-    let ghost: Vec<_> = live_ghost(s).map(|(p, _)| *p).collect();
+    let ghost: Vec<_> = s.ghost.live().map(|(p, _)| *p).collect();
     if !s.procs.keys().eq(ghost.iter()) {
         let extra: Vec<_> = s.procs.keys().filter(|p| !ghost.contains(p)).collect();
         let missing: Vec<_> = ghost.iter().filter(|p| !s.procs.contains_key(p)).collect();
