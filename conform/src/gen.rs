@@ -212,9 +212,13 @@ pub fn op(u: &mut Unstructured, hosts: u8) -> Result<Op> {
             fd: fd(u)?,
             sym: sym(u)?,
         },
-        7 => Op::Lseek {
+        7 if u.ratio(1, 2)? => Op::Lseek {
             fd: fd(u)?,
             pos: u.int_in_range(0..=4)?,
+        },
+        7 => Op::LseekCur {
+            fd: fd(u)?,
+            delta: u.int_in_range(-2..=2)?,
         },
         8 => Op::Close { fd: fd(u)? },
         9 => Op::Unlink { name: file(u)? },
@@ -553,6 +557,7 @@ impl<'a> Arbitrary<'a> for Scenario {
             0 => Switches::only(Switch::PrecopyVm),
             1 => Switches::only(Switch::FullCopyVm),
             2 => Switches::only(Switch::RemoteToRemote),
+            3 => Switches::only(Switch::DirectSignals),
             _ => Switches::SPRITE,
         };
         let seed = u.arbitrary()?;
@@ -730,6 +735,7 @@ impl Scenario {
                     !fd_ok(fd)
                 }
                 Op::Lseek { fd, pos } => !fd_ok(fd) || pos > vocab::MAX_FILE_LEN + 1,
+                Op::LseekCur { fd, delta } => !fd_ok(fd) || !(-2..=2).contains(&delta),
                 Op::MemRead { page } | Op::MemWrite { page, .. } => page.0 > 2,
                 Op::Migrate { target }
                 | Op::Exec {
