@@ -478,11 +478,6 @@ impl Cluster {
             })
             .map(|(h, _)| *h)
     }
-    /// Whether nothing can happen any more (no message in flight, no operation can start).
-    pub fn is_quiescent(&self) -> bool {
-        self.choices().is_empty()
-    }
-
     /// Records a trace event; the event is only built when tracing is on (formatting
     /// operations and notes costs more than the step itself).
     fn log(&mut self, ev: impl FnOnce() -> TraceEvent) {

@@ -331,3 +331,54 @@ fn by_default_pre_copy_keeps_the_process_frozen_as_the_model_does() {
     );
     assert_eq!(m.pages_flushed, 1, "the frozen round");
 }
+
+/// The predicted freeze leaves out exactly the work done before the process froze:
+/// MIG_INIT, its reply and MIG_START, and (pre-copy with the process running) one
+/// PAGE_FLUSH RPC and its pages per round. Sprite's own migration has no such rounds, so
+/// its freeze is the whole prediction less the first three messages' time.
+#[test]
+fn the_predicted_freeze_leaves_out_only_the_work_before_the_freeze() {
+    use sprite::cost::{CostModel, Traffic};
+    let model = CostModel::default();
+    let i = &model.inputs;
+    let before = |m: &sprite::cost::MigrationRecord| {
+        [MsgKind::MigInit, MsgKind::MigInitReply, MsgKind::MigStart]
+            .iter()
+            .filter_map(|k| m.phases.get(k))
+            .fold(Traffic::default(), |t, c| {
+                t.plus(Traffic {
+                    rpcs: c.rpcs,
+                    bytes: c.bytes,
+                })
+            })
+    };
+    // Sprite: no rounds before the freeze.
+    let mut c = Cluster::new(&ClusterConfig::simple(3, &[(P, 2)]), 1).unwrap();
+    c.run_op(P, write(0, 1)).unwrap();
+    c.run_op(P, Op::Migrate { target: H1 }).unwrap();
+    let m = &c.ledger.migrations[0];
+    assert_eq!(m.precopy_rounds, 0);
+    let freeze = model.predict_freeze(m);
+    let want = model.predict(m) - model.traffic_ms(before(m));
+    assert!(
+        freeze > 0.0 && (freeze - want).abs() < 1e-9,
+        "{freeze} vs {want}"
+    );
+    // Pre-copy with the process running: two rounds, five pages, before the freeze.
+    let mut c = running(&cfg(4), 1);
+    for p in 0..4 {
+        c.run_op(P, write(p, p + 1)).unwrap();
+    }
+    c.submit(P, Op::Migrate { target: H1 });
+    c.submit(P, write(0, 9));
+    until_round_in_flight(&mut c, 1);
+    start_p(&mut c);
+    c.run_until_quiescent().unwrap();
+    let m = &c.ledger.migrations[0];
+    assert_eq!((m.precopy_rounds, m.pages_precopied), (2, 5));
+    let rounds_ms = 2.0 * i.rpc_latency_ms
+        + 5.0 * f64::from(i.page_bytes) / 1024.0 / i.vm_bandwidth_kb_s * 1000.0;
+    let want = (model.predict(m) - model.traffic_ms(before(m)) - rounds_ms).max(0.0);
+    let freeze = model.predict_freeze(m);
+    assert!((freeze - want).abs() < 1e-9, "{freeze} vs {want}");
+}
