@@ -284,7 +284,15 @@ impl std::fmt::Display for Note {
             } => {
                 let dirty = pages.iter().filter(|(_, c)| *c == PageClass::Dirty).count();
                 let clean = pages.iter().filter(|(_, c)| *c == PageClass::Clean).count();
-                write!(f, "{pid}: {kind:?} migration {from} -> {to} begins ({dirty} dirty, {clean} clean pages)")
+                let kind = match kind {
+                    MigKind::Migrate => "migration",
+                    MigKind::Exec => "exec-time migration",
+                    MigKind::Evict => "eviction",
+                };
+                write!(
+                    f,
+                    "{pid}: {kind} {from} -> {to} begins ({dirty} dirty, {clean} clean pages)"
+                )
             }
             Note::MigPhase { pid, phase } => write!(f, "{pid}: phase {phase:?}"),
             Note::MigEnd {

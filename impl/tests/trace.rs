@@ -37,7 +37,7 @@ fn a_migration_is_traced_with_its_pages_its_phases_and_its_end() {
     assert_eq!(
         notes,
         [
-            "p0.0: Migrate migration h0 -> h1 begins (2 dirty, 1 clean pages)",
+            "p0.0: migration h0 -> h1 begins (2 dirty, 1 clean pages)",
             "p0.0: phase Init",
             "p0.0: phase HomeStart",
             "p0.0: phase Flush",
