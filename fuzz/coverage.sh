@@ -69,15 +69,14 @@ for t in migrate migrate_events; do
 done
 "$tools/llvm-profdata" merge -sparse "${profiles[@]}" -o "$work/both.profdata"
 echo "== both targets"
-cov=("$tools/llvm-cov")
+cov="$tools/llvm-cov"
+objects=("$bindir/migrate" -object "$bindir/migrate_events")
+"$cov" report "${objects[@]}" -instr-profile="$work/both.profdata" | table
+# shellcheck disable=SC2086  # $files: one argument per source file
+"$cov" report "${objects[@]}" -instr-profile="$work/both.profdata" -show-functions $files \
+  >"$work/functions.txt"
 # shellcheck disable=SC2086
-"${cov[@]}" report "$bindir/migrate" -object "$bindir/migrate_events" \
-  -instr-profile="$work/both.profdata" | table
-# shellcheck disable=SC2086
-"${cov[@]}" report "$bindir/migrate" -object "$bindir/migrate_events" \
-  -instr-profile="$work/both.profdata" -show-functions $files >"$work/functions.txt"
-# shellcheck disable=SC2086
-"${cov[@]}" show "$bindir/migrate" -object "$bindir/migrate_events" \
-  -instr-profile="$work/both.profdata" -show-line-counts -use-color=false $files \
+"$cov" show "${objects[@]}" -instr-profile="$work/both.profdata" -show-line-counts \
+  -use-color=false $files \
   | awk '/^\/.*\.rs:$/ { f = $0 } /^ *[0-9]+\| *0\|/ { print f " " $0 }' >"$work/uncovered.txt"
 echo "lines never run: $work/uncovered.txt; per function: $work/functions.txt"

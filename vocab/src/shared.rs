@@ -4,11 +4,11 @@
 //! Why: the model checker clones every state it expands once per successor, hashes every
 //! successor for its fingerprint, and drops most of them (two in three are states it has
 //! already seen). A model step changes one or two hosts or processes, or the file server,
-//! a migration or the ghost Unix, and leaves the rest as it was; copying and hashing all of it for every successor
-//! was a third of the checker's time (`specs/model-scope.md`, Figures). A `Shared` part is
-//! behind a reference count: cloning the state copies a pointer, the first write through
-//! [`DerefMut`](std::ops::DerefMut) copies the part (`Arc::make_mut`), and the part's hash
-//! is computed once per distinct copy and remembered.
+//! a migration or the ghost Unix, and leaves the rest as it was; copying and hashing all of
+//! it for every successor was a third of the checker's time (`specs/model-scope.md`,
+//! Figures). A `Shared` part is behind a reference count: cloning the state copies a
+//! pointer, the first write through [`DerefMut`](std::ops::DerefMut) copies the part
+//! (`Arc::make_mut`), and the part's hash is computed once per distinct copy and remembered.
 //!
 //! What stays as it was: equality, ordering, `Debug` and serde are the value's own, so a
 //! state prints, compares and serialises exactly as before. Hashing writes the value's own
