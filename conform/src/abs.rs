@@ -337,6 +337,7 @@ pub fn map(c: &Cluster, hidden: &State, flags: u16) -> State {
         migrations: Default::default(),
         signals,
         flushes,
+        exit_notices: Default::default(),
         events_used: hidden.events_used,
         ghost: Default::default(),
         violated: flags,
@@ -360,6 +361,9 @@ fn map_host(c: &Cluster, k: &Kernel, h: &mut Host) {
                     h.rendezvous.waiters.insert(*pid);
                 }
             }
+            // Under wait-on-current the home only keeps the pid of an exited child: the
+            // status is kept where the parent runs (`local_rdv`, below).
+            Life::Zombie(_) if k.sw(Switch::WaitOnCurrent) => {}
             Life::Zombie(st) => {
                 if let Some(parent) = e.parent {
                     h.rendezvous.zombies.insert(*pid, (parent, st));

@@ -279,7 +279,7 @@ impl Ledger {
                 self.active.remove(pid);
                 self.last.remove(pid);
             }
-            Note::Evicting { .. } => {}
+            Note::Evicting { .. } | Note::ExitLost { .. } => {}
         }
     }
 

@@ -270,6 +270,12 @@ pub enum Note {
     Evicting {
         pid: Pid,
     },
+    /// Under `wait-on-current`: an exit status reached a host that knows nothing of the
+    /// parent any more, and is lost.
+    ExitLost {
+        child: Pid,
+        parent: Pid,
+    },
 }
 
 impl std::fmt::Display for Note {
@@ -310,6 +316,10 @@ impl std::fmt::Display for Note {
             }
             Note::Killed { pid } => write!(f, "{pid}: killed"),
             Note::Evicting { pid } => write!(f, "{pid}: evicted (owner returned)"),
+            Note::ExitLost { child, parent } => write!(
+                f,
+                "EXIT_NOTICE {child} lost: nothing here of {parent}, which has left"
+            ),
         }
     }
 }
@@ -1212,7 +1222,9 @@ impl Kernel {
 
     fn exit_notify(&mut self, pid: Pid, status: u8) {
         if self.sw(Switch::WaitOnCurrent) {
-            self.local_exit(pid, status);
+            // Its own rendezvous (its children's statuses) goes with it; the exit goes to
+            // the home, which sends it on to where the parent is (`home_exit`).
+            self.local_rdv.retain(|_, r| r.parent != pid);
         }
         if pid.home == self.host() {
             self.home_exit(pid, status);
@@ -1224,20 +1236,75 @@ impl Kernel {
         }
     }
 
-    /// The `wait-on-current` rendezvous: only a parent on this very host can see the exit.
-    fn local_exit(&mut self, pid: Pid, status: u8) {
-        let Some(r) = self.local_rdv.get(&pid).cloned() else {
-            return;
+    /// The `wait-on-current` rendezvous, on the host where the parent runs: an exit
+    /// status arrives for `parent`. Its state is here: the rendezvous keeps the status, or
+    /// answers its wait. It is moving away, its state already sent: the notice goes on to
+    /// the target. Otherwise nothing here knows the parent any more, and the status is
+    /// lost (the model's counterexample for the switch).
+    fn child_exit(&mut self, child: Pid, parent: Pid, status: u8) {
+        if let Some(m) = self.outgoing.get(&parent).filter(|m| m.state_sent()) {
+            let to = m.cx.to;
+            return self.send_host(
+                to,
+                Msg::ChildExit {
+                    child,
+                    parent,
+                    status,
+                },
+            );
+        }
+        let Some(p) = self.procs.get(&parent) else {
+            return self.note(Note::ExitLost { child, parent });
         };
-        let waiting = self
-            .procs
-            .get(&r.parent)
-            .is_some_and(|p| p.pending == Some(Pending::Wait));
-        if waiting {
-            self.local_rdv.remove(&pid);
-            self.done(r.parent, Ok(Value::Child { pid, status }));
-        } else if let Some(e) = self.local_rdv.get_mut(&pid) {
-            e.life = Life::Zombie(status);
+        // (A waiter still arriving is answered when it resumes, `waiter_arrived`.)
+        if p.pending == Some(Pending::Wait) && p.status == ProcStatus::Running {
+            self.local_rdv.remove(&child);
+            self.reaped(child);
+            return self.done(parent, Ok(Value::Child { pid: child, status }));
+        }
+        self.local_rdv.insert(
+            child,
+            LocalRdv {
+                parent,
+                life: Life::Zombie(status),
+            },
+        );
+    }
+
+    /// Under `wait-on-current`: a process blocked in wait has arrived here (an eviction
+    /// moved it) with its rendezvous; a status that came meanwhile answers it now.
+    pub(crate) fn waiter_arrived(&mut self, pid: Pid) {
+        if !self.sw(Switch::WaitOnCurrent) || self.pending(pid) != Some(&Pending::Wait) {
+            return;
+        }
+        let zombie = self.local_rdv.iter().find_map(|(c, r)| match r.life {
+            Life::Zombie(st) if r.parent == pid => Some((*c, st)),
+            _ => None,
+        });
+        if let Some((child, status)) = zombie {
+            self.local_rdv.remove(&child);
+            self.reaped(child);
+            self.done(pid, Ok(Value::Child { pid: child, status }));
+        }
+    }
+
+    /// Under `wait-on-current`: a child's status was collected here; its home frees the
+    /// pid it kept.
+    fn reaped(&mut self, child: Pid) {
+        if child.home == self.host() {
+            self.home_reaped(child);
+        } else {
+            self.send_host(child.home, Msg::Reaped { pid: child });
+        }
+    }
+
+    fn home_reaped(&mut self, child: Pid) {
+        if self
+            .home
+            .get(&child)
+            .is_some_and(|e| matches!(e.life, Life::Zombie(_)))
+        {
+            self.home.remove(&child);
         }
     }
 
@@ -1268,7 +1335,41 @@ impl Kernel {
         // `local-pids`: its children homed elsewhere are reaped or orphaned here too.
         self.foreign_children.retain(|_, r| r.parent != pid);
         if self.sw(Switch::WaitOnCurrent) {
-            self.home.remove(&pid);
+            // The rendezvous is where the parent runs: the status goes there, where this
+            // table says the parent is (its source, while it moves). The pid stays taken
+            // (a kill finds the zombie) until the parent's host says it was collected.
+            let parent = entry.parent.and_then(|pp| {
+                self.home
+                    .get(&pp)
+                    .filter(|e| e.life == Life::Alive)
+                    .map(|e| (pp, e.loc))
+            });
+            let Some((pp, loc)) = parent else {
+                self.home.remove(&pid);
+                return;
+            };
+            if let Some(e) = self.home.get_mut(&pid) {
+                e.life = Life::Zombie(status);
+            }
+            // (A parent already installed here, its move not yet recorded, is here.)
+            let installed = self.procs.contains_key(&pp)
+                && !self.outgoing.get(&pp).is_some_and(|m| m.state_sent());
+            let to = match loc {
+                _ if installed => self.host(),
+                Loc::At(h) | Loc::Moving { from: h, .. } => h,
+            };
+            if to == self.host() {
+                self.child_exit(pid, pp, status);
+            } else {
+                self.send_host(
+                    to,
+                    Msg::ChildExit {
+                        child: pid,
+                        parent: pp,
+                        status,
+                    },
+                );
+            }
             return;
         }
         if let Some(pp) = entry.parent.filter(|pp| pp.home != self.host()) {
@@ -1375,6 +1476,7 @@ impl Kernel {
                 .map(|(c, r)| (*c, r.life));
             if let Some((c, Life::Zombie(status))) = zombie {
                 self.local_rdv.remove(&c);
+                self.reaped(c);
                 return self.done(pid, Ok(Value::Child { pid: c, status }));
             }
             if self.local_rdv.values().any(|r| r.parent == pid) {
@@ -1632,17 +1734,16 @@ impl Kernel {
     }
 
     fn maybe_evict_now(&mut self, pid: Pid) {
-        let wait_at_home = !self.sw(Switch::WaitOnCurrent);
         let moving = self.outgoing.contains_key(&pid);
         let Some(p) = self.procs.get_mut(&pid) else {
             return;
         };
-        // A process blocked in wait waits at its home's rendezvous, so it can move.
+        // A process blocked in wait waits at its home's rendezvous, so it can move (under
+        // wait-on-current the rendezvous moves with it).
         let in_wait = p.pending == Some(Pending::Wait);
         // (A process pre-copied home while it runs is on its way already.)
-        let movable = p.status == ProcStatus::Running
-            && (p.pending.is_none() || (wait_at_home && in_wait))
-            && !moving;
+        let movable =
+            p.status == ProcStatus::Running && (p.pending.is_none() || in_wait) && !moving;
         if movable {
             p.evict_pending = false;
             self.note(Note::Evicting { pid });
@@ -1735,6 +1836,12 @@ impl Kernel {
                 }
             }
             Msg::DeathNotice { pid, status } => self.home_exit(pid, status),
+            Msg::ChildExit {
+                child,
+                parent,
+                status,
+            } => self.child_exit(child, parent, status),
+            Msg::Reaped { pid } => self.home_reaped(pid),
             Msg::ChildNotice { parent, child } => self.child_notice(parent, child),
             Msg::WaitRequest { pid } => {
                 if let Some(h) = src {
@@ -2058,6 +2165,8 @@ impl Kernel {
         }
         self.outgoing.remove(&pid);
         self.incoming.remove(&pid);
+        // Under wait-on-current its rendezvous (its children's statuses) dies with it.
+        self.local_rdv.retain(|_, r| r.parent != pid);
         self.note(Note::Killed { pid });
         self.out.push(Out::Killed(pid));
         if notify_home {

@@ -472,6 +472,20 @@ pub enum Msg {
         parent: Pid,
         child: Pid,
     },
+    /// The `wait-on-current` alternative: a child's exit status, sent on by its home (or
+    /// by a source the parent has just left) to the host where the parent runs, whose
+    /// rendezvous keeps it (after the others, so that their encodings stay what they
+    /// were).
+    ChildExit {
+        child: Pid,
+        parent: Pid,
+        status: u8,
+    },
+    /// The `wait-on-current` alternative: the parent's host tells the child's home that
+    /// the status was collected, and the home frees the pid it kept.
+    Reaped {
+        pid: Pid,
+    },
 }
 
 impl Msg {
@@ -511,6 +525,8 @@ impl Msg {
             HostEvict => MsgKind::HostEvict,
             HostAvailable { .. } => MsgKind::HostAvailable,
             ChildNotice { .. } => MsgKind::ChildNotice,
+            ChildExit { .. } => MsgKind::ExitNotice,
+            Reaped { .. } => MsgKind::Reaped,
         }
     }
 
@@ -603,7 +619,8 @@ impl Msg {
             Killpg { sender, .. } => Some(sender.1),
             SignalReply { sender, .. } => Some(*sender),
             ForkPid { parent, .. } | ForkPidReply { parent, .. } => Some(*parent),
-            ChildNotice { child, .. } => Some(*child),
+            ChildNotice { child, .. } | ChildExit { child, .. } => Some(*child),
+            Reaped { pid } => Some(*pid),
             MigdOpen { client }
             | MigdOpenReply { client, .. }
             | HostRequest { client }

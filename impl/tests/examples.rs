@@ -46,7 +46,6 @@ fn the_rejected_designs_fail_the_examples() {
         ("temp-file.toml", "reopen-files"),
         ("shared-offset.toml", "client-offsets"),
         ("skewed-clocks.toml", "local-time"),
-        ("remote-fork-wait.toml", "wait-on-current"),
         ("remote-fork-wait.toml", "local-pids"),
         // Concurrent steps, no expectations: the comparison with one machine catches it.
         ("concurrent-unlink.toml", "reopen-files"),

@@ -35,6 +35,11 @@ pub enum Action {
         to: HostId,
         direct: bool,
     },
+    /// Under wait-on-current: a child's EXIT_NOTICE arrives at the host it was sent to.
+    ExitNoticeArrives {
+        child: Pid,
+        to: HostId,
+    },
     /// A PAGE_FLUSH sent without waiting (no-vm-flush) reaches the backing file.
     FlushArrives(Pid, PageNo),
     /// A delayed write-back (`Config::delayed_writes`): the host writes its dirty blocks of
@@ -75,6 +80,9 @@ impl fmt::Display for Action {
             Action::HomeUpdate(p) => write!(f, "HOME_UPDATE {p}"),
             Action::Resume(p) => write!(f, "RESUME {p}"),
             Action::DeliverSignal { pid, to, .. } => write!(f, "SIGNAL {pid} arrives at {to}"),
+            Action::ExitNoticeArrives { child, to } => {
+                write!(f, "EXIT_NOTICE {child} arrives at {to}")
+            }
             Action::FlushArrives(p, pg) => write!(f, "PAGE_FLUSH {p} {pg} arrives"),
             Action::WriteBack(h, ino) => write!(f, "WRITE_BACK {ino} from {h}"),
             Action::Event(e) => write!(f, "{e}"),

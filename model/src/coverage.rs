@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use vocab::{ClusterEvent, Op};
 
 /// The kinds, in the order of their bits.
-pub const KINDS: [&str; 41] = [
+pub const KINDS: [&str; 42] = [
     "open",
     "read",
     "write",
@@ -55,6 +55,7 @@ pub const KINDS: [&str; 41] = [
     "clock tick",
     "WRITE_BACK (delayed write)",
     "stat",
+    "EXIT_NOTICE arrives (wait-on-current)",
 ];
 
 fn op_kind(op: &Op) -> usize {
@@ -112,6 +113,7 @@ pub fn kind(a: &Action) -> usize {
         Action::DeliverSignal { .. } => 32,
         Action::FlushArrives(..) => 33,
         Action::WriteBack(..) => 39,
+        Action::ExitNoticeArrives { .. } => 41,
         Action::Event(e) => event_kind(e),
     }
 }

@@ -122,6 +122,20 @@ impl Ctx<'_> {
             let woke = self.end_process(pid, KILLED_STATUS);
             self.compare_wakeups(h, woke, ghost);
         }
+        // Exit notices on their way to the crashed host are lost with it (wait-on-current).
+        let lost_notices: Vec<_> = self
+            .s
+            .exit_notices
+            .iter()
+            .filter(|(_, n)| n.to == h)
+            .map(|(c, _)| *c)
+            .collect();
+        for child in lost_notices {
+            self.s.exit_notices.remove(&child);
+            self.log.alarm(Actor::Host(h), || {
+                format!("EXIT_NOTICE {child} lost with {h}")
+            });
+        }
         for (pid, source) in aborted {
             self.abort_migration(pid, source);
         }

@@ -148,6 +148,7 @@ impl SpriteModel {
             migrations: SmallMap::new(),
             signals: SmallMap::new(),
             flushes: SmallMap::new(),
+            exit_notices: SmallMap::new(),
             events_used: 0,
             ghost: Shared::new(ghost),
             violated: 0,
@@ -212,6 +213,12 @@ impl SpriteModel {
                 let m = state::SignalMsg { pid, to, direct };
                 s.signals.get(&m)?;
                 ctx.deliver_signal(m);
+            }
+            Action::ExitNoticeArrives { child, to } => {
+                if s.exit_notices.get(&child)?.to != to {
+                    return None;
+                }
+                ctx.exit_notice_arrives(child);
             }
             Action::FlushArrives(pid, page) => {
                 let v = ctx.s.flushes.remove(&(pid, page))?;
@@ -305,6 +312,12 @@ impl SpriteModel {
                 pid: m.pid,
                 to: m.to,
                 direct: m.direct,
+            });
+        }
+        for (child, n) in s.exit_notices.iter() {
+            out.push(Action::ExitNoticeArrives {
+                child: *child,
+                to: n.to,
             });
         }
         for (pid, page) in s.flushes.keys() {

@@ -209,6 +209,9 @@ impl Ctx<'_> {
             format!("MIG_STATE {pid}")
         });
         self.s.procs.get_mut(&pid).expect("exists").host = tgt;
+        if self.on(Switch::WaitOnCurrent) {
+            self.move_rendezvous(pid, src, tgt);
+        }
         let next = if self.s.procs[&pid].fds.is_empty() {
             Phase::HomeUpdate
         } else {

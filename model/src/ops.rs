@@ -4,7 +4,7 @@
 
 use crate::ctx::Ctx;
 use crate::log::Actor;
-use crate::state::{Loc, Page, SignalMsg, Status};
+use crate::state::{ExitNotice, Loc, Page, SignalMsg, Status};
 use vocab::{
     Errno, Fd, HostId, InvariantId, Op, Outcome, PageNo, Pid, StreamId, Switch, Value, MAX_FILE_LEN,
 };
@@ -249,11 +249,25 @@ impl Ctx<'_> {
         };
         // Not a pid in use, alive or exited, nor one a process group is named after.
         let at = self.s.host(allocator);
+        // Under wait-on-current an exited child's status is kept on its parent's host or
+        // is on its way there; in the design's strongest form its home still holds the pid
+        // until it is collected.
+        let elsewhere: Vec<Pid> = if self.on(Switch::WaitOnCurrent) {
+            let s = &*self.s;
+            s.hosts
+                .iter()
+                .flat_map(|x| x.rendezvous.zombies.keys().copied())
+                .chain(s.exit_notices.keys().copied())
+                .collect()
+        } else {
+            Vec::new()
+        };
         let used = at
             .home_table
             .keys()
             .chain(at.rendezvous.zombies.keys())
             .chain(at.groups.values())
+            .chain(elsewhere.iter())
             .filter(|p| p.home == allocator)
             .map(|p| p.index);
         let index = smallest_free(used).ok_or(Errno::EAGAIN)?;
@@ -396,7 +410,10 @@ impl Ctx<'_> {
             .s
             .hosts
             .iter()
-            .any(|hh| hh.rendezvous.zombies.contains_key(&target));
+            .any(|hh| hh.rendezvous.zombies.contains_key(&target))
+            // Under wait-on-current an exit on its way to the parent's host is a zombie too
+            // (the design's strongest form: its home keeps the pid until it is collected).
+            || self.s.exit_notices.contains_key(&target);
         let Some(loc) = live else {
             return if zombie {
                 Ok(Value::Unit)
@@ -625,7 +642,10 @@ impl Ctx<'_> {
             .iter()
             .find(|(_, (parent, _))| *parent == pid)
             .map(|(c, (_, st))| (*c, *st));
-        let has_children = self.s.procs.values().any(|p| p.parent == Some(pid));
+        // Under wait-on-current a child whose exit is on its way here is still a child
+        // the rendezvous waits for; the notice will answer the wait when it arrives.
+        let in_flight = self.s.exit_notices.values().any(|n| n.parent == pid);
+        let has_children = self.s.procs.values().any(|p| p.parent == Some(pid)) || in_flight;
         let ghost = self.s.ghost.apply(pid, &Op::Wait).outcome;
         if (zombie.is_some() || !has_children) && ghost.is_none() {
             self.violate(InvariantId::WAIT, h, || {
@@ -647,7 +667,7 @@ impl Ctx<'_> {
                 self.s.procs.get_mut(&pid).expect("runs").status = Status::Waiting;
                 self.log
                     .note(Actor::Host(h), || format!("{pid}: wait() blocks"));
-                if let Some(g) = ghost {
+                if let Some(g) = ghost.filter(|_| !in_flight) {
                     self.violate(InvariantId::WAIT, h, || {
                         format!(
                             "{pid}: wait() blocks but one Unix machine returns {}",
@@ -675,7 +695,11 @@ impl Ctx<'_> {
         woke: Option<(Pid, Outcome)>,
         ghost: Option<(Pid, Outcome)>,
     ) {
-        if woke != ghost {
+        // Under wait-on-current the answer to a waiting parent may be on its way (an
+        // EXIT_NOTICE in flight): it is checked when it arrives, and by WAIT's state part.
+        let on_its_way = woke.is_none()
+            && ghost.is_some_and(|(p, _)| self.s.exit_notices.values().any(|n| n.parent == p));
+        if woke != ghost && !on_its_way {
             self.s.flag(InvariantId::TR);
             self.violate(InvariantId::WAIT, h, || {
                 let show = |w: &Option<(Pid, Outcome)>| match w {
@@ -742,6 +766,12 @@ impl Ctx<'_> {
                 p.parent = None;
             }
         }
+        // Its children's exit notices still on their way are for nobody now: one arriving
+        // would be dropped (`notice_at`), so it is dropped here, which merges states.
+        self.s.exit_notices.retain(|_, n| n.parent != pid);
+        if self.on(Switch::WaitOnCurrent) {
+            return self.send_exit_notice(pid, host, parent, status);
+        }
         // Under `local-pids` the notice reaches the child's home first, which forwards it.
         let via =
             Some(pid.home).filter(|v| self.on(Switch::LocalPids) && *v != host && *v != rz_host);
@@ -759,14 +789,136 @@ impl Ctx<'_> {
         if !self.s.host(rz_host).up {
             return None;
         }
-        let rz = &mut self.s.host_mut(rz_host).rendezvous;
+        self.record_exit(rz_host, pid, parent, status)
+    }
+
+    /// The rendezvous on `at` takes `child`'s exit status: it answers `parent`'s wait, or
+    /// keeps the status. Returns the parent woken and its answer.
+    fn record_exit(
+        &mut self,
+        at: HostId,
+        child: Pid,
+        parent: Pid,
+        status: u8,
+    ) -> Option<(Pid, Outcome)> {
+        let rz = &mut self.s.host_mut(at).rendezvous;
         if rz.waiters.remove(&parent) {
-            let result: Outcome = Ok(Value::Child { pid, status });
+            let result: Outcome = Ok(Value::Child { pid: child, status });
             self.wake(parent, result);
             Some((parent, result))
         } else {
-            rz.zombies.insert(pid, (parent, status));
+            rz.zombies.insert(child, (parent, status));
             None
+        }
+    }
+
+    /// Under `wait-on-current`: the exit status goes to the rendezvous on the host where
+    /// the parent runs. The home, which locates its processes for signals too, is told
+    /// (EXIT_NOTICE, as in Sprite) and sends the notice on to where its table says the
+    /// parent is (the source, while it moves). Taken at once when that is the home itself;
+    /// otherwise it is in flight (`exit_notice_arrives`).
+    fn send_exit_notice(
+        &mut self,
+        child: Pid,
+        host: HostId,
+        parent: Option<Pid>,
+        status: u8,
+    ) -> Option<(Pid, Outcome)> {
+        let home = child.home;
+        if host != home {
+            self.log.msg(Actor::Host(host), Actor::Host(home), || {
+                format!("EXIT_NOTICE {child} status {status}")
+            });
+        }
+        let parent = parent.filter(|pp| self.s.procs.contains_key(pp))?;
+        if !self.s.host(home).up {
+            return None;
+        }
+        let to = match self.s.host(parent.home).home_table.get(&parent)? {
+            Loc::At(h) | Loc::Moving(h, _) => *h,
+        };
+        let notice = ExitNotice { parent, status, to };
+        if to == home {
+            return self.notice_at(child, notice);
+        }
+        self.log.msg(Actor::Host(home), Actor::Host(to), || {
+            format!("EXIT_NOTICE {child} status {status}, for {parent}")
+        });
+        self.s.exit_notices.insert(child, notice);
+        None
+    }
+
+    /// Under `wait-on-current`: an EXIT_NOTICE in flight arrives. A parent woken by it
+    /// must not still be waiting on one Unix machine (which woke it at the exit).
+    pub fn exit_notice_arrives(&mut self, child: Pid) {
+        let Some(n) = self.s.exit_notices.remove(&child) else {
+            return;
+        };
+        if let Some((parent, _)) = self.notice_at(child, n) {
+            let ghost_waits = self
+                .s
+                .ghost
+                .procs
+                .get(&parent)
+                .is_some_and(|g| g.state == unix::ProcState::Waiting);
+            if ghost_waits {
+                self.violate(InvariantId::WAIT, n.to, || {
+                    format!("{parent}'s wait returns {child} but on one Unix machine it blocks")
+                });
+            }
+        }
+    }
+
+    /// Under `wait-on-current`: what the host `n.to` does with an exit notice. The parent's
+    /// state is there: the rendezvous records the status, or wakes the parent if it waits.
+    /// The parent is moving away from there, its state already sent: the source knows the
+    /// target and sends the notice on. Otherwise the host knows nothing of the parent any
+    /// more, and the status is lost (WAIT fails on the state: it was one Unix machine's
+    /// zombie, or its waiter's answer). Returns the parent woken and its answer.
+    fn notice_at(&mut self, child: Pid, n: ExitNotice) -> Option<(Pid, Outcome)> {
+        let ExitNotice { parent, status, to } = n;
+        let here = self.s.procs.get(&parent).map(|p| p.host)?;
+        if !self.s.host(to).up {
+            return None;
+        }
+        if here == to {
+            return self.record_exit(to, child, parent, status);
+        }
+        match self.s.migrations.get(&parent) {
+            Some(m) if m.source == to => {
+                let target = m.target;
+                self.log.msg(Actor::Host(to), Actor::Host(target), || {
+                    format!("EXIT_NOTICE {child} sent on: {parent} moved to {target}")
+                });
+                self.s
+                    .exit_notices
+                    .insert(child, ExitNotice { to: target, ..n });
+            }
+            _ => self.log.alarm(Actor::Host(to), || {
+                format!("EXIT_NOTICE {child} lost: {to} knows nothing of {parent}, which has left")
+            }),
+        }
+        None
+    }
+
+    /// Under `wait-on-current`, at MIG_STATE: the parent's rendezvous (its exited
+    /// children's statuses, its being blocked in wait) moves with its state.
+    pub fn move_rendezvous(&mut self, pid: Pid, src: HostId, tgt: HostId) {
+        let from = &mut self.s.host_mut(src).rendezvous;
+        let zombies: Vec<_> = from
+            .zombies
+            .iter()
+            .filter(|(_, (p, _))| *p == pid)
+            .map(|(c, v)| (*c, *v))
+            .collect();
+        from.zombies.retain(|_, (p, _)| *p != pid);
+        let waits = from.waiters.remove(&pid);
+        let to = &mut self.s.host_mut(tgt).rendezvous;
+        for (c, v) in zombies {
+            to.zombies.insert(c, v);
+        }
+        if waits {
+            to.waiters.insert(pid);
         }
     }
 
@@ -822,7 +974,8 @@ pub fn pointless(s: &crate::state::State, pid: Pid, op: &Op) -> bool {
             let children = s.procs.values().any(|c| c.parent == Some(pid))
                 || s.hosts
                     .iter()
-                    .any(|h| h.rendezvous.zombies.values().any(|(q, _)| *q == pid));
+                    .any(|h| h.rendezvous.zombies.values().any(|(q, _)| *q == pid))
+                || s.exit_notices.values().any(|n| n.parent == pid);
             !children && !g.procs.values().any(|c| c.parent == Some(pid))
         }
         Op::Kill { pid: target } => {
@@ -834,7 +987,8 @@ pub fn pointless(s: &crate::state::State, pid: Pid, op: &Op) -> bool {
             let zombie = s
                 .hosts
                 .iter()
-                .any(|h| h.rendezvous.zombies.contains_key(&target));
+                .any(|h| h.rendezvous.zombies.contains_key(&target))
+                || s.exit_notices.contains_key(&target);
             !live && !zombie && !g.procs.contains_key(&target)
         }
         _ => false,

@@ -329,35 +329,85 @@ pub fn inv_sig(_: &SpriteModel, s: &State) -> bool {
 /// WAIT: the processes blocked in wait are the one-machine Unix's, and the exit
 /// statuses waiting to be collected are exactly its zombies (each returned once).
 pub fn inv_wait(_: &SpriteModel, s: &State) -> bool {
-    let waiting = |pid: &Pid| {
-        let p = &s.procs[pid];
-        p.status == Status::Waiting
-            || (p.status == Status::Migrating
-                && s.migrations.get(pid).is_some_and(|m| m.resume_waiting))
-    };
-    let zombies: BTreeMap<Pid, u8> = s
-        .hosts
-        .iter()
-        .flat_map(|h| h.rendezvous.zombies.iter().map(|(c, (_, st))| (*c, *st)))
-        .collect();
-    let ghost_zombies: BTreeMap<Pid, u8> = s
-        .ghost
-        .procs
-        .iter()
-        .filter_map(|(pid, p)| match p.state {
-            ProcState::Zombie(st) => Some((*pid, st)),
-            _ => None,
-        })
-        .collect();
+    let view = WaitView::of(s);
     ok(s, InvariantId::WAIT)
-        && zombies == ghost_zombies
-        && s.procs.keys().all(|pid| {
-            waiting(pid)
-                == s.ghost
-                    .procs
-                    .get(pid)
-                    .is_some_and(|g| g.state == ProcState::Waiting)
-        })
+        && view.zombies == view.ghost_zombies
+        && s.procs
+            .keys()
+            .all(|pid| view.waiting.contains(pid) == view.ghost_waits(s, pid))
+}
+
+/// What WAIT compares: the exit statuses waiting to be collected and the processes blocked
+/// in wait, on each side.
+struct WaitView {
+    zombies: BTreeMap<Pid, u8>,
+    ghost_zombies: BTreeMap<Pid, u8>,
+    waiting: BTreeSet<Pid>,
+}
+
+impl WaitView {
+    /// The statuses are the rendezvous' (wherever they are kept) and, under
+    /// `wait-on-current`, those of the exit notices on their way to a live parent: a notice
+    /// in flight is a status not yet lost. A waiting parent with a notice on its way counts
+    /// as answered by the one that one Unix machine's wait returned (the one that is not
+    /// among its zombies): it is woken when that notice arrives (`exit_notice_arrives`
+    /// checks it then).
+    fn of(s: &State) -> WaitView {
+        let mut zombies: BTreeMap<Pid, u8> = s
+            .hosts
+            .iter()
+            .flat_map(|h| h.rendezvous.zombies.iter().map(|(c, (_, st))| (*c, *st)))
+            .collect();
+        zombies.extend(
+            s.exit_notices
+                .iter()
+                .filter(|(_, n)| s.procs.contains_key(&n.parent))
+                .map(|(c, n)| (*c, n.status)),
+        );
+        let ghost_zombies: BTreeMap<Pid, u8> = s
+            .ghost
+            .procs
+            .iter()
+            .filter_map(|(pid, p)| match p.state {
+                ProcState::Zombie(st) => Some((*pid, st)),
+                _ => None,
+            })
+            .collect();
+        let mut waiting = BTreeSet::new();
+        for (pid, p) in s.procs.iter() {
+            let waits = p.status == Status::Waiting
+                || (p.status == Status::Migrating
+                    && s.migrations.get(pid).is_some_and(|m| m.resume_waiting));
+            if !waits {
+                continue;
+            }
+            let answer = s
+                .exit_notices
+                .iter()
+                .find(|(c, n)| n.parent == *pid && !ghost_zombies.contains_key(c))
+                .map(|(c, _)| *c);
+            match answer {
+                Some(c) => {
+                    zombies.remove(&c);
+                }
+                None => {
+                    waiting.insert(*pid);
+                }
+            }
+        }
+        WaitView {
+            zombies,
+            ghost_zombies,
+            waiting,
+        }
+    }
+
+    fn ghost_waits(&self, s: &State, pid: &Pid) -> bool {
+        s.ghost
+            .procs
+            .get(pid)
+            .is_some_and(|g| g.state == ProcState::Waiting)
+    }
 }
 
 /// TIME: no process ever read a time earlier than one it read before (checked at each
@@ -397,8 +447,8 @@ pub fn inv_home(_: &SpriteModel, s: &State) -> bool {
 /// migrates, so they are CONS's business, not RES's.) And each host's stream table holds
 /// exactly the references of the descriptors living there, so a host a process left keeps
 /// no stream reference for it.
-pub fn inv_res(_: &SpriteModel, s: &State) -> bool {
-    stream_refs_exact(s) && homes_keep_only_their_own(s)
+pub fn inv_res(m: &SpriteModel, s: &State) -> bool {
+    stream_refs_exact(s) && homes_keep_only_their_own(m, s)
 }
 
 /// RES's stream-reference clause: each host's stream table holds exactly the references
@@ -448,7 +498,7 @@ fn refs_on(s: &State, here: vocab::HostId, sid: &vocab::StreamId) -> (usize, usi
 }
 
 /// RES's home clauses and the copy-on-reference residue.
-fn homes_keep_only_their_own(s: &State) -> bool {
+fn homes_keep_only_their_own(m: &SpriteModel, s: &State) -> bool {
     let live_of = |here: vocab::HostId, pid: &Pid| pid.home == here && s.procs.contains_key(pid);
     s.hosts.iter().enumerate().all(|(i, h)| {
         let here = vocab::HostId(i as u8);
@@ -471,8 +521,16 @@ fn homes_keep_only_their_own(s: &State) -> bool {
             && h.rendezvous
                 .zombies
                 .iter()
-                .all(|(_, (parent, _))| parent.home == here)
+                .all(|(_, (parent, _))| rendezvous_place(m, s, here, parent))
     })
+}
+
+/// Where a rendezvous may keep a parent's exit statuses: its home, and under
+/// `wait-on-current` the host it runs on (not a residual dependency either).
+fn rendezvous_place(m: &SpriteModel, s: &State, here: vocab::HostId, parent: &Pid) -> bool {
+    parent.home == here
+        || (m.cfg.switches.has(vocab::Switch::WaitOnCurrent)
+            && s.procs.get(parent).is_some_and(|p| p.host == here))
 }
 
 /// EVICT: on a host whose owner is present, every foreign process is on its way out
@@ -723,7 +781,7 @@ pub fn why(id: InvariantId, m: &SpriteModel, s: &State) -> String {
                 }
             })
         }),
-        RES => why_res(s),
+        RES => why_res(m, s),
         EVICT => s
             .migrations
             .iter()
@@ -986,40 +1044,20 @@ fn why_pid(s: &State) -> Option<String> {
 }
 
 fn why_wait(s: &State) -> Option<String> {
-    let zombies: BTreeMap<Pid, u8> = s
-        .hosts
-        .iter()
-        .flat_map(|h| h.rendezvous.zombies.iter().map(|(c, (_, st))| (*c, *st)))
-        .collect();
-    let ghost_zombies: BTreeMap<Pid, u8> = s
-        .ghost
-        .procs
-        .iter()
-        .filter_map(|(pid, p)| match p.state {
-            ProcState::Zombie(st) => Some((*pid, st)),
-            _ => None,
-        })
-        .collect();
-    if zombies != ghost_zombies {
+    let view = WaitView::of(s);
+    if view.zombies != view.ghost_zombies {
         let show = |z: &BTreeMap<Pid, u8>| {
             names(z.iter().map(|(p, st)| format!("{p} (status {st})")), "none")
         };
         return Some(format!(
-            "exit statuses waiting to be collected: {}; one Unix machine has {}",
-            show(&zombies),
-            show(&ghost_zombies)
+            "exit statuses kept for their parents to collect (at a rendezvous, or on their way to one): {}; one Unix machine has {}",
+            show(&view.zombies),
+            show(&view.ghost_zombies)
         ));
     }
-    s.procs.iter().find_map(|(pid, p)| {
-        let waits = p.status == Status::Waiting
-            || (p.status == Status::Migrating
-                && s.migrations.get(pid).is_some_and(|m| m.resume_waiting));
-        let ghost_waits = s
-            .ghost
-            .procs
-            .get(pid)
-            .is_some_and(|g| g.state == ProcState::Waiting);
-        (waits != ghost_waits).then(|| {
+    s.procs.keys().find_map(|pid| {
+        let waits = view.waiting.contains(pid);
+        (waits != view.ghost_waits(s, pid)).then(|| {
             if waits {
                 format!("{pid} waits but on one Unix machine its wait has returned")
             } else {
@@ -1029,8 +1067,8 @@ fn why_wait(s: &State) -> Option<String> {
     })
 }
 
-fn why_res(s: &State) -> Option<String> {
-    why_stream_refs(s).or_else(|| why_home_res(s))
+fn why_res(m: &SpriteModel, s: &State) -> Option<String> {
+    why_stream_refs(s).or_else(|| why_home_res(m, s))
 }
 
 fn why_stream_refs(s: &State) -> Option<String> {
@@ -1063,7 +1101,7 @@ fn why_stream_refs(s: &State) -> Option<String> {
     })
 }
 
-fn why_home_res(s: &State) -> Option<String> {
+fn why_home_res(m: &SpriteModel, s: &State) -> Option<String> {
     let live_of = |here: vocab::HostId, pid: &Pid| pid.home == here && s.procs.contains_key(pid);
     s.hosts.iter().enumerate().find_map(|(i, h)| {
         let here = vocab::HostId(i as u8);
@@ -1099,7 +1137,7 @@ fn why_home_res(s: &State) -> Option<String> {
         h.rendezvous
             .zombies
             .iter()
-            .find(|(_, (parent, _))| parent.home != here)
+            .find(|(_, (parent, _))| !rendezvous_place(m, s, here, parent))
             .map(|(child, (parent, _))| {
                 format!("{here} keeps the exit status of {child} for {parent}, though it is not {parent}'s home")
             })

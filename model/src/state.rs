@@ -238,6 +238,15 @@ pub struct Migration {
     pub resume_waiting: bool,
 }
 
+/// Under `wait-on-current`: a child's exit status on its way to the host where its parent
+/// was last known to run, where the rendezvous is (`Ctx::exit_notice_arrives`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ExitNotice {
+    pub parent: Pid,
+    pub status: u8,
+    pub to: HostId,
+}
+
 /// A signal on the wire.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SignalMsg {
@@ -260,6 +269,8 @@ pub struct State {
     pub signals: SmallMap<SignalMsg, u8, 2>,
     /// Page flushes in flight to the backing file (only under no-vm-flush).
     pub flushes: SmallMap<(Pid, PageNo), u8, 2>,
+    /// Exit notices in flight, by exited child (only under wait-on-current).
+    pub exit_notices: SmallMap<Pid, ExitNotice, 1>,
     /// How many times each of the configuration's cluster events has happened: four bits
     /// per event, in the configuration's order.
     pub events_used: u32,

@@ -7,11 +7,12 @@ use stateright::{Model, Path};
 use vocab::Switch;
 
 /// The `wait-on-current` counterexample of `specs/counterexamples/wait-on-current.md`: a
-/// parent waits at home, its child migrates to h2 and exits there, where the rendezvous
-/// the parent waits at is not.
+/// child exits while its parent moves to h1, the source sends the exit notice on to h1,
+/// and the parent moves again, home, before the notice arrives: h1 knows nothing of the
+/// parent any more, and the status is lost.
 fn wait_on_current() -> (SpriteModel, Vec<model::Action>) {
     let m = SpriteModel::new(configs::for_switch(Switch::WaitOnCurrent));
-    let path = trace::from_indices(&m, &[0, 1, 3, 2, 2, 2, 2, 0]).expect("a path");
+    let path = trace::from_indices(&m, &[0, 4, 6, 6, 0, 2, 2, 5, 2, 2, 2, 2]).expect("a path");
     (m, path)
 }
 
@@ -96,18 +97,22 @@ fn format_step_puts_the_alarm_after_its_cause_and_explains_it() {
     let text = m
         .format_step(&states[states.len() - 2], last)
         .expect("enabled");
-    let result = text.find("p0.1: exit(5)").expect("the exit");
-    let alarm = text.find("!! WAIT broken").expect("the alarm");
-    assert!(result < alarm, "the cause comes first:\n{text}");
+    let cause = text
+        .find("EXIT_NOTICE p0.1 arrives at h1")
+        .expect("the arrival");
+    let alarm = text.find("!! EXIT_NOTICE p0.1 lost").expect("the alarm");
+    assert!(cause < alarm, "the cause comes first:\n{text}");
     assert!(
-        text.contains(
-            "wakes no waiter but on one Unix machine it wakes p0.0 with child p0.1 status 5"
-        ),
-        "what happened beside what one Unix machine does:\n{text}"
+        text.contains("h1 knows nothing of p0.0, which has left"),
+        "what happened, in words:\n{text}"
     );
+    let broken = text
+        .find("Broken in the state after this step:\n  !! WAIT:")
+        .expect("the broken invariant");
+    assert!(alarm < broken, "{text}");
     assert!(
-        text.contains("Broken in the state after this step:\n  !! TR:"),
-        "{text}"
+        text[broken..].contains("one Unix machine has p0.1 (status 5)"),
+        "what one Unix machine keeps:\n{text}"
     );
 }
 
@@ -125,13 +130,13 @@ fn svg_of_a_counterexample_is_well_formed_and_ends_with_the_violation() {
     }
     // Messages are arrows labelled with their step.
     assert!(svg.contains("marker-end=\"url(#arrow)\""));
-    assert!(svg.contains(">4. MIG_INIT p0.1</text>"), "{svg}");
+    assert!(svg.contains(">3. MIG_INIT p0.0</text>"), "{svg}");
     // Results, with the arrow in them escaped.
     assert!(svg.contains("p0.0: fork() -&gt; p0.1, as on one Unix machine"));
     // The alarm, in red, and the broken invariants at the end.
-    assert!(svg.contains("!! WAIT broken: the exit wakes no waiter"));
-    let end = svg.rfind("BROKEN after step 8").expect("the closing list");
-    assert!(svg[end..].contains("WAIT: each exit status collected exactly once: at step 8"));
+    assert!(svg.contains("!! EXIT_NOTICE p0.1 lost: h1 knows nothing of p0.0"));
+    let end = svg.rfind("BROKEN after step 12").expect("the closing list");
+    assert!(svg[end..].contains("WAIT: each exit status collected exactly once: exit statuses"));
     assert!(!svg.contains("Some("));
 }
 

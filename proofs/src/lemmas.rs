@@ -57,8 +57,8 @@ fn host_ok(s: &State, h: HostId) -> bool {
 }
 
 /// shape: the state fits its configuration and Sprite's design: one host record per
-/// configured host; the design switches are Sprite's (no page flushes in flight, no
-/// residual pages, no copy-on-reference source); each process runs a configured script
+/// configured host; the design switches are Sprite's (no page flushes or exit notices in
+/// flight, no residual pages, no copy-on-reference source); each process runs a configured script
 /// with its pc within it, has the configured number of pages, at most `MAX_FDS`
 /// descriptors numbered below `MAX_FDS`, valid hosts, a live parent with the same home, and
 /// its home's user (`login` is the pid's home, which EVICT's "foreign" relies on);
@@ -70,6 +70,7 @@ pub fn shape(m: &SpriteModel, s: &State) -> bool {
         && (cfg.events.len() >= 8 || s.events_used >> (4 * cfg.events.len()) == 0)
         && (0..cfg.events.len()).all(|i| s.event_count(i) <= cfg.events[i].1)
         && s.flushes.is_empty()
+        && s.exit_notices.is_empty()
         && s.hosts.iter().all(|h| h.residue.is_empty())
         && s.procs.iter().all(|(pid, p)| {
             host_ok(s, pid.home)

@@ -65,6 +65,10 @@ fn kind(a: &Action) -> (Kind, Option<Action>) {
         ),
         Action::DeliverSignal { .. } => (
             sprite("DeliverSignal"),
+            Some(Action::ExitNoticeArrives { child: p, to: h }),
+        ),
+        Action::ExitNoticeArrives { .. } => (
+            switched("ExitNoticeArrives", Switch::WaitOnCurrent),
             Some(Action::FlushArrives(p, PageNo(0))),
         ),
         Action::FlushArrives(..) => (
@@ -222,6 +226,7 @@ fn the_walk_visits_every_kind_once() {
         Switch::NotifyTargetFirst,
         Switch::ReopenFiles,
         Switch::NoVmFlush,
+        Switch::WaitOnCurrent,
     ] {
         let taken = kinds_enabled(configs::for_switch(sw), 20_000);
         assert!(taken.iter().all(|k| walked.contains(k)), "{sw}: {taken:?}");

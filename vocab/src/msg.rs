@@ -79,11 +79,15 @@ pub enum MsgKind {
     /// The `local-pids` alternative: a host that created and named a child tells the
     /// parent's home of it, so that the parent's wait knows it has one.
     ChildNotice,
+    /// The `wait-on-current` alternative, in the implementation: the parent's host tells
+    /// the child's home that the child's exit status was collected, so that the home frees
+    /// the pid it kept for it. (The model frees it at the collection itself.)
+    Reaped,
 }
 
 impl MsgKind {
     /// Every kind, in declaration order (`ALL[k as usize] == k`).
-    pub const ALL: [MsgKind; 32] = [
+    pub const ALL: [MsgKind; 33] = [
         MsgKind::MigInit,
         MsgKind::MigInitReply,
         MsgKind::MigStart,
@@ -116,6 +120,7 @@ impl MsgKind {
         MsgKind::HostEvict,
         MsgKind::HostAvailable,
         MsgKind::ChildNotice,
+        MsgKind::Reaped,
     ];
 
     pub fn name(self) -> &'static str {
@@ -152,6 +157,7 @@ impl MsgKind {
             MsgKind::HostEvict => "HOST_EVICT",
             MsgKind::HostAvailable => "HOST_AVAILABLE",
             MsgKind::ChildNotice => "CHILD_NOTICE",
+            MsgKind::Reaped => "REAPED",
         }
     }
 }
@@ -219,6 +225,6 @@ mod tests {
             assert_eq!(*k as usize, i, "{k}");
         }
         // The last variant closes the list: a kind added after it makes this fail.
-        assert_eq!(MsgKind::ALL.len(), MsgKind::ChildNotice as usize + 1);
+        assert_eq!(MsgKind::ALL.len(), MsgKind::Reaped as usize + 1);
     }
 }

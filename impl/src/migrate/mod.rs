@@ -24,6 +24,7 @@
 mod exec;
 mod files;
 mod proc_state;
+mod rendezvous;
 mod signals;
 mod vm;
 
@@ -77,6 +78,11 @@ pub trait MigrationModule {
     }
     fn flush_reply(_k: &mut Kernel, _cx: &Cx, _reply: &Msg) {}
     fn encapsulate(k: &mut Kernel, cx: &Cx) -> Self::State;
+    /// Whether this state is left out of the buffer (the target then gets no part of this
+    /// module), because it says nothing.
+    fn omit(_st: &Self::State) -> bool {
+        false
+    }
     /// On the target; returns follow-up RPCs made before the process resumes.
     fn deencapsulate(k: &mut Kernel, pcb: &mut Pcb, st: Self::State, cx: &Cx) -> Vec<Rpc>;
     fn install_reply(_k: &mut Kernel, _cx: &Cx, _req: &Msg, _reply: &Msg) {}
@@ -92,7 +98,8 @@ pub trait Entry: Sync {
     fn prepare(&self, k: &Kernel, pcb: &Pcb, cx: &Cx) -> Result<(), Refusal>;
     fn flush(&self, k: &mut Kernel, cx: &Cx) -> Vec<Rpc>;
     fn flush_reply(&self, k: &mut Kernel, cx: &Cx, reply: &Msg);
-    fn encapsulate(&self, k: &mut Kernel, cx: &Cx) -> Vec<u8>;
+    /// The module's part, or `None` when it is left out (`MigrationModule::omit`).
+    fn encapsulate(&self, k: &mut Kernel, cx: &Cx) -> Option<Vec<u8>>;
     fn deencapsulate(
         &self,
         k: &mut Kernel,
@@ -125,8 +132,9 @@ impl<M: MigrationModule> Entry for Adapter<M> {
     fn flush_reply(&self, k: &mut Kernel, cx: &Cx, reply: &Msg) {
         M::flush_reply(k, cx, reply)
     }
-    fn encapsulate(&self, k: &mut Kernel, cx: &Cx) -> Vec<u8> {
-        postcard::to_allocvec(&M::encapsulate(k, cx)).unwrap_or_default()
+    fn encapsulate(&self, k: &mut Kernel, cx: &Cx) -> Option<Vec<u8>> {
+        let st = M::encapsulate(k, cx);
+        (!M::omit(&st)).then(|| postcard::to_allocvec(&st).unwrap_or_default())
     }
     fn deencapsulate(
         &self,
@@ -147,12 +155,13 @@ impl<M: MigrationModule> Entry for Adapter<M> {
 }
 
 /// The one ordered list of modules (Sprite: PROC, EXEC, VM, FS, ..., SIG).
-pub static TABLE: [&dyn Entry; 5] = [
+pub static TABLE: [&dyn Entry; 6] = [
     &Adapter::<proc_state::ProcModule>(PhantomData),
     &Adapter::<exec::ExecModule>(PhantomData),
     &Adapter::<vm::VmModule>(PhantomData),
     &Adapter::<files::FilesModule>(PhantomData),
     &Adapter::<signals::SignalsModule>(PhantomData),
+    &Adapter::<rendezvous::RendezvousModule>(PhantomData),
 ];
 
 fn entry(token: u8) -> Option<&'static dyn Entry> {
@@ -482,9 +491,11 @@ fn send_state(k: &mut Kernel, pid: Pid) {
     let parts: Vec<Part> = TABLE
         .iter()
         .filter(|e| e.needed_for(cx.kind))
-        .map(|e| Part {
-            token: e.token(),
-            bytes: e.encapsulate(k, &cx),
+        .filter_map(|e| {
+            Some(Part {
+                token: e.token(),
+                bytes: e.encapsulate(k, &cx)?,
+            })
         })
         .collect();
     let buf = postcard::to_allocvec(&parts).unwrap_or_default();
@@ -832,7 +843,10 @@ fn resume_target(k: &mut Kernel, pid: Pid) {
     });
     match m.cx.kind {
         MigKind::Migrate | MigKind::Exec => k.done(pid, Ok(Value::Unit)),
-        MigKind::Evict => k.maybe_evict(pid),
+        MigKind::Evict => {
+            k.waiter_arrived(pid);
+            k.maybe_evict(pid);
+        }
     }
 }
 
