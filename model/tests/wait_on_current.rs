@@ -4,7 +4,7 @@
 //! status. Each test also pins a rule of the invariants the switch is judged by (WAIT with
 //! statuses in flight, RES with a rendezvous on the parent's host).
 
-use model::log::Log;
+use model::log::{Actor, Line, Log};
 use model::properties::{inv_pid, inv_res, inv_wait};
 use model::state::{State, Status};
 use model::{configs, Action, SpriteModel};
@@ -37,6 +37,29 @@ fn go(m: &SpriteModel, s: &State, text: &str) -> (State, Vec<(Pid, Op, Outcome)>
     (next, log.outcomes())
 }
 
+/// The messages the enabled action printed as `text` sends, as `from -> to: text`.
+fn messages(m: &SpriteModel, s: &State, text: &str) -> Vec<String> {
+    let mut enabled = Vec::new();
+    m.enabled(s, &mut enabled);
+    let a = enabled
+        .into_iter()
+        .find(|a| a.to_string() == text)
+        .expect("enabled");
+    let mut log = Log::on();
+    m.apply(s, a, &mut log).expect("enabled");
+    let name = |a: &Actor| match a {
+        Actor::Host(h) => h.to_string(),
+        other => format!("{other:?}"),
+    };
+    log.into_lines()
+        .iter()
+        .filter_map(|l| match l {
+            Line::Msg { from, to, text } => Some(format!("{} -> {}: {text}", name(from), name(to))),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Takes the steps in order; every state on the way satisfies WAIT, RES and PID and has
 /// nothing flagged.
 fn path(m: &SpriteModel, mut s: State, steps: &[&str]) -> State {
@@ -65,7 +88,15 @@ fn a_status_on_its_way_to_the_parent_counts_as_kept_and_is_collected_on_arrival(
     let s = path(&m, m.initial(), &TO_H1);
     // The child runs on h1 with its parent; its exit goes to the home (h0), which sends it
     // on to h1.
-    let s = path(&m, s, &["p0.0: fork()", "p0.1: exit(5)"]);
+    let s = path(&m, s, &["p0.0: fork()"]);
+    assert_eq!(
+        messages(&m, &s, "p0.1: exit(5)"),
+        [
+            "h1 -> h0: EXIT_NOTICE p0.1 status 5",
+            "h0 -> h1: EXIT_NOTICE p0.1 status 5, for p0.0"
+        ]
+    );
+    let s = path(&m, s, &["p0.1: exit(5)"]);
     let n = s.exit_notices.get(&C).copied().expect("on its way");
     assert_eq!((n.parent, n.status, n.to), (P, 5, H1));
     assert!(s.hosts.iter().all(|h| h.rendezvous.zombies.is_empty()));
@@ -102,8 +133,10 @@ fn a_waiting_parent_is_answered_by_the_notice_when_it_arrives() {
 #[test]
 fn the_rendezvous_moves_with_the_parent() {
     let m = model();
-    // At home, the exit is recorded at once, on h0.
-    let s = path(&m, m.initial(), &["p0.0: fork()", "p0.1: exit(5)"]);
+    // At home, the exit is recorded at once, on h0, with no message.
+    let s = path(&m, m.initial(), &["p0.0: fork()"]);
+    assert!(messages(&m, &s, "p0.1: exit(5)").is_empty());
+    let s = path(&m, s, &["p0.1: exit(5)"]);
     assert!(s.exit_notices.is_empty());
     assert_eq!(s.host(H0).rendezvous.zombies.get(&C), Some(&(P, 5)));
     let s = path(&m, s, &TO_H1[..3]);
@@ -167,6 +200,57 @@ fn the_status_is_lost_when_the_parent_has_moved_on() {
         !inv_wait(&m, &s),
         "one Unix machine keeps p0.1's status for p0.0"
     );
+}
+
+/// A host the parent left sends a notice on only while that host is the source of the
+/// parent's move; a host it left earlier knows nothing, even while it moves again.
+#[test]
+fn only_the_source_of_a_move_sends_a_notice_on() {
+    let mut cfg = configs::for_switch(Switch::WaitOnCurrent);
+    cfg.scripts[0].budget = Some(4);
+    let m = SpriteModel::new(cfg);
+    let s = path(&m, m.initial(), &OVERTAKEN);
+    let s = path(
+        &m,
+        s,
+        &["p0.0: migrate(to h2)", "MIG_INIT p0.0", "MIG_STATE p0.0"],
+    );
+    assert!(s.migrations.contains_key(&P) && s.exit_notices.contains_key(&C));
+    let (s, _) = go(&m, &s, "EXIT_NOTICE p0.1 arrives at h1");
+    assert!(
+        s.exit_notices.is_empty(),
+        "h1 sent it on: {:?}",
+        s.exit_notices
+    );
+}
+
+/// A waiting parent counts as answered only by a notice of its own child: here p1.0's
+/// answer is on its way while p0.0 waits for a child still alive.
+#[test]
+fn a_waiting_parent_is_answered_only_by_its_own_childs_notice() {
+    let mut cfg = configs::for_switch(Switch::WaitOnCurrent);
+    // p1.0 runs the parents' program too.
+    cfg.procs[1].script = cfg.procs[0].script;
+    let m = SpriteModel::new(cfg);
+    let s = path(
+        &m,
+        m.initial(),
+        &[
+            "p1.0: migrate(to h0)",
+            "MIG_INIT p1.0",
+            "MIG_STATE p1.0",
+            "HOME_UPDATE p1.0",
+            "RESUME p1.0",
+            "p1.0: fork()",
+            "p1.0: wait()",
+            "p1.1: exit(5)",
+            "p0.0: fork()",
+            "p0.0: wait()",
+        ],
+    );
+    assert!(s.exit_notices.contains_key(&Pid::new(1, 1)));
+    assert_eq!(s.procs[&P].status, Status::Waiting);
+    assert!(inv_wait(&m, &s));
 }
 
 #[test]
