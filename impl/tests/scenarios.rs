@@ -443,12 +443,86 @@ fn wait_on_current_follows_the_parent_over_first_in_first_out_channels() {
             })),
             "seed {seed}"
         );
-        let k = c.kernel(H0).expect("h0");
+        // Collected: no host keeps the status, the home has freed the pid, and the hosts
+        // the parent left keep nothing of its rendezvous.
+        for (h, k) in c.kernels() {
+            assert!(k.local_rdv.is_empty(), "seed {seed}: {h}");
+        }
         assert!(
-            k.local_rdv.is_empty() && !k.home.contains_key(&child),
+            !c.kernel(H0).expect("h0").home.contains_key(&child),
             "seed {seed}"
         );
     }
+}
+
+/// `wait-on-current`: a parent blocked in wait is evicted (its rendezvous moves with it) while
+/// its child exits; the status reaches it on the way (at the source, or at the target before
+/// it resumes) and answers the wait once it runs again, whatever the schedule.
+#[test]
+fn wait_on_current_answers_a_waiter_that_was_moving_when_the_status_came() {
+    let child = Pid::new(0, 1);
+    for seed in 0..40 {
+        let mut c = Cluster::new(&cfg(Switches::only(Switch::WaitOnCurrent)), seed).unwrap();
+        run(&mut c, P, Op::Migrate { target: H1 });
+        run(&mut c, P, Op::Fork);
+        run(&mut c, child, Op::Migrate { target: H0 });
+        let wait = c.submit(P, Op::Wait);
+        c.run_until_quiescent().expect("quiescent");
+        assert_eq!(c.outcome(wait), None, "seed {seed}: blocked");
+        // The owner of h1 returns: the waiting parent is evicted home while its child exits.
+        c.event(ClusterEvent::OwnerReturns(H1)).expect("event");
+        c.submit(child, Op::Exit { status: 7 });
+        c.run_until_quiescent().expect("quiescent");
+        assert_eq!(
+            c.outcome(wait),
+            Some(Ok(Value::Child {
+                pid: child,
+                status: 7
+            })),
+            "seed {seed}"
+        );
+        assert_eq!(c.host_of(P), Some(H0), "seed {seed}");
+    }
+}
+
+/// `wait-on-current` keeps Unix's pid rules: an exited child that was not collected keeps
+/// its pid (a kill of it succeeds), and once collected (here and through REAPED from
+/// another host) its pid is free again, exactly as in Sprite's design.
+#[test]
+fn wait_on_current_frees_a_pid_once_the_status_is_collected() {
+    let child = Pid::new(0, 1);
+    let results = |switches| {
+        let mut c = Cluster::new(&cfg(switches), 3).unwrap();
+        let mut out = Vec::new();
+        for away in [false, true] {
+            if away {
+                out.push(run(&mut c, P, Op::Migrate { target: H1 }));
+            }
+            let forked = run(&mut c, P, Op::Fork);
+            let Some(Ok(Value::Pid(kid))) = forked else {
+                panic!("fork: {forked:?}");
+            };
+            out.push(forked);
+            out.push(run(&mut c, kid, Op::Exit { status: 7 }));
+            out.push(run(&mut c, Q, Op::Kill { pid: kid }));
+            out.push(run(&mut c, P, Op::Wait));
+            out.push(run(&mut c, Q, Op::Kill { pid: kid }));
+        }
+        out
+    };
+    let sprite = results(Switches::SPRITE);
+    assert_eq!(sprite[0], Some(Ok(Value::Pid(child))));
+    assert_eq!(
+        sprite[2],
+        Some(Ok(Value::Unit)),
+        "a zombie can be signalled"
+    );
+    assert_eq!(
+        sprite[4],
+        Some(Err(Errno::ESRCH)),
+        "a collected child cannot"
+    );
+    assert_eq!(results(Switches::only(Switch::WaitOnCurrent)), sprite);
 }
 
 #[test]
