@@ -525,6 +525,58 @@ fn wait_on_current_frees_a_pid_once_the_status_is_collected() {
     assert_eq!(results(Switches::only(Switch::WaitOnCurrent)), sprite);
 }
 
+/// `wait-on-current`: a parent evicted while it is not waiting keeps its exited child's
+/// status through the move, and collects it afterwards; a parent evicted while waiting is
+/// answered only by a status of its own children (here another process's zombie, a
+/// grandchild's, is on the host it moves to).
+#[test]
+fn wait_on_current_moves_statuses_with_their_parent_only() {
+    let child = Pid::new(0, 1);
+    let mut c = Cluster::new(&cfg(Switches::only(Switch::WaitOnCurrent)), 5).unwrap();
+    run(&mut c, P, Op::Migrate { target: H1 });
+    run(&mut c, P, Op::Fork);
+    run(&mut c, child, Op::Exit { status: 7 });
+    c.event(ClusterEvent::OwnerReturns(H1)).expect("event");
+    c.run_until_quiescent().expect("quiescent");
+    assert_eq!(c.host_of(P), Some(H0));
+    assert_eq!(
+        run(&mut c, P, Op::Wait),
+        Some(Ok(Value::Child {
+            pid: child,
+            status: 7
+        }))
+    );
+
+    let (kid, grandchild) = (Pid::new(0, 1), Pid::new(0, 2));
+    let mut c = Cluster::new(&cfg(Switches::only(Switch::WaitOnCurrent)), 5).unwrap();
+    run(&mut c, P, Op::Fork);
+    run(&mut c, kid, Op::Fork);
+    run(&mut c, grandchild, Op::Exit { status: 3 });
+    run(&mut c, P, Op::Migrate { target: H1 });
+    run(&mut c, P, Op::Fork);
+    let wait = c.submit(P, Op::Wait);
+    c.run_until_quiescent().expect("quiescent");
+    assert_eq!(c.outcome(wait), None, "its child on h1 is alive");
+    c.event(ClusterEvent::OwnerReturns(H1)).expect("event");
+    c.run_until_quiescent().expect("quiescent");
+    assert_eq!(c.outcome(wait), None, "p0.2 is not its child");
+    assert_eq!(
+        run(&mut c, kid, Op::Wait),
+        Some(Ok(Value::Child {
+            pid: grandchild,
+            status: 3
+        }))
+    );
+}
+
+/// Sprite's design sends no rendezvous in MIG_STATE: a null migration costs the 3 RPCs and
+/// 97 bytes that specs/costs.md calibrates `migrate_fixed_ms` from.
+#[test]
+fn a_null_migration_carries_no_rendezvous() {
+    let s = sprite::calibrate::measure().expect("measured");
+    assert_eq!((s.null.rpcs(), s.null.bytes()), (3, 97));
+}
+
 #[test]
 fn sig_signal_during_migration_arrives_exactly_once() {
     for seed in 0..100 {
