@@ -815,8 +815,9 @@ impl Ctx<'_> {
     /// Under `wait-on-current`: the exit status goes to the rendezvous on the host where
     /// the parent runs. The home, which locates its processes for signals too, is told
     /// (EXIT_NOTICE, as in Sprite) and sends the notice on to where its table says the
-    /// parent is (the source, while it moves). Taken at once when that is the home itself;
-    /// otherwise it is in flight (`exit_notice_arrives`).
+    /// parent is (the source, while it moves), unless the parent's state is at the home
+    /// already. Taken at once when that is the home itself; otherwise it is in flight
+    /// (`exit_notice_arrives`).
     fn send_exit_notice(
         &mut self,
         child: Pid,
@@ -834,7 +835,10 @@ impl Ctx<'_> {
         if !self.s.host(home).up {
             return None;
         }
+        // A parent whose state is at the home already (moving home, its table not yet
+        // updated) is taken here; otherwise the table says where it is.
         let to = match self.s.host(parent.home).home_table.get(&parent)? {
+            _ if self.s.procs[&parent].host == home => home,
             Loc::At(h) | Loc::Moving(h, _) => *h,
         };
         let notice = ExitNotice { parent, status, to };

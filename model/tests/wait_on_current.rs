@@ -19,9 +19,8 @@ fn model() -> SpriteModel {
     SpriteModel::new(configs::for_switch(Switch::WaitOnCurrent))
 }
 
-/// Takes the enabled action printed as `text`; returns the state after it and the results
-/// of the operations that returned in it.
-fn go(m: &SpriteModel, s: &State, text: &str) -> (State, Vec<(Pid, Op, Outcome)>) {
+/// Takes the enabled action printed as `text`; returns the state after it and its log.
+fn take(m: &SpriteModel, s: &State, text: &str) -> (State, Log) {
     let mut enabled = Vec::new();
     m.enabled(s, &mut enabled);
     let a = enabled
@@ -34,24 +33,25 @@ fn go(m: &SpriteModel, s: &State, text: &str) -> (State, Vec<(Pid, Op, Outcome)>
         });
     let mut log = Log::on();
     let next = m.apply(s, a, &mut log).expect("enabled");
+    (next, log)
+}
+
+/// The state after the action printed as `text`, and the results of the operations that
+/// returned in it.
+fn go(m: &SpriteModel, s: &State, text: &str) -> (State, Vec<(Pid, Op, Outcome)>) {
+    let (next, log) = take(m, s, text);
     (next, log.outcomes())
 }
 
-/// The messages the enabled action printed as `text` sends, as `from -> to: text`.
+/// The messages the action printed as `text` sends, as `from -> to: text`.
 fn messages(m: &SpriteModel, s: &State, text: &str) -> Vec<String> {
-    let mut enabled = Vec::new();
-    m.enabled(s, &mut enabled);
-    let a = enabled
-        .into_iter()
-        .find(|a| a.to_string() == text)
-        .expect("enabled");
-    let mut log = Log::on();
-    m.apply(s, a, &mut log).expect("enabled");
     let name = |a: &Actor| match a {
         Actor::Host(h) => h.to_string(),
         other => format!("{other:?}"),
     };
-    log.into_lines()
+    take(m, s, text)
+        .1
+        .into_lines()
         .iter()
         .filter_map(|l| match l {
             Line::Msg { from, to, text } => Some(format!("{} -> {}: {text}", name(from), name(to))),
@@ -150,6 +150,26 @@ fn the_rendezvous_moves_with_the_parent() {
         results,
         vec![(P, Op::Wait, Ok(Value::Child { pid: C, status: 5 }))]
     );
+}
+
+/// A parent moving home whose state has arrived there gets the status at the home at once,
+/// though the home's table still says it is moving from its source.
+#[test]
+fn a_parent_whose_state_is_home_already_is_told_at_home() {
+    let m = model();
+    let s = path(&m, m.initial(), &TO_H1);
+    let s = path(
+        &m,
+        s,
+        &["p0.0: fork()", "p0.0: migrate(to h0)", "MIG_STATE p0.0"],
+    );
+    assert_eq!(
+        messages(&m, &s, "p0.1: exit(5)"),
+        ["h1 -> h0: EXIT_NOTICE p0.1 status 5"]
+    );
+    let s = path(&m, s, &["p0.1: exit(5)"]);
+    assert!(s.exit_notices.is_empty());
+    assert_eq!(s.host(H0).rendezvous.zombies.get(&C), Some(&(P, 5)));
 }
 
 #[test]
