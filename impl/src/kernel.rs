@@ -101,10 +101,16 @@ pub enum Pending {
     ExitNotify,
     Wait,
     /// A call forwarded home (gettimeofday, getpgrp, setpgid).
-    Forwarded,
+    Forwarded(Forwarded),
     /// A signal (kill) or a group's signals (killpg) sent to a home, which answers.
     Kill {
         to: HostId,
+    },
+    /// killpg under `local-pids`, sent to every host: the hosts yet to answer, and whether
+    /// one of those that did signalled a member.
+    KillpgAll {
+        waiting: BTreeSet<HostId>,
+        signalled: bool,
     },
     Pipe,
     Fault {
@@ -133,6 +139,11 @@ pub struct Pcb {
     /// The arguments its program was started with by the last `exec` (when a scenario
     /// gives them): they move with the process, and a forked child has them too.
     pub args: Vec<String>,
+    /// Its process group: Sprite's family id, which the PCB carries and migration moves
+    /// [SRC procMigrate.c]. The home's record (`HomeEntry::pgrp`) is the one getpgrp and
+    /// killpg read; setpgid changes both, jointly [TH App. A: `setpgrp` is joint]. This copy
+    /// is what a host that creates a child without asking the home (`local-pids`) gives it.
+    pub pgrp: Pid,
 }
 
 impl Pcb {
@@ -149,6 +160,7 @@ impl Pcb {
             pending: None,
             evict_pending: false,
             args: Vec::new(),
+            pgrp: pid,
         }
     }
     pub fn idle(&self) -> bool {
@@ -1042,8 +1054,13 @@ impl Kernel {
             .filter(|p| p.home == me)
             .map(|p| p.index)
             .collect();
-        // Under `local-pids` the parent's entry is at its own home, not here.
-        let pgrp = self.home.get(&parent).map_or(parent, |e| e.pgrp);
+        // The child is in its parent's group. Under `local-pids` the parent's record is at
+        // its own home, not here: the group comes from the parent's PCB, which runs here.
+        let pgrp = match (self.home.get(&parent), self.procs.get(&parent)) {
+            (Some(e), _) => e.pgrp,
+            (None, Some(pcb)) => pcb.pgrp,
+            (None, None) => parent,
+        };
         let index = smallest_free(&used, |i| i).ok_or(Errno::EAGAIN)?;
         if index == u8::MAX {
             return Err(Errno::EAGAIN);
@@ -1102,6 +1119,7 @@ impl Kernel {
             pending: None,
             evict_pending: false,
             args: parent.args.clone(),
+            pgrp: parent.pgrp,
         };
         self.procs.insert(child, pcb);
         self.hints.insert(child, self.host());
@@ -1782,7 +1800,14 @@ impl Kernel {
                 }
             }
             Msg::ForwardReply { pid, outcome } => {
-                if self.pending(pid) == Some(&Pending::Forwarded) {
+                if let Some(Pending::Forwarded(call)) = self.pending(pid) {
+                    // setpgid is joint: the home changed its record, and the PCB here
+                    // takes the same group.
+                    if let (Forwarded::Setpgid { pgrp }, Ok(_)) = (*call, &outcome) {
+                        if let Some(pcb) = self.procs.get_mut(&pid) {
+                            pcb.pgrp = pgrp;
+                        }
+                    }
                     self.done(pid, outcome);
                 }
             }
@@ -1791,11 +1816,15 @@ impl Kernel {
                     self.done(pid, outcome);
                 }
             }
-            Msg::SignalReply { sender, outcome } => {
-                if matches!(self.pending(sender), Some(Pending::Kill { .. })) {
-                    self.done(sender, outcome);
+            Msg::SignalReply { sender, outcome } => match self.pending(sender) {
+                Some(Pending::Kill { .. }) => self.done(sender, outcome),
+                Some(Pending::KillpgAll { .. }) => {
+                    if let Some(h) = src {
+                        self.killpg_answered(sender, h, outcome.is_ok());
+                    }
                 }
-            }
+                _ => {}
+            },
             Msg::ExitAck { pid } => {
                 if self.pending(pid) == Some(&Pending::ExitNotify) {
                     self.procs.remove(&pid);
@@ -2250,6 +2279,9 @@ impl Kernel {
                 self.kill_local(pid, true);
             } else if pend == (Pending::Kill { to: h }) {
                 self.done(pid, Err(Errno::ESRCH));
+            } else if matches!(&pend, Pending::KillpgAll { waiting, .. } if waiting.contains(&h)) {
+                // A crashed host's processes are gone: none of them was signalled.
+                self.killpg_answered(pid, h, false);
             }
         }
     }

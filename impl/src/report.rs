@@ -1047,7 +1047,7 @@ mod tests {
             [
                 "migrate_fixed_ms 72.80",
                 "file_work_ms 6.21",
-                "exec_fixed_ms 28.65",
+                "exec_fixed_ms 28.64",
                 "migd_call_ms 10.94"
             ]
         );
@@ -1080,7 +1080,7 @@ mod tests {
                 e.alternative.bytes,
                 e.alternative_ms
             ),
-            "32 1115 461.9 / 19 687 350.4"
+            "32 1121 461.9 / 19 690 350.4"
         );
         assert!(r.speedup.within_tolerance);
         for p in &r.speedup.points {

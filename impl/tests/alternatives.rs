@@ -275,3 +275,98 @@ fn local_pids_children_report_their_exit_but_stay_when_the_owner_returns() {
         "the child of h0's user stays on the owner's host"
     );
 }
+
+/// local-pids with process groups: a child named and homed by the host that creates it is
+/// still in its parent's group, which the creating host reads from the parent's PCB
+/// (Sprite's family id, which migration moves); the group then spans two homes, and a
+/// killpg, sent to every host under the switch, signals every member, as one Unix machine
+/// would. A group joined by setpgid before the parent moved is the one the child gets.
+#[test]
+fn local_pids_groups_span_homes_and_killpg_reaches_every_member() {
+    const P: Pid = Pid::new(0, 0);
+    const Q: Pid = Pid::new(0, 1);
+    let h1 = HostId(1);
+    let mut cfg = ClusterConfig::simple(3, &[(P, 1), (Q, 1)]);
+    cfg.switches = Switches::only(Switch::LocalPids);
+    let mut c = Cluster::new(&cfg, 0).unwrap();
+    // P joins Q's group at home, then moves: its PCB carries the group to h1.
+    assert_eq!(
+        c.run_op(P, Op::Setpgid { pgrp: Q }).unwrap(),
+        Some(Ok(Value::Unit))
+    );
+    assert_eq!(
+        c.run_op(P, Op::Migrate { target: h1 }).unwrap(),
+        Some(Ok(Value::Unit))
+    );
+    let Some(Ok(Value::Pid(child))) = c.run_op(P, Op::Fork).unwrap() else {
+        panic!("fork failed");
+    };
+    assert_eq!(child.home, h1, "named by the creating host");
+    assert_eq!(
+        c.run_op(child, Op::Getpgrp).unwrap(),
+        Some(Ok(Value::Pid(Q))),
+        "in its parent's group, not one named after its parent"
+    );
+    // The group's home is h0; the child's record is on h1. Both hear the killpg.
+    assert_eq!(
+        c.run_op(child, Op::Killpg { pgrp: Q }).unwrap(),
+        Some(Ok(Value::Unit))
+    );
+    c.run_until_quiescent().unwrap();
+    let signals = |c: &Cluster, p: Pid| c.view().process(p).map(|p| p.signals);
+    assert_eq!(signals(&c, P), Some(1));
+    assert_eq!(signals(&c, Q), Some(1));
+    assert_eq!(signals(&c, child), Some(1), "the member homed on h1");
+    // A group nobody is in: every host answers that it has none.
+    assert_eq!(
+        c.run_op(
+            child,
+            Op::Killpg {
+                pgrp: Pid::new(2, 7)
+            }
+        )
+        .unwrap(),
+        Some(Err(vocab::Errno::ESRCH))
+    );
+    // With a host down, the others' answers still end the call.
+    c.event(vocab::ClusterEvent::Crash(HostId(2))).unwrap();
+    c.run_until_quiescent().unwrap();
+    assert_eq!(
+        c.run_op(P, Op::Killpg { pgrp: Q }).unwrap(),
+        Some(Ok(Value::Unit))
+    );
+    c.run_until_quiescent().unwrap();
+    assert_eq!(signals(&c, child), Some(2));
+}
+
+/// In Sprite's design setpgid is joint: the home changes its record and the caller's PCB
+/// takes the group as well, and the group moves with the process.
+#[test]
+fn setpgid_is_joint_and_the_group_moves_with_the_process() {
+    const P: Pid = Pid::new(0, 0);
+    const Q: Pid = Pid::new(0, 1);
+    let h1 = HostId(1);
+    let cfg = ClusterConfig::simple(2, &[(P, 1), (Q, 1)]);
+    let mut c = Cluster::new(&cfg, 0).unwrap();
+    assert_eq!(
+        c.run_op(P, Op::Migrate { target: h1 }).unwrap(),
+        Some(Ok(Value::Unit))
+    );
+    assert_eq!(
+        c.run_op(P, Op::Setpgid { pgrp: Q }).unwrap(),
+        Some(Ok(Value::Unit))
+    );
+    let pcb_group =
+        |c: &Cluster, h: HostId| c.kernel(h).and_then(|k| k.procs.get(&P)).map(|p| p.pgrp);
+    assert_eq!(pcb_group(&c, h1), Some(Q), "the PCB on h1, by the reply");
+    assert_eq!(
+        c.run_op(P, Op::Migrate { target: HostId(0) }).unwrap(),
+        Some(Ok(Value::Unit))
+    );
+    assert_eq!(pcb_group(&c, HostId(0)), Some(Q), "moved with the process");
+    assert_eq!(
+        c.run_op(P, Op::Setpgid { pgrp: P }).unwrap(),
+        Some(Ok(Value::Unit))
+    );
+    assert_eq!(pcb_group(&c, HostId(0)), Some(P), "at home, at once");
+}

@@ -5,10 +5,15 @@
 //! the group's id knows every member, and killpg sends each member one signal through the
 //! home-routed path of `kill`: held while the member moves, forwarded once it has arrived
 //! (SIG holds for killpg as for kill, also mid-migration).
+//!
+//! Under the rejected `local-pids` a child forked away from its parent's home is homed on
+//! the host that creates it, yet it stays in its parent's group: a group can then span
+//! homes, and only each member's home knows it is a member. killpg is then sent to every
+//! host, each home signals its own members, and the call fails only if none had one.
 
 use crate::ctx::Ctx;
 use crate::log::Actor;
-use vocab::{Errno, HostId, Outcome, Pid, Value};
+use vocab::{Errno, HostId, Outcome, Pid, Switch, Value};
 
 impl Ctx<'_> {
     fn forward_home(&mut self, h: HostId, home: HostId, what: impl FnOnce() -> String) {
@@ -26,13 +31,37 @@ impl Ctx<'_> {
         g.map(Value::Pid).ok_or(Errno::ESRCH)
     }
 
-    /// Whether some live process is in `pgrp`: all members are processes of `pgrp.home`,
-    /// whose home knows them.
+    /// The hosts whose processes may be in `pgrp`: the group's home, which in Sprite's
+    /// design homes every member; under `local-pids`, every host that is up.
+    fn group_homes(&self, pgrp: Pid) -> Vec<HostId> {
+        if self.on(Switch::LocalPids) {
+            let hosts = self.s.hosts.iter().enumerate();
+            hosts
+                .filter(|(_, h)| h.up)
+                .map(|(i, _)| HostId(i as u8))
+                .collect()
+        } else if (pgrp.home.0 as usize) < self.s.hosts.len() {
+            vec![pgrp.home]
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// The live members of `pgrp` whose home is `home`, as that home records them.
+    fn members_at(&self, home: HostId, pgrp: Pid) -> Vec<Pid> {
+        let recorded = self.s.host(home).groups.iter();
+        recorded
+            .filter(|(_, g)| **g == pgrp)
+            .map(|(p, _)| *p)
+            .collect()
+    }
+
+    /// Whether some live process is in `pgrp`.
     fn group_exists(&self, pgrp: Pid) -> bool {
-        self.s
-            .hosts
-            .get(pgrp.home.0 as usize)
-            .is_some_and(|home| home.groups.values().any(|g| *g == pgrp))
+        let homes = self.group_homes(pgrp);
+        homes
+            .into_iter()
+            .any(|h| !self.members_at(h, pgrp).is_empty())
     }
 
     /// setpgid: the caller makes its own group, or joins an existing group of its home.
@@ -45,28 +74,24 @@ impl Ctx<'_> {
         Ok(Value::Unit)
     }
 
-    /// killpg: to the group's home, which signals each member as `kill` does.
+    /// killpg: to the group's home (under `local-pids`, to every host), which signals each
+    /// of its members as `kill` does.
     pub fn killpg(&mut self, h: HostId, pgrp: Pid) -> Outcome {
-        let home = pgrp.home;
-        let Some(hh) = self.s.hosts.get(home.0 as usize) else {
-            return Err(Errno::ESRCH);
-        };
-        self.log.msg(Actor::Host(h), Actor::Host(home), || {
-            format!("SIGNAL group {pgrp}")
-        });
-        let members: Vec<Pid> = hh
-            .groups
-            .iter()
-            .filter(|(_, g)| **g == pgrp)
-            .map(|(p, _)| *p)
-            .collect();
-        if members.is_empty() {
-            return Err(Errno::ESRCH);
+        let mut signalled = false;
+        for home in self.group_homes(pgrp) {
+            self.log.msg(Actor::Host(h), Actor::Host(home), || {
+                format!("SIGNAL group {pgrp}")
+            });
+            for m in self.members_at(home, pgrp) {
+                let loc = self.s.host(home).home_table[&m];
+                self.home_forwards_signal(m, loc);
+                signalled = true;
+            }
         }
-        for m in members {
-            let loc = self.s.host(home).home_table[&m];
-            self.home_forwards_signal(m, loc);
+        if signalled {
+            Ok(Value::Unit)
+        } else {
+            Err(Errno::ESRCH)
         }
-        Ok(Value::Unit)
     }
 }

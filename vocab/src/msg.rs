@@ -175,10 +175,11 @@ impl fmt::Display for MsgKind {
 pub enum Disposition {
     /// Handled on the current host (location-independent or transferred state).
     Local,
-    /// Forwarded to a home and handled there: the caller's (`gettimeofday`, `getpgrp`,
-    /// `setpgid`), the target's (`kill`) or the group's (`killpg`).
+    /// Forwarded to a home and handled there: the caller's (`gettimeofday`, `getpgrp`), the
+    /// target's (`kill`) or the group's (`killpg`).
     Home,
-    /// Handled jointly by the current host and the home.
+    /// Handled jointly by the current host and the home (`fork`, `exit`, `wait`; `setpgid`,
+    /// which changes the home's record and the PCB's copy of the group).
     Joint,
     /// Handled by the migration machinery itself: `migrate`, and `exec` with a target host
     /// (an exec-time migration).
@@ -202,15 +203,11 @@ pub fn disposition(op: &crate::Op) -> Disposition {
         | Op::MemRead { .. }
         | Op::MemWrite { .. }
         | Op::Pipe => Disposition::Local,
-        Op::Gettimeofday
-        | Op::Kill { .. }
-        | Op::Getpgrp
-        | Op::Setpgid { .. }
-        | Op::Killpg { .. } => Disposition::Home,
+        Op::Gettimeofday | Op::Kill { .. } | Op::Getpgrp | Op::Killpg { .. } => Disposition::Home,
         // Sprite's execve is joint (the home records the program's name, TH App. A); the
         // project has no program names, so a plain exec involves only the current host.
         Op::Exec { target: None } => Disposition::Local,
-        Op::Fork | Op::Exit { .. } | Op::Wait => Disposition::Joint,
+        Op::Fork | Op::Exit { .. } | Op::Wait | Op::Setpgid { .. } => Disposition::Joint,
         Op::Migrate { .. } | Op::Exec { target: Some(_) } => Disposition::Migration,
     }
 }

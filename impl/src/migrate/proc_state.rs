@@ -20,6 +20,8 @@ pub struct ProcState {
     waiting: bool,
     /// The arguments its program was started with.
     args: Vec<String>,
+    /// Its process group (Sprite's family id travels in the PCB [SRC procMigrate.c]).
+    pgrp: Pid,
 }
 
 impl MigrationModule for ProcModule {
@@ -52,6 +54,7 @@ impl MigrationModule for ProcModule {
             maps_device: p.is_some_and(|p| p.maps_device),
             waiting: p.is_some_and(|p| p.pending == Some(Pending::Wait)),
             args: p.map(|p| p.args.clone()).unwrap_or_default(),
+            pgrp: p.map_or(cx.pid, |p| p.pgrp),
         }
     }
 
@@ -60,6 +63,7 @@ impl MigrationModule for ProcModule {
         pcb.shares_memory = st.shares_memory;
         pcb.maps_device = st.maps_device;
         pcb.args = st.args;
+        pcb.pgrp = st.pgrp;
         // A fresh address space; the VM module (if it takes part) replaces it.
         pcb.vm = Vm::new(st.pages);
         if st.waiting {
