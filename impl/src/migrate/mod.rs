@@ -93,7 +93,6 @@ pub trait MigrationModule {
 /// The object-safe face of a module, for the table.
 pub trait Entry: Sync {
     fn token(&self) -> u8;
-    fn name(&self) -> &'static str;
     fn needed_for(&self, kind: MigKind) -> bool;
     fn prepare(&self, k: &Kernel, pcb: &Pcb, cx: &Cx) -> Result<(), Refusal>;
     fn flush(&self, k: &mut Kernel, cx: &Cx) -> Vec<Rpc>;
@@ -116,9 +115,6 @@ struct Adapter<M>(PhantomData<fn() -> M>);
 impl<M: MigrationModule> Entry for Adapter<M> {
     fn token(&self) -> u8 {
         M::TOKEN
-    }
-    fn name(&self) -> &'static str {
-        M::NAME
     }
     fn needed_for(&self, kind: MigKind) -> bool {
         M::needed_for(kind)
