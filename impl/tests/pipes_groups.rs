@@ -361,3 +361,42 @@ fn the_codec_carries_pipe_and_group_messages_canonically() {
         }
     }
 }
+
+/// A FORWARD of a group call for a pid its home does not know (a forged or stale message)
+/// is answered ESRCH and changes nothing: the home neither panics nor records a group.
+#[test]
+fn a_group_call_for_an_unknown_pid_is_answered_esrch() {
+    let mut c = Cluster::new(&cluster_cfg(), 0).unwrap();
+    c.run_until_quiescent().unwrap();
+    let stranger = Pid::new(0, 9);
+    for call in [Forwarded::Getpgrp, Forwarded::Setpgid { pgrp: stranger }] {
+        let env = Envelope {
+            from: Node::Host(H1),
+            to: Node::Host(H0),
+            msg: Msg::Forward {
+                pid: stranger,
+                call,
+            },
+        };
+        c.inject_bytes(env.from, env.to, encode(1, &env));
+        let deliver = sprite::sim::Enabled::Deliver {
+            from: env.from,
+            to: env.to,
+            kind: Some(MsgKind::Forward),
+        };
+        assert!(c.perform(&deliver), "the forged FORWARD is delivered");
+        let reply = c.front(Node::Host(H0), Node::Host(H1)).map(|e| e.msg);
+        assert_eq!(
+            reply,
+            Some(Msg::ForwardReply {
+                pid: stranger,
+                outcome: Err(Errno::ESRCH)
+            }),
+            "{call:?}"
+        );
+        c.run_until_quiescent().unwrap();
+    }
+    assert!(c.kernel(H0).is_some_and(|k| !k.home.contains_key(&stranger)));
+    // The home's own processes are as they were.
+    assert_eq!(run(&mut c, P, Op::Getpgrp), Some(Ok(Value::Pid(P))));
+}
