@@ -396,7 +396,9 @@ fn a_group_call_for_an_unknown_pid_is_answered_esrch() {
         );
         c.run_until_quiescent().unwrap();
     }
-    assert!(c.kernel(H0).is_some_and(|k| !k.home.contains_key(&stranger)));
+    assert!(c
+        .kernel(H0)
+        .is_some_and(|k| !k.home.contains_key(&stranger)));
     // The home's own processes are as they were.
     assert_eq!(run(&mut c, P, Op::Getpgrp), Some(Ok(Value::Pid(P))));
 }
