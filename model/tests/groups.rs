@@ -35,7 +35,7 @@ fn step(m: &SpriteModel, s: &State) -> (State, Outcome, Vec<String>) {
         .expect("p0.0 can run");
     let mut log = Log::on();
     let next = m.apply(s, a, &mut log).expect("enabled");
-    let outcome = log.outcomes().first().expect("returns").2.clone();
+    let outcome = log.outcomes().first().expect("returns").2;
     let name = |a: &Actor| match a {
         Actor::Host(h) => h.to_string(),
         other => format!("{other:?}"),
