@@ -1082,6 +1082,12 @@ mod tests {
             ),
             "32 1121 461.9 / 19 690 350.4"
         );
+        // The report's pmake line: the predicted migration and host-selection time of the
+        // pmake run through migd (its selection adds up every migd message kind).
+        assert_eq!(
+            format!("{:.0} {:.0}", r.pmake_migration_ms, r.pmake_selection_ms),
+            "370 168"
+        );
         assert!(r.speedup.within_tolerance);
         for p in &r.speedup.points {
             assert!(p.error.abs() <= crate::speedup::TOLERANCE, "{p:?}");

@@ -381,4 +381,16 @@ fn the_predicted_freeze_leaves_out_only_the_work_before_the_freeze() {
     let want = (model.predict(m) - model.traffic_ms(before(m)) - rounds_ms).max(0.0);
     let freeze = model.predict_freeze(m);
     assert!((freeze - want).abs() < 1e-9, "{freeze} vs {want}");
+    // With an RPC latency other than 1 ms, the rounds cost their count times the latency
+    // (at 1 ms, times and divided by are the same).
+    let mut slow = CostModel::default();
+    slow.inputs.rpc_latency_ms = 2.5;
+    let rounds_ms =
+        2.0 * 2.5 + 5.0 * f64::from(i.page_bytes) / 1024.0 / i.vm_bandwidth_kb_s * 1000.0;
+    let want = (slow.predict(m) - slow.traffic_ms(before(m)) - rounds_ms).max(0.0);
+    let freeze = slow.predict_freeze(m);
+    assert!(
+        want > 0.0 && (freeze - want).abs() < 1e-9,
+        "{freeze} vs {want}"
+    );
 }
