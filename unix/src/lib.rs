@@ -117,6 +117,11 @@ pub struct Unix {
     pub generations: SmallMap<(vocab::HostId, u8), u8, 2>,
 }
 
+/// How many inodes, and how many streams, there can be at once: their numbers are bytes, as
+/// the implementation's file ids and stream ids are; an open or a pipe that needs one more
+/// is refused with `EMFILE`, as the implementation's file server refuses it.
+pub const OBJECTS: usize = 256;
+
 fn smallest_free<K>(used: impl Iterator<Item = u8>, make: impl Fn(u8) -> K) -> K {
     make(vocab::small::smallest_free(used).expect("fewer than 256 objects"))
 }
@@ -260,9 +265,15 @@ impl Unix {
         }
         let ino = match self.dir.get(&name) {
             Some(ino) => *ino,
+            None if create && self.inodes.len() >= OBJECTS => return Err(Errno::EMFILE),
             None if create => self.add_file(name, Bytes::new()),
             None => return Err(Errno::ENOENT),
         };
+        // No stream number left: as the implementation's file server answers, after the
+        // file a create made (it stays, empty and linked).
+        if self.streams.len() >= OBJECTS {
+            return Err(Errno::EMFILE);
+        }
         Ok(Value::Fd(self.new_stream(pid, ino, mode)))
     }
 
@@ -461,7 +472,10 @@ impl Unix {
     /// A new unnamed pipe: one inode, a read-only and a write-only stream, and the two
     /// smallest free descriptors (the read end first).
     fn pipe(&mut self, pid: Pid) -> Outcome {
-        if self.procs[&pid].fds.len() + 2 > MAX_FDS as usize {
+        if self.procs[&pid].fds.len() + 2 > MAX_FDS as usize
+            || self.inodes.len() >= OBJECTS
+            || self.streams.len() + 2 > OBJECTS
+        {
             return Err(Errno::EMFILE);
         }
         let ino = smallest_free(self.inodes.keys().map(|i| i.0), Ino);

@@ -322,3 +322,39 @@ fn a_pid_naming_a_group_is_not_reused() {
     assert_eq!(ok(&mut u, c2, Op::Getpgrp), Value::Pid(c1));
     assert_eq!(ok(&mut u, P, Op::Fork), Value::Pid(Pid::new(0, 3)));
 }
+
+/// More streams than stream numbers: the 257th open, and a pipe that needs two, are refused
+/// with EMFILE (the implementation's file server answers that), not a panic; the file an
+/// open creates before its stream is refused stays, as on the server.
+#[test]
+fn running_out_of_stream_numbers_is_emfile() {
+    let mut u = Unix::default();
+    u.add_file(FileName(0), vec![]);
+    let open = Op::Open {
+        name: FileName(0),
+        mode: Mode::Read,
+        create: false,
+    };
+    // 64 processes with 4 descriptors each hold every stream number.
+    let pids: Vec<Pid> = (0..64).map(|i| Pid::new(0, i)).collect();
+    for p in &pids {
+        u.add_process(*p, 1);
+        for _ in 0..MAX_FDS {
+            ok(&mut u, *p, open);
+        }
+    }
+    assert_eq!(u.streams.len(), OBJECTS);
+    let last = Pid::new(1, 0);
+    u.add_process(last, 1);
+    let before = u.clone();
+    assert_eq!(u.apply(last, &open).outcome, Some(Err(Errno::EMFILE)));
+    assert_eq!(u.apply(last, &Op::Pipe).outcome, Some(Err(Errno::EMFILE)));
+    assert_eq!(u, before, "refused without a change");
+    let create = Op::Open {
+        name: FileName(1),
+        mode: Mode::Write,
+        create: true,
+    };
+    assert_eq!(u.apply(last, &create).outcome, Some(Err(Errno::EMFILE)));
+    assert!(u.dir.contains_key(&FileName(1)), "the new file stays");
+}
