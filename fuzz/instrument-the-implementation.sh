@@ -4,7 +4,8 @@
 #
 # cargo calls it as `instrument-the-implementation.sh <rustc> <args...>`. Any build that is
 # not a cargo-fuzz build (no `--cfg fuzzing` among the arguments) runs rustc unchanged.
-# In a fuzz build, the implementation (`sprite`) and the fuzz targets keep every flag;
+# In a fuzz build, the implementation (package `sprite`) and the fuzz targets (package
+# `sprite-fuzz`) keep every flag;
 # every other crate (the model, the one-machine Unix, the conformance harness, the
 # vocabulary, and registry crates such as stateright and serde) is compiled without the
 # `sancov-module` pass, so it has no coverage counters and no comparison tracing. The
@@ -23,14 +24,10 @@ case " $* " in
   *" --cfg fuzzing "*) ;;
   *) exec "$rustc" "$@" ;;
 esac
-crate=
-prev=
-for arg in "$@"; do
-  if [ "$prev" = "--crate-name" ]; then crate="$arg"; fi
-  prev="$arg"
-done
-case "$crate" in
-  sprite | migrate | migrate_events | codec | scenario) exec "$rustc" "$@" ;;
+# cargo names the package being compiled in CARGO_PKG_NAME: the implementation, and the
+# fuzz package (its targets, whatever their names), keep every flag.
+case "${CARGO_PKG_NAME:-}" in
+  sprite | sprite-fuzz) exec "$rustc" "$@" ;;
 esac
 args=()
 for arg in "$@"; do

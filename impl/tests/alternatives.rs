@@ -338,35 +338,3 @@ fn local_pids_groups_span_homes_and_killpg_reaches_every_member() {
     c.run_until_quiescent().unwrap();
     assert_eq!(signals(&c, child), Some(2));
 }
-
-/// In Sprite's design setpgid is joint: the home changes its record and the caller's PCB
-/// takes the group as well, and the group moves with the process.
-#[test]
-fn setpgid_is_joint_and_the_group_moves_with_the_process() {
-    const P: Pid = Pid::new(0, 0);
-    const Q: Pid = Pid::new(0, 1);
-    let h1 = HostId(1);
-    let cfg = ClusterConfig::simple(2, &[(P, 1), (Q, 1)]);
-    let mut c = Cluster::new(&cfg, 0).unwrap();
-    assert_eq!(
-        c.run_op(P, Op::Migrate { target: h1 }).unwrap(),
-        Some(Ok(Value::Unit))
-    );
-    assert_eq!(
-        c.run_op(P, Op::Setpgid { pgrp: Q }).unwrap(),
-        Some(Ok(Value::Unit))
-    );
-    let pcb_group =
-        |c: &Cluster, h: HostId| c.kernel(h).and_then(|k| k.procs.get(&P)).map(|p| p.pgrp);
-    assert_eq!(pcb_group(&c, h1), Some(Q), "the PCB on h1, by the reply");
-    assert_eq!(
-        c.run_op(P, Op::Migrate { target: HostId(0) }).unwrap(),
-        Some(Ok(Value::Unit))
-    );
-    assert_eq!(pcb_group(&c, HostId(0)), Some(Q), "moved with the process");
-    assert_eq!(
-        c.run_op(P, Op::Setpgid { pgrp: P }).unwrap(),
-        Some(Ok(Value::Unit))
-    );
-    assert_eq!(pcb_group(&c, HostId(0)), Some(P), "at home, at once");
-}

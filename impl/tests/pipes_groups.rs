@@ -402,3 +402,36 @@ fn a_group_call_for_an_unknown_pid_is_answered_esrch() {
     // The home's own processes are as they were.
     assert_eq!(run(&mut c, P, Op::Getpgrp), Some(Ok(Value::Pid(P))));
 }
+
+/// In Sprite's design setpgid is joint: the home changes its record and the caller's PCB
+/// takes the group as well, and the group moves with the process.
+#[test]
+fn setpgid_is_joint_and_the_group_moves_with_the_process() {
+    let cfg = ClusterConfig::simple(2, &[(P, 1), (CHILD, 1)]);
+    let mut c = Cluster::new(&cfg, 0).unwrap();
+    assert_eq!(
+        c.run_op(P, Op::Migrate { target: H1 }).unwrap(),
+        Some(Ok(Value::Unit))
+    );
+    assert_eq!(
+        c.run_op(P, Op::Setpgid { pgrp: CHILD }).unwrap(),
+        Some(Ok(Value::Unit))
+    );
+    let pcb_group =
+        |c: &Cluster, h: HostId| c.kernel(h).and_then(|k| k.procs.get(&P)).map(|p| p.pgrp);
+    assert_eq!(
+        pcb_group(&c, H1),
+        Some(CHILD),
+        "the PCB on H1, by the reply"
+    );
+    assert_eq!(
+        c.run_op(P, Op::Migrate { target: H0 }).unwrap(),
+        Some(Ok(Value::Unit))
+    );
+    assert_eq!(pcb_group(&c, H0), Some(CHILD), "moved with the process");
+    assert_eq!(
+        c.run_op(P, Op::Setpgid { pgrp: P }).unwrap(),
+        Some(Ok(Value::Unit))
+    );
+    assert_eq!(pcb_group(&c, H0), Some(P), "at home, at once");
+}

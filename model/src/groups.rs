@@ -33,35 +33,30 @@ impl Ctx<'_> {
 
     /// The hosts whose processes may be in `pgrp`: the group's home, which in Sprite's
     /// design homes every member; under `local-pids`, every host that is up.
-    fn group_homes(&self, pgrp: Pid) -> Vec<HostId> {
-        if self.on(Switch::LocalPids) {
-            let hosts = self.s.hosts.iter().enumerate();
-            hosts
-                .filter(|(_, h)| h.up)
-                .map(|(i, _)| HostId(i as u8))
-                .collect()
-        } else if (pgrp.home.0 as usize) < self.s.hosts.len() {
-            vec![pgrp.home]
-        } else {
-            Vec::new()
-        }
+    fn group_homes(&self, pgrp: Pid) -> impl Iterator<Item = HostId> + '_ {
+        let everywhere = self.on(Switch::LocalPids);
+        let hosts = self.s.hosts.iter().enumerate();
+        hosts
+            .filter(move |(i, h)| {
+                if everywhere {
+                    h.up
+                } else {
+                    *i == pgrp.home.0 as usize
+                }
+            })
+            .map(|(i, _)| HostId(i as u8))
     }
 
     /// The live members of `pgrp` whose home is `home`, as that home records them.
-    fn members_at(&self, home: HostId, pgrp: Pid) -> Vec<Pid> {
+    fn members_at(&self, home: HostId, pgrp: Pid) -> impl Iterator<Item = Pid> + '_ {
         let recorded = self.s.host(home).groups.iter();
-        recorded
-            .filter(|(_, g)| **g == pgrp)
-            .map(|(p, _)| *p)
-            .collect()
+        recorded.filter(move |(_, g)| **g == pgrp).map(|(p, _)| *p)
     }
 
     /// Whether some live process is in `pgrp`.
     fn group_exists(&self, pgrp: Pid) -> bool {
-        let homes = self.group_homes(pgrp);
-        homes
-            .into_iter()
-            .any(|h| !self.members_at(h, pgrp).is_empty())
+        self.group_homes(pgrp)
+            .any(|h| self.members_at(h, pgrp).next().is_some())
     }
 
     /// setpgid: the caller makes its own group, or joins an existing group of its home.
@@ -78,11 +73,13 @@ impl Ctx<'_> {
     /// of its members as `kill` does.
     pub fn killpg(&mut self, h: HostId, pgrp: Pid) -> Outcome {
         let mut signalled = false;
-        for home in self.group_homes(pgrp) {
+        let homes: Vec<HostId> = self.group_homes(pgrp).collect();
+        for home in homes {
             self.log.msg(Actor::Host(h), Actor::Host(home), || {
                 format!("SIGNAL group {pgrp}")
             });
-            for m in self.members_at(home, pgrp) {
+            let members: Vec<Pid> = self.members_at(home, pgrp).collect();
+            for m in members {
                 let loc = self.s.host(home).home_table[&m];
                 self.home_forwards_signal(m, loc);
                 signalled = true;

@@ -127,12 +127,7 @@ impl Kernel {
             .filter(|h| *h != me)
             .collect();
         if waiting.is_empty() {
-            let outcome = if signalled {
-                Ok(Value::Unit)
-            } else {
-                Err(Errno::ESRCH)
-            };
-            return self.done(pid, outcome);
+            return self.done(pid, killpg_outcome(signalled));
         }
         for h in &waiting {
             self.send_host(
@@ -156,12 +151,17 @@ impl Kernel {
         waiting.remove(&from);
         *signalled |= hit;
         if waiting.is_empty() {
-            let outcome = if *signalled {
-                Ok(Value::Unit)
-            } else {
-                Err(Errno::ESRCH)
-            };
+            let outcome = killpg_outcome(*signalled);
             self.done(pid, outcome);
         }
+    }
+}
+
+/// A killpg succeeds if it signalled some member.
+fn killpg_outcome(signalled: bool) -> Outcome {
+    if signalled {
+        Ok(Value::Unit)
+    } else {
+        Err(Errno::ESRCH)
     }
 }
